@@ -1,0 +1,126 @@
+"""Distribution portal: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from importlib import import_module
+from typing import Any
+
+from flask import Flask, has_request_context, request
+from flask_login import current_user
+
+from portal import config as config_module
+from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
+from portal.paths import resource_dir
+
+# Plugins are loaded by name so the core never imports them (each exposes load(app)).
+DEFAULT_PLUGINS: tuple[str, ...] = ()
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment; ``overrides`` (tests) win over it."""
+    instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or None
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(resource_dir("templates")),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(
+        config_module.from_environment(app.instance_path, os.environ),
+        PORTAL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
+        PORTAL_LOGIN_MAX_FAILURES_PER_IP=20,
+        PORTAL_LOGIN_WINDOW_MINUTES=15,
+        REMEMBER_COOKIE_DURATION=timedelta(days=14),
+        PORTAL_PLUGINS=DEFAULT_PLUGINS,
+    )
+    if overrides:
+        app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides:
+            app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
+                overrides["SQLALCHEMY_DATABASE_URI"]
+            )
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_jobs(app)
+    for name in app.config["PORTAL_PLUGINS"]:
+        import_module(name).load(app)
+    return app
+
+
+def _select_locale() -> str:
+    from portal.settings import services as settings
+
+    supported = settings.SUPPORTED_LOCALES
+    if not has_request_context():  # CLI and jobs speak the shop's default language
+        return settings.get("default_locale")
+    if current_user and current_user.is_authenticated and current_user.locale in supported:
+        return current_user.locale
+    best = request.accept_languages.best_match(["en", "zh", "zh_Hans", "zh-CN", "zh-Hans"])
+    if best:
+        return "zh_Hans" if best.startswith("zh") else best
+    return settings.get("default_locale")
+
+
+def _init_extensions(app: Flask) -> None:
+    from portal.accounts.models import User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    # Models must be imported for metadata (migrations, create_all in tooling).
+    import_module("portal.models")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.accounts.views import bp as accounts_bp
+    from portal.core.views import admin as admin_home_bp
+    from portal.core.views import bp as core_bp
+    from portal.core.views import register_error_handlers
+    from portal.distributors.views import admin as admin_distributors_bp
+    from portal.distributors.views import me as me_bp
+    from portal.distributors.views import public as join_bp
+    from portal.settings.views import admin as admin_settings_bp
+
+    for blueprint in (
+        core_bp,
+        accounts_bp,
+        join_bp,
+        me_bp,
+        admin_home_bp,
+        admin_distributors_bp,
+        admin_settings_bp,
+    ):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+
+    from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
+
+    app.jinja_env.globals.update(role_labels=ROLE_LABELS, status_labels=STATUS_LABELS)
+
+    @app.context_processor
+    def inject_locale() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale())}
+
+
+def _register_jobs(app: Flask) -> None:
+    from portal import jobs
+    from portal.accounts.services import purge_old_login_failures
+
+    jobs.every(app, 3600, purge_old_login_failures)

@@ -1,0 +1,1 @@
+"""Append-only audit trail of admin actions and setting changes."""

@@ -1,0 +1,110 @@
+"""The ``portal`` console script: a Flask CLI group bound to :func:`portal.create_app`.
+
+Flask-Migrate contributes ``portal db …``; plugins add their own groups from ``load``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from flask_migrate import upgrade
+
+from portal import create_app, demo, jobs
+from portal.accounts import services as accounts
+from portal.accounts.models import Role
+from portal.extensions import db
+
+
+def _serve(host: str, port: int, debug: bool) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config["REDIS_URL"]:
+        jobs.Ticker(app).start()
+        click.echo("Jobs run in-process (REDIS_URL is not set).")
+    app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def cli() -> None:
+    """Distribution portal: run it, seed a demo, manage users and jobs."""
+
+
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+
+
+@cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug", is_flag=True, help="Werkzeug debugger (never in production).")
+@with_appcontext
+def run_command(host: str, port: int, debug: bool) -> None:
+    """Serve the portal with the development server (production: gunicorn wsgi:app)."""
+    _serve(host, port, debug)
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Migrate and seed, then exit.")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Create and migrate the database, seed a demo programme, print logins, serve."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    if demo.is_seeded():
+        click.echo("Database already has data; not seeding again.")
+        logins = [
+            demo.DemoLogin("admin", *demo.ADMIN_LOGIN),
+            demo.DemoLogin("ops", *demo.OPS_LOGIN),
+        ]
+    else:
+        logins = demo.seed()
+        click.echo("Seeded the demo programme.")
+    click.echo(f"Database: {db.engine.url.render_as_string(hide_password=True)}")
+    for login in logins:
+        click.echo(f"  {login.label:<12} {login.email:<40} {login.password}")
+    if not no_serve:
+        click.echo(f"Open http://{host}:{port}/login")
+        _serve(host, port, False)
+
+
+@cli.command("create-admin")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "ops"]), default="admin", show_default=True)
+@click.password_option(help="Prompted for when omitted.")
+@with_appcontext
+def create_admin_command(email: str, role: str, password: str) -> None:
+    """Create an admin (or ops) user."""
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise click.ClickException(f"not an email address: {email!r}")
+    try:
+        user = accounts.create_user(email, password, Role(role))
+    except accounts.AccountError as exc:
+        raise click.ClickException(f"{email}: {exc.message}") from None
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.email}")
+
+
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run an RQ worker (with scheduler and periodic jobs). Needs REDIS_URL."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config["REDIS_URL"]:
+        raise click.ClickException(
+            "REDIS_URL is not set: jobs already run in-process, no worker is needed"
+        )
+    if not jobs.redis_ok():
+        raise click.ClickException(f"cannot reach Redis at {app.config['REDIS_URL']}")
+    jobs.run_worker(app, burst=burst)
+
+
+def main() -> None:
+    cli.main(prog_name="portal", args=sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Configuration read from the environment (the contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at the psycopg 3 driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Return the secret kept in the instance folder, generating it on first use.
+
+    A development machine without ``SECRET_KEY`` still gets a stable, private key: sessions
+    survive restarts and nothing secret is ever committed.
+    """
+    path = Path(instance_path) / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    database_url = env.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "portal.db")
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "WOO_STORE_URL": env.get("WOO_STORE_URL", ""),
+        "WOO_CONSUMER_KEY": env.get("WOO_CONSUMER_KEY", ""),
+        "WOO_CONSUMER_SECRET": env.get("WOO_CONSUMER_SECRET", ""),
+        "WOO_WEBHOOK_SECRET": env.get("WOO_WEBHOOK_SECRET", ""),
+        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_TRANSLATION_DIRECTORIES": "translations",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PORTAL_PAGE_SIZE": 25,
+        "PORTAL_SCHEDULER_TICK": 30,
+    }

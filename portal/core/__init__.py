@@ -1,0 +1,1 @@
+"""Site-wide pages: landing, health check, admin home, error pages."""

@@ -1,0 +1,82 @@
+"""Landing page, ``/healthz``, the admin home and error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from portal import jobs
+from portal.accounts.access import staff_blueprint
+from portal.distributors import services as distributors
+from portal.extensions import db
+
+bp = Blueprint("core", __name__)
+admin = staff_blueprint("admin", __name__)
+
+
+@bp.get("/")
+def index() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.home" if current_user.is_staff else "me.home"))
+    return render_template("index.html")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # a health check reports failures instead of raising
+        current_app.logger.warning("healthz: database check failed: %s", exc)
+        checks["database"] = "error"
+    if current_app.config["REDIS_URL"]:
+        checks["redis"] = "ok" if jobs.redis_ok() else "error"
+    else:
+        checks["redis"] = "not configured"
+    healthy = "error" not in checks.values()
+    body = {"status": "ok" if healthy else "error", **checks}
+    return jsonify(body), 200 if healthy else 503
+
+
+@admin.get("/")
+def home() -> str:
+    counts = {status.value: n for status, n in distributors.count_by_status().items()}
+    return render_template("admin/home.html", counts=counts)
+
+
+def _error_page(error: HTTPException) -> tuple[str, int]:
+    messages: dict[int, Any] = {
+        400: _("The request could not be understood."),
+        403: _("You do not have access to this page."),
+        404: _("We could not find that page."),
+        405: _("That action is not allowed here."),
+        429: _("Too many requests. Please wait a moment."),
+        500: _("Something went wrong on our side. Please try again."),
+    }
+    code = error.code or 500
+    return render_template(
+        "error.html", code=code, message=messages.get(code, error.description)
+    ), code
+
+
+def register_error_handlers(app: Any) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        return render_template(
+            "error.html",
+            code=400,
+            message=_(
+                "Your form expired or was sent from elsewhere. Reload the page and try again."
+            ),
+        ), 400
+
+    for code in (400, 403, 404, 405, 429, 500):
+        app.register_error_handler(code, _error_page)

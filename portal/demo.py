@@ -1,0 +1,203 @@
+"""Seed data for ``portal demo``: a believable programme a merchant can click through.
+
+Deterministic (fixed random seed) so screenshots and bug reports match between machines.
+Later features extend :func:`seed` with their own data.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from portal.accounts.models import Role, User
+from portal.distributors import codes
+from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+ADMIN_LOGIN = ("admin@demo.example", "demo-admin-pass")
+OPS_LOGIN = ("ops@demo.example", "demo-ops-pass")
+DISTRIBUTOR_PASSWORD = "demo-distributor-pass"
+
+_GIVEN = [
+    "Wei",
+    "Fang",
+    "Lei",
+    "Min",
+    "Jun",
+    "Hui",
+    "Ling",
+    "Tao",
+    "Yan",
+    "Jing",
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Ava",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Zoe",
+    "Leo",
+]
+_FAMILY = [
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Huang",
+    "Zhao",
+    "Wu",
+    "Zhou",
+    "Smith",
+    "Brown",
+    "Garcia",
+    "Müller",
+    "Rossi",
+    "Kim",
+    "Tanaka",
+    "Nguyen",
+]
+_NOTES = [
+    "I run a 480-member WeChat group for parents in my building.",
+    "Food blogger, ~12k followers on Xiaohongshu.",
+    "I share deals with my colleagues every week.",
+    "Small agency; we manage three community stores.",
+]
+
+
+def _role_for(n: int, parent: Distributor | None) -> DistributorRole:
+    """Top of the tree: a mix of all three roles; agents recruit sub-agents, the others
+    recruit affiliates (shoppers and creators)."""
+    if parent is None:
+        roles = list(DistributorRole)
+        return roles[n % len(roles)]
+    if parent.role is DistributorRole.AGENT:
+        return DistributorRole.AGENT
+    return DistributorRole.AFFILIATE
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    label: str
+    email: str
+    password: str
+
+
+def is_seeded() -> bool:
+    return (db.session.scalar(select(func.count(User.id))) or 0) > 0
+
+
+def _levels() -> list[Level]:
+    specs = [
+        ("Member", 1, "10", "3", "1", None, None, None, None),
+        ("Partner", 2, "12", "4", "1.5", "5000", 5, 20, 90),
+        ("Director", 3, "15", "5", "2", "20000", 20, 80, 90),
+    ]
+    levels = []
+    for name, rank, r1, r2, r3, sales, team, orders, window in specs:
+        level = Level(
+            name=name,
+            rank=rank,
+            rate_depth1=Decimal(r1),
+            rate_depth2=Decimal(r2),
+            rate_depth3=Decimal(r3),
+            min_personal_sales=Decimal(sales) if sales else None,
+            min_team_size=team,
+            min_orders=orders,
+            window_days=window,
+        )
+        db.session.add(level)
+        levels.append(level)
+    return levels
+
+
+def seed(size: int = 60) -> list[DemoLogin]:
+    """Fill an empty database; returns the logins to print. Commits."""
+    rng = random.Random(20261125)
+    now = utcnow()
+    admin = User(email=ADMIN_LOGIN[0], role=Role.ADMIN)
+    admin.set_password(ADMIN_LOGIN[1])
+    ops = User(email=OPS_LOGIN[0], role=Role.OPS)
+    ops.set_password(OPS_LOGIN[1])
+    db.session.add_all([admin, ops])
+    levels = _levels()
+    # One hash for every demo distributor: hashing is deliberately slow.
+    shared_hash = generate_password_hash(DISTRIBUTOR_PASSWORD)
+    used_codes: set[str] = set()
+
+    def new_distributor(n: int, parent: Distributor | None, depth: int) -> Distributor:
+        given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
+        user = User(
+            email=f"{given}.{family}.{n}@demo.example".lower().replace("ü", "u"),
+            password_hash=shared_hash,
+            role=Role.DISTRIBUTOR,
+            locale=rng.choice(["en", "zh_Hans"]),
+        )
+        code = codes.generate()
+        while code in used_codes:
+            code = codes.generate()
+        used_codes.add(code)
+        earliest = (
+            parent.joined_at
+            if parent is not None and parent.joined_at
+            else now - timedelta(days=365)
+        )
+        joined = earliest + timedelta(days=rng.randint(1, max(2, (now - earliest).days - 1)))
+        rank = rng.choices([0, 1, 2], weights=[6, 3, 1] if depth > 1 else [2, 3, 2])[0]
+        distributor = Distributor(
+            user=user,
+            code=code,
+            display_name=f"{given} {family}",
+            status=DistributorStatus.ACTIVE,
+            role=_role_for(n, parent),
+            level=levels[rank],
+            parent=parent,
+            applied_at=joined - timedelta(hours=rng.randint(1, 48)),
+            joined_at=joined,
+            reviewed_by_id=None,
+            reviewed_at=joined,
+        )
+        db.session.add(distributor)
+        return distributor
+
+    roots = [new_distributor(n, None, 1) for n in range(1, 6)]
+    members = list(roots)
+    n = len(members)
+    second = []
+    for root in roots:
+        for _ in range(3):
+            n += 1
+            second.append(new_distributor(n, root, 2))
+    members += second
+    while len(members) < size - 8:
+        n += 1
+        members.append(new_distributor(n, rng.choice(second), 3))
+    db.session.flush()
+    for distributor in (members[-3], members[-7]):
+        distributor.status = DistributorStatus.SUSPENDED
+    # Applications waiting in the queue, some through invite links.
+    for i in range(8):
+        n += 1
+        applicant = new_distributor(n, rng.choice(roots) if i % 2 else None, 2)
+        applicant.status = DistributorStatus.APPLIED
+        applicant.level = None
+        applicant.joined_at = None
+        applicant.reviewed_at = None
+        applicant.applied_at = now - timedelta(hours=rng.randint(1, 96))
+        applicant.application_note = rng.choice(_NOTES)
+    db.session.commit()
+    sample = members[-1]
+    return [
+        DemoLogin("admin", *ADMIN_LOGIN),
+        DemoLogin("ops", *OPS_LOGIN),
+        DemoLogin("distributor", sample.user.email, DISTRIBUTOR_PASSWORD),
+    ]

@@ -1,0 +1,1 @@
+"""Distributors, their levels and recruitment."""

@@ -1,0 +1,85 @@
+"""Distributor and Level models."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Enum, ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import User
+from portal.extensions import db
+from portal.timeutil import UTCDateTime, utcnow
+
+
+def _str_enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class DistributorStatus(enum.StrEnum):
+    APPLIED = "applied"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REJECTED = "rejected"
+
+
+class DistributorRole(enum.StrEnum):
+    AFFILIATE = "affiliate"
+    GROUP_LEADER = "group_leader"
+    AGENT = "agent"
+
+
+class Level(db.Model):
+    """A rank with its own commission rates and automatic-upgrade criteria.
+
+    Rates are percentages per depth (1 = the distributor's own sale); ``None`` means
+    "use the role's plan default". Criteria of ``None`` are not required.
+    """
+
+    __tablename__ = "levels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    rank: Mapped[int] = mapped_column(unique=True)
+    rate_depth1: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    rate_depth2: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    rate_depth3: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    min_personal_sales: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    min_team_size: Mapped[int | None]
+    min_orders: Mapped[int | None]
+    window_days: Mapped[int | None]
+
+    def __repr__(self) -> str:
+        return f"<Level {self.rank} {self.name}>"
+
+
+class Distributor(db.Model):
+    __tablename__ = "distributors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    status: Mapped[DistributorStatus] = mapped_column(
+        _str_enum(DistributorStatus), default=DistributorStatus.APPLIED, index=True
+    )
+    role: Mapped[DistributorRole] = mapped_column(
+        _str_enum(DistributorRole), default=DistributorRole.AFFILIATE, index=True
+    )
+    level_id: Mapped[int | None] = mapped_column(ForeignKey("levels.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    application_note: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    level: Mapped[Level | None] = relationship()
+    parent: Mapped[Distributor | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Distributor {self.code} {self.status}>"

@@ -1,0 +1,247 @@
+"""Recruitment and approval: the three ways a distributor joins, and the review queue.
+
+* apply (一键申请): the public form at ``/join``;
+* invite (扫码授权): ``/join/<parent_code>`` places the recruit under that parent;
+* admin add (后台添加): ops create an active distributor directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.accounts import services as accounts
+from portal.accounts.models import Role, User
+from portal.audit import services as audit
+from portal.distributors import codes
+from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.extensions import db
+from portal.settings import services as settings
+from portal.timeutil import utcnow
+
+# Attempts per code length before trying a longer code. 31^6 ≈ 887 million codes, so
+# collisions are rare; the loop exists because the unique index, not a pre-check, decides.
+_CODE_ATTEMPTS_PER_LENGTH = 5
+
+
+class RecruitmentError(accounts.AccountError):
+    pass
+
+
+class InvalidTransition(RecruitmentError):
+    pass
+
+
+@dataclass(frozen=True)
+class Applicant:
+    email: str
+    password: str
+    display_name: str
+    role: DistributorRole
+    note: str | None = None
+
+
+def find_by_code(code: str) -> Distributor | None:
+    code = codes.normalise(code)
+    if not codes.is_well_formed(code):
+        return None
+    return db.session.scalar(select(Distributor).where(Distributor.code == code))
+
+
+def find_inviter(code: str) -> Distributor | None:
+    """The active distributor behind an invite code, or ``None`` for any other code."""
+    inviter = find_by_code(code)
+    if inviter is None or inviter.status is not DistributorStatus.ACTIVE:
+        return None
+    return inviter
+
+
+def distributor_for(user: User) -> Distributor | None:
+    return db.session.scalar(select(Distributor).where(Distributor.user_id == user.id))
+
+
+def _insert(applicant: Applicant, **fields: object) -> Distributor:
+    """Insert user + distributor atomically, retrying only on a referral-code clash."""
+    for length in range(codes.MIN_LENGTH, codes.MAX_LENGTH + 1):
+        for _attempt in range(_CODE_ATTEMPTS_PER_LENGTH):
+            savepoint = db.session.begin_nested()
+            try:
+                user = accounts.create_user(applicant.email, applicant.password, Role.DISTRIBUTOR)
+                distributor = Distributor(
+                    user=user,
+                    code=codes.generate(length),
+                    display_name=applicant.display_name.strip(),
+                    role=applicant.role,
+                    application_note=(applicant.note or "").strip() or None,
+                    **fields,
+                )
+                db.session.add(distributor)
+                db.session.flush()
+            except accounts.AccountError:
+                savepoint.rollback()
+                raise
+            except IntegrityError:
+                savepoint.rollback()
+                # A concurrent request may have taken the email in the meantime.
+                if accounts.email_exists(applicant.email):
+                    raise accounts.EmailTaken(
+                        _("An account with this email already exists."), field="email"
+                    ) from None
+                continue
+            savepoint.commit()
+            return distributor
+    raise RecruitmentError(_("Could not allocate a referral code; please try again."))
+
+
+def apply(applicant: Applicant, inviter: Distributor | None = None) -> Distributor:
+    """Public application (optionally through an invite). Commits.
+
+    With the auto-approval setting on, the distributor is active at once.
+    """
+    now = utcnow()
+    auto = bool(settings.get("auto_approve_distributors"))
+    distributor = _insert(
+        applicant,
+        parent_id=inviter.id if inviter is not None else None,
+        status=DistributorStatus.ACTIVE if auto else DistributorStatus.APPLIED,
+        applied_at=now,
+        joined_at=now if auto else None,
+        level_id=_entry_level_id() if auto else None,
+    )
+    db.session.commit()
+    return distributor
+
+
+def add_by_admin(
+    actor: User, applicant: Applicant, level_id: int | None, parent: Distributor | None
+) -> Distributor:
+    now = utcnow()
+    distributor = _insert(
+        applicant,
+        parent_id=parent.id if parent is not None else None,
+        status=DistributorStatus.ACTIVE,
+        applied_at=now,
+        joined_at=now,
+        level_id=level_id if level_id is not None else _entry_level_id(),
+        reviewed_by_id=actor.id,
+        reviewed_at=now,
+    )
+    audit.record(
+        actor,
+        "distributor.add",
+        "distributor",
+        distributor.id,
+        after={"code": distributor.code, "email": applicant.email, "role": applicant.role.value},
+    )
+    db.session.commit()
+    return distributor
+
+
+def _entry_level_id() -> int | None:
+    return db.session.scalar(select(Level.id).order_by(Level.rank).limit(1))
+
+
+def _locked(distributor_id: int) -> Distributor:
+    distributor = db.session.scalar(
+        select(Distributor).where(Distributor.id == distributor_id).with_for_update(of=Distributor)
+    )
+    if distributor is None:
+        raise RecruitmentError(_("No such distributor."))
+    return distributor
+
+
+def approve(distributor_id: int, actor: User) -> Distributor:
+    """applied → active. Takes a row lock so two reviewers cannot both act."""
+    distributor = _locked(distributor_id)
+    if distributor.status is not DistributorStatus.APPLIED:
+        db.session.rollback()
+        raise InvalidTransition(_("This application was already reviewed."))
+    now = utcnow()
+    distributor.status = DistributorStatus.ACTIVE
+    distributor.joined_at = now
+    distributor.reviewed_by_id = actor.id
+    distributor.reviewed_at = now
+    if distributor.level_id is None:
+        distributor.level_id = _entry_level_id()
+    audit.record(
+        actor,
+        "distributor.approve",
+        "distributor",
+        distributor.id,
+        {"status": DistributorStatus.APPLIED.value},
+        {"status": DistributorStatus.ACTIVE.value},
+    )
+    db.session.commit()
+    return distributor
+
+
+def reject(distributor_id: int, actor: User, reason: str | None) -> Distributor:
+    """applied → rejected, with an optional reason shown to the applicant."""
+    distributor = _locked(distributor_id)
+    if distributor.status is not DistributorStatus.APPLIED:
+        db.session.rollback()
+        raise InvalidTransition(_("This application was already reviewed."))
+    distributor.status = DistributorStatus.REJECTED
+    distributor.reviewed_by_id = actor.id
+    distributor.reviewed_at = utcnow()
+    distributor.review_note = (reason or "").strip() or None
+    audit.record(
+        actor,
+        "distributor.reject",
+        "distributor",
+        distributor.id,
+        {"status": DistributorStatus.APPLIED.value},
+        {"status": DistributorStatus.REJECTED.value, "reason": distributor.review_note},
+    )
+    db.session.commit()
+    return distributor
+
+
+# Lists show each row's user, level and upline: one extra query each (no N+1).
+_LIST_OPTIONS = (
+    selectinload(Distributor.user),
+    selectinload(Distributor.level),
+    selectinload(Distributor.parent),
+)
+
+
+def applications_query() -> Select[tuple[Distributor]]:
+    return (
+        select(Distributor)
+        .options(*_LIST_OPTIONS)
+        .where(Distributor.status == DistributorStatus.APPLIED)
+        .order_by(Distributor.applied_at, Distributor.id)
+    )
+
+
+def distributors_query(status: DistributorStatus | None = None) -> Select[tuple[Distributor]]:
+    query = select(Distributor).options(*_LIST_OPTIONS).order_by(Distributor.id.desc())
+    if status is not None:
+        query = query.where(Distributor.status == status)
+    return query
+
+
+def count_by_status() -> dict[DistributorStatus, int]:
+    rows = db.session.execute(
+        select(Distributor.status, func.count(Distributor.id)).group_by(Distributor.status)
+    )
+    counts = dict.fromkeys(DistributorStatus, 0)
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def direct_recruits(distributor: Distributor) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Distributor.id)).where(Distributor.parent_id == distributor.id)
+        )
+        or 0
+    )
+
+
+def levels() -> list[Level]:
+    return list(db.session.scalars(select(Level).order_by(Level.rank)))

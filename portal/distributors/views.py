@@ -1,0 +1,197 @@
+"""Recruitment pages (public), the distributor home (/me) and the approval queue (/admin)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from portal.accounts.access import distributor_blueprint, staff_blueprint
+from portal.accounts.services import AccountError
+from portal.distributors import services
+from portal.distributors.forms import AdminAddForm, ApplicationForm, ReviewForm
+from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
+from portal.extensions import db
+from portal.pagination import paginate
+from portal.rendering import is_htmx, render
+
+public = Blueprint("join", __name__)
+me = distributor_blueprint("me", __name__)
+admin = staff_blueprint("admin_distributors", __name__)
+
+
+def _applicant(form: ApplicationForm | AdminAddForm) -> services.Applicant:
+    return services.Applicant(
+        email=form.email.data,
+        password=form.password.data,
+        display_name=form.display_name.data,
+        role=DistributorRole(form.role.data),
+        note=form.note.data if isinstance(form, ApplicationForm) else None,
+    )
+
+
+def _field_error(form: ApplicationForm | AdminAddForm, exc: AccountError) -> None:
+    if exc.field and exc.field in form:
+        form[exc.field].errors.append(exc.message)
+    else:
+        form.form_errors.append(exc.message)
+
+
+# --- public recruitment ---------------------------------------------------------------
+
+
+def _application(inviter: Distributor | None) -> Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        flash(_("You are already signed in."), "info")
+        return redirect(url_for("core.index"))
+    form = ApplicationForm()
+    if form.validate_on_submit():
+        try:
+            distributor = services.apply(_applicant(form), inviter)
+        except AccountError as exc:
+            _field_error(form, exc)
+        else:
+            login_user(distributor.user)
+            if distributor.status is DistributorStatus.ACTIVE:
+                flash(_("Welcome aboard! Your account is active."), "success")
+            else:
+                flash(_("Thanks! Your application is waiting for review."), "success")
+            return redirect(url_for("me.home"))
+    status = 400 if form.errors else 200
+    return render_template("join/apply.html", form=form, inviter=inviter), status
+
+
+@public.route("/join", methods=["GET", "POST"])
+def apply() -> Response | tuple[str, int]:
+    return _application(None)
+
+
+@public.route("/join/<code>", methods=["GET", "POST"])
+def invite(code: str) -> Response | tuple[str, int]:
+    inviter = services.find_inviter(code)
+    if inviter is None:
+        return render_template("join/unknown_invite.html", code=code[:16]), 404
+    return _application(inviter)
+
+
+# --- distributor home -----------------------------------------------------------------
+
+
+@me.get("/")
+def home() -> str:
+    distributor = services.distributor_for(current_user)
+    if distributor is None:
+        abort(404)
+    return render_template(
+        "me/home.html",
+        distributor=distributor,
+        recruits=services.direct_recruits(distributor),
+        invite_url=url_for("join.invite", code=distributor.code, _external=True),
+    )
+
+
+# --- admin: approval queue and adding distributors ------------------------------------
+
+
+@admin.get("/distributors")
+def distributor_list() -> Response:
+    try:
+        status: DistributorStatus | None = DistributorStatus(request.args.get("status", ""))
+    except ValueError:  # absent or unknown: no filter
+        status = None
+    return render(
+        "admin/distributors.html",
+        "admin/_distributor_table.html",
+        page=paginate(services.distributors_query(status)),
+        status=status,
+        statuses=list(DistributorStatus),
+    )
+
+
+@admin.get("/distributors/applications")
+def applications() -> Response:
+    return render(
+        "admin/applications.html",
+        "admin/_application_table.html",
+        page=paginate(services.applications_query()),
+        review_form=ReviewForm(),
+    )
+
+
+def _review(distributor_id: int, action: str) -> Response:
+    form = ReviewForm()
+    error = None
+    if not form.validate():
+        error = "; ".join(e for errs in form.errors.values() for e in errs)
+    else:
+        try:
+            if action == "approve":
+                services.approve(distributor_id, current_user)
+            else:
+                services.reject(distributor_id, current_user, form.reason.data)
+        except services.InvalidTransition as exc:
+            error = exc.message
+        except services.RecruitmentError:
+            abort(404)
+    distributor = db.get_or_404(Distributor, distributor_id)
+    if is_htmx():
+        return render(
+            "admin/_application_row.html",
+            "admin/_application_row.html",
+            http_status=409 if error else 200,
+            d=distributor,
+            error=error,
+            review_form=ReviewForm(formdata=None),
+        )
+    if error:
+        flash(error, "error")
+    elif action == "approve":
+        flash(_("%(name)s is now an active distributor.", name=distributor.display_name), "success")
+    else:
+        flash(_("The application of %(name)s was rejected.", name=distributor.display_name), "info")
+    return redirect(url_for("admin_distributors.applications"))
+
+
+@admin.post("/distributors/<int:distributor_id>/approve")
+def approve(distributor_id: int) -> Response:
+    return _review(distributor_id, "approve")
+
+
+@admin.post("/distributors/<int:distributor_id>/reject")
+def reject(distributor_id: int) -> Response:
+    return _review(distributor_id, "reject")
+
+
+@admin.route("/distributors/new", methods=["GET", "POST"])
+def add() -> Response | tuple[str, int]:
+    form = AdminAddForm()
+    form.level_id.choices = [SelectChoice("0", _("Entry level"))] + [
+        SelectChoice(str(level.id), level.name) for level in services.levels()
+    ]
+    if form.validate_on_submit():
+        parent = None
+        if form.parent_code.data:
+            parent = services.find_inviter(form.parent_code.data)
+            if parent is None:
+                form.parent_code.errors.append(_("No active distributor has this code."))
+        if not form.errors:
+            try:
+                distributor = services.add_by_admin(
+                    current_user, _applicant(form), form.level_id.data or None, parent
+                )
+            except AccountError as exc:
+                _field_error(form, exc)
+            else:
+                flash(
+                    _(
+                        "%(name)s was added with code %(code)s.",
+                        name=distributor.display_name,
+                        code=distributor.code,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("admin_distributors.distributor_list"))
+    status = 400 if form.errors else 200
+    return render_template("admin/distributor_new.html", form=form), status

@@ -1,0 +1,1 @@
+"""Business settings that ops change at run time (stored in the database)."""

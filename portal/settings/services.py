@@ -1,0 +1,85 @@
+"""Typed access to settings: every setting is declared once with its default.
+
+Reading never writes; a setting that was never changed returns its declared default, so a
+fresh database needs no seed rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.models import User
+from portal.audit import services as audit
+from portal.extensions import db
+from portal.settings.models import Setting
+
+SUPPORTED_LOCALES = ("en", "zh_Hans")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    kind: type
+    default: Any
+    label: Any
+    help: Any = ""
+    choices: tuple[str, ...] = ()
+
+
+SPECS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        SettingSpec(
+            "auto_approve_distributors",
+            bool,
+            False,
+            _l("Approve new distributors automatically"),
+            _l("When off, applications wait in the approval queue."),
+        ),
+        SettingSpec(
+            "default_locale",
+            str,
+            "en",
+            _l("Default language"),
+            _l("Used when neither the user's profile nor the browser names a language."),
+            SUPPORTED_LOCALES,
+        ),
+    )
+}
+
+
+def get(key: str) -> Any:
+    spec = SPECS[key]
+    row = db.session.get(Setting, key)
+    return spec.default if row is None else row.value
+
+
+def all_values() -> dict[str, Any]:
+    stored = {row.key: row.value for row in db.session.scalars(db.select(Setting))}
+    return {key: stored.get(key, spec.default) for key, spec in SPECS.items()}
+
+
+def update(values: dict[str, Any], actor: User) -> list[str]:
+    """Store changed settings with one audit entry each; return the keys that changed.
+
+    The caller commits, so the change and its audit entries land together.
+    """
+    changed = []
+    for key, new in values.items():
+        spec = SPECS[key]
+        if not isinstance(new, spec.kind) or (spec.choices and new not in spec.choices):
+            raise ValueError(f"invalid value for setting {key}: {new!r}")
+        old = get(key)
+        if old == new:
+            continue
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=new))
+        else:
+            row.value = new
+        audit.record(actor, "setting.update", "setting", key, {"value": old}, {"value": new})
+        changed.append(key)
+    return changed

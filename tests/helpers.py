@@ -1,0 +1,46 @@
+"""Helpers shared by the tests (plain functions; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+IN_CI = os.environ.get("CI") == "true"
+PASSWORD = "correct-horse-9"
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; fail under CI=true, where every service must be present."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this service is required)", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- helpers ------------------------------------------------------------------------
+
+# A form's hidden field, or the X-CSRFToken header base.html gives htmx.
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    return csrf_from(client.get(path, follow_redirects=True).get_data(as_text=True))
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD, **environ: Any) -> Any:
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        environ_base=environ,
+    )

@@ -1,0 +1,208 @@
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from portal.accounts import services
+from portal.accounts.models import LoginFailure, Role, User
+from portal.extensions import db
+from portal.timeutil import utcnow
+from tests.helpers import PASSWORD, csrf_token, login
+
+
+def failures(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(LoginFailure.id)))
+
+
+def test_passwords_are_hashed(app: Flask, make_user) -> None:
+    user_id = make_user("hash@shop.example")
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert PASSWORD not in user.password_hash
+        assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+        assert user.check_password(PASSWORD) and not user.check_password(PASSWORD + "x")
+
+
+def test_login_and_logout(client, make_user) -> None:
+    make_user("ops@shop.example", Role.OPS)
+    response = login(client, "OPS@shop.example ")  # case and spaces do not matter
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    token = csrf_token(client, "/admin/")
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 302
+
+
+def test_wrong_password_shows_an_error_and_is_recorded(app, client, make_user) -> None:
+    make_user("a@shop.example")
+    response = login(client, "a@shop.example", "wrong-password")
+    assert response.status_code == 401
+    assert "Email or password is incorrect." in response.get_data(as_text=True)
+    assert failures(app) == 1
+
+
+def test_unknown_email_looks_like_a_wrong_password(client) -> None:
+    response = login(client, "nobody@shop.example", "whatever-pass")
+    assert response.status_code == 401
+    assert "Email or password is incorrect." in response.get_data(as_text=True)
+
+
+def test_invalid_login_form_gets_field_errors(client) -> None:
+    token = csrf_token(client)
+    response = client.post("/login", data={"email": "not-an-email", "csrf_token": token})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in html
+    assert "email-error" in html and "password-error" in html
+
+
+def test_throttle_per_account_refuses_even_the_right_password(app, client, make_user) -> None:
+    make_user("victim@shop.example")
+    limit = app.config["PORTAL_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    for i in range(limit):
+        # Different addresses: only the per-account counter can trip.
+        assert (
+            login(client, "victim@shop.example", "guess", REMOTE_ADDR=f"10.0.0.{i}").status_code
+            == 401
+        )
+    response = login(client, "victim@shop.example", PASSWORD, REMOTE_ADDR="10.0.1.1")
+    assert response.status_code == 429
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302  # still signed out
+
+
+def test_throttle_per_address(app, client, make_user) -> None:
+    make_user("someone@shop.example")
+    limit = app.config["PORTAL_LOGIN_MAX_FAILURES_PER_IP"]
+    for i in range(limit):
+        login(client, f"spray{i}@shop.example", "guess", REMOTE_ADDR="192.0.2.7")
+    blocked = login(client, "someone@shop.example", PASSWORD, REMOTE_ADDR="192.0.2.7")
+    assert blocked.status_code == 429
+    elsewhere = login(client, "someone@shop.example", PASSWORD, REMOTE_ADDR="192.0.2.8")
+    assert elsewhere.status_code == 302
+
+
+def test_throttle_window_expires(app, make_user) -> None:
+    make_user("later@shop.example")
+    policy = services.ThrottlePolicy(per_account=2, per_ip=100, window=timedelta(minutes=15))
+    with app.test_request_context():
+        old = utcnow() - timedelta(minutes=16)
+        for _ in range(2):
+            db.session.add(LoginFailure(email="later@shop.example", ip_hash="x", created_at=old))
+        db.session.commit()
+        services.check_throttle("later@shop.example", "198.51.100.1", policy)  # expired: no raise
+        db.session.add(LoginFailure(email="later@shop.example", ip_hash="x"))
+        db.session.add(LoginFailure(email="later@shop.example", ip_hash="x"))
+        db.session.commit()
+        with pytest.raises(services.LoginThrottled) as caught:
+            services.check_throttle("later@shop.example", "198.51.100.1", policy)
+        assert timedelta(0) < caught.value.retry_after <= policy.window
+
+
+def test_success_clears_the_account_counter(app, client, make_user) -> None:
+    make_user("b@shop.example")
+    for _ in range(app.config["PORTAL_LOGIN_MAX_FAILURES_PER_ACCOUNT"] - 1):
+        login(client, "b@shop.example", "guess")
+    assert login(client, "b@shop.example").status_code == 302
+    assert failures(app) == 0
+
+
+def test_ip_is_stored_hashed(app, client) -> None:
+    login(client, "c@shop.example", "guess", REMOTE_ADDR="203.0.113.9")
+    with app.app_context():
+        row = db.session.scalars(select(LoginFailure)).one()
+        assert "203.0.113.9" not in row.ip_hash and len(row.ip_hash) == 64
+
+
+def test_post_without_csrf_token_is_rejected(app, client, make_user) -> None:
+    make_user("d@shop.example")
+    response = client.post("/login", data={"email": "d@shop.example", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Reload the page" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+    bad = client.post(
+        "/login", data={"email": "d@shop.example", "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert bad.status_code == 400
+
+
+def test_next_only_follows_local_paths(client, make_user) -> None:
+    make_user("e@shop.example")
+    for evil in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        token = csrf_token(client)
+        response = client.post(
+            "/login?next=" + evil,
+            data={"email": "e@shop.example", "password": PASSWORD, "csrf_token": token},
+        )
+        assert response.status_code == 302
+        assert "evil" not in response.headers["Location"]
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    token = csrf_token(client)
+    response = client.post(
+        "/login?next=/admin/settings",
+        data={"email": "e@shop.example", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/admin/settings"
+
+
+def test_password_change(app, client, make_user) -> None:
+    make_user("f@shop.example")
+    login(client, "f@shop.example")
+    token = csrf_token(client, "/account/password")
+    wrong = client.post(
+        "/account/password",
+        data={
+            "current_password": "nope",
+            "new_password": "brand-new-pass",
+            "confirm": "brand-new-pass",
+            "csrf_token": token,
+        },
+    )
+    assert wrong.status_code == 400
+    assert "Current password is incorrect." in wrong.get_data(as_text=True)
+    mismatch = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "brand-new-pass",
+            "confirm": "different-pass",
+            "csrf_token": token,
+        },
+    )
+    assert mismatch.status_code == 400
+    assert "Passwords do not match." in mismatch.get_data(as_text=True)
+    ok = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "brand-new-pass",
+            "confirm": "brand-new-pass",
+            "csrf_token": token,
+        },
+    )
+    assert ok.status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/account/password")})
+    assert login(client, "f@shop.example").status_code == 401
+    assert login(client, "f@shop.example", "brand-new-pass").status_code == 302
+
+
+def test_inactive_user_cannot_sign_in(app, client, make_user) -> None:
+    user_id = make_user("g@shop.example")
+    with app.app_context():
+        db.session.get(User, user_id).active = False
+        db.session.commit()
+    assert login(client, "g@shop.example").status_code == 401
+
+
+def test_purge_removes_only_old_failures(app) -> None:
+    with app.app_context():
+        db.session.add(
+            LoginFailure(email="x", ip_hash="y", created_at=utcnow() - timedelta(days=2))
+        )
+        db.session.add(LoginFailure(email="x", ip_hash="y"))
+        db.session.commit()
+        assert services.purge_old_login_failures() == 1
+        assert db.session.scalar(select(func.count(LoginFailure.id))) == 1

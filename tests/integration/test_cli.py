@@ -1,0 +1,116 @@
+"""The ``portal`` console script: in-process through Click, and as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from portal.accounts.models import Role, User
+from portal.cli import cli
+from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.extensions import db
+
+
+def run(app: Flask, *args: str, input: str | None = None):
+    return app.test_cli_runner().invoke(cli, list(args), input=input)
+
+
+def test_create_admin(app: Flask) -> None:
+    result = run(app, "create-admin", "Boss@Shop.example", "--password", "long-enough-1")
+    assert result.exit_code == 0, result.output
+    assert "Created admin boss@shop.example" in result.output
+    ops = run(
+        app,
+        "create-admin",
+        "helper@shop.example",
+        "--role",
+        "ops",
+        input="long-enough-2\nlong-enough-2\n",
+    )
+    assert ops.exit_code == 0, ops.output
+    with app.app_context():
+        users = {u.email: u for u in db.session.scalars(select(User))}
+        assert users["boss@shop.example"].role is Role.ADMIN
+        assert users["boss@shop.example"].check_password("long-enough-1")
+        assert users["helper@shop.example"].role is Role.OPS
+
+
+def test_create_admin_errors_are_one_line_and_non_zero(app: Flask) -> None:
+    run(app, "create-admin", "boss@shop.example", "--password", "long-enough-1")
+    for args, needle in (
+        (["create-admin", "boss@shop.example", "--password", "long-enough-1"], "already exists"),
+        (["create-admin", "not-an-email", "--password", "long-enough-1"], "not an email"),
+        (["create-admin", "x@shop.example", "--password", "short"], "at least 8"),
+    ):
+        result = run(app, *args)
+        assert result.exit_code == 1, (result.output, result.exception)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], lines
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_worker_without_redis_explains_itself(app: Flask) -> None:
+    result = run(app, "worker", "--burst")
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: REDIS_URL is not set: jobs already run in-process, no worker is needed"
+    )
+
+
+def test_demo_seed_on_the_test_database(app: Flask) -> None:
+    result = run(app, "demo", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "admin@demo.example" in result.output and "demo-admin-pass" in result.output
+    with app.app_context():
+        distributors = list(db.session.scalars(select(Distributor)))
+        assert 55 <= len(distributors) <= 70
+        assert {d.role for d in distributors} == set(DistributorRole)
+        assert db.session.scalar(select(func.count(Level.id))) == 3
+        assert {d.level.rank for d in distributors if d.level} == {1, 2, 3}
+        by_id = {d.id: d for d in distributors}
+
+        def depth(d: Distributor) -> int:
+            return 1 if d.parent_id is None else 1 + depth(by_id[d.parent_id])
+
+        assert max(depth(d) for d in distributors) == 3
+        assert any(d.status is DistributorStatus.APPLIED for d in distributors)
+        for d in distributors:
+            if d.parent_id and d.joined_at and by_id[d.parent_id].joined_at:
+                assert d.joined_at > by_id[d.parent_id].joined_at
+    again = run(app, "demo", "--no-serve")
+    assert again.exit_code == 0 and "not seeding again" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Distributor.id))) == len(distributors)
+
+
+def test_console_script_demo_on_an_empty_sqlite(tmp_path: Path) -> None:
+    """The README's promise: a fresh instance folder, nothing configured, one command."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+    }
+    env["PORTAL_INSTANCE_PATH"] = str(tmp_path)
+    portal = Path(sys.executable).with_name("portal")
+    command = [str(portal)] if portal.exists() else [sys.executable, "-m", "portal.cli"]
+    result = subprocess.run(
+        [*command, "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Seeded the demo programme." in result.stdout
+    assert (tmp_path / "portal.db").exists() and (tmp_path / "secret_key").exists()
+    bad = subprocess.run(
+        [*command, "create-admin", "admin@demo.example", "--password", "whatever-long"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == [
+        "Error: admin@demo.example: An account with this email already exists."
+    ]

@@ -1,0 +1,85 @@
+"""Every /admin and /me URL, generated from the URL map so new views are covered at once."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from werkzeug.routing import Rule
+
+from portal.accounts.models import Role
+from tests.helpers import csrf_token, login
+
+ADMIN_ONLY = {"admin_settings.edit"}
+
+
+def _rules(app: Flask, prefix: str) -> list[tuple[Rule, str]]:
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(prefix):
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((rule, method))
+    assert found, f"no routes under {prefix}"
+    return found
+
+
+def _url(rule: Rule) -> str:
+    values = {
+        arg: 1 if "int" in type(rule._converters[arg]).__name__.lower() else "X"
+        for arg in rule.arguments
+    }
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _request(client, rule: Rule, method: str):
+    url = _url(rule)
+    if method == "GET":
+        return client.get(url)
+    token = csrf_token(client, "/login")
+    return client.open(url, method=method, data={"csrf_token": token})
+
+
+@pytest.fixture
+def clients(app: Flask, make_user, make_distributor) -> dict[str, object]:
+    make_user("admin@shop.example", Role.ADMIN)
+    make_user("ops@shop.example", Role.OPS)
+    make_distributor("dist@shop.example")
+    result = {"anonymous": app.test_client()}
+    for name, email in (
+        ("admin", "admin@shop.example"),
+        ("ops", "ops@shop.example"),
+        ("distributor", "dist@shop.example"),
+    ):
+        result[name] = app.test_client()
+        assert login(result[name], email).status_code == 302
+    return result
+
+
+def test_admin_urls_by_role(app: Flask, clients) -> None:
+    checked = 0
+    for rule, method in _rules(app, "/admin"):
+        label = f"{method} {rule.rule}"
+        anon = _request(clients["anonymous"], rule, method)
+        assert anon.status_code == 302, label
+        assert anon.headers["Location"].startswith("/login"), label
+        assert _request(clients["distributor"], rule, method).status_code == 403, label
+        ops = _request(clients["ops"], rule, method).status_code
+        admin = _request(clients["admin"], rule, method).status_code
+        if rule.endpoint in ADMIN_ONLY:
+            assert ops == 403, label
+        else:
+            assert ops not in (401, 403), label
+        assert admin not in (401, 403), label
+        assert 500 not in (ops, admin), label
+        checked += 1
+    assert checked >= 6
+
+
+def test_me_urls_by_role(app: Flask, clients) -> None:
+    for rule, method in _rules(app, "/me"):
+        label = f"{method} {rule.rule}"
+        anon = _request(clients["anonymous"], rule, method)
+        assert anon.status_code == 302 and anon.headers["Location"].startswith("/login"), label
+        assert _request(clients["admin"], rule, method).status_code == 403, label
+        assert _request(clients["ops"], rule, method).status_code == 403, label
+        assert _request(clients["distributor"], rule, method).status_code == 200, label
