@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from portal import create_app, demo, jobs
 from portal.accounts import services as accounts
@@ -23,7 +24,8 @@ def _serve(host: str, port: int, debug: bool) -> None:
     if not app.config["REDIS_URL"]:
         jobs.Ticker(app).start()
         click.echo("Jobs run in-process (REDIS_URL is not set).")
-    app.run(host=host, port=port, debug=debug, use_reloader=False)
+    # app.run() refuses to serve from inside a Flask CLI command; call Werkzeug directly.
+    run_simple(host, port, app, use_debugger=debug, threaded=True)
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)

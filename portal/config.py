@@ -46,7 +46,7 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "WOO_CONSUMER_KEY": env.get("WOO_CONSUMER_KEY", ""),
         "WOO_CONSUMER_SECRET": env.get("WOO_CONSUMER_SECRET", ""),
         "WOO_WEBHOOK_SECRET": env.get("WOO_WEBHOOK_SECRET", ""),
-        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "").rstrip("/"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

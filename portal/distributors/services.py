@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -145,60 +145,61 @@ def _entry_level_id() -> int | None:
     return db.session.scalar(select(Level.id).order_by(Level.rank).limit(1))
 
 
-def _locked(distributor_id: int) -> Distributor:
-    distributor = db.session.scalar(
-        select(Distributor).where(Distributor.id == distributor_id).with_for_update(of=Distributor)
+def _review(
+    distributor_id: int, actor: User, to: DistributorStatus, **values: object
+) -> Distributor:
+    """Move an application out of ``applied`` with one conditional UPDATE.
+
+    ``WHERE status = 'applied'`` makes the transition a compare-and-set: of two reviewers
+    acting at once (on PostgreSQL or SQLite alike) exactly one updates the row, the other
+    gets :class:`InvalidTransition`.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(Distributor)
+        .where(Distributor.id == distributor_id, Distributor.status == DistributorStatus.APPLIED)
+        .values(status=to, reviewed_by_id=actor.id, reviewed_at=now, **values)
+        .execution_options(synchronize_session=False)
     )
-    if distributor is None:
-        raise RecruitmentError(_("No such distributor."))
+    if result.rowcount != 1:
+        db.session.rollback()
+        if db.session.get(Distributor, distributor_id) is None:
+            raise RecruitmentError(_("No such distributor."))
+        raise InvalidTransition(_("This application was already reviewed."))
+    after = {"status": to.value, **{k: v for k, v in values.items() if k == "review_note"}}
+    audit.record(
+        actor,
+        f"distributor.{'approve' if to is DistributorStatus.ACTIVE else 'reject'}",
+        "distributor",
+        distributor_id,
+        {"status": DistributorStatus.APPLIED.value},
+        after,
+    )
+    db.session.commit()
+    distributor = db.session.get(Distributor, distributor_id, populate_existing=True)
+    assert distributor is not None
     return distributor
 
 
 def approve(distributor_id: int, actor: User) -> Distributor:
-    """applied → active. Takes a row lock so two reviewers cannot both act."""
-    distributor = _locked(distributor_id)
-    if distributor.status is not DistributorStatus.APPLIED:
-        db.session.rollback()
-        raise InvalidTransition(_("This application was already reviewed."))
-    now = utcnow()
-    distributor.status = DistributorStatus.ACTIVE
-    distributor.joined_at = now
-    distributor.reviewed_by_id = actor.id
-    distributor.reviewed_at = now
-    if distributor.level_id is None:
-        distributor.level_id = _entry_level_id()
-    audit.record(
+    """applied → active; the distributor starts on the entry level unless one was set."""
+    return _review(
+        distributor_id,
         actor,
-        "distributor.approve",
-        "distributor",
-        distributor.id,
-        {"status": DistributorStatus.APPLIED.value},
-        {"status": DistributorStatus.ACTIVE.value},
+        DistributorStatus.ACTIVE,
+        joined_at=utcnow(),
+        level_id=func.coalesce(Distributor.level_id, _entry_level_id()),
     )
-    db.session.commit()
-    return distributor
 
 
 def reject(distributor_id: int, actor: User, reason: str | None) -> Distributor:
     """applied → rejected, with an optional reason shown to the applicant."""
-    distributor = _locked(distributor_id)
-    if distributor.status is not DistributorStatus.APPLIED:
-        db.session.rollback()
-        raise InvalidTransition(_("This application was already reviewed."))
-    distributor.status = DistributorStatus.REJECTED
-    distributor.reviewed_by_id = actor.id
-    distributor.reviewed_at = utcnow()
-    distributor.review_note = (reason or "").strip() or None
-    audit.record(
+    return _review(
+        distributor_id,
         actor,
-        "distributor.reject",
-        "distributor",
-        distributor.id,
-        {"status": DistributorStatus.APPLIED.value},
-        {"status": DistributorStatus.REJECTED.value, "reason": distributor.review_note},
+        DistributorStatus.REJECTED,
+        review_note=(reason or "").strip() or None,
     )
-    db.session.commit()
-    return distributor
 
 
 # Lists show each row's user, level and upline: one extra query each (no N+1).

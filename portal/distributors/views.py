@@ -15,7 +15,7 @@ from portal.distributors.forms import AdminAddForm, ApplicationForm, ReviewForm
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.pagination import paginate
-from portal.rendering import is_htmx, render
+from portal.rendering import is_htmx, public_url, render
 
 public = Blueprint("join", __name__)
 me = distributor_blueprint("me", __name__)
@@ -88,7 +88,7 @@ def home() -> str:
         "me/home.html",
         distributor=distributor,
         recruits=services.direct_recruits(distributor),
-        invite_url=url_for("join.invite", code=distributor.code, _external=True),
+        invite_url=public_url("join.invite", code=distributor.code),
     )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from flask import Flask
@@ -89,19 +92,46 @@ def test_demo_seed_on_the_test_database(app: Flask) -> None:
         assert db.session.scalar(select(func.count(Distributor.id))) == len(distributors)
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_console_script_demo_on_an_empty_sqlite(tmp_path: Path) -> None:
-    """The README's promise: a fresh instance folder, nothing configured, one command."""
+    """The README's promise: a fresh instance folder, nothing configured, one command that
+    migrates, seeds and serves."""
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
     }
     env["PORTAL_INSTANCE_PATH"] = str(tmp_path)
     portal = Path(sys.executable).with_name("portal")
     command = [str(portal)] if portal.exists() else [sys.executable, "-m", "portal.cli"]
-    result = subprocess.run(
-        [*command, "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=120
+    port = _free_port()
+    server = subprocess.Popen(
+        [*command, "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    assert result.returncode == 0, result.stderr
-    assert "Seeded the demo programme." in result.stdout
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as page:
+                    assert page.status == 200
+                    assert "Sign in" in page.read().decode()
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "demo server did not come up"
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "Seeded the demo programme." in output
+    assert "admin@demo.example" in output
     assert (tmp_path / "portal.db").exists() and (tmp_path / "secret_key").exists()
     bad = subprocess.run(
         [*command, "create-admin", "admin@demo.example", "--password", "whatever-long"],

@@ -75,7 +75,13 @@ def test_application_then_approval_then_dashboard(app: Flask, client, make_user)
     fresh = app.test_client()
     assert login(fresh, "lin@shop.example").status_code == 302
     home = fresh.get("/me/").get_data(as_text=True)
-    assert approved.code in home and f"/join/{approved.code}" in home
+    assert approved.code in home and f"http://localhost/join/{approved.code}" in home
+    app.config["PORTAL_BASE_URL"] = "https://partners.shop.example"
+    try:
+        home = fresh.get("/me/").get_data(as_text=True)
+        assert f"https://partners.shop.example/join/{approved.code}" in home
+    finally:
+        app.config["PORTAL_BASE_URL"] = ""
     with app.app_context():
         entry = db.session.scalars(select(AuditEntry)).one()
         assert entry.action == "distributor.approve" and entry.target_id == str(applicant.id)

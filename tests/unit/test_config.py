@@ -37,7 +37,7 @@ def test_environment_is_read(tmp_path) -> None:
         "WOO_CONSUMER_KEY": "ck",
         "WOO_CONSUMER_SECRET": "cs",
         "WOO_WEBHOOK_SECRET": "whs",
-        "PORTAL_BASE_URL": "https://portal.example",
+        "PORTAL_BASE_URL": "https://portal.example/",
     }
     cfg = from_environment(str(tmp_path), env)
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://p@db/portal"

@@ -1,0 +1,90 @@
+"""HTMX flows in a real browser: the approval queue swaps rows in place."""
+
+from __future__ import annotations
+
+from flask import Flask
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.distributors.models import Distributor, DistributorStatus
+from portal.extensions import db
+from tests.helpers import PASSWORD
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def status_of(app: Flask, distributor_id: int) -> DistributorStatus:
+    with app.app_context():
+        return db.session.get(Distributor, distributor_id).status
+
+
+def test_approve_and_reject_swap_rows_in_place(
+    page: Page, live_server: str, app: Flask, make_user, make_distributor
+) -> None:
+    make_user("ops@shop.example", Role.OPS)
+    first, _ = make_distributor(
+        "one@shop.example", DistributorStatus.APPLIED, name="First Applicant"
+    )
+    second, _ = make_distributor(
+        "two@shop.example", DistributorStatus.APPLIED, name="Second Applicant"
+    )
+    sign_in(page, live_server, "ops@shop.example")
+    page.goto(f"{live_server}/admin/distributors/applications")
+    page.evaluate("window.__noReload = true")
+
+    row = page.locator(f"#application-{first}")
+    row.get_by_role("button", name="Approve").click()
+    expect(row.locator(".badge")).to_have_text("Active")
+    assert status_of(app, first) is DistributorStatus.ACTIVE
+
+    row = page.locator(f"#application-{second}")
+    row.get_by_label("Reason (shown to the applicant)").fill("Outside our delivery area")
+    row.get_by_role("button", name="Reject").click()
+    expect(row.locator(".badge")).to_have_text("Rejected")
+    assert status_of(app, second) is DistributorStatus.REJECTED
+    assert page.evaluate("window.__noReload") is True  # both were swaps, not page loads
+
+
+def test_apply_on_a_phone_through_an_invite(
+    page: Page, live_server: str, app: Flask, make_distributor
+) -> None:
+    parent_id, code = make_distributor("leader@shop.example", name="Group Leader Wu")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/join/{code}")
+    expect(page.get_by_text("Group Leader Wu invited you")).to_be_visible()
+    page.get_by_label("Name shown to your team").fill("Neighbour Chen")
+    page.get_by_label("Email").fill("chen@shop.example")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill("mismatch-123")
+    page.get_by_role("button", name="Apply now").click()
+    expect(page.locator("#confirm-error")).to_have_text("Passwords do not match.")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Apply now").click()
+    expect(page.get_by_text("waiting for review").first).to_be_visible()
+    with app.app_context():
+        recruit = db.session.scalar(
+            select(Distributor).where(Distributor.display_name == "Neighbour Chen")
+        )
+        assert recruit.parent_id == parent_id
+
+
+def test_status_filter_swaps_the_table_and_keeps_the_url(
+    page: Page, live_server: str, make_user, make_distributor
+) -> None:
+    make_user("admin@shop.example", Role.ADMIN)
+    make_distributor("active@shop.example", name="Active Alice")
+    make_distributor("applied@shop.example", DistributorStatus.APPLIED, name="Pending Paul")
+    sign_in(page, live_server, "admin@shop.example")
+    page.goto(f"{live_server}/admin/distributors")
+    expect(page.get_by_text("Active Alice")).to_be_visible()
+    page.get_by_label("Status").select_option("applied")
+    expect(page.get_by_text("Active Alice")).to_have_count(0)
+    expect(page.get_by_text("Pending Paul")).to_be_visible()
+    assert page.url.endswith("status=applied")
