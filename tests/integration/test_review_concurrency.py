@@ -14,38 +14,42 @@ from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 
 
+def _race(app: Flask, applicant_id: int, reviewer_ids: list[int]) -> dict[str, str]:
+    """Approve and reject in two threads released together; returns who won."""
+    barrier = threading.Barrier(2)
+    results: dict[str, str] = {}
+
+    def act(action: str, reviewer_id: int) -> None:
+        with app.app_context():
+            actor = db.session.get(User, reviewer_id)
+            barrier.wait()
+            try:
+                if action == "approve":
+                    services.approve(applicant_id, actor)
+                else:
+                    services.reject(applicant_id, actor, "too late?")
+                results[action] = "won"
+            except services.InvalidTransition:
+                results[action] = "lost"
+
+    threads = [
+        threading.Thread(target=act, args=(action, reviewer))
+        for action, reviewer in zip(("approve", "reject"), reviewer_ids, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
 def test_parallel_approve_and_reject(app: Flask, make_user, make_distributor) -> None:
     reviewers = [make_user(f"r{i}@shop.example", Role.OPS) for i in range(2)]
-    outcomes: list[str] = []
     for round_ in range(5):
         applicant, _ = make_distributor(f"a{round_}@shop.example", status=DistributorStatus.APPLIED)
-        barrier = threading.Barrier(2)
-        results: dict[str, str] = {}
-
-        def act(action: str, reviewer_id: int, applicant_id: int = applicant) -> None:
-            with app.app_context():
-                actor = db.session.get(User, reviewer_id)
-                barrier.wait()
-                try:
-                    if action == "approve":
-                        services.approve(applicant_id, actor)
-                    else:
-                        services.reject(applicant_id, actor, "too late?")
-                    results[action] = "won"
-                except services.InvalidTransition:
-                    results[action] = "lost"
-
-        threads = [
-            threading.Thread(target=act, args=("approve", reviewers[0])),
-            threading.Thread(target=act, args=("reject", reviewers[1])),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        results = _race(app, applicant, reviewers)
         assert sorted(results.values()) == ["lost", "won"], results
         winner = next(action for action, outcome in results.items() if outcome == "won")
-        outcomes.append(winner)
         with app.app_context():
             final = db.session.get(Distributor, applicant).status
             expected = (
@@ -56,4 +60,3 @@ def test_parallel_approve_and_reject(app: Flask, make_user, make_distributor) ->
                 select(AuditEntry).where(AuditEntry.target_id == str(applicant))
             ).all()
             assert [e.action for e in entries] == [f"distributor.{winner}"]
-    assert len(outcomes) == 5
