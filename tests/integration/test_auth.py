@@ -152,38 +152,25 @@ def test_password_change(app, client, make_user) -> None:
     make_user("f@shop.example")
     login(client, "f@shop.example")
     token = csrf_token(client, "/account/password")
-    wrong = client.post(
-        "/account/password",
-        data={
-            "current_password": "nope",
-            "new_password": "brand-new-pass",
-            "confirm": "brand-new-pass",
-            "csrf_token": token,
-        },
-    )
+
+    def change(current: str, new: str, confirm: str):
+        return client.post(
+            "/account/password",
+            data={
+                "current_password": current,
+                "new_password": new,
+                "confirm": confirm,
+                "csrf_token": token,
+            },
+        )
+
+    wrong = change("nope", "brand-new-pass", "brand-new-pass")
     assert wrong.status_code == 400
     assert "Current password is incorrect." in wrong.get_data(as_text=True)
-    mismatch = client.post(
-        "/account/password",
-        data={
-            "current_password": PASSWORD,
-            "new_password": "brand-new-pass",
-            "confirm": "different-pass",
-            "csrf_token": token,
-        },
-    )
+    mismatch = change(PASSWORD, "brand-new-pass", "different-pass")
     assert mismatch.status_code == 400
     assert "Passwords do not match." in mismatch.get_data(as_text=True)
-    ok = client.post(
-        "/account/password",
-        data={
-            "current_password": PASSWORD,
-            "new_password": "brand-new-pass",
-            "confirm": "brand-new-pass",
-            "csrf_token": token,
-        },
-    )
-    assert ok.status_code == 302
+    assert change(PASSWORD, "brand-new-pass", "brand-new-pass").status_code == 302
     client.post("/logout", data={"csrf_token": csrf_token(client, "/account/password")})
     assert login(client, "f@shop.example").status_code == 401
     assert login(client, "f@shop.example", "brand-new-pass").status_code == 302

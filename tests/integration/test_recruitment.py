@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.accounts.models import User
+from portal.accounts.models import Role, User
 from portal.audit.models import AuditEntry
 from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
@@ -35,6 +37,15 @@ def distributor_by_email(app: Flask, email: str) -> Distributor | None:
         return d
 
 
+@pytest.fixture
+def staff(app: Flask, make_user) -> FlaskClient:
+    """An ops user's browser, signed in."""
+    make_user("ops@shop.example", Role.OPS)
+    client = app.test_client()
+    assert login(client, "ops@shop.example").status_code == 302
+    return client
+
+
 def counts(app: Flask) -> tuple[int, int]:
     with app.app_context():
         return (
@@ -43,7 +54,7 @@ def counts(app: Flask) -> tuple[int, int]:
         )
 
 
-def test_application_then_approval_then_dashboard(app: Flask, client, make_user) -> None:
+def test_application_then_approval_then_dashboard(app: Flask, client, staff) -> None:
     response = apply_form(client)
     assert response.status_code == 302 and response.headers["Location"] == "/me/"
     pending = client.get("/me/").get_data(as_text=True)
@@ -54,9 +65,6 @@ def test_application_then_approval_then_dashboard(app: Flask, client, make_user)
     assert codes.is_well_formed(applicant.code)
     assert applicant.parent_id is None and applicant.joined_at is None
 
-    staff = app.test_client()
-    make_user("ops@shop.example")
-    login(staff, "ops@shop.example")
     queue = staff.get("/admin/distributors/applications").get_data(as_text=True)
     assert "Lin Xiaoyu" in queue and "300 neighbours" in queue
     response = staff.post(
@@ -87,12 +95,9 @@ def test_application_then_approval_then_dashboard(app: Flask, client, make_user)
         assert entry.action == "distributor.approve" and entry.target_id == str(applicant.id)
 
 
-def test_reject_without_htmx_redirects_and_shows_the_reason(app, client, make_user) -> None:
+def test_reject_without_htmx_redirects_and_shows_the_reason(app, client, staff) -> None:
     apply_form(client)
     applicant = distributor_by_email(app, "lin@shop.example")
-    staff = app.test_client()
-    make_user("ops@shop.example")
-    login(staff, "ops@shop.example")
     response = staff.post(
         f"/admin/distributors/{applicant.id}/reject",
         data={"csrf_token": csrf_token(staff, "/admin/"), "reason": "Not in our region"},
@@ -104,12 +109,9 @@ def test_reject_without_htmx_redirects_and_shows_the_reason(app, client, make_us
     assert "Not in our region" in client.get("/me/").get_data(as_text=True)
 
 
-def test_a_reviewed_application_cannot_be_reviewed_again(app, client, make_user) -> None:
+def test_a_reviewed_application_cannot_be_reviewed_again(app, client, staff) -> None:
     apply_form(client)
     applicant = distributor_by_email(app, "lin@shop.example")
-    staff = app.test_client()
-    make_user("ops@shop.example")
-    login(staff, "ops@shop.example")
     token = csrf_token(staff, "/admin/")
     url = f"/admin/distributors/{applicant.id}"
     assert staff.post(url + "/approve", data={"csrf_token": token}).status_code == 302
