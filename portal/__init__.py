@@ -84,6 +84,9 @@ def _init_extensions(app: Flask) -> None:
 
     # Models must be imported for metadata (migrations, create_all in tooling).
     import_module("portal.models")
+    from portal.ledger import guard
+
+    guard.install()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -2,7 +2,31 @@
 
 from portal.accounts.models import LoginFailure, User
 from portal.audit.models import AuditEntry
+from portal.commissions.models import (
+    Commission,
+    CommissionEvent,
+    CommissionPlan,
+    PlanExclusion,
+    PlanOverride,
+)
 from portal.distributors.models import Distributor, Level
+from portal.ledger.models import LedgerEntry
+from portal.orders.models import Order, OrderLine
 from portal.settings.models import Setting
 
-__all__ = ["AuditEntry", "Distributor", "Level", "LoginFailure", "Setting", "User"]
+__all__ = [
+    "AuditEntry",
+    "Commission",
+    "CommissionEvent",
+    "CommissionPlan",
+    "Distributor",
+    "LedgerEntry",
+    "Level",
+    "LoginFailure",
+    "Order",
+    "OrderLine",
+    "PlanExclusion",
+    "PlanOverride",
+    "Setting",
+    "User",
+]

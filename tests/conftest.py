@@ -77,8 +77,16 @@ def _empty_tables() -> None:
             names = ", ".join(t.name for t in tables)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            # The append-only triggers refuse DELETE: lift them while emptying.
+            triggers = conn.execute(
+                sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _sql in triggers:
+                conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
             for table in tables:
                 conn.execute(table.delete())
+            for _name, sql in triggers:
+                conn.execute(sa.text(sql))
 
 
 @pytest.fixture(autouse=True)

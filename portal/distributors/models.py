@@ -70,6 +70,7 @@ class Distributor(db.Model):
     )
     level_id: Mapped[int | None] = mapped_column(ForeignKey("levels.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    shop_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     application_note: Mapped[str | None] = mapped_column(Text)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

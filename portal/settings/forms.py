@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Regexp
 
 from portal.settings.services import SPECS, SUPPORTED_LOCALES
 
 LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+SELF_PURCHASE_LABELS = {
+    "uplines_only": _l("The buyer earns nothing; their uplines earn"),
+    "everyone": _l("Everyone earns as usual"),
+    "nobody": _l("Nobody earns on the order"),
+}
+
+
+def _spec(key: str) -> dict[str, object]:
+    return {"label": SPECS[key].label, "description": SPECS[key].help}
+
+
+def _upper(value: str | None) -> str | None:
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 class SettingsForm(FlaskForm):
-    auto_approve_distributors = BooleanField(
-        SPECS["auto_approve_distributors"].label,
-        description=SPECS["auto_approve_distributors"].help,
-    )
+    auto_approve_distributors = BooleanField(**_spec("auto_approve_distributors"))
     default_locale = SelectField(
-        SPECS["default_locale"].label,
-        description=SPECS["default_locale"].help,
         choices=[SelectChoice(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
+        **_spec("default_locale"),
+    )
+    currency = StringField(
+        validators=[
+            DataRequired(),
+            Regexp(r"^[A-Z]{3}$", message=_l("Use a three-letter ISO 4217 code, e.g. CNY.")),
+        ],
+        filters=[_upper],
+        **_spec("currency"),
+    )
+    return_window_days = IntegerField(
+        validators=[InputRequired(), NumberRange(min=0, max=365)], **_spec("return_window_days")
+    )
+    max_depth = SelectField(
+        coerce=int,
+        choices=[SelectChoice(str(n), str(n)) for n in SPECS["max_depth"].choices],
+        **_spec("max_depth"),
+    )
+    self_purchase = SelectField(
+        choices=[SelectChoice(k, v) for k, v in SELF_PURCHASE_LABELS.items()],
+        **_spec("self_purchase"),
     )
 
     def values(self) -> dict[str, object]:

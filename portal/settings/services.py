@@ -26,7 +26,18 @@ class SettingSpec:
     default: Any
     label: Any
     help: Any = ""
-    choices: tuple[str, ...] = ()
+    choices: tuple[Any, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
+            return False
+        if self.choices and value not in self.choices:
+            return False
+        if self.minimum is not None and value < self.minimum:
+            return False
+        return not (self.maximum is not None and value > self.maximum)
 
 
 SPECS: dict[str, SettingSpec] = {
@@ -46,6 +57,38 @@ SPECS: dict[str, SettingSpec] = {
             _l("Default language"),
             _l("Used when neither the user's profile nor the browser names a language."),
             SUPPORTED_LOCALES,
+        ),
+        SettingSpec(
+            "currency",
+            str,
+            "USD",
+            _l("Shop currency"),
+            _l("ISO 4217 code. Orders in another currency are held for review, never converted."),
+        ),
+        SettingSpec(
+            "return_window_days",
+            int,
+            7,
+            _l("Return window (days)"),
+            _l("Commission on a completed order becomes available after this many days."),
+            minimum=0,
+            maximum=365,
+        ),
+        SettingSpec(
+            "max_depth",
+            int,
+            3,
+            _l("Maximum commission depth"),
+            _l("1 = single-level; up to 3 levels of team commission."),
+            choices=(1, 2, 3),
+        ),
+        SettingSpec(
+            "self_purchase",
+            str,
+            "uplines_only",
+            _l("Distributor's own orders"),
+            _l("Who earns when distributors buy through their own link or coupon."),
+            choices=("uplines_only", "everyone", "nobody"),
         ),
     )
 }
@@ -70,7 +113,7 @@ def update(values: dict[str, Any], actor: User) -> list[str]:
     changed = []
     for key, new in values.items():
         spec = SPECS[key]
-        if not isinstance(new, spec.kind) or (spec.choices and new not in spec.choices):
+        if not spec.accepts(new):
             raise ValueError(f"invalid value for setting {key}: {new!r}")
         old = get(key)
         if old == new:

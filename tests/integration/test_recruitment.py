@@ -127,7 +127,15 @@ def test_auto_approval_setting(app, admin_client) -> None:
     token = csrf_token(admin_client, "/admin/settings")
     response = admin_client.post(
         "/admin/settings",
-        data={"csrf_token": token, "auto_approve_distributors": "y", "default_locale": "en"},
+        data={
+            "csrf_token": token,
+            "auto_approve_distributors": "y",
+            "default_locale": "en",
+            "currency": "usd",
+            "return_window_days": "7",
+            "max_depth": "3",
+            "self_purchase": "uplines_only",
+        },
     )
     assert response.status_code == 302
     visitor = app.test_client()

@@ -1,0 +1,1 @@
+"""Commission plans, the engine, and commissions through their states."""

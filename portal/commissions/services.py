@@ -1,0 +1,360 @@
+"""Applying the engine to stored orders: commissions, their states, and ledger deltas.
+
+:func:`apply_order` is the one path through which an order's commissions change. It is
+idempotent and converges: it computes what every commission *should* be given the order as
+stored now, compares with what the ledger holds, and books only the difference. Running it
+twice, after duplicate deliveries, or with shop events in any order gives the same final
+balances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+
+from portal.commissions import context, engine
+from portal.commissions.models import (
+    Commission,
+    CommissionEvent,
+    CommissionPlan,
+    CommissionState,
+)
+from portal.distributors.models import Distributor, DistributorStatus
+from portal.extensions import db
+from portal.ledger import services as ledger
+from portal.ledger.models import Bucket, EntryKind
+from portal.orders.models import COMPLETED, VOID_STATUSES, Order
+from portal.settings import services as settings
+from portal.timeutil import utcnow
+
+ZERO = Decimal(0)
+_BUCKET = {
+    CommissionState.PENDING: Bucket.PENDING,
+    CommissionState.HOLDING: Bucket.HOLDING,
+    CommissionState.AVAILABLE: Bucket.AVAILABLE,
+    CommissionState.ON_REVIEW: Bucket.ON_REVIEW,
+}
+
+
+# --- inputs for the engine ------------------------------------------------------------
+
+
+def plan_for(role: str) -> engine.Plan:
+    """The stored plan for a role; a role without one earns nothing (rates 0)."""
+    row = db.session.scalar(select(CommissionPlan).where(CommissionPlan.role == role))
+    if row is None:
+        return engine.Plan(role=role, max_depth=1, rates=(ZERO, ZERO, ZERO))
+    return engine.Plan(
+        role=row.role,
+        max_depth=row.max_depth,
+        rates=(row.rate_depth1, row.rate_depth2, row.rate_depth3),
+        basis=engine.Basis(row.basis),
+        cap_percent=row.cap_percent,
+        exclusions=frozenset(x.product_id for x in row.exclusions),
+        network_sale_days=row.network_sale_days,
+        overrides=tuple(
+            engine.Override(o.scope, o.target_id, o.depth, engine.RateKind(o.kind), o.value)
+            for o in row.overrides
+        ),
+    )
+
+
+def _last_own_sales(distributor_ids: list[int], before: datetime) -> dict[int, datetime]:
+    rows = db.session.execute(
+        select(Order.distributor_id, func.max(Order.created_at_shop))
+        .where(
+            Order.distributor_id.in_(distributor_ids),
+            Order.created_at_shop < before,
+            Order.status.not_in(VOID_STATUSES),
+        )
+        .group_by(Order.distributor_id)
+    )
+    result = {}
+    for distributor_id, at in rows:
+        result[distributor_id] = at if at.tzinfo else at.replace(tzinfo=before.tzinfo)
+    return result
+
+
+def chain_for(distributor: Distributor, at: datetime) -> list[engine.Member]:
+    """The attributed distributor and up to two uplines, as the engine sees them."""
+    chain: list[Distributor] = []
+    current: Distributor | None = distributor
+    seen: set[int] = set()
+    while current is not None and len(chain) < engine.MAX_DEPTH and current.id not in seen:
+        seen.add(current.id)
+        chain.append(current)
+        current = current.parent
+    last_sales = _last_own_sales([d.id for d in chain], at)
+    return [
+        engine.Member(
+            distributor_id=d.id,
+            role=d.role.value,
+            level_rates=(
+                (d.level.rate_depth1, d.level.rate_depth2, d.level.rate_depth3)
+                if d.level
+                else (None, None, None)
+            ),
+            active=d.status is DistributorStatus.ACTIVE,
+            email=d.user.email,
+            shop_customer_id=d.shop_customer_id,
+            last_own_sale_at=last_sales.get(d.id),
+        )
+        for d in chain
+    ]
+
+
+def snapshot(order: Order) -> engine.Order:
+    return engine.Order(
+        order_id=str(order.id),
+        currency=order.currency,
+        lines=tuple(
+            engine.Line(
+                line_id=line.shop_line_id,
+                product_id=line.product_id,
+                variation_id=line.variation_id,
+                category_ids=tuple(line.category_ids or ()),
+                qty=line.qty,
+                total=line.total,
+                refunded_total=line.refunded_total,
+            )
+            for line in order.lines
+        ),
+        refunded_unallocated=order.refunded_unallocated,
+        customer_email=order.customer_email,
+        customer_id=order.customer_id,
+    )
+
+
+def freeze_context(order: Order) -> dict[str, object] | None:
+    """The context in force now for an attributed order (stored on first computation)."""
+    if order.distributor_id is None:
+        return None
+    distributor = db.session.get(Distributor, order.distributor_id)
+    assert distributor is not None
+    return context.dump(
+        plan_for(distributor.role.value),
+        chain_for(distributor, order.created_at_shop),
+        settings.get("max_depth"),
+        engine.SelfPurchase(settings.get("self_purchase")),
+    )
+
+
+def compute(order: Order, ctx: dict[str, object] | None = None) -> engine.Result | None:
+    """What the order earns under its frozen context (or ``ctx``, for previews)."""
+    ctx = ctx or order.commission_context
+    if ctx is None:
+        return None
+    plan, chain, rules = context.load(ctx, order.created_at_shop)
+    return engine.compute(snapshot(order), chain, plan, rules)
+
+
+# --- applying -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Desired:
+    state: CommissionState
+    amount: Decimal
+    line: engine.CommissionLine | None
+
+
+def _desired(
+    order: Order,
+    commission: Commission,
+    line: engine.CommissionLine | None,
+    now: datetime,
+    shop_currency: str,
+) -> tuple[CommissionState, Decimal]:
+    """The state a commission should be in and the amount the ledger should hold for it."""
+    amount = line.amount if line is not None else ZERO
+    if order.status in VOID_STATUSES or line is None:
+        amount = ZERO  # cancelled, refunded, trashed — or no longer attributed this way
+        if commission.state is not CommissionState.PAID:
+            return CommissionState.REVERSED, amount
+    if commission.state is CommissionState.PAID:
+        return CommissionState.PAID, amount  # history stays; changes are carried over
+    if order.currency != shop_currency:
+        # Never converted: nothing is booked until ops decide.
+        commission.review_reason = (
+            f"order currency {order.currency} differs from the shop currency {shop_currency}; "
+            f"would earn {amount} {order.currency}"
+        )
+        return CommissionState.ON_REVIEW, ZERO
+    if commission.review_reason:
+        return CommissionState.ON_REVIEW, amount
+    if order.status == COMPLETED and order.completed_at is not None:
+        if commission.hold_until is None:
+            window = timedelta(days=settings.get("return_window_days"))
+            commission.hold_until = order.completed_at + window
+        if commission.hold_until <= now:
+            return CommissionState.AVAILABLE, amount
+        return CommissionState.HOLDING, amount
+    return CommissionState.PENDING, amount
+
+
+def _lock(order_id: int) -> Order | None:
+    """Serialise commission work per order, portably: the UPDATE takes PostgreSQL's row
+    lock and SQLite's write lock before anything is read."""
+    bumped = db.session.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(commission_runs=Order.commission_runs + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount != 1:
+        return None
+    return db.session.get(Order, order_id, populate_existing=True)
+
+
+def apply_order(order_id: int, now: datetime | None = None) -> list[Commission]:
+    """Bring the order's commissions and ledger in line with the stored order. Commits."""
+    now = now or utcnow()
+    order = _lock(order_id)
+    if order is None:
+        db.session.rollback()
+        return []
+    if order.commission_context is None and order.distributor_id is not None:
+        order.commission_context = freeze_context(order)
+    result = compute(order)
+    targets = {(c.beneficiary_id, c.depth): c for c in result.lines} if result else {}
+    existing = {
+        (c.beneficiary_id, c.depth): c
+        for c in db.session.scalars(select(Commission).where(Commission.order_id == order.id))
+    }
+    shop_currency = settings.get("currency")
+    touched = []
+    for key in sorted(existing.keys() | targets.keys()):
+        line = targets.get(key)
+        commission = existing.get(key)
+        if commission is None:
+            assert line is not None
+            commission = Commission(
+                order_id=order.id,
+                beneficiary_id=line.beneficiary_id,
+                depth=line.depth,
+                state=CommissionState.PENDING,
+                currency=order.currency,
+                amount=ZERO,
+                basis=line.basis,
+                rule_id=line.rule_id,
+            )
+            db.session.add(commission)
+            db.session.flush()
+            _event(commission, None, CommissionState.PENDING, "computed")
+        if line is not None:
+            commission.basis, commission.rate, commission.fixed = line.basis, line.rate, line.fixed
+            commission.rule_id = line.rule_id
+            commission.zero_reason = line.zero_reason.value if line.zero_reason else None
+        _settle(order, commission, *_desired(order, commission, line, now, shop_currency))
+        touched.append(commission)
+    db.session.commit()
+    return touched
+
+
+def _settle(
+    order: Order, commission: Commission, target_state: CommissionState, amount: Decimal
+) -> None:
+    """Book the amount delta, then move the commission's money to its new state's bucket."""
+    before_state = commission.state
+    booked = sum(ledger.commission_buckets(commission.id).values(), ZERO)
+    delta = amount - booked
+    reference = f"order:{order.shop_order_id}"
+    if delta != ZERO:
+        if before_state is CommissionState.PAID:
+            bucket = Bucket.AVAILABLE  # a change after payout is carried into the next one
+        elif before_state in _BUCKET:
+            bucket = _BUCKET[before_state]
+        else:
+            bucket = _BUCKET.get(target_state, Bucket.PENDING)
+        kind = EntryKind.ACCRUAL if booked == ZERO and delta > ZERO else EntryKind.ADJUSTMENT
+        ledger.book(
+            commission.beneficiary_id,
+            bucket,
+            delta,
+            commission.currency,
+            kind,
+            reference,
+            commission.id,
+        )
+        _event(commission, before_state, before_state, f"amount {booked} → {amount}", amount)
+    if before_state in _BUCKET and target_state in _BUCKET and before_state is not target_state:
+        held = ledger.commission_buckets(commission.id).get(_BUCKET[before_state], ZERO)
+        ledger.transfer(
+            commission.beneficiary_id,
+            _BUCKET[before_state],
+            _BUCKET[target_state],
+            held,
+            commission.currency,
+            reference,
+            commission.id,
+        )
+    commission.amount = amount
+    if target_state is not before_state:
+        commission.state = target_state
+        _event(commission, before_state, target_state, f"order {order.status}", amount)
+
+
+def _event(
+    commission: Commission,
+    before: CommissionState | None,
+    after: CommissionState,
+    reason: str,
+    amount: Decimal | None = None,
+) -> None:
+    db.session.add(
+        CommissionEvent(
+            commission_id=commission.id,
+            from_state=before.value if before else None,
+            to_state=after.value,
+            amount=commission.amount if amount is None else amount,
+            reason=reason[:120],
+        )
+    )
+
+
+def mature_commissions(now: datetime | None = None) -> int:
+    """Periodic: holding → available once the return window has passed. Returns the count."""
+    now = now or utcnow()
+    order_ids = list(
+        db.session.scalars(
+            select(Commission.order_id)
+            .where(Commission.state == CommissionState.HOLDING, Commission.hold_until <= now)
+            .distinct()
+        )
+    )
+    matured = 0
+    for order_id in order_ids:
+        for commission in apply_order(order_id, now):
+            matured += commission.state is CommissionState.AVAILABLE
+    return matured
+
+
+def mark_paid(commission_id: int, reference: str) -> Commission:
+    """available → paid (payouts call this when the money has left). Commits."""
+    commission = db.session.get(Commission, commission_id)
+    if commission is None:
+        raise LookupError(f"no commission {commission_id}")
+    order = _lock(commission.order_id)
+    assert order is not None
+    commission = db.session.get(Commission, commission_id, populate_existing=True)
+    if commission.state is not CommissionState.AVAILABLE:
+        db.session.rollback()
+        raise ValueError(f"commission {commission_id} is {commission.state.value}, not available")
+    held = ledger.commission_buckets(commission.id).get(Bucket.AVAILABLE, ZERO)
+    ledger.transfer(
+        commission.beneficiary_id,
+        Bucket.AVAILABLE,
+        Bucket.PAID,
+        held,
+        commission.currency,
+        reference,
+        commission.id,
+        kind=EntryKind.PAYOUT,
+    )
+    commission.state = CommissionState.PAID
+    _event(commission, CommissionState.AVAILABLE, CommissionState.PAID, f"paid: {reference}")
+    db.session.commit()
+    return commission

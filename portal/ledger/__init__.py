@@ -1,0 +1,1 @@
+"""The append-only money ledger: balances are sums of entries."""

@@ -1,0 +1,149 @@
+"""Booking and reading the ledger. Every balance is a sum of entries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+
+from portal.commissions.models import Commission, CommissionState
+from portal.extensions import db
+from portal.ledger.models import Bucket, EntryKind, LedgerEntry
+
+ZERO = Decimal(0)
+# Commission states whose money sits in the bucket of the same name.
+MONEY_STATES = frozenset(
+    {
+        CommissionState.PENDING,
+        CommissionState.HOLDING,
+        CommissionState.AVAILABLE,
+        CommissionState.ON_REVIEW,
+    }
+)
+
+
+def book(
+    distributor_id: int,
+    bucket: Bucket,
+    amount: Decimal,
+    currency: str,
+    kind: EntryKind,
+    reference: str,
+    commission_id: int | None = None,
+) -> LedgerEntry | None:
+    """Add one entry to the session (the caller commits). Zero amounts are not booked."""
+    if amount == ZERO:
+        return None
+    entry = LedgerEntry(
+        distributor_id=distributor_id,
+        bucket=bucket.value,
+        amount=amount,
+        currency=currency,
+        kind=kind.value,
+        reference=reference,
+        commission_id=commission_id,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def transfer(
+    distributor_id: int,
+    source: Bucket,
+    target: Bucket,
+    amount: Decimal,
+    currency: str,
+    reference: str,
+    commission_id: int | None = None,
+    kind: EntryKind = EntryKind.TRANSFER,
+) -> None:
+    """Move money between buckets: a pair of entries that sums to zero."""
+    if amount == ZERO or source is target:
+        return
+    book(distributor_id, source, -amount, currency, kind, reference, commission_id)
+    book(distributor_id, target, amount, currency, kind, reference, commission_id)
+
+
+def commission_buckets(commission_id: int) -> dict[Bucket, Decimal]:
+    db.session.flush()
+    rows = db.session.execute(
+        select(LedgerEntry.bucket, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.commission_id == commission_id)
+        .group_by(LedgerEntry.bucket)
+    )
+    return {Bucket(bucket): Decimal(total) for bucket, total in rows if Decimal(total) != ZERO}
+
+
+def balances(distributor_id: int) -> dict[Bucket, Decimal]:
+    """Amount per bucket for one distributor (every bucket present, zero when empty)."""
+    rows = db.session.execute(
+        select(LedgerEntry.bucket, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.distributor_id == distributor_id)
+        .group_by(LedgerEntry.bucket)
+    )
+    result = dict.fromkeys(Bucket, ZERO)
+    result.update({Bucket(bucket): Decimal(total) for bucket, total in rows})
+    return result
+
+
+def verify() -> list[str]:
+    """Recompute every balance from the entries and check the invariants; [] when sound.
+
+    * the entries of a commission sum to its amount (a reversed one to zero);
+    * a commission in pending / holding / available / on_review has all its money in the
+      bucket of that name;
+    * transfer entries sum to zero per commission (money moved, never made);
+    * no distributor has a negative balance in pending, holding or on_review.
+    """
+    problems: list[str] = []
+    per_commission: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    transfers: dict[int, Decimal] = defaultdict(Decimal)
+    rows = db.session.execute(
+        select(
+            LedgerEntry.commission_id,
+            LedgerEntry.bucket,
+            func.sum(LedgerEntry.amount),
+            func.sum(
+                case((LedgerEntry.kind == EntryKind.TRANSFER.value, LedgerEntry.amount), else_=0)
+            ),
+        )
+        .where(LedgerEntry.commission_id.is_not(None))
+        .group_by(LedgerEntry.commission_id, LedgerEntry.bucket)
+    )
+    for commission_id, bucket, total, transferred in rows:
+        per_commission[commission_id][bucket] += Decimal(total)
+        transfers[commission_id] += Decimal(transferred or 0)
+    for commission in db.session.scalars(select(Commission).execution_options(yield_per=1000)):
+        buckets = per_commission.get(commission.id, {})
+        net = sum(buckets.values(), ZERO)
+        if net != commission.amount:
+            problems.append(
+                f"commission {commission.id}: entries sum to {net}, amount is {commission.amount}"
+            )
+        if commission.state in MONEY_STATES:
+            outside = {
+                b: v for b, v in buckets.items() if b != commission.state.value and v != ZERO
+            }
+            if outside:
+                problems.append(
+                    f"commission {commission.id} is {commission.state.value} but holds {outside}"
+                )
+        if transfers.get(commission.id, ZERO) != ZERO:
+            problems.append(
+                f"commission {commission.id}: transfers sum to {transfers[commission.id]}"
+            )
+    negative = db.session.execute(
+        select(LedgerEntry.distributor_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
+        .where(
+            LedgerEntry.bucket.in_(
+                [Bucket.PENDING.value, Bucket.HOLDING.value, Bucket.ON_REVIEW.value]
+            )
+        )
+        .group_by(LedgerEntry.distributor_id, LedgerEntry.bucket)
+        .having(func.sum(LedgerEntry.amount) < 0)
+    )
+    problems.extend(
+        f"distributor {d}: negative {bucket} balance {total}" for d, bucket, total in negative
+    )
+    return problems

@@ -1,0 +1,1 @@
+"""Shop orders as the portal stores them (idempotent by shop order id)."""

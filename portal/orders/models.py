@@ -1,0 +1,73 @@
+"""Orders and their lines, stored idempotently by (shop, shop order id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.money import Money
+from portal.timeutil import UTCDateTime, utcnow
+
+# Statuses (WooCommerce's, without the wc- prefix) that pay no commission.
+VOID_STATUSES = frozenset({"cancelled", "failed", "refunded", "trash"})
+COMPLETED = "completed"
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("shop", "shop_order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop: Mapped[str] = mapped_column(String(32), default="woocommerce")
+    shop_order_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    customer_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    refunded_unallocated: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    created_at_shop: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    modified_at_shop: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    distributor_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    attribution_method: Mapped[str | None] = mapped_column(String(32))
+    attribution_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Plan, upline chain and rules frozen at the first commission run (see
+    # portal.commissions.context): later events never re-price an old order.
+    commission_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped by every commission run; the UPDATE is also the lock that serialises runs.
+    commission_runs: Mapped[int] = mapped_column(default=0)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal(0))
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    shop_line_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[str] = mapped_column(String(64), index=True)
+    variation_id: Mapped[str | None] = mapped_column(String(64))
+    category_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    qty: Mapped[int]
+    total: Mapped[Decimal] = mapped_column(Money)  # after discounts, excl. tax/shipping
+    refunded_total: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+Index("ix_orders_distributor_created", Order.distributor_id, Order.created_at_shop)
