@@ -125,5 +125,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_jobs(app: Flask) -> None:
     from portal import jobs
     from portal.accounts.services import purge_old_login_failures
+    from portal.commissions.jobs import mature_commissions
 
     jobs.every(app, 3600, purge_old_login_failures)
+    jobs.every(app, 300, mature_commissions)

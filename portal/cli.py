@@ -104,6 +104,39 @@ def worker_command(burst: bool) -> None:
     jobs.run_worker(app, burst=burst)
 
 
+@cli.group("ledger")
+def ledger_group() -> None:
+    """Inspect the money ledger."""
+
+
+@ledger_group.command("verify")
+@with_appcontext
+def ledger_verify_command() -> None:
+    """Recompute every balance from the entries; exit 1 on any mismatch."""
+    from portal.ledger import services as ledger
+
+    problems = ledger.verify()
+    for problem in problems[:50]:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"ledger verify: {len(problems)} problem(s)")
+    click.echo("ledger verify: ok")
+
+
+@cli.group("jobs")
+def jobs_group() -> None:
+    """Run periodic jobs by hand."""
+
+
+@jobs_group.command("mature")
+@with_appcontext
+def jobs_mature_command() -> None:
+    """Move commissions whose return window has passed from holding to available."""
+    from portal.commissions.jobs import mature_commissions
+
+    click.echo(f"matured {mature_commissions()} commission(s)")
+
+
 def main() -> None:
     cli.main(prog_name="portal", args=sys.argv[1:])
 

@@ -18,7 +18,7 @@ depends_on = None
 # The ledger is append-only; the database refuses UPDATE and DELETE on its rows too.
 # (PostgreSQL's TRUNCATE, used only by the test suite, does not fire row triggers.)
 PG_FUNCTION = """
-CREATE FUNCTION ledger_entries_append_only() RETURNS trigger AS $$
+CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION 'ledger_entries is append-only';
 END

@@ -265,10 +265,10 @@ def _settle(
     if delta != ZERO:
         if before_state is CommissionState.PAID:
             bucket = Bucket.AVAILABLE  # a change after payout is carried into the next one
-        elif before_state in _BUCKET:
-            bucket = _BUCKET[before_state]
+        elif booked == ZERO and target_state in _BUCKET:
+            bucket = _BUCKET[target_state]  # nothing held yet: book where it belongs
         else:
-            bucket = _BUCKET.get(target_state, Bucket.PENDING)
+            bucket = _BUCKET.get(before_state, _BUCKET.get(target_state, Bucket.PENDING))
         kind = EntryKind.ACCRUAL if booked == ZERO and delta > ZERO else EntryKind.ADJUSTMENT
         ledger.book(
             commission.beneficiary_id,

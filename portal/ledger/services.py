@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
+from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
@@ -118,8 +119,9 @@ def verify() -> list[str]:
         buckets = per_commission.get(commission.id, {})
         net = sum(buckets.values(), ZERO)
         if net != commission.amount:
+            shown = [round_money(v, commission.currency) for v in (net, commission.amount)]
             problems.append(
-                f"commission {commission.id}: entries sum to {net}, amount is {commission.amount}"
+                f"commission {commission.id}: entries sum to {shown[0]}, amount is {shown[1]}"
             )
         if commission.state in MONEY_STATES:
             outside = {

@@ -1,0 +1,405 @@
+"""Commissions through their states, booked in the ledger — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import defaultdict
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import event, func, select
+
+from portal.cli import cli
+from portal.commissions import services
+from portal.commissions.models import Commission, CommissionPlan, CommissionState, PlanOverride
+from portal.extensions import db
+from portal.ledger import services as ledger
+from portal.ledger.guard import AppendOnlyViolation
+from portal.ledger.models import Bucket, EntryKind, LedgerEntry
+from portal.orders import services as orders
+from portal.orders.services import Attribution, LineData, OrderData
+
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+WINDOW = timedelta(days=7)
+
+
+@pytest.fixture
+def chain(app: Flask, make_distributor) -> list[int]:
+    """[buyer-facing distributor, its parent, its grandparent] with a 10/3/1 % plan."""
+    top, _ = make_distributor("top@shop.example")
+    mid, _ = make_distributor("mid@shop.example", parent_id=top)
+    seller, _ = make_distributor("seller@shop.example", parent_id=mid)
+    with app.app_context():
+        db.session.add(
+            CommissionPlan(
+                role="affiliate",
+                max_depth=3,
+                rate_depth1=D("10"),
+                rate_depth2=D("3"),
+                rate_depth3=D("1"),
+                basis="product",
+            )
+        )
+        db.session.commit()
+    return [seller, mid, top]
+
+
+def order_data(seller: int, shop_order_id: str = "1001", **kw) -> OrderData:
+    base = dict(
+        shop_order_id=shop_order_id,
+        status="processing",
+        currency="USD",
+        created_at=T0,
+        modified_at=T0,
+        lines=(
+            LineData("1", "P1", 2, D("60.00"), ("books",)),
+            LineData("2", "P2", 1, D("40.00"), ("toys",)),
+        ),
+        customer_email="buyer@example.com",
+        attribution=Attribution(seller, "coupon", {"coupon": "SELLER10"}),
+    )
+    base.update(kw)
+    return OrderData(**base)
+
+
+def completed(data: OrderData, at: datetime = T0 + timedelta(days=1)) -> OrderData:
+    return replace(data, status="completed", completed_at=at, modified_at=at)
+
+
+def refunded(data: OrderData, amount: str, at: datetime) -> OrderData:
+    """A refund of ``amount`` against the first line (arrives as an order update)."""
+    first, *rest = data.lines
+    return replace(data, modified_at=at, lines=(replace(first, refunded_total=D(amount)), *rest))
+
+
+def store_and_apply(app: Flask, data: OrderData, now: datetime) -> int:
+    with app.app_context():
+        stored = orders.store_order(data)
+        services.apply_order(stored.order_id, now)
+        return stored.order_id
+
+
+def balances(app: Flask, distributor_id: int) -> dict[Bucket, D]:
+    with app.app_context():
+        return {b: v for b, v in ledger.balances(distributor_id).items() if v}
+
+
+def states(app: Flask, order_id: int) -> list[tuple[int, CommissionState, D]]:
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Commission).where(Commission.order_id == order_id).order_by(Commission.depth)
+        )
+        return [(c.depth, c.state, c.amount) for c in rows]
+
+
+def verify(app: Flask) -> list[str]:
+    with app.app_context():
+        return ledger.verify()
+
+
+def test_lifecycle_pending_holding_available_with_boundary(app: Flask, chain) -> None:
+    seller, mid, top = chain
+    data = order_data(seller)
+    order_id = store_and_apply(app, data, T0)
+    assert states(app, order_id) == [
+        (1, CommissionState.PENDING, D("10.00")),
+        (2, CommissionState.PENDING, D("3.00")),
+        (3, CommissionState.PENDING, D("1.00")),
+    ]
+    assert balances(app, seller) == {Bucket.PENDING: D("10.00")}
+
+    done_at = T0 + timedelta(days=1)
+    store_and_apply(app, completed(data, done_at), done_at)
+    assert {s for _, s, _ in states(app, order_id)} == {CommissionState.HOLDING}
+    assert balances(app, mid) == {Bucket.HOLDING: D("3.00")}
+
+    with app.app_context():
+        assert services.mature_commissions(done_at + WINDOW - timedelta(seconds=1)) == 0
+    assert balances(app, top) == {Bucket.HOLDING: D("1.00")}
+    with app.app_context():
+        assert services.mature_commissions(done_at + WINDOW) == 3  # the boundary second
+        assert services.mature_commissions(done_at + WINDOW) == 0
+    assert balances(app, seller) == {Bucket.AVAILABLE: D("10.00")}
+    assert balances(app, top) == {Bucket.AVAILABLE: D("1.00")}
+    assert verify(app) == []
+
+
+def test_partial_then_full_refund(app: Flask, chain) -> None:
+    seller = chain[0]
+    data = completed(order_data(seller))
+    order_id = store_and_apply(app, data, T0 + timedelta(days=1))
+    partial = refunded(data, "30.00", T0 + timedelta(days=2))  # half of line 1
+    store_and_apply(app, partial, T0 + timedelta(days=2))
+    assert [a for _, _, a in states(app, order_id)] == [D("7.00"), D("2.10"), D("0.70")]
+    assert balances(app, seller) == {Bucket.HOLDING: D("7.00")}
+    with app.app_context():
+        kinds = list(
+            db.session.scalars(
+                select(LedgerEntry.kind)
+                .where(LedgerEntry.distributor_id == seller)
+                .order_by(LedgerEntry.id)
+            )
+        )
+        assert kinds == ["accrual", "adjustment"]  # the refund is a delta, not an edit
+
+    full = replace(partial, status="refunded", modified_at=T0 + timedelta(days=3))
+    store_and_apply(app, full, T0 + timedelta(days=3))
+    assert states(app, order_id) == [
+        (1, CommissionState.REVERSED, D("0")),
+        (2, CommissionState.REVERSED, D("0")),
+        (3, CommissionState.REVERSED, D("0")),
+    ]
+    for who in chain:
+        assert balances(app, who) == {}
+    assert verify(app) == []
+
+
+def test_refund_after_payout_is_carried_as_a_negative_adjustment(app: Flask, chain) -> None:
+    seller = chain[0]
+    data = completed(order_data(seller))
+    order_id = store_and_apply(app, data, T0 + timedelta(days=30))  # window long passed
+    with app.app_context():
+        commission = db.session.scalar(
+            select(Commission).where(Commission.order_id == order_id, Commission.depth == 1)
+        )
+        assert commission.state is CommissionState.AVAILABLE
+        services.mark_paid(commission.id, "payout:1")
+    assert balances(app, seller) == {Bucket.PAID: D("10.00")}
+    store_and_apply(app, refunded(data, "60.00", T0 + timedelta(days=31)), T0 + timedelta(days=31))
+    assert balances(app, seller) == {Bucket.PAID: D("10.00"), Bucket.AVAILABLE: D("-6.00")}
+    assert states(app, order_id)[0] == (1, CommissionState.PAID, D("4.00"))
+    assert verify(app) == []
+
+
+def test_the_same_delivery_three_times_books_once(app: Flask, chain) -> None:
+    data = order_data(chain[0])
+    for _ in range(3):
+        store_and_apply(app, data, T0)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(LedgerEntry.id))) == 3
+        assert db.session.scalar(select(func.count(Commission.id))) == 3
+
+
+def _per_order_books(app: Flask, order_id: int) -> dict[tuple[int, str], D]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(Commission.depth, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
+            .join(Commission, Commission.id == LedgerEntry.commission_id)
+            .where(Commission.order_id == order_id)
+            .group_by(Commission.depth, LedgerEntry.bucket)
+        )
+        return {(depth, bucket): D(total) for depth, bucket, total in rows if D(total)}
+
+
+def test_any_permutation_of_events_gives_the_same_final_books(app: Flask, chain) -> None:
+    seller = chain[0]
+    now = T0 + timedelta(days=3)
+    finals = []
+    for n, perm in enumerate(itertools.permutations(range(4))):
+        base = order_data(seller, shop_order_id=f"P{n}")
+        events = [
+            base,
+            completed(base, T0 + timedelta(hours=5)),
+            refunded(completed(base, T0 + timedelta(hours=5)), "12.00", T0 + timedelta(hours=9)),
+            replace(
+                refunded(
+                    completed(base, T0 + timedelta(hours=5)), "12.00", T0 + timedelta(hours=9)
+                ),
+                refunded_unallocated=D("8.00"),
+                modified_at=T0 + timedelta(hours=12),
+            ),
+        ]
+        order_id = None
+        for i in perm:
+            order_id = store_and_apply(app, events[i], now)
+        finals.append((states(app, order_id), _per_order_books(app, order_id)))
+    assert all(final == finals[0] for final in finals)
+    # 120 − 12 − 8 = 100 → 10 % of 48 + 10 % of 40 … proportional: depth 1 earns 8.00
+    assert finals[0][0][0] == (1, CommissionState.HOLDING, D("8.00"))
+    assert verify(app) == []
+
+
+def test_ledger_sums_equal_balances(app: Flask, chain) -> None:
+    for n in range(5):
+        data = completed(order_data(chain[0], shop_order_id=f"S{n}"))
+        store_and_apply(app, data, T0 + timedelta(days=n * 3))
+    with app.app_context():
+        for who in chain:
+            total = db.session.scalar(
+                select(func.sum(LedgerEntry.amount)).where(LedgerEntry.distributor_id == who)
+            )
+            assert D(total) == sum(ledger.balances(who).values())
+            assert D(total) > 0
+    assert verify(app) == []
+
+
+def test_plan_changes_never_reprice_an_existing_order(app: Flask, chain) -> None:
+    data = order_data(chain[0])
+    order_id = store_and_apply(app, data, T0)
+    with app.app_context():
+        plan = db.session.scalar(select(CommissionPlan))
+        plan.rate_depth1 = D("50")
+        db.session.add(
+            PlanOverride(
+                plan=plan, scope="product", target_id="P1", depth=1, kind="percent", value=D("90")
+            )
+        )
+        db.session.commit()
+    store_and_apply(app, completed(data), T0 + timedelta(days=1))
+    assert states(app, order_id)[0][2] == D("10.00")
+    new_order = store_and_apply(app, order_data(chain[0], shop_order_id="1002"), T0)
+    assert states(app, new_order)[0][2] == D("74.00")  # 60 × 90 % + 40 × 50 %
+
+
+def test_an_order_in_another_currency_is_held_not_converted(app: Flask, chain) -> None:
+    order_id = store_and_apply(app, order_data(chain[0], currency="EUR"), T0)
+    assert {s for _, s, _ in states(app, order_id)} == {CommissionState.ON_REVIEW}
+    assert balances(app, chain[0]) == {}
+    with app.app_context():
+        reason = db.session.scalar(select(Commission.review_reason).where(Commission.depth == 1))
+        assert "EUR" in reason and "USD" in reason and "would earn 10.00 EUR" in reason
+    assert verify(app) == []
+
+
+def test_unattributed_orders_earn_nothing(app: Flask, chain) -> None:
+    order_id = store_and_apply(app, order_data(chain[0], attribution=None), T0)
+    assert states(app, order_id) == []
+
+
+def test_stale_copies_change_nothing(app: Flask, chain) -> None:
+    data = completed(order_data(chain[0]), T0 + timedelta(days=2))
+    with app.app_context():
+        first = orders.store_order(data)
+        stale = orders.store_order(replace(data, status="processing", modified_at=T0))
+        assert first.changed and not stale.changed
+        assert orders.find("woocommerce", "1001").status == "completed"
+
+
+def test_parallel_runs_for_one_order_book_once(app: Flask, chain) -> None:
+    with app.app_context():
+        order_id = orders.store_order(order_data(chain[0])).order_id
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                services.apply_order(order_id, T0)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count(LedgerEntry.id))) == 3
+    assert balances(app, chain[0]) == {Bucket.PENDING: D("10.00")}
+    assert verify(app) == []
+
+
+# --- append-only ----------------------------------------------------------------------
+
+
+def test_no_code_path_updates_or_deletes_ledger_entries(app: Flask, chain) -> None:
+    """Record every statement of a full lifecycle: ledger rows are only ever inserted."""
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement.upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        data = completed(order_data(chain[0]))
+        order_id = store_and_apply(app, order_data(chain[0]), T0)
+        store_and_apply(app, data, T0 + timedelta(days=1))
+        with app.app_context():
+            services.mature_commissions(T0 + timedelta(days=9))
+            commission = db.session.scalar(select(Commission).where(Commission.depth == 1))
+            services.mark_paid(commission.id, "payout:9")
+        store_and_apply(
+            app,
+            replace(data, status="refunded", modified_at=T0 + timedelta(days=20)),
+            T0 + timedelta(days=20),
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    touching = [s for s in statements if "LEDGER_ENTRIES" in s]
+    assert any(s.startswith("INSERT") for s in touching)
+    assert not [s for s in touching if s.startswith(("UPDATE", "DELETE"))]
+    assert order_id and verify(app) == []
+
+
+def test_orm_updates_and_deletes_of_entries_are_refused(app: Flask, chain) -> None:
+    store_and_apply(app, order_data(chain[0]), T0)
+    with app.app_context():
+        entry = db.session.scalars(select(LedgerEntry)).first()
+        entry.amount = D("999.00")
+        with pytest.raises(AppendOnlyViolation):
+            db.session.commit()
+        db.session.rollback()
+        db.session.delete(db.session.scalars(select(LedgerEntry)).first())
+        with pytest.raises(AppendOnlyViolation):
+            db.session.commit()
+        db.session.rollback()
+        with pytest.raises(AppendOnlyViolation):
+            db.session.execute(sa.update(LedgerEntry).values(amount=0))
+        db.session.rollback()
+
+
+def test_the_database_refuses_sql_updates_and_deletes(app: Flask, chain) -> None:
+    store_and_apply(app, order_data(chain[0]), T0)
+    with app.app_context():
+        for statement in ("UPDATE ledger_entries SET amount = 0", "DELETE FROM ledger_entries"):
+            with (
+                pytest.raises(sa.exc.DatabaseError, match="append-only"),
+                db.engine.begin() as conn,
+            ):
+                conn.execute(sa.text(statement))
+        assert db.session.scalar(select(func.count(LedgerEntry.id))) == 3
+
+
+# --- CLI ------------------------------------------------------------------------------
+
+
+def test_ledger_verify_command(app: Flask, chain) -> None:
+    store_and_apply(app, order_data(chain[0]), T0)
+    runner = app.test_cli_runner()
+    ok = runner.invoke(cli, ["ledger", "verify"])
+    assert ok.exit_code == 0 and "ledger verify: ok" in ok.output
+    with app.app_context():  # a stray entry (appending is allowed) breaks the books
+        commission_id = db.session.scalar(select(Commission.id).where(Commission.depth == 1))
+        ledger.book(
+            chain[0], Bucket.PENDING, D("0.01"), "USD", EntryKind.MANUAL, "oops", commission_id
+        )
+        db.session.commit()
+    bad = runner.invoke(cli, ["ledger", "verify"])
+    assert bad.exit_code == 1
+    assert f"commission {commission_id}: entries sum to 10.01, amount is 10.00" in bad.output
+    assert bad.output.strip().splitlines()[-1] == "Error: ledger verify: 1 problem(s)"
+
+
+def test_jobs_mature_command(app: Flask, chain) -> None:
+    store_and_apply(app, completed(order_data(chain[0]), T0), T0)
+    result = app.test_cli_runner().invoke(cli, ["jobs", "mature"])  # now ≫ T0 + 7 days
+    assert result.exit_code == 0 and "matured 3 commission(s)" in result.output
+    assert balances(app, chain[0]) == {Bucket.AVAILABLE: D("10.00")}
+
+
+def test_per_bucket_balances_are_keyed_by_distributor(app: Flask, chain) -> None:
+    store_and_apply(app, order_data(chain[0]), T0)
+    totals = defaultdict(D)
+    for who in chain:
+        for bucket, amount in balances(app, who).items():
+            totals[bucket] += amount
+    assert totals == {Bucket.PENDING: D("14.00")}
