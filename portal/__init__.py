@@ -91,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
+    from portal.commissions.views import admin as admin_plans_bp
     from portal.core.views import admin as admin_home_bp
     from portal.core.views import bp as core_bp
     from portal.core.views import register_error_handlers
@@ -107,19 +108,44 @@ def _register_blueprints(app: Flask) -> None:
         admin_home_bp,
         admin_distributors_bp,
         admin_settings_bp,
+        admin_plans_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 
+    from portal.commissions.labels import ZERO_REASONS
     from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 
-    app.jinja_env.globals.update(role_labels=ROLE_LABELS, status_labels=STATUS_LABELS)
+    app.jinja_env.globals.update(
+        role_labels=ROLE_LABELS, status_labels=STATUS_LABELS, zero_reasons=ZERO_REASONS
+    )
+    app.jinja_env.filters["money"] = _format_money
+    app.jinja_env.filters["percent"] = _format_percent
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:
         from flask_babel import get_locale
 
         return {"current_locale": str(get_locale())}
+
+
+def _format_money(amount: Any, currency: str | None = None) -> str:
+    """Locale-aware money (¥1,234.50 / $1,234.50 / 1.234,50 €) in the shop currency."""
+    from flask_babel import format_currency
+
+    from portal.settings import services as settings
+
+    # CLDR knows each currency's digits (JPY 0, KWD 3), like the engine's ISO table.
+    return format_currency(amount, currency or settings.get("currency"))
+
+
+def _format_percent(value: Any) -> str:
+    """A rate stored as a percentage (Decimal 12.5000 → "12.5 %"), never via float."""
+    from flask_babel import format_decimal
+
+    if value is None:
+        return "—"
+    return f"{format_decimal(value, format='#,##0.####')} %"
 
 
 def _register_jobs(app: Flask) -> None:

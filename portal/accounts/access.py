@@ -27,7 +27,9 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        return login_required(wrapped)  # type: ignore[return-value]
+        guarded = login_required(wrapped)
+        guarded.required_roles = frozenset(roles)  # type: ignore[attr-defined]  # for tests
+        return guarded  # type: ignore[return-value]
 
     return decorator
 

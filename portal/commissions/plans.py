@@ -1,0 +1,357 @@
+"""Editing plans, overrides and levels (audited), and trying rules before saving them:
+the commission preview and the 90-day backtest."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import User
+from portal.audit import services as audit
+from portal.commissions import context, engine, services
+from portal.commissions.models import CommissionPlan, PlanExclusion, PlanOverride
+from portal.distributors import services as distributors
+from portal.distributors.models import Distributor, DistributorRole, Level
+from portal.extensions import db
+from portal.orders import services as orders
+from portal.orders.models import Order
+from portal.settings import services as settings
+from portal.timeutil import utcnow
+
+ZERO = Decimal(0)
+PLAN_FIELDS = (
+    "max_depth",
+    "rate_depth1",
+    "rate_depth2",
+    "rate_depth3",
+    "basis",
+    "cap_percent",
+    "network_sale_days",
+)
+OVERRIDE_FIELDS = ("scope", "target_id", "depth", "kind", "value")
+LEVEL_FIELDS = ("name", "rank", "rate_depth1", "rate_depth2", "rate_depth3")
+
+
+class PlanError(Exception):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
+    """JSON-safe view of some attributes, for audit entries."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        out[name] = str(value) if isinstance(value, Decimal) else value
+    return out
+
+
+# --- plans ------------------------------------------------------------------------------
+
+
+def plan_row(role: DistributorRole) -> CommissionPlan:
+    """The stored plan of a role, created (earning nothing) on first use."""
+    row = db.session.scalar(
+        select(CommissionPlan)
+        .options(selectinload(CommissionPlan.overrides), selectinload(CommissionPlan.exclusions))
+        .where(CommissionPlan.role == role.value)
+    )
+    if row is None:
+        row = CommissionPlan(
+            role=role.value,
+            max_depth=1,
+            rate_depth1=ZERO,
+            rate_depth2=ZERO,
+            rate_depth3=ZERO,
+            basis="product",
+        )
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def all_plans() -> list[CommissionPlan]:
+    return [plan_row(role) for role in DistributorRole]
+
+
+def save_plan(
+    role: DistributorRole, values: dict[str, Any], exclusions: list[str], actor: User
+) -> CommissionPlan:
+    row = plan_row(role)
+    before = {
+        **_snapshot(row, PLAN_FIELDS),
+        "exclusions": sorted(x.product_id for x in row.exclusions),
+    }
+    for name in PLAN_FIELDS:
+        setattr(row, name, values[name])
+    # Diff rather than replace: the unit of work inserts before it deletes orphans, which
+    # would trip the (plan, product) unique constraint for products kept in the list.
+    wanted = set(exclusions)
+    row.exclusions = [x for x in row.exclusions if x.product_id in wanted] + [
+        PlanExclusion(product_id=pid)
+        for pid in sorted(wanted - {x.product_id for x in row.exclusions})
+    ]
+    after = {**_snapshot(row, PLAN_FIELDS), "exclusions": exclusions}
+    if before != after:
+        audit.record(actor, "plan.update", "plan", role.value, before, after)
+    db.session.commit()
+    return row
+
+
+def proposed_plan(
+    role: DistributorRole, values: dict[str, Any], exclusions: list[str]
+) -> engine.Plan:
+    """The engine plan the form describes, with the role's stored overrides (unsaved)."""
+    row = plan_row(role)
+    return engine.Plan(
+        role=role.value,
+        max_depth=values["max_depth"],
+        rates=(values["rate_depth1"], values["rate_depth2"], values["rate_depth3"]),
+        basis=engine.Basis(values["basis"]),
+        cap_percent=values["cap_percent"],
+        exclusions=frozenset(exclusions),
+        network_sale_days=values["network_sale_days"],
+        overrides=tuple(
+            engine.Override(o.scope, o.target_id, o.depth, engine.RateKind(o.kind), o.value)
+            for o in row.overrides
+        ),
+    )
+
+
+# --- overrides --------------------------------------------------------------------------
+
+
+def save_override(
+    role: DistributorRole, values: dict[str, Any], actor: User, override_id: int | None = None
+) -> PlanOverride:
+    plan = plan_row(role)
+    if override_id is None:
+        override = PlanOverride(plan=plan)
+        before = None
+    else:
+        override = db.session.get(PlanOverride, override_id)
+        if override is None or override.plan_id != plan.id:
+            raise LookupError(override_id)
+        before = _snapshot(override, OVERRIDE_FIELDS)
+    for name in OVERRIDE_FIELDS:
+        setattr(override, name, values[name])
+    db.session.add(override)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise PlanError(
+            _("There is already an override for this product or category at this depth."),
+            field="target_id",
+        ) from None
+    audit.record(
+        actor,
+        "plan.override.save",
+        "plan",
+        role.value,
+        before,
+        _snapshot(override, OVERRIDE_FIELDS),
+    )
+    db.session.commit()
+    return override
+
+
+def delete_override(role: DistributorRole, override_id: int, actor: User) -> None:
+    plan = plan_row(role)
+    override = db.session.get(PlanOverride, override_id)
+    if override is None or override.plan_id != plan.id:
+        raise LookupError(override_id)
+    audit.record(
+        actor,
+        "plan.override.delete",
+        "plan",
+        role.value,
+        _snapshot(override, OVERRIDE_FIELDS),
+        None,
+    )
+    db.session.delete(override)
+    db.session.commit()
+
+
+# --- levels -----------------------------------------------------------------------------
+
+
+def save_level(values: dict[str, Any], actor: User, level_id: int | None = None) -> Level:
+    level = Level() if level_id is None else db.session.get(Level, level_id)
+    if level is None:
+        raise LookupError(level_id)
+    before = None if level_id is None else _snapshot(level, LEVEL_FIELDS)
+    for name in LEVEL_FIELDS:
+        setattr(level, name, values[name])
+    db.session.add(level)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise PlanError(_("Another level already has this rank."), field="rank") from None
+    audit.record(actor, "level.save", "level", level.id, before, _snapshot(level, LEVEL_FIELDS))
+    db.session.commit()
+    return level
+
+
+# --- preview ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    result: engine.Result
+    names: dict[int, str]
+    plan: engine.Plan
+    order_label: str
+
+
+def parse_lines(text: str) -> list[engine.Line]:
+    """``product, category, quantity, total`` per line (category may be empty)."""
+    lines = []
+    for number, raw in enumerate(text.strip().splitlines(), start=1):
+        if not raw.strip():
+            continue
+        parts = [p.strip() for p in raw.split(",")]
+        if len(parts) != 4 or not parts[0]:
+            raise PlanError(
+                _("Line %(n)d: write product, category, quantity, total.", n=number), "lines"
+            )
+        try:
+            qty, total = int(parts[2]), Decimal(parts[3])
+        except (ValueError, InvalidOperation):
+            raise PlanError(
+                _("Line %(n)d: quantity must be a whole number and total an amount.", n=number),
+                "lines",
+            ) from None
+        if qty < 1 or total < 0:
+            raise PlanError(
+                _("Line %(n)d: quantity and total must be positive.", n=number), "lines"
+            )
+        lines.append(
+            engine.Line(
+                line_id=str(number),
+                product_id=parts[0],
+                qty=qty,
+                total=total,
+                category_ids=(parts[1],) if parts[1] else (),
+            )
+        )
+    if not lines:
+        raise PlanError(_("Give an order number or at least one line."), "lines")
+    return lines
+
+
+def preview(code: str, shop_order_id: str | None, lines_text: str | None) -> Preview:
+    """What the engine would book for this distributor's chain under the saved plan."""
+    distributor = distributors.find_by_code(code)
+    if distributor is None:
+        raise PlanError(_("No distributor has this code."), "code")
+    now = utcnow()
+    if shop_order_id:
+        order = orders.find("woocommerce", shop_order_id)
+        if order is None:
+            raise PlanError(_("No stored order has this number."), "order")
+        snapshot = services.snapshot(order)
+        label = _("order %(n)s", n=order.number or order.shop_order_id)
+    else:
+        snapshot = engine.Order(
+            order_id="preview",
+            currency=settings.get("currency"),
+            lines=tuple(parse_lines(lines_text or "")),
+        )
+        label = _("typed lines")
+    plan = services.plan_for(distributor.role.value)
+    chain = services.chain_for(distributor, now)
+    rules = engine.Settings(
+        now=now,
+        max_depth=settings.get("max_depth"),
+        self_purchase=engine.SelfPurchase(settings.get("self_purchase")),
+    )
+    result = engine.compute(snapshot, chain, plan, rules)
+    return Preview(result, _names([m.distributor_id for m in chain]), plan, label)
+
+
+def _names(ids: list[int]) -> dict[int, str]:
+    rows = db.session.execute(
+        select(Distributor.id, Distributor.display_name, Distributor.code).where(
+            Distributor.id.in_(ids)
+        )
+    )
+    return {i: f"{name} ({code})" for i, name, code in rows}
+
+
+# --- backtest ---------------------------------------------------------------------------
+
+
+@dataclass
+class Backtest:
+    days: int
+    orders: int = 0
+    before: Decimal = ZERO
+    after: Decimal = ZERO
+    movers: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)
+
+    @property
+    def change(self) -> Decimal:
+        return self.after - self.before
+
+
+def backtest(
+    role: DistributorRole,
+    proposed: engine.Plan,
+    days: int = 90,
+    now: datetime | None = None,
+    top: int = 10,
+) -> Backtest:
+    """Re-price the role's orders of the last ``days`` under ``proposed``; nothing is saved.
+
+    "Before" is each order under the plan frozen on it (what it earns now); "after" swaps
+    in the proposed plan with the same upline chain and rules.
+    """
+    now = now or utcnow()
+    report = Backtest(days=days)
+    per_beneficiary: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    query = (
+        select(Order)
+        .options(selectinload(Order.lines))
+        .where(
+            Order.created_at_shop >= now - timedelta(days=days),
+            Order.commission_context.is_not(None),
+        )
+        .execution_options(yield_per=500)
+    )
+    for order in db.session.scalars(query):
+        ctx = order.commission_context
+        if ctx["plan"]["role"] != role.value or order.status in (
+            "cancelled",
+            "failed",
+            "refunded",
+            "trash",
+        ):
+            continue
+        frozen_plan, chain, rules = context.load(ctx, order.created_at_shop)
+        snap = services.snapshot(order)
+        old = engine.compute(snap, chain, frozen_plan, rules)
+        new = engine.compute(snap, chain, proposed, rules)
+        report.orders += 1
+        for line in old.lines:
+            per_beneficiary[line.beneficiary_id][0] += line.amount
+            report.before += line.amount
+        for line in new.lines:
+            per_beneficiary[line.beneficiary_id][1] += line.amount
+            report.after += line.amount
+    ranked = sorted(per_beneficiary.items(), key=lambda kv: abs(kv[1][1] - kv[1][0]), reverse=True)
+    ranked = [(i, v) for i, v in ranked if v[0] != v[1]][:top]
+    names = _names([i for i, _ in ranked])
+    report.movers = [(names.get(i, str(i)), before, after) for i, (before, after) in ranked]
+    return report
