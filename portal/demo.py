@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -120,6 +120,100 @@ def _levels() -> list[Level]:
     return levels
 
 
+_PRODUCTS = [  # (product id, category, unit price)
+    ("101", "tea", Decimal("68.00")),
+    ("102", "tea", Decimal("128.00")),
+    ("201", "snacks", Decimal("29.90")),
+    ("202", "snacks", Decimal("45.50")),
+    ("301", "skincare", Decimal("199.00")),
+    ("302", "skincare", Decimal("359.00")),
+    ("401", "gift-cards", Decimal("200.00")),
+]
+
+
+def _plans_and_settings(admin: User) -> None:
+    """A plan per role, like a merchant would set them up (CNY shop, 7-day returns)."""
+    from portal.commissions.models import CommissionPlan, PlanExclusion, PlanOverride
+    from portal.settings import services as settings
+
+    settings.update({"currency": "CNY"}, admin)
+    affiliate = CommissionPlan(
+        role=DistributorRole.AFFILIATE.value,
+        max_depth=2,
+        rate_depth1=Decimal("10"),
+        rate_depth2=Decimal("3"),
+        rate_depth3=Decimal("0"),
+        basis="product",
+        cap_percent=Decimal("20"),
+    )
+    leader = CommissionPlan(
+        role=DistributorRole.GROUP_LEADER.value,
+        max_depth=3,
+        rate_depth1=Decimal("12"),
+        rate_depth2=Decimal("4"),
+        rate_depth3=Decimal("1.5"),
+        basis="product",
+        cap_percent=Decimal("25"),
+    )
+    agent = CommissionPlan(
+        role=DistributorRole.AGENT.value,
+        max_depth=3,
+        rate_depth1=Decimal("15"),
+        rate_depth2=Decimal("5"),
+        rate_depth3=Decimal("2"),
+        basis="order",
+        cap_percent=Decimal("25"),
+        network_sale_days=60,
+    )
+    for plan in (affiliate, leader, agent):
+        plan.exclusions = [PlanExclusion(product_id="401")]  # gift cards earn nothing
+        db.session.add(plan)
+    leader.overrides = [
+        PlanOverride(
+            scope="category", target_id="skincare", depth=1, kind="percent", value=Decimal("18")
+        ),
+        PlanOverride(scope="product", target_id="102", depth=1, kind="fixed", value=Decimal("15")),
+    ]
+    affiliate.overrides = [
+        PlanOverride(
+            scope="category", target_id="snacks", depth=1, kind="percent", value=Decimal("6")
+        ),
+    ]
+    db.session.commit()
+
+
+def _orders(rng: random.Random, sellers: list[Distributor], now: datetime) -> None:
+    """~300 orders over 90 days through the real store-and-apply path."""
+    from portal.commissions.services import apply_order
+    from portal.orders.services import Attribution, LineData, OrderData, store_order
+
+    for n in range(300):
+        seller = rng.choice(sellers)
+        created = now - timedelta(days=rng.uniform(0, 90))
+        lines = []
+        for i, (pid, category, price) in enumerate(rng.sample(_PRODUCTS, rng.randint(1, 3))):
+            qty = rng.randint(1, 3)
+            lines.append(LineData(str(i + 1), pid, qty, price * qty, (category,)))
+        roll = rng.random()
+        status = "completed" if roll < 0.7 else "processing" if roll < 0.9 else "refunded"
+        completed = created + timedelta(days=2) if status != "processing" else None
+        stored = store_order(
+            OrderData(
+                shop_order_id=str(5000 + n),
+                number=str(5000 + n),
+                status=status,
+                currency="CNY",
+                created_at=created,
+                modified_at=completed or created,
+                completed_at=completed if status == "completed" else None,
+                lines=tuple(lines),
+                customer_email=f"customer{rng.randint(1, 200)}@mail.example",
+                attribution=Attribution(seller.id, "coupon", {"coupon": seller.code}),
+            )
+        )
+        apply_order(stored.order_id, now)
+
+
 def seed(size: int = 60) -> list[DemoLogin]:
     """Fill an empty database; returns the logins to print. Commits."""
     rng = random.Random(20261125)
@@ -195,6 +289,8 @@ def seed(size: int = 60) -> list[DemoLogin]:
         applicant.applied_at = now - timedelta(hours=rng.randint(1, 96))
         applicant.application_note = rng.choice(_NOTES)
     db.session.commit()
+    _plans_and_settings(admin)
+    _orders(rng, [m for m in members if m.status is DistributorStatus.ACTIVE], now)
     sample = members[-1]
     return [
         DemoLogin("admin", *ADMIN_LOGIN),

@@ -9,6 +9,7 @@ balances.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,7 +26,7 @@ from portal.commissions.models import (
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.ledger import services as ledger
-from portal.ledger.models import Bucket, EntryKind
+from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.orders.models import COMPLETED, VOID_STATUSES, Order
 from portal.settings import services as settings
 from portal.timeutil import utcnow
@@ -155,10 +156,11 @@ def compute(order: Order, ctx: dict[str, object] | None = None) -> engine.Result
 
 
 @dataclass(frozen=True)
-class Desired:
-    state: CommissionState
-    amount: Decimal
-    line: engine.CommissionLine | None
+class Rules:
+    """The settings an apply run needs, read once per run."""
+
+    currency: str
+    return_window: timedelta
 
 
 def _desired(
@@ -166,7 +168,7 @@ def _desired(
     commission: Commission,
     line: engine.CommissionLine | None,
     now: datetime,
-    shop_currency: str,
+    rules: Rules,
 ) -> tuple[CommissionState, Decimal]:
     """The state a commission should be in and the amount the ledger should hold for it."""
     amount = line.amount if line is not None else ZERO
@@ -176,10 +178,10 @@ def _desired(
             return CommissionState.REVERSED, amount
     if commission.state is CommissionState.PAID:
         return CommissionState.PAID, amount  # history stays; changes are carried over
-    if order.currency != shop_currency:
+    if order.currency != rules.currency:
         # Never converted: nothing is booked until ops decide.
         commission.review_reason = (
-            f"order currency {order.currency} differs from the shop currency {shop_currency}; "
+            f"order currency {order.currency} differs from the shop currency {rules.currency}; "
             f"would earn {amount} {order.currency}"
         )
         return CommissionState.ON_REVIEW, ZERO
@@ -187,8 +189,7 @@ def _desired(
         return CommissionState.ON_REVIEW, amount
     if order.status == COMPLETED and order.completed_at is not None:
         if commission.hold_until is None:
-            window = timedelta(days=settings.get("return_window_days"))
-            commission.hold_until = order.completed_at + window
+            commission.hold_until = order.completed_at + rules.return_window
         if commission.hold_until <= now:
             return CommissionState.AVAILABLE, amount
         return CommissionState.HOLDING, amount
@@ -209,6 +210,20 @@ def _lock(order_id: int) -> Order | None:
     return db.session.get(Order, order_id, populate_existing=True)
 
 
+def _holdings(order_id: int) -> dict[int, dict[Bucket, Decimal]]:
+    """What the ledger holds per commission of the order, per bucket (one query)."""
+    rows = db.session.execute(
+        select(LedgerEntry.commission_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
+        .join(Commission, Commission.id == LedgerEntry.commission_id)
+        .where(Commission.order_id == order_id)
+        .group_by(LedgerEntry.commission_id, LedgerEntry.bucket)
+    )
+    held: dict[int, dict[Bucket, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for commission_id, bucket, total in rows:
+        held[commission_id][Bucket(bucket)] += Decimal(total)
+    return held
+
+
 def apply_order(order_id: int, now: datetime | None = None) -> list[Commission]:
     """Bring the order's commissions and ledger in line with the stored order. Commits."""
     now = now or utcnow()
@@ -224,42 +239,57 @@ def apply_order(order_id: int, now: datetime | None = None) -> list[Commission]:
         (c.beneficiary_id, c.depth): c
         for c in db.session.scalars(select(Commission).where(Commission.order_id == order.id))
     }
-    shop_currency = settings.get("currency")
-    touched = []
-    for key in sorted(existing.keys() | targets.keys()):
-        line = targets.get(key)
-        commission = existing.get(key)
-        if commission is None:
-            assert line is not None
-            commission = Commission(
-                order_id=order.id,
-                beneficiary_id=line.beneficiary_id,
-                depth=line.depth,
-                state=CommissionState.PENDING,
-                currency=order.currency,
-                amount=ZERO,
-                basis=line.basis,
-                rule_id=line.rule_id,
-            )
-            db.session.add(commission)
-            db.session.flush()
+    created = []
+    for key in sorted(targets.keys() - existing.keys()):
+        line = targets[key]
+        commission = Commission(
+            order_id=order.id,
+            beneficiary_id=line.beneficiary_id,
+            depth=line.depth,
+            state=CommissionState.PENDING,
+            currency=order.currency,
+            amount=ZERO,
+            basis=line.basis,
+            rule_id=line.rule_id,
+        )
+        db.session.add(commission)
+        existing[key] = commission
+        created.append(commission)
+    if created:
+        db.session.flush()  # ids for the ledger entries
+        for commission in created:
             _event(commission, None, CommissionState.PENDING, "computed")
+    rules = Rules(settings.get("currency"), timedelta(days=settings.get("return_window_days")))
+    held = _holdings(order.id)
+    touched = []
+    for key in sorted(existing):
+        line = targets.get(key)
+        commission = existing[key]
         if line is not None:
             commission.basis, commission.rate, commission.fixed = line.basis, line.rate, line.fixed
             commission.rule_id = line.rule_id
             commission.zero_reason = line.zero_reason.value if line.zero_reason else None
-        _settle(order, commission, *_desired(order, commission, line, now, shop_currency))
+        state, amount = _desired(order, commission, line, now, rules)
+        _settle(order, commission, state, amount, held[commission.id])
         touched.append(commission)
     db.session.commit()
     return touched
 
 
 def _settle(
-    order: Order, commission: Commission, target_state: CommissionState, amount: Decimal
+    order: Order,
+    commission: Commission,
+    target_state: CommissionState,
+    amount: Decimal,
+    held: dict[Bucket, Decimal],
 ) -> None:
-    """Book the amount delta, then move the commission's money to its new state's bucket."""
+    """Book the amount delta, then move the commission's money to its new state's bucket.
+
+    ``held`` is what the ledger holds for this commission per bucket; it is kept current
+    as entries are booked, so nothing is read back from the database.
+    """
     before_state = commission.state
-    booked = sum(ledger.commission_buckets(commission.id).values(), ZERO)
+    booked = sum(held.values(), ZERO)
     delta = amount - booked
     reference = f"order:{order.shop_order_id}"
     if delta != ZERO:
@@ -279,18 +309,22 @@ def _settle(
             reference,
             commission.id,
         )
+        held[bucket] += delta
         _event(commission, before_state, before_state, f"amount {booked} → {amount}", amount)
     if before_state in _BUCKET and target_state in _BUCKET and before_state is not target_state:
-        held = ledger.commission_buckets(commission.id).get(_BUCKET[before_state], ZERO)
+        source, target = _BUCKET[before_state], _BUCKET[target_state]
+        moving = held[source]
         ledger.transfer(
             commission.beneficiary_id,
-            _BUCKET[before_state],
-            _BUCKET[target_state],
-            held,
+            source,
+            target,
+            moving,
             commission.currency,
             reference,
             commission.id,
         )
+        held[source] -= moving
+        held[target] += moving
     commission.amount = amount
     if target_state is not before_state:
         commission.state = target_state

@@ -123,3 +123,56 @@ def test_periodic_jobs_are_enqueued_once_across_workers(app_config, redis_url: s
     assert sorted(fired) == sorted(job.name for job in jobs.periodic_jobs(first))
     with first.app_context():
         assert jobs.queue().count == len(fired)
+
+
+def test_real_worker_computes_commissions(
+    app: Flask, app_config, database_url: str, redis_url: str, instance_path: str, make_distributor
+) -> None:
+    from decimal import Decimal
+
+    from portal.commissions.jobs import compute_commissions
+    from portal.commissions.models import CommissionPlan
+    from portal.ledger import services as ledger
+    from portal.ledger.models import Bucket
+    from portal.orders.services import Attribution, LineData, OrderData, store_order
+
+    parent, _ = make_distributor("parent@shop.example")
+    seller, _ = make_distributor("seller@shop.example", parent_id=parent)
+    redis_app = create_app({**app_config, "REDIS_URL": redis_url})
+    with redis_app.app_context():
+        db.session.add(
+            CommissionPlan(
+                role="affiliate",
+                max_depth=2,
+                rate_depth1=Decimal("10"),
+                rate_depth2=Decimal("5"),
+                rate_depth3=Decimal("0"),
+            )
+        )
+        db.session.commit()
+        order_id = store_order(
+            OrderData(
+                shop_order_id="W1",
+                status="processing",
+                currency="USD",
+                created_at=utcnow(),
+                modified_at=utcnow(),
+                lines=(LineData("1", "P1", 1, Decimal("80.00")),),
+                attribution=Attribution(seller, "coupon"),
+            )
+        ).order_id
+        for _ in range(3):  # the same order queued three times books once
+            jobs.enqueue(compute_commissions, order_id)
+        assert ledger.balances(seller)[Bucket.PENDING] == 0
+    result = subprocess.run(
+        [*_portal(), "worker", "--burst"],
+        env=_worker_env(database_url, redis_url, instance_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    with app.app_context():
+        assert ledger.balances(seller)[Bucket.PENDING] == Decimal("8.00")
+        assert ledger.balances(parent)[Bucket.PENDING] == Decimal("4.00")
+        assert ledger.verify() == []
