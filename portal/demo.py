@@ -236,9 +236,9 @@ def seed(size: int = 60) -> list[DemoLogin]:
             role=Role.DISTRIBUTOR,
             locale=rng.choice(["en", "zh_Hans"]),
         )
-        code = codes.generate()
+        code = "".join(rng.choice(codes.ALPHABET) for _ in range(codes.MIN_LENGTH))
         while code in used_codes:
-            code = codes.generate()
+            code = "".join(rng.choice(codes.ALPHABET) for _ in range(codes.MIN_LENGTH))
         used_codes.add(code)
         earliest = (
             parent.joined_at

@@ -27,11 +27,25 @@ from wtforms.validators import (
 from portal.forms import strip
 
 HUNDRED = Decimal(100)
+
+
+class PlainDecimalField(DecimalField):
+    """Shows stored decimals without padding zeros: 12.5000 → "12.5"."""
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if isinstance(self.data, Decimal):
+            text = format(self.data.normalize(), "f")
+            return text
+        return super()._value()
+
+
 _PERCENT = [NumberRange(min=0, max=100, message=_l("Use a percentage from 0 to 100."))]
 
 
 def _percent(label: object) -> DecimalField:
-    return DecimalField(label, places=4, validators=[InputRequired(), *_PERCENT])
+    return PlainDecimalField(label, places=None, validators=[InputRequired(), *_PERCENT])
 
 
 def _depth_choices() -> list[SelectChoice]:
@@ -58,9 +72,9 @@ class PlanForm(FlaskForm):
             SelectChoice("order", _l("Order amount")),
         ],
     )
-    cap_percent = DecimalField(
+    cap_percent = PlainDecimalField(
         _l("Cap across all levels (% of basis, optional)"),
-        places=4,
+        places=None,
         validators=[Optional(), *_PERCENT],
     )
     network_sale_days = IntegerField(
@@ -108,9 +122,9 @@ class OverrideForm(FlaskForm):
             SelectChoice("fixed", _l("Fixed amount per unit")),
         ],
     )
-    value = DecimalField(
+    value = PlainDecimalField(
         _l("Value"),
-        places=4,
+        places=None,
         validators=[InputRequired(), NumberRange(min=0, message=_l("Use 0 or more."))],
     )
 
@@ -122,9 +136,15 @@ class OverrideForm(FlaskForm):
 class LevelForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)], filters=[strip])
     rank = IntegerField(_l("Rank"), validators=[InputRequired(), NumberRange(min=1, max=99)])
-    rate_depth1 = DecimalField(_l("Depth 1 %"), places=4, validators=[Optional(), *_PERCENT])
-    rate_depth2 = DecimalField(_l("Depth 2 %"), places=4, validators=[Optional(), *_PERCENT])
-    rate_depth3 = DecimalField(_l("Depth 3 %"), places=4, validators=[Optional(), *_PERCENT])
+    rate_depth1 = PlainDecimalField(
+        _l("Depth 1 %"), places=None, validators=[Optional(), *_PERCENT]
+    )
+    rate_depth2 = PlainDecimalField(
+        _l("Depth 2 %"), places=None, validators=[Optional(), *_PERCENT]
+    )
+    rate_depth3 = PlainDecimalField(
+        _l("Depth 3 %"), places=None, validators=[Optional(), *_PERCENT]
+    )
 
 
 class PreviewForm(FlaskForm):

@@ -278,7 +278,7 @@ def preview() -> Response:
         status = 400
     return render(
         "admin/preview.html",
-        "admin/_preview_result.html",
+        "admin/_preview.html",
         http_status=status,
         form=form,
         preview=result,

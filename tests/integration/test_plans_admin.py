@@ -215,7 +215,7 @@ def test_preview_explains_every_line(app: Flask, admin_client, make_distributor)
     )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "<html" not in html
+    assert "<html" not in html and html.lstrip().startswith('<div id="preview">')
     assert "$6.00" in html and "$1.80" in html  # 10 % and 3 % of 60 (GIFT is excluded)
     assert "Seller" in html and "Top" in html
     for data, needle in (
