@@ -1,0 +1,63 @@
+"""The settings page: every rule in one place, validated, each change audited."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from portal.audit.models import AuditEntry
+from portal.extensions import db
+from portal.settings import services as settings
+from tests.helpers import csrf_token
+
+VALID = {
+    "default_locale": "en",
+    "currency": "cny",
+    "return_window_days": "14",
+    "max_depth": "2",
+    "self_purchase": "everyone",
+}
+
+
+def post(client, **changes: str):
+    data = {**VALID, **changes, "csrf_token": csrf_token(client, "/admin/settings")}
+    return client.post("/admin/settings", data={k: v for k, v in data.items() if v is not None})
+
+
+def test_saving_settings_audits_each_change(app: Flask, admin_client) -> None:
+    assert post(admin_client).status_code == 302
+    with app.app_context():
+        values = settings.all_values()
+        assert (values["currency"], values["return_window_days"]) == ("CNY", 14)
+        assert (values["max_depth"], values["self_purchase"]) == (2, "everyone")
+        actions = {e.target_id: (e.before, e.after) for e in db.session.scalars(select(AuditEntry))}
+    assert actions["return_window_days"] == ({"value": 7}, {"value": 14})
+    assert "default_locale" not in actions  # unchanged: not audited
+    assert "Nothing changed." in admin_client.get(post(admin_client).headers["Location"]).get_data(
+        as_text=True
+    )
+
+
+def test_bad_settings_are_field_errors(app: Flask, admin_client) -> None:
+    for field, value in (
+        ("currency", "EURO"),
+        ("return_window_days", "-1"),
+        ("return_window_days", "many"),
+        ("max_depth", "4"),
+        ("self_purchase", "sometimes"),
+    ):
+        response = post(admin_client, **{field: value})
+        assert response.status_code == 400, field
+        assert f'id="{field}-error"' in response.get_data(as_text=True), field
+    with app.app_context():
+        assert settings.all_values()["currency"] == "USD"
+        assert db.session.scalars(select(AuditEntry)).first() is None
+
+
+def test_the_service_refuses_values_outside_the_spec(app: Flask) -> None:
+    import pytest
+
+    with app.app_context():
+        for key, value in (("max_depth", 5), ("return_window_days", True), ("currency", 3)):
+            with pytest.raises(ValueError):
+                settings.update({key: value}, None)  # type: ignore[arg-type]
