@@ -1,7 +1,7 @@
 """The commission engine: who earns what on one order. PURE — no Flask, no database.
 
 Dataclasses in, dataclasses out, ``Decimal`` throughout, so the same function serves the
-services that book money, the admin preview and the backtest, and runs ~100k lines/s.
+services that book money, the admin preview and the backtest (bench/commissions.py measures it).
 
 Rules (the merchant-facing documentation of them lives in the admin preview):
 
@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -166,6 +167,13 @@ class Plan:
     overrides: tuple[Override, ...] = ()
     network_sale_days: int | None = None
 
+    @cached_property
+    def override_index(self) -> dict[tuple[str, str, int], tuple[RateKind, Decimal, str]]:
+        """Overrides by (scope, id, depth), built once per plan object."""
+        return {
+            (o.scope, o.target_id, o.depth): (o.kind, o.value, o.rule_id) for o in self.overrides
+        }
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -241,8 +249,7 @@ def _level_or_plan_rate(member: Member, depth: int, plan: Plan) -> tuple[Decimal
     return None, ""
 
 
-def _override_index(plan: Plan) -> dict[tuple[str, str, int], Override]:
-    return {(o.scope, o.target_id, o.depth): o for o in plan.overrides}
+Resolved = tuple[RateKind, Decimal, str]
 
 
 def _resolve(
@@ -250,8 +257,8 @@ def _resolve(
     depth: int,
     member: Member,
     plan: Plan,
-    index: Mapping[tuple[str, str, int], Override],
-) -> tuple[RateKind, Decimal, str] | None:
+    index: Mapping[tuple[str, str, int], Resolved],
+) -> Resolved | None:
     override = index.get(("product", line.product_id, depth))
     if override is None and line.variation_id:
         override = index.get(("product", line.variation_id, depth))
@@ -261,7 +268,7 @@ def _resolve(
             if override is not None:
                 break
     if override is not None:
-        return override.kind, override.value, override.rule_id
+        return override
     rate, rule = _level_or_plan_rate(member, depth, plan)
     if rate is None:
         return None
@@ -284,7 +291,7 @@ def compute(order: Order, chain: Iterable[Member], plan: Plan, settings: Setting
     currency = order.currency
     eligible = _net_lines(order, plan.exclusions)
     basis = sum((net for _, net, _ in eligible), ZERO)
-    index = _override_index(plan)
+    index = plan.override_index
     buyer = members[0] if members else None
 
     raw: list[tuple[Member, int, Decimal, list[Part], ZeroReason | None]] = []

@@ -271,7 +271,7 @@ def preview(code: str, shop_order_id: str | None, lines_text: str | None) -> Pre
         )
         label = _("typed lines")
     plan = services.plan_for(distributor.role.value)
-    chain = services.chain_for(distributor, now)
+    chain = services.chain_for(services.upline(distributor), now)
     rules = engine.Settings(
         now=now,
         max_depth=settings.get("max_depth"),

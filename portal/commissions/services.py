@@ -13,8 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from portal.commissions import context, engine
 from portal.commissions.models import (
@@ -79,8 +81,8 @@ def _last_own_sales(distributor_ids: list[int], before: datetime) -> dict[int, d
     return result
 
 
-def chain_for(distributor: Distributor, at: datetime) -> list[engine.Member]:
-    """The attributed distributor and up to two uplines, as the engine sees them."""
+def upline(distributor: Distributor) -> list[Distributor]:
+    """The distributor and up to two uplines (cycle-safe)."""
     chain: list[Distributor] = []
     current: Distributor | None = distributor
     seen: set[int] = set()
@@ -88,7 +90,15 @@ def chain_for(distributor: Distributor, at: datetime) -> list[engine.Member]:
         seen.add(current.id)
         chain.append(current)
         current = current.parent
-    last_sales = _last_own_sales([d.id for d in chain], at)
+    return chain
+
+
+def chain_for(
+    distributors: list[Distributor], at: datetime, with_last_sales: bool = True
+) -> list[engine.Member]:
+    """The chain as the engine sees it. ``last_own_sale_at`` costs a query and is only
+    needed by plans with a network requirement."""
+    last_sales = _last_own_sales([d.id for d in distributors], at) if with_last_sales else {}
     return [
         engine.Member(
             distributor_id=d.id,
@@ -103,7 +113,7 @@ def chain_for(distributor: Distributor, at: datetime) -> list[engine.Member]:
             shop_customer_id=d.shop_customer_id,
             last_own_sale_at=last_sales.get(d.id),
         )
-        for d in chain
+        for d in distributors
     ]
 
 
@@ -129,17 +139,35 @@ def snapshot(order: Order) -> engine.Order:
     )
 
 
-def freeze_context(order: Order) -> dict[str, object] | None:
+@dataclass
+class _BatchCache:
+    """Per-batch lookups. Holding the rows here also keeps them in the session's (weak)
+    identity map, so a batch loads each distributor, user and plan once."""
+
+    values: dict[str, Any]
+    plans: dict[str, engine.Plan]
+    chains: dict[int, list[Distributor]]
+
+
+def freeze_context(order: Order, cache: _BatchCache) -> dict[str, object] | None:
     """The context in force now for an attributed order (stored on first computation)."""
     if order.distributor_id is None:
         return None
-    distributor = db.session.get(Distributor, order.distributor_id)
-    assert distributor is not None
+    chain = cache.chains.get(order.distributor_id)
+    if chain is None:
+        distributor = db.session.get(Distributor, order.distributor_id)
+        if distributor is None:
+            return None
+        chain = cache.chains[order.distributor_id] = upline(distributor)
+    role = chain[0].role.value
+    if role not in cache.plans:
+        cache.plans[role] = plan_for(role)
+    plan = cache.plans[role]
     return context.dump(
-        plan_for(distributor.role.value),
-        chain_for(distributor, order.created_at_shop),
-        settings.get("max_depth"),
-        engine.SelfPurchase(settings.get("self_purchase")),
+        plan,
+        chain_for(chain, order.created_at_shop, plan.network_sale_days is not None),
+        cache.values["max_depth"],
+        engine.SelfPurchase(cache.values["self_purchase"]),
     )
 
 
@@ -196,26 +224,44 @@ def _desired(
     return CommissionState.PENDING, amount
 
 
-def _lock(order_id: int) -> Order | None:
+def _explanation(line: engine.CommissionLine) -> dict[str, Any]:
+    """The columns that say how a commission was worked out."""
+    return {
+        "basis": line.basis,
+        "rate": line.rate,
+        "fixed": line.fixed,
+        "rule_id": line.rule_id,
+        "zero_reason": line.zero_reason.value if line.zero_reason else None,
+    }
+
+
+def _lock(order_ids: list[int]) -> list[Order]:
     """Serialise commission work per order, portably: the UPDATE takes PostgreSQL's row
-    lock and SQLite's write lock before anything is read."""
-    bumped = db.session.execute(
+    locks (in id order, so concurrent batches cannot deadlock) and SQLite's write lock
+    before anything is read."""
+    db.session.execute(
         update(Order)
-        .where(Order.id == order_id)
+        .where(Order.id.in_(order_ids))
         .values(commission_runs=Order.commission_runs + 1)
         .execution_options(synchronize_session=False)
     )
-    if bumped.rowcount != 1:
-        return None
-    return db.session.get(Order, order_id, populate_existing=True)
+    return list(
+        db.session.scalars(
+            select(Order)
+            .options(selectinload(Order.lines))
+            .where(Order.id.in_(order_ids))
+            .order_by(Order.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
-def _holdings(order_id: int) -> dict[int, dict[Bucket, Decimal]]:
-    """What the ledger holds per commission of the order, per bucket (one query)."""
+def _holdings(order_ids: list[int]) -> dict[int, dict[Bucket, Decimal]]:
+    """What the ledger holds per commission of these orders, per bucket (one query)."""
     rows = db.session.execute(
         select(LedgerEntry.commission_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
         .join(Commission, Commission.id == LedgerEntry.commission_id)
-        .where(Commission.order_id == order_id)
+        .where(Commission.order_id.in_(order_ids))
         .group_by(LedgerEntry.commission_id, LedgerEntry.bucket)
     )
     held: dict[int, dict[Bucket, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -225,50 +271,64 @@ def _holdings(order_id: int) -> dict[int, dict[Bucket, Decimal]]:
 
 
 def apply_order(order_id: int, now: datetime | None = None) -> list[Commission]:
-    """Bring the order's commissions and ledger in line with the stored order. Commits."""
+    """Bring one order's commissions and ledger in line with the stored order. Commits."""
+    return apply_orders([order_id], now)
+
+
+def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Commission]:
+    """:func:`apply_order` for many orders in one transaction with a fixed number of
+    queries per batch (plus the first-time context of new orders). Commits."""
     now = now or utcnow()
-    order = _lock(order_id)
-    if order is None:
+    orders = _lock(sorted(set(order_ids)))
+    if not orders:
         db.session.rollback()
         return []
-    if order.commission_context is None and order.distributor_id is not None:
-        order.commission_context = freeze_context(order)
-    result = compute(order)
-    targets = {(c.beneficiary_id, c.depth): c for c in result.lines} if result else {}
-    existing = {
-        (c.beneficiary_id, c.depth): c
-        for c in db.session.scalars(select(Commission).where(Commission.order_id == order.id))
+    cache = _BatchCache(settings.all_values(), {}, {})
+    values = cache.values
+    for order in orders:
+        if order.commission_context is None and order.distributor_id is not None:
+            order.commission_context = freeze_context(order, cache)
+    ids = [order.id for order in orders]
+    existing: dict[tuple[int, int, int], Commission] = {
+        (c.order_id, c.beneficiary_id, c.depth): c
+        for c in db.session.scalars(select(Commission).where(Commission.order_id.in_(ids)))
     }
+    targets: dict[tuple[int, int, int], engine.CommissionLine] = {}
     created = []
-    for key in sorted(targets.keys() - existing.keys()):
-        line = targets[key]
-        commission = Commission(
-            order_id=order.id,
-            beneficiary_id=line.beneficiary_id,
-            depth=line.depth,
-            state=CommissionState.PENDING,
-            currency=order.currency,
-            amount=ZERO,
-            basis=line.basis,
-            rule_id=line.rule_id,
-        )
-        db.session.add(commission)
-        existing[key] = commission
-        created.append(commission)
+    for order in orders:
+        result = compute(order)
+        for line in result.lines if result else ():
+            key = (order.id, line.beneficiary_id, line.depth)
+            targets[key] = line
+            if key not in existing:
+                commission = Commission(
+                    order_id=order.id,
+                    beneficiary_id=line.beneficiary_id,
+                    depth=line.depth,
+                    state=CommissionState.PENDING,
+                    currency=order.currency,
+                    amount=ZERO,
+                    **_explanation(line),
+                )
+                db.session.add(commission)
+                existing[key] = commission
+                created.append(commission)
     if created:
         db.session.flush()  # ids for the ledger entries
         for commission in created:
             _event(commission, None, CommissionState.PENDING, "computed")
-    rules = Rules(settings.get("currency"), timedelta(days=settings.get("return_window_days")))
-    held = _holdings(order.id)
+    rules = Rules(values["currency"], timedelta(days=values["return_window_days"]))
+    held = _holdings(ids)
+    by_id = {order.id: order for order in orders}
     touched = []
     for key in sorted(existing):
         line = targets.get(key)
         commission = existing[key]
+        order = by_id[key[0]]
         if line is not None:
-            commission.basis, commission.rate, commission.fixed = line.basis, line.rate, line.fixed
-            commission.rule_id = line.rule_id
-            commission.zero_reason = line.zero_reason.value if line.zero_reason else None
+            for name, value in _explanation(line).items():
+                if getattr(commission, name) != value:  # no UPDATE when nothing changed
+                    setattr(commission, name, value)
         state, amount = _desired(order, commission, line, now, rules)
         _settle(order, commission, state, amount, held[commission.id])
         touched.append(commission)
@@ -349,8 +409,12 @@ def _event(
     )
 
 
-def mature_commissions(now: datetime | None = None) -> int:
-    """Periodic: holding → available once the return window has passed. Returns the count."""
+def mature_commissions(now: datetime | None = None, batch: int = 200) -> int:
+    """Periodic: holding → available once the return window has passed. Returns the count.
+
+    Goes through :func:`apply_orders`, so maturation takes the same per-order lock as
+    every other change and cannot race a refund arriving at the same moment.
+    """
     now = now or utcnow()
     order_ids = list(
         db.session.scalars(
@@ -360,9 +424,11 @@ def mature_commissions(now: datetime | None = None) -> int:
         )
     )
     matured = 0
-    for order_id in order_ids:
-        for commission in apply_order(order_id, now):
-            matured += commission.state is CommissionState.AVAILABLE
+    for start in range(0, len(order_ids), batch):
+        for commission in apply_orders(order_ids[start : start + batch], now):
+            matured += (
+                commission.state is CommissionState.AVAILABLE and commission.hold_until <= now
+            )
     return matured
 
 
@@ -371,8 +437,7 @@ def mark_paid(commission_id: int, reference: str) -> Commission:
     commission = db.session.get(Commission, commission_id)
     if commission is None:
         raise LookupError(f"no commission {commission_id}")
-    order = _lock(commission.order_id)
-    assert order is not None
+    _lock([commission.order_id])
     commission = db.session.get(Commission, commission_id, populate_existing=True)
     if commission.state is not CommissionState.AVAILABLE:
         db.session.rollback()

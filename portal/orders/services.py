@@ -104,16 +104,19 @@ def store_order(data: OrderData) -> Stored:
         if existing is not None:
             if data.modified_at <= existing.modified_at_shop:
                 return Stored(existing.id, changed=False)  # duplicate or stale
+            order_id = existing.id
             _apply(existing, data)
             db.session.commit()
-            return Stored(existing.id, changed=True)
+            return Stored(order_id, changed=True)
         order = Order(shop=data.shop, shop_order_id=data.shop_order_id)
         _apply(order, data)
         db.session.add(order)
         try:
+            db.session.flush()
+            order_id = order.id  # read before commit expires it (saves a reload)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # the same order arrived concurrently: update instead
             continue
-        return Stored(order.id, changed=True)
+        return Stored(order_id, changed=True)
     raise RuntimeError(f"could not store order {data.shop_order_id}")
