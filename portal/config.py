@@ -42,6 +42,8 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Several portals (or test runs) can share one Redis with different queue names.
+        "PORTAL_QUEUE": env.get("PORTAL_QUEUE") or "portal",
         "WOO_STORE_URL": env.get("WOO_STORE_URL", ""),
         "WOO_CONSUMER_KEY": env.get("WOO_CONSUMER_KEY", ""),
         "WOO_CONSUMER_SECRET": env.get("WOO_CONSUMER_SECRET", ""),

@@ -23,7 +23,6 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "portal"
 _EXT_KEY = "portal.periodic"
 
 
@@ -61,7 +60,8 @@ def redis_ok() -> bool:
 
 
 def queue(app: Flask | None = None) -> Queue:
-    return Queue(QUEUE_NAME, connection=redis_connection(app))
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return Queue(app.config["PORTAL_QUEUE"], connection=redis_connection(app))
 
 
 def enqueue(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -97,7 +97,7 @@ class Ticker(threading.Thread):
 
     def _claim(self, job: PeriodicJob) -> bool:
         if self.app.config["REDIS_URL"]:
-            key = f"portal:periodic:{job.name}"
+            key = f"{self.app.config['PORTAL_QUEUE']}:periodic:{job.name}"
             return bool(
                 redis_connection(self.app).set(key, int(time.time()), nx=True, ex=job.seconds)
             )

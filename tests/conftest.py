@@ -50,6 +50,7 @@ def app_config(database_url: str, instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": TEST_SECRET,
         "REDIS_URL": None,
         "SERVER_NAME": None,
+        "PORTAL_QUEUE": f"portal-test-{os.getpid()}",
     }
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.commissions import context, engine
@@ -313,10 +313,11 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
                 db.session.add(commission)
                 existing[key] = commission
                 created.append(commission)
+    journal = _Journal()
     if created:
         db.session.flush()  # ids for the ledger entries
         for commission in created:
-            _event(commission, None, CommissionState.PENDING, "computed")
+            journal.event(commission, None, CommissionState.PENDING, "computed")
     rules = Rules(values["currency"], timedelta(days=values["return_window_days"]))
     held = _holdings(ids)
     by_id = {order.id: order for order in orders}
@@ -330,13 +331,15 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
                 if getattr(commission, name) != value:  # no UPDATE when nothing changed
                     setattr(commission, name, value)
         state, amount = _desired(order, commission, line, now, rules)
-        _settle(order, commission, state, amount, held[commission.id])
+        _settle(journal, order, commission, state, amount, held[commission.id])
         touched.append(commission)
+    journal.write()
     db.session.commit()
     return touched
 
 
 def _settle(
+    journal: _Journal,
     order: Order,
     commission: Commission,
     target_state: CommissionState,
@@ -360,7 +363,7 @@ def _settle(
         else:
             bucket = _BUCKET.get(before_state, _BUCKET.get(target_state, Bucket.PENDING))
         kind = EntryKind.ACCRUAL if booked == ZERO and delta > ZERO else EntryKind.ADJUSTMENT
-        ledger.book(
+        journal.book(
             commission.beneficiary_id,
             bucket,
             delta,
@@ -370,11 +373,11 @@ def _settle(
             commission.id,
         )
         held[bucket] += delta
-        _event(commission, before_state, before_state, f"amount {booked} → {amount}", amount)
+        journal.event(commission, before_state, before_state, f"amount {booked} → {amount}", amount)
     if before_state in _BUCKET and target_state in _BUCKET and before_state is not target_state:
         source, target = _BUCKET[before_state], _BUCKET[target_state]
         moving = held[source]
-        ledger.transfer(
+        journal.transfer(
             commission.beneficiary_id,
             source,
             target,
@@ -388,25 +391,40 @@ def _settle(
     commission.amount = amount
     if target_state is not before_state:
         commission.state = target_state
-        _event(commission, before_state, target_state, f"order {order.status}", amount)
+        journal.event(commission, before_state, target_state, f"order {order.status}", amount)
 
 
-def _event(
-    commission: Commission,
-    before: CommissionState | None,
-    after: CommissionState,
-    reason: str,
-    amount: Decimal | None = None,
-) -> None:
-    db.session.add(
-        CommissionEvent(
-            commission_id=commission.id,
-            from_state=before.value if before else None,
-            to_state=after.value,
-            amount=commission.amount if amount is None else amount,
-            reason=reason[:120],
+class _Journal(ledger.Journal):
+    """Ledger entries plus commission state history, both written in one go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[dict[str, object]] = []
+
+    def event(
+        self,
+        commission: Commission,
+        before: CommissionState | None,
+        after: CommissionState,
+        reason: str,
+        amount: Decimal | None = None,
+    ) -> None:
+        self.events.append(
+            {
+                "commission_id": commission.id,
+                "from_state": before.value if before else None,
+                "to_state": after.value,
+                "amount": commission.amount if amount is None else amount,
+                "reason": reason[:120],
+                "created_at": utcnow(),
+            }
         )
-    )
+
+    def write(self) -> None:
+        super().write()
+        if self.events:
+            db.session.execute(insert(CommissionEvent), self.events)
+            self.events = []
 
 
 def mature_commissions(now: datetime | None = None, batch: int = 200) -> int:
@@ -443,7 +461,8 @@ def mark_paid(commission_id: int, reference: str) -> Commission:
         db.session.rollback()
         raise ValueError(f"commission {commission_id} is {commission.state.value}, not available")
     held = ledger.commission_buckets(commission.id).get(Bucket.AVAILABLE, ZERO)
-    ledger.transfer(
+    journal = _Journal()
+    journal.transfer(
         commission.beneficiary_id,
         Bucket.AVAILABLE,
         Bucket.PAID,
@@ -454,6 +473,7 @@ def mark_paid(commission_id: int, reference: str) -> Commission:
         kind=EntryKind.PAYOUT,
     )
     commission.state = CommissionState.PAID
-    _event(commission, CommissionState.AVAILABLE, CommissionState.PAID, f"paid: {reference}")
+    journal.event(commission, CommissionState.AVAILABLE, CommissionState.PAID, f"paid: {reference}")
+    journal.write()
     db.session.commit()
     return commission

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 
 from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
+from portal.timeutil import utcnow
 
 ZERO = Decimal(0)
 # Commission states whose money sits in the bucket of the same name.
@@ -24,6 +25,65 @@ MONEY_STATES = frozenset(
 )
 
 
+class Journal:
+    """Entries collected during one unit of work, written with a single INSERT.
+
+    Batch work (commission runs over many orders) books hundreds of entries; as plain
+    rows they skip the ORM's per-object bookkeeping. Call :meth:`write` before committing.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+
+    def book(
+        self,
+        distributor_id: int,
+        bucket: Bucket,
+        amount: Decimal,
+        currency: str,
+        kind: EntryKind,
+        reference: str,
+        commission_id: int | None = None,
+    ) -> None:
+        """One entry; zero amounts are not booked."""
+        if amount == ZERO:
+            return
+        self.rows.append(
+            {
+                "distributor_id": distributor_id,
+                "bucket": bucket.value,
+                "amount": amount,
+                "currency": currency,
+                "kind": kind.value,
+                "reference": reference,
+                "commission_id": commission_id,
+                "created_at": utcnow(),
+            }
+        )
+
+    def transfer(
+        self,
+        distributor_id: int,
+        source: Bucket,
+        target: Bucket,
+        amount: Decimal,
+        currency: str,
+        reference: str,
+        commission_id: int | None = None,
+        kind: EntryKind = EntryKind.TRANSFER,
+    ) -> None:
+        """Move money between buckets: a pair of entries that sums to zero."""
+        if amount == ZERO or source is target:
+            return
+        self.book(distributor_id, source, -amount, currency, kind, reference, commission_id)
+        self.book(distributor_id, target, amount, currency, kind, reference, commission_id)
+
+    def write(self) -> None:
+        if self.rows:
+            db.session.execute(insert(LedgerEntry), self.rows)
+            self.rows = []
+
+
 def book(
     distributor_id: int,
     bucket: Bucket,
@@ -32,38 +92,11 @@ def book(
     kind: EntryKind,
     reference: str,
     commission_id: int | None = None,
-) -> LedgerEntry | None:
-    """Add one entry to the session (the caller commits). Zero amounts are not booked."""
-    if amount == ZERO:
-        return None
-    entry = LedgerEntry(
-        distributor_id=distributor_id,
-        bucket=bucket.value,
-        amount=amount,
-        currency=currency,
-        kind=kind.value,
-        reference=reference,
-        commission_id=commission_id,
-    )
-    db.session.add(entry)
-    return entry
-
-
-def transfer(
-    distributor_id: int,
-    source: Bucket,
-    target: Bucket,
-    amount: Decimal,
-    currency: str,
-    reference: str,
-    commission_id: int | None = None,
-    kind: EntryKind = EntryKind.TRANSFER,
 ) -> None:
-    """Move money between buckets: a pair of entries that sums to zero."""
-    if amount == ZERO or source is target:
-        return
-    book(distributor_id, source, -amount, currency, kind, reference, commission_id)
-    book(distributor_id, target, amount, currency, kind, reference, commission_id)
+    """Book one entry now (the caller commits)."""
+    journal = Journal()
+    journal.book(distributor_id, bucket, amount, currency, kind, reference, commission_id)
+    journal.write()
 
 
 def commission_buckets(commission_id: int) -> dict[Bucket, Decimal]:

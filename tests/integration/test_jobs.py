@@ -76,13 +76,14 @@ def test_a_failing_periodic_job_does_not_stop_the_others(app_config) -> None:
     assert calls == ["broken", "fine"]
 
 
-def _worker_env(database_url: str, redis_url: str, instance: str) -> dict[str, str]:
+def _worker_env(app_config, redis_url: str, instance: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url,
+        DATABASE_URL=app_config["SQLALCHEMY_DATABASE_URI"],
         REDIS_URL=redis_url,
         SECRET_KEY=TEST_SECRET,
         PORTAL_INSTANCE_PATH=instance,
+        PORTAL_QUEUE=app_config["PORTAL_QUEUE"],
     )
     return env
 
@@ -93,7 +94,7 @@ def _portal() -> list[str]:
 
 
 def test_real_worker_runs_an_enqueued_job(
-    app: Flask, app_config, database_url: str, redis_url: str, instance_path: str
+    app: Flask, app_config, redis_url: str, instance_path: str
 ) -> None:
     redis_app = create_app({**app_config, "REDIS_URL": redis_url})
     add_failures(app, old=4, recent=2)
@@ -103,7 +104,7 @@ def test_real_worker_runs_an_enqueued_job(
     assert failure_count(app) == 6  # queued, not run
     result = subprocess.run(
         [*_portal(), "worker", "--burst"],
-        env=_worker_env(database_url, redis_url, instance_path),
+        env=_worker_env(app_config, redis_url, instance_path),
         capture_output=True,
         text=True,
         timeout=120,
@@ -126,7 +127,7 @@ def test_periodic_jobs_are_enqueued_once_across_workers(app_config, redis_url: s
 
 
 def test_real_worker_computes_commissions(
-    app: Flask, app_config, database_url: str, redis_url: str, instance_path: str, make_distributor
+    app: Flask, app_config, redis_url: str, instance_path: str, make_distributor
 ) -> None:
     from decimal import Decimal
 
@@ -166,7 +167,7 @@ def test_real_worker_computes_commissions(
         assert ledger.balances(seller)[Bucket.PENDING] == 0
     result = subprocess.run(
         [*_portal(), "worker", "--burst"],
-        env=_worker_env(database_url, redis_url, instance_path),
+        env=_worker_env(app_config, redis_url, instance_path),
         capture_output=True,
         text=True,
         timeout=120,

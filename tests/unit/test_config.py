@@ -32,6 +32,7 @@ def test_environment_is_read(tmp_path) -> None:
     env = {
         "DATABASE_URL": "postgresql://p@db/portal",
         "REDIS_URL": "redis://r:6379/2",
+        "PORTAL_QUEUE": "shop-a",
         "SECRET_KEY": "from-env",
         "WOO_STORE_URL": "https://shop.example",
         "WOO_CONSUMER_KEY": "ck",
@@ -42,6 +43,7 @@ def test_environment_is_read(tmp_path) -> None:
     cfg = from_environment(str(tmp_path), env)
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://p@db/portal"
     assert cfg["REDIS_URL"] == "redis://r:6379/2"
+    assert cfg["PORTAL_QUEUE"] == "shop-a"
     assert cfg["SECRET_KEY"] == "from-env"
     assert (cfg["WOO_STORE_URL"], cfg["WOO_CONSUMER_KEY"]) == ("https://shop.example", "ck")
     assert (cfg["WOO_CONSUMER_SECRET"], cfg["WOO_WEBHOOK_SECRET"]) == ("cs", "whs")
@@ -53,4 +55,5 @@ def test_defaults_keep_everything_in_the_instance_folder(tmp_path) -> None:
     cfg = from_environment(str(tmp_path), {})
     assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/portal.db"
     assert cfg["REDIS_URL"] is None
+    assert cfg["PORTAL_QUEUE"] == "portal"
     assert cfg["SECRET_KEY"] == (tmp_path / "secret_key").read_text()
