@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -44,6 +45,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
 
+    if app.config["PORTAL_PROXY_COUNT"]:
+        hops = app.config["PORTAL_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_blueprints(app)
     _register_jobs(app)

@@ -37,6 +37,8 @@ def instance_secret_key(instance_path: str) -> str:
 def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     database_url = env.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "portal.db")
+    base_url = env.get("PORTAL_BASE_URL", "").rstrip("/")
+    https = base_url.startswith("https://")
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
@@ -48,7 +50,12 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "WOO_CONSUMER_KEY": env.get("WOO_CONSUMER_KEY", ""),
         "WOO_CONSUMER_SECRET": env.get("WOO_CONSUMER_SECRET", ""),
         "WOO_WEBHOOK_SECRET": env.get("WOO_WEBHOOK_SECRET", ""),
-        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "").rstrip("/"),
+        "PORTAL_BASE_URL": base_url,
+        # Reverse proxies in front of the portal (0 = none): client address and scheme
+        # then come from X-Forwarded-For / -Proto, so login throttling counts real clients.
+        "PORTAL_PROXY_COUNT": int(env.get("PORTAL_PROXY_COUNT") or 0),
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_SECURE": https,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

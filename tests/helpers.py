@@ -44,3 +44,27 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD, **environ: 
         data={"email": email, "password": password, "csrf_token": token},
         environ_base=environ,
     )
+
+
+def run_together(app: Any, *calls: Any, timeout: float = 60) -> list[BaseException]:
+    """Run each callable in its own thread and app context, released at the same moment;
+    returns the exceptions they raised."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(call: Any) -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                call()
+        except BaseException as exc:  # reported to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return errors

@@ -24,7 +24,11 @@ def _undec(value: str | None) -> Decimal | None:
 
 
 def dump(
-    plan: e.Plan, chain: list[e.Member], max_depth: int, self_purchase: e.SelfPurchase
+    plan: e.Plan,
+    chain: list[e.Member],
+    max_depth: int,
+    self_purchase: e.SelfPurchase,
+    currency: str,
 ) -> dict[str, Any]:
     return {
         "plan": {
@@ -53,6 +57,7 @@ def dump(
         ],
         "max_depth": max_depth,
         "self_purchase": self_purchase.value,
+        "currency": currency,  # the shop currency when the order was first priced
     }
 
 

@@ -29,8 +29,26 @@ from portal.forms import strip
 HUNDRED = Decimal(100)
 
 
+MAX_FIXED = Decimal("1000000")  # per unit; anything larger is a typo
+
+
 class PlainDecimalField(DecimalField):
-    """Shows stored decimals without padding zeros: 12.5000 → "12.5"."""
+    """A finite decimal with at most 4 places, shown without padding zeros (12.5000 → "12.5").
+
+    NaN, Infinity and more precision than the column keeps are field errors here, never a
+    500 later (Python's Decimal accepts all of them).
+    """
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        value = self.data
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                self.data = None
+                raise ValueError(_l("Not a valid decimal value."))
+            if value != value.quantize(Decimal("0.0001")):
+                self.data = None
+                raise ValueError(_l("Use at most 4 decimal places."))
 
     def _value(self) -> str:
         if self.raw_data:
@@ -125,7 +143,10 @@ class OverrideForm(FlaskForm):
     value = PlainDecimalField(
         _l("Value"),
         places=None,
-        validators=[InputRequired(), NumberRange(min=0, message=_l("Use 0 or more."))],
+        validators=[
+            InputRequired(),
+            NumberRange(min=0, max=MAX_FIXED, message=_l("Use an amount from 0 to 1,000,000.")),
+        ],
     )
 
     def validate_value(self, field: DecimalField) -> None:

@@ -27,6 +27,7 @@ from portal.settings import services as settings
 from portal.timeutil import utcnow
 
 ZERO = Decimal(0)
+MAX_LINE_TOTAL = Decimal("100000000")
 PLAN_FIELDS = (
     "max_depth",
     "rate_depth1",
@@ -228,6 +229,8 @@ def parse_lines(text: str) -> list[engine.Line]:
             )
         try:
             qty, total = int(parts[2]), Decimal(parts[3])
+            if not total.is_finite() or total > MAX_LINE_TOTAL:
+                raise InvalidOperation
         except (ValueError, InvalidOperation):
             raise PlanError(
                 _("Line %(n)d: quantity must be a whole number and total an amount.", n=number),

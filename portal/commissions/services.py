@@ -168,6 +168,7 @@ def freeze_context(order: Order, cache: _BatchCache) -> dict[str, object] | None
         chain_for(chain, order.created_at_shop, plan.network_sale_days is not None),
         cache.values["max_depth"],
         engine.SelfPurchase(cache.values["self_purchase"]),
+        cache.values["currency"],
     )
 
 
@@ -203,13 +204,15 @@ def _desired(
     if order.status in VOID_STATUSES or line is None:
         amount = ZERO  # cancelled, refunded, trashed — or no longer attributed this way
         if commission.state is not CommissionState.PAID:
+            commission.hold_until = None  # a revived order waits a full window again
             return CommissionState.REVERSED, amount
     if commission.state is CommissionState.PAID:
         return CommissionState.PAID, amount  # history stays; changes are carried over
-    if order.currency != rules.currency:
+    shop_currency = (order.commission_context or {}).get("currency", rules.currency)
+    if order.currency != shop_currency:
         # Never converted: nothing is booked until ops decide.
         commission.review_reason = (
-            f"order currency {order.currency} differs from the shop currency {rules.currency}; "
+            f"order currency {order.currency} differs from the shop currency {shop_currency}; "
             f"would earn {amount} {order.currency}"
         )
         return CommissionState.ON_REVIEW, ZERO
@@ -221,6 +224,7 @@ def _desired(
         if commission.hold_until <= now:
             return CommissionState.AVAILABLE, amount
         return CommissionState.HOLDING, amount
+    commission.hold_until = None  # back to pending: completing again restarts the window
     return CommissionState.PENDING, amount
 
 
@@ -239,6 +243,11 @@ def _lock(order_ids: list[int]) -> list[Order]:
     """Serialise commission work per order, portably: the UPDATE takes PostgreSQL's row
     locks (in id order, so concurrent batches cannot deadlock) and SQLite's write lock
     before anything is read."""
+    # FOR UPDATE with ORDER BY takes the row locks in id order (an UPDATE … IN locks in
+    # scan order); SQLite ignores it and serialises on the UPDATE's write lock.
+    db.session.execute(
+        select(Order.id).where(Order.id.in_(order_ids)).order_by(Order.id).with_for_update()
+    )
     db.session.execute(
         update(Order)
         .where(Order.id.in_(order_ids))

@@ -55,6 +55,7 @@ class Order(db.Model):
 
 class OrderLine(db.Model):
     __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "shop_line_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

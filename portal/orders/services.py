@@ -13,8 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.orders.models import Order, OrderLine
@@ -72,19 +73,23 @@ def _apply(order: Order, data: OrderData) -> None:
     order.modified_at_shop = data.modified_at
     order.completed_at = data.completed_at
     order.refunded_unallocated = data.refunded_unallocated
-    order.lines = [
-        OrderLine(
-            shop_line_id=line.shop_line_id,
-            product_id=line.product_id,
-            variation_id=line.variation_id,
-            category_ids=list(line.category_ids),
-            name=line.name[:255],
-            qty=line.qty,
-            total=line.total,
-            refunded_total=line.refunded_total,
+    # Update lines in place by shop line id: replacing the collection would insert the new
+    # rows before deleting the old ones and trip the (order, shop line id) unique index.
+    current = {line.shop_line_id: line for line in order.lines}
+    lines = []
+    for incoming in data.lines:
+        line = current.pop(incoming.shop_line_id, None) or OrderLine(
+            shop_line_id=incoming.shop_line_id
         )
-        for line in data.lines
-    ]
+        line.product_id = incoming.product_id
+        line.variation_id = incoming.variation_id
+        line.category_ids = list(incoming.category_ids)
+        line.name = incoming.name[:255]
+        line.qty = incoming.qty
+        line.total = incoming.total
+        line.refunded_total = incoming.refunded_total
+        lines.append(line)
+    order.lines = lines
     if order.distributor_id is None and data.attribution is not None:
         order.distributor_id = data.attribution.distributor_id
         order.attribution_method = data.attribution.method
@@ -97,13 +102,35 @@ def find(shop: str, shop_order_id: str) -> Order | None:
     )
 
 
+def _lock_existing(shop: str, shop_order_id: str) -> Order | None:
+    """Lock the stored order (if any) before reading it, so two deliveries of one order
+    are applied one after the other: a no-op UPDATE takes PostgreSQL's row lock and
+    SQLite's write lock; the read after it sees the winner's copy."""
+    locked = db.session.execute(
+        update(Order)
+        .where(Order.shop == shop, Order.shop_order_id == shop_order_id)
+        .values(stored_at=Order.stored_at)
+        .execution_options(synchronize_session=False)
+    )
+    if locked.rowcount == 0:
+        return None
+    return db.session.scalar(
+        select(Order)
+        .options(selectinload(Order.lines))
+        .where(Order.shop == shop, Order.shop_order_id == shop_order_id)
+        .execution_options(populate_existing=True)
+    )
+
+
 def store_order(data: OrderData) -> Stored:
     """Insert or update the order unless the stored copy is as new or newer. Commits."""
     for _attempt in range(2):
-        existing = find(data.shop, data.shop_order_id)
+        existing = _lock_existing(data.shop, data.shop_order_id)
         if existing is not None:
             if data.modified_at <= existing.modified_at_shop:
-                return Stored(existing.id, changed=False)  # duplicate or stale
+                order_id = existing.id
+                db.session.rollback()  # release the lock
+                return Stored(order_id, changed=False)  # duplicate or stale
             order_id = existing.id
             _apply(existing, data)
             db.session.commit()

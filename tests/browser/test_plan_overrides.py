@@ -34,7 +34,9 @@ def test_add_then_edit_an_override_inline(
     section.get_by_label("Product or category ID").fill("SKU-10")
     section.get_by_label("Value").fill("-1")
     section.get_by_role("button", name="Add override").click()
-    expect(page.locator("#overrides-agent").get_by_text("Use 0 or more.")).to_be_visible()
+    expect(
+        page.locator("#overrides-agent").get_by_text("Use an amount from 0 to 1,000,000.")
+    ).to_be_visible()
 
     row = page.locator("#overrides-agent tbody tr").filter(has_text="SKU-9")
     row.get_by_role("link", name="Edit").click()

@@ -193,3 +193,36 @@ def test_purge_removes_only_old_failures(app) -> None:
         db.session.commit()
         assert services.purge_old_login_failures() == 1
         assert db.session.scalar(select(func.count(LoginFailure.id))) == 1
+
+
+def test_behind_a_proxy_throttling_counts_the_forwarded_client(app_config, make_user) -> None:
+    from portal import create_app
+
+    proxied = create_app({**app_config, "PORTAL_PROXY_COUNT": 1})
+    make_user("h@shop.example")
+    client = proxied.test_client()
+    limit = proxied.config["PORTAL_LOGIN_MAX_FAILURES_PER_IP"]
+    for i in range(limit):  # one attacker, many accounts, all through the same proxy
+        login(
+            client,
+            f"x{i}@shop.example",
+            "guess",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="198.51.100.66",
+        )
+    blocked = login(
+        client,
+        "h@shop.example",
+        PASSWORD,
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.66",
+    )
+    assert blocked.status_code == 429
+    other_client = login(
+        proxied.test_client(),
+        "h@shop.example",
+        PASSWORD,
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+    assert other_client.status_code == 302  # same proxy, different person: not locked out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,8 @@ from portal.ledger.guard import AppendOnlyViolation
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
+from portal.settings import services as settings
+from tests.helpers import run_together
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 WINDOW = timedelta(days=7)
@@ -283,23 +284,8 @@ def test_stale_copies_change_nothing(app: Flask, chain) -> None:
 def test_parallel_runs_for_one_order_book_once(app: Flask, chain) -> None:
     with app.app_context():
         order_id = orders.store_order(order_data(chain[0])).order_id
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with app.app_context():
-                barrier.wait()
-                services.apply_order(order_id, T0)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    run = lambda: services.apply_order(order_id, T0)  # noqa: E731
+    assert run_together(app, run, run, run, run) == []
     with app.app_context():
         assert db.session.scalar(select(func.count(LedgerEntry.id))) == 3
     assert balances(app, chain[0]) == {Bucket.PENDING: D("10.00")}
@@ -403,3 +389,48 @@ def test_per_bucket_balances_are_keyed_by_distributor(app: Flask, chain) -> None
         for bucket, amount in balances(app, who).items():
             totals[bucket] += amount
     assert totals == {Bucket.PENDING: D("14.00")}
+
+
+def test_concurrent_deliveries_of_one_order_keep_the_newest_copy(app: Flask, chain) -> None:
+    for n in range(3):
+        base = order_data(chain[0], shop_order_id=f"C{n}")
+        with app.app_context():
+            orders.store_order(base)
+        older = replace(base, modified_at=T0 + timedelta(hours=1), status="on-hold")
+        newer = completed(base, T0 + timedelta(hours=2))
+        errors = run_together(
+            app, lambda o=older: orders.store_order(o), lambda o=newer: orders.store_order(o)
+        )
+        assert errors == []
+        with app.app_context():
+            stored = orders.find("woocommerce", f"C{n}")
+            assert stored.status == "completed"
+            assert [line.shop_line_id for line in stored.lines] == ["1", "2"]
+            assert stored.total == D("100.00")
+
+
+def test_completing_again_restarts_the_return_window(app: Flask, chain) -> None:
+    data = order_data(chain[0])
+    order_id = store_and_apply(app, completed(data, T0 + timedelta(days=1)), T0 + timedelta(days=1))
+    reopened = replace(data, status="processing", modified_at=T0 + timedelta(days=2))
+    store_and_apply(app, reopened, T0 + timedelta(days=2))
+    assert states(app, order_id)[0][1] is CommissionState.PENDING
+    again = completed(reopened, T0 + timedelta(days=20))
+    store_and_apply(app, again, T0 + timedelta(days=20))
+    assert states(app, order_id)[0][1] is CommissionState.HOLDING
+    with app.app_context():
+        hold = db.session.scalar(select(Commission.hold_until).where(Commission.depth == 1))
+        assert hold == T0 + timedelta(days=27)
+        assert services.mature_commissions(T0 + timedelta(days=26)) == 0
+    assert verify(app) == []
+
+
+def test_changing_the_shop_currency_does_not_hold_existing_orders(app: Flask, chain) -> None:
+    order_id = store_and_apply(app, order_data(chain[0]), T0)
+    with app.app_context():
+        settings.update({"currency": "CNY"}, None)
+        db.session.commit()
+    store_and_apply(app, completed(order_data(chain[0])), T0 + timedelta(days=1))
+    assert {s for _, s, _ in states(app, order_id)} == {CommissionState.HOLDING}
+    new_order = store_and_apply(app, order_data(chain[0], shop_order_id="1002"), T0)
+    assert {s for _, s, _ in states(app, new_order)} == {CommissionState.ON_REVIEW}

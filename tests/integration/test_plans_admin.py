@@ -271,3 +271,34 @@ def test_backtest_reprices_recent_orders_without_saving(
     assert stored_plan(app)["rates"][0] == D("10")  # nothing saved
     bad = plan_post(admin_client, url_suffix="/backtest", rate_depth1="200")
     assert bad.status_code == 400 and "Fix the plan values first" in bad.get_data(as_text=True)
+
+
+def test_non_finite_and_oversized_numbers_are_field_errors(
+    app: Flask, admin_client, make_distributor
+) -> None:
+    plan_post(admin_client)
+    for changes in (
+        {"rate_depth1": "sNaN"},
+        {"rate_depth1": "NaN"},
+        {"cap_percent": "NaN"},
+        {"rate_depth2": "Infinity"},
+        {"rate_depth1": "1.23456"},
+    ):
+        assert plan_post(admin_client, **changes).status_code == 400, changes
+    for value, kind in (
+        ("Infinity", "fixed"),
+        ("1e20", "fixed"),
+        ("NaN", "percent"),
+        ("-Infinity", "fixed"),
+    ):
+        assert override_post(admin_client, value=value, kind=kind).status_code == 400, value
+    with app.app_context():
+        assert db.session.scalar(select(PlanOverride.id)) is None
+    _, code = make_distributor("seller@shop.example")
+    token = csrf_token(admin_client, "/admin/plans/preview")
+    for lines in ("p1,,1,NaN", "p1,,1,Infinity", "p1,,1,1e30"):
+        response = admin_client.post(
+            "/admin/plans/preview", data={"csrf_token": token, "code": code, "lines": lines}
+        )
+        assert response.status_code == 400, lines
+        assert "total an amount" in response.get_data(as_text=True)
