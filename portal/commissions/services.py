@@ -303,45 +303,57 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
         for c in db.session.scalars(select(Commission).where(Commission.order_id.in_(ids)))
     }
     targets: dict[tuple[int, int, int], engine.CommissionLine] = {}
-    created = []
     for order in orders:
         result = compute(order)
         for line in result.lines if result else ():
-            key = (order.id, line.beneficiary_id, line.depth)
-            targets[key] = line
-            if key not in existing:
-                commission = Commission(
-                    order_id=order.id,
-                    beneficiary_id=line.beneficiary_id,
-                    depth=line.depth,
-                    state=CommissionState.PENDING,
-                    currency=order.currency,
-                    amount=ZERO,
-                    **_explanation(line),
-                )
-                db.session.add(commission)
-                existing[key] = commission
-                created.append(commission)
-    journal = _Journal()
-    if created:
-        db.session.flush()  # ids for the ledger entries
-        for commission in created:
-            journal.event(commission, None, CommissionState.PENDING, "computed")
+            targets[(order.id, line.beneficiary_id, line.depth)] = line
     rules = Rules(values["currency"], timedelta(days=values["return_window_days"]))
     held = _holdings(ids)
     by_id = {order.id: order for order in orders}
+    journal = _Journal()
+    created = []
     touched = []
-    for key in sorted(existing):
+    for key in sorted(existing.keys() | targets.keys()):
         line = targets.get(key)
-        commission = existing[key]
         order = by_id[key[0]]
-        if line is not None:
-            for name, value in _explanation(line).items():
-                if getattr(commission, name) != value:  # no UPDATE when nothing changed
-                    setattr(commission, name, value)
-        state, amount = _desired(order, commission, line, now, rules)
-        _settle(journal, order, commission, state, amount, held[commission.id])
+        commission = existing.get(key)
+        if commission is None:
+            assert line is not None  # a key without a commission comes from the targets
+            # Born in its final state and amount: one INSERT, no UPDATE after it.
+            commission = Commission(
+                order_id=order.id,
+                beneficiary_id=line.beneficiary_id,
+                depth=line.depth,
+                state=CommissionState.PENDING,
+                currency=order.currency,
+                amount=ZERO,
+                **_explanation(line),
+            )
+            commission.state, commission.amount = _desired(order, commission, line, now, rules)
+            db.session.add(commission)
+            created.append(commission)
+        else:
+            if line is not None:
+                for name, value in _explanation(line).items():
+                    if getattr(commission, name) != value:  # no UPDATE when nothing changed
+                        setattr(commission, name, value)
+            state, amount = _desired(order, commission, line, now, rules)
+            _settle(journal, order, commission, state, amount, held[commission.id])
         touched.append(commission)
+    if created:
+        db.session.flush()  # ids for the ledger entries
+        for commission in created:
+            journal.event(commission, None, commission.state, "computed")
+            if commission.state in _BUCKET:
+                journal.book(
+                    commission.beneficiary_id,
+                    _BUCKET[commission.state],
+                    commission.amount,
+                    commission.currency,
+                    EntryKind.ACCRUAL,
+                    f"order:{by_id[commission.order_id].shop_order_id}",
+                    commission.id,
+                )
     journal.write()
     db.session.commit()
     return touched
