@@ -37,8 +37,8 @@ def _plan_form(role: DistributorRole, formdata: Any = None) -> PlanForm:
     return form
 
 
-def _plan_values(form: PlanForm) -> dict[str, Any]:
-    return {name: form[name].data for name in plans.PLAN_FIELDS}
+def _values(form: PlanForm | OverrideForm | LevelForm, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: form[name].data for name in names}
 
 
 def _page(forms: dict[str, PlanForm] | None = None, status: int = 200) -> Response:
@@ -69,7 +69,7 @@ def save(role: str) -> Response:
     form = _plan_form(plan_role, request.form)
     if not form.validate():
         return _page({plan_role.value: form}, status=400)
-    plans.save_plan(plan_role, _plan_values(form), form.exclusion_ids(), current_user)
+    plans.save_plan(plan_role, _values(form, plans.PLAN_FIELDS), form.exclusion_ids(), current_user)
     flash(_("The plan was saved. New orders use it; existing orders keep theirs."), "success")
     return redirect(url_for("admin_plans.index") + f"#plan-{plan_role.value}")
 
@@ -80,7 +80,9 @@ def backtest(role: str) -> Response:
     form = _plan_form(plan_role, request.form)
     report = None
     if form.validate():
-        proposed = plans.proposed_plan(plan_role, _plan_values(form), form.exclusion_ids())
+        proposed = plans.proposed_plan(
+            plan_role, _values(form, plans.PLAN_FIELDS), form.exclusion_ids()
+        )
         report = plans.backtest(plan_role, proposed)
     return render(
         "admin/backtest.html",
@@ -114,7 +116,7 @@ def add_override(role: str) -> Response:
     plan_role = _role(role)
     form = OverrideForm(prefix=f"new-{plan_role.value}")
     if form.validate():
-        values = {name: form[name].data for name in plans.OVERRIDE_FIELDS}
+        values = _values(form, plans.OVERRIDE_FIELDS)
         try:
             plans.save_override(plan_role, values, current_user)
         except plans.PlanError as exc:
@@ -125,6 +127,19 @@ def add_override(role: str) -> Response:
                 return redirect(url_for("admin_plans.index") + f"#overrides-{plan_role.value}")
             return _override_table(plan_role)
     return _override_table(plan_role, form, status=400)
+
+
+def _edit_row(
+    role: DistributorRole, override: PlanOverride, form: OverrideForm, status: int = 200
+) -> Response:
+    return render(
+        "admin/override_edit.html",
+        "admin/_override_edit_row.html",
+        http_status=status,
+        role=role,
+        o=override,
+        form=form,
+    )
 
 
 def _override(role: DistributorRole, override_id: int) -> PlanOverride:
@@ -139,13 +154,8 @@ def _override(role: DistributorRole, override_id: int) -> PlanOverride:
 def edit_override(role: str, override_id: int) -> Response:
     plan_role = _role(role)
     override = _override(plan_role, override_id)
-    form = OverrideForm(formdata=None, obj=override, prefix=f"o{override.id}")
-    return render(
-        "admin/override_edit.html",
-        "admin/_override_edit_row.html",
-        role=plan_role,
-        o=override,
-        form=form,
+    return _edit_row(
+        plan_role, override, OverrideForm(formdata=None, obj=override, prefix=f"o{override.id}")
     )
 
 
@@ -156,7 +166,7 @@ def update_override(role: str, override_id: int) -> Response:
     override = _override(plan_role, override_id)
     form = OverrideForm(prefix=f"o{override.id}")
     if form.validate():
-        values = {name: form[name].data for name in plans.OVERRIDE_FIELDS}
+        values = _values(form, plans.OVERRIDE_FIELDS)
         try:
             override = plans.save_override(plan_role, values, current_user, override_id)
         except plans.PlanError as exc:
@@ -169,14 +179,7 @@ def update_override(role: str, override_id: int) -> Response:
             return render(
                 "admin/_override_row.html", "admin/_override_row.html", role=plan_role, o=override
             )
-    return render(
-        "admin/override_edit.html",
-        "admin/_override_edit_row.html",
-        http_status=400,
-        role=plan_role,
-        o=override,
-        form=form,
-    )
+    return _edit_row(plan_role, override, form, status=400)
 
 
 @admin.get("/plans/<role>/overrides/<int:override_id>")
@@ -235,7 +238,7 @@ def add_level() -> Response:
     form = LevelForm(prefix="new")
     if form.validate():
         try:
-            plans.save_level({n: form[n].data for n in plans.LEVEL_FIELDS}, current_user)
+            plans.save_level(_values(form, plans.LEVEL_FIELDS), current_user)
         except plans.PlanError as exc:
             form[exc.field or "name"].errors.append(exc.message)
         else:
@@ -251,7 +254,7 @@ def save_level(level_id: int) -> Response:
     form = LevelForm(prefix=f"l{level.id}")
     if form.validate():
         try:
-            plans.save_level({n: form[n].data for n in plans.LEVEL_FIELDS}, current_user, level_id)
+            plans.save_level(_values(form, plans.LEVEL_FIELDS), current_user, level_id)
         except plans.PlanError as exc:
             form[exc.field or "name"].errors.append(exc.message)
         else:
