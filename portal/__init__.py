@@ -17,7 +17,7 @@ from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.paths import resource_dir
 
 # Plugins are loaded by name so the core never imports them (each exposes load(app)).
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("plugins.woocommerce_bridge",)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:

@@ -68,3 +68,25 @@ def run_together(app: Any, *calls: Any, timeout: float = 60) -> list[BaseExcepti
     for thread in threads:
         thread.join(timeout=timeout)
     return errors
+
+
+def portal_command() -> list[str]:
+    """The installed ``portal`` console script (or the module, when not installed)."""
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("portal")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "portal.cli"]
+
+
+def worker_env(app_config: dict[str, Any], redis_url: str, instance: str) -> dict[str, str]:
+    """Environment for a ``portal worker`` subprocess on the test database and queue."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=app_config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=redis_url,
+        SECRET_KEY=TEST_SECRET,
+        PORTAL_INSTANCE_PATH=instance,
+        PORTAL_QUEUE=app_config["PORTAL_QUEUE"],
+    )
+    return env

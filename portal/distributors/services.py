@@ -52,8 +52,8 @@ def find_by_code(code: str) -> Distributor | None:
     return db.session.scalar(select(Distributor).where(Distributor.code == code))
 
 
-def find_inviter(code: str) -> Distributor | None:
-    """The active distributor behind an invite code, or ``None`` for any other code."""
+def find_active(code: str) -> Distributor | None:
+    """The active distributor with this code (invites, coupons, links), else ``None``."""
     inviter = find_by_code(code)
     if inviter is None or inviter.status is not DistributorStatus.ACTIVE:
         return None

@@ -70,7 +70,7 @@ def apply() -> Response | tuple[str, int]:
 
 @public.route("/join/<code>", methods=["GET", "POST"])
 def invite(code: str) -> Response | tuple[str, int]:
-    inviter = services.find_inviter(code)
+    inviter = services.find_active(code)
     if inviter is None:
         return render_template("join/unknown_invite.html", code=code[:16]), 404
     return _application(inviter)
@@ -173,7 +173,7 @@ def add() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         parent = None
         if form.parent_code.data:
-            parent = services.find_inviter(form.parent_code.data)
+            parent = services.find_active(form.parent_code.data)
             if parent is None:
                 form.parent_code.errors.append(_("No active distributor has this code."))
         if not form.errors:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 from flask import Flask
 from rq.job import JobStatus
@@ -17,7 +14,7 @@ from portal.accounts.models import LoginFailure
 from portal.accounts.services import purge_old_login_failures
 from portal.extensions import db
 from portal.timeutil import utcnow
-from tests.helpers import TEST_SECRET
+from tests.helpers import portal_command, worker_env
 
 
 def add_failures(app: Flask, old: int, recent: int) -> None:
@@ -76,23 +73,6 @@ def test_a_failing_periodic_job_does_not_stop_the_others(app_config) -> None:
     assert calls == ["broken", "fine"]
 
 
-def _worker_env(app_config, redis_url: str, instance: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=app_config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=redis_url,
-        SECRET_KEY=TEST_SECRET,
-        PORTAL_INSTANCE_PATH=instance,
-        PORTAL_QUEUE=app_config["PORTAL_QUEUE"],
-    )
-    return env
-
-
-def _portal() -> list[str]:
-    script = Path(sys.executable).with_name("portal")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "portal.cli"]
-
-
 def test_real_worker_runs_an_enqueued_job(
     app: Flask, app_config, redis_url: str, instance_path: str
 ) -> None:
@@ -103,8 +83,8 @@ def test_real_worker_runs_an_enqueued_job(
         assert jobs.queue().count == 1
     assert failure_count(app) == 6  # queued, not run
     result = subprocess.run(
-        [*_portal(), "worker", "--burst"],
-        env=_worker_env(app_config, redis_url, instance_path),
+        [*portal_command(), "worker", "--burst"],
+        env=worker_env(app_config, redis_url, instance_path),
         capture_output=True,
         text=True,
         timeout=120,
@@ -166,8 +146,8 @@ def test_real_worker_computes_commissions(
             jobs.enqueue(compute_commissions, order_id)
         assert ledger.balances(seller)[Bucket.PENDING] == 0
     result = subprocess.run(
-        [*_portal(), "worker", "--burst"],
-        env=_worker_env(app_config, redis_url, instance_path),
+        [*portal_command(), "worker", "--burst"],
+        env=worker_env(app_config, redis_url, instance_path),
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,19 @@
+"""WooCommerce bridge: signed webhooks into an inbox, drained into orders and commissions.
+
+Loaded by name from ``PORTAL_PLUGINS``; the core never imports it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal import jobs
+
+
+def load(app: Flask) -> None:
+    import plugins.woocommerce_bridge.models  # noqa: F401  (registers the inbox table)
+    from plugins.woocommerce_bridge import inbox, webhooks
+
+    app.register_blueprint(webhooks.bp)
+    # Anything stored while the queue was unreachable is processed within a minute.
+    jobs.every(app, 60, inbox.drain, name="woocommerce.drain")

@@ -1,0 +1,132 @@
+"""Storing deliveries and draining the inbox into orders and commissions.
+
+The webhook only verifies, stores and enqueues; :func:`drain` does the work, many rows per
+run and many orders per transaction. A row that fails is kept with its error and retried
+by later runs (up to ``MAX_ATTEMPTS``); the periodic run picks up anything that was
+stored while the queue was unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from plugins.woocommerce_bridge import mapping
+from plugins.woocommerce_bridge.models import WooDelivery
+from portal.commissions import services as commissions
+from portal.extensions import db
+from portal.orders import attribution
+from portal.orders import services as orders
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+SHOP = "woocommerce"
+
+
+def store(topic: str, headers: dict[str, str], body: bytes) -> int:
+    """Keep the raw delivery (committed before the webhook answers). Returns its id."""
+    delivery = WooDelivery(
+        delivery_id=headers.get("X-WC-Webhook-Delivery-ID"),
+        webhook_id=headers.get("X-WC-Webhook-ID"),
+        topic=topic,
+        headers=headers,
+        body=body.decode("utf-8", errors="replace"),
+    )
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery.id
+
+
+def _trash(shop_order_id: str, at: datetime) -> int | None:
+    """``order.deleted`` carries only the id: the order is trashed as of the delivery."""
+    order = orders.find(SHOP, shop_order_id)
+    if order is None or order.modified_at_shop >= at:
+        return order.id if order else None
+    order.status = "trash"
+    order.modified_at_shop = at
+    db.session.commit()
+    return order.id
+
+
+def _process(delivery: WooDelivery) -> int | None:
+    """Apply one delivery to the stored order; returns the order id to recompute."""
+    payload: Any = json.loads(delivery.body)
+    if delivery.topic == "order.deleted":
+        if not isinstance(payload, dict) or "id" not in payload:
+            raise mapping.MappingError("order.deleted without an id")
+        delivery.shop_order_id = str(payload["id"])
+        return _trash(delivery.shop_order_id, delivery.received_at)
+    data = mapping.order_data(payload)
+    delivery.shop_order_id = data.shop_order_id
+    found = mapping.evidence(payload)
+    data = _with_attribution(data, found)
+    return orders.store_order(data).order_id
+
+
+def _with_attribution(data: orders.OrderData, found: mapping.Evidence) -> orders.OrderData:
+    existing = orders.find(data.shop, data.shop_order_id)
+    if existing is not None and existing.distributor_id is not None:
+        return data  # recorded once; only an admin re-assigns
+    return replace(
+        data, attribution=attribution.resolve(found.coupons, found.portal_ref, found.utm)
+    )
+
+
+def drain(limit: int = 500) -> int:
+    """Process pending deliveries in arrival order; returns how many were processed."""
+    ids = list(
+        db.session.scalars(
+            select(WooDelivery.id)
+            .where(WooDelivery.processed_at.is_(None), WooDelivery.attempts < MAX_ATTEMPTS)
+            .order_by(WooDelivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    db.session.commit()
+    touched: set[int] = set()
+    done = 0
+    for delivery_id in ids:
+        claimed = db.session.execute(
+            update(WooDelivery)
+            .where(WooDelivery.id == delivery_id, WooDelivery.processed_at.is_(None))
+            .values(attempts=WooDelivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            db.session.rollback()
+            continue  # another drain took it
+        delivery = db.session.get(WooDelivery, delivery_id, populate_existing=True)
+        try:
+            order_id = _process(delivery)
+        except (ValueError, mapping.MappingError) as exc:
+            db.session.rollback()
+            _fail(delivery_id, str(exc))
+            continue
+        delivery = db.session.get(WooDelivery, delivery_id)
+        delivery.processed_at = utcnow()
+        delivery.error = None
+        db.session.commit()
+        done += 1
+        if order_id is not None:
+            touched.add(order_id)
+    if touched:
+        commissions.apply_orders(sorted(touched))
+    return done
+
+
+def _fail(delivery_id: int, error: str) -> None:
+    log.warning("woocommerce delivery %s failed: %s", delivery_id, error)
+    db.session.execute(
+        update(WooDelivery)
+        .where(WooDelivery.id == delivery_id)
+        .values(error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()

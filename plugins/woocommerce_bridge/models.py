@@ -1,0 +1,32 @@
+"""The inbox: every webhook delivery, stored verbatim before it is acknowledged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.timeutil import UTCDateTime, utcnow
+
+
+class WooDelivery(db.Model):
+    __tablename__ = "woo_inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str | None] = mapped_column(String(128))
+    webhook_id: Mapped[str | None] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(String(64))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    shop_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+# The drain looks for unprocessed rows in arrival order.
+Index("ix_woo_inbox_pending", WooDelivery.processed_at, WooDelivery.id)

@@ -1,0 +1,70 @@
+"""``POST /woocommerce/webhook``: verify, store, answer, enqueue — nothing more.
+
+WooCommerce never retries a failed delivery and disables a webhook after a few failures,
+so the answer must be fast and the delivery must be safe in the database before it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
+
+from plugins.woocommerce_bridge import inbox, signatures
+from portal import jobs
+from portal.extensions import csrf, db
+
+log = logging.getLogger(__name__)
+bp = Blueprint("woocommerce", __name__)
+TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
+
+
+def _answer(status: int, message: str) -> tuple[Response, int]:
+    return jsonify({"status": message}), status
+
+
+@bp.post("/woocommerce/webhook")
+@csrf.exempt
+def webhook() -> tuple[Response, int]:
+    body = request.get_data(cache=False)
+    topic = request.headers.get("X-WC-Webhook-Topic")
+    signature = request.headers.get("X-WC-Webhook-Signature")
+    if topic is None and signature is None:
+        # Saving a webhook in WooCommerce sends an unsigned ping; only an exact 200
+        # lets the merchant activate it.
+        if body.startswith(b"webhook_id="):
+            log.info("woocommerce webhook ping: %s", body[:64].decode(errors="replace"))
+            return _answer(200, "pong")
+        return _answer(400, "not a WooCommerce delivery")
+    secret = current_app.config["WOO_WEBHOOK_SECRET"]
+    if not secret:
+        log.error("woocommerce delivery refused: WOO_WEBHOOK_SECRET is not configured")
+        return _answer(401, "webhook secret not configured")
+    if not signatures.verify(secret, body, signature):
+        log.warning("woocommerce delivery with a bad signature (topic %s)", topic)
+        return _answer(401, "bad signature")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        log.warning("woocommerce delivery that is not JSON (topic %s)", topic)
+        return _answer(400, "body is not JSON")
+    if not isinstance(payload, dict):
+        return _answer(400, "body is not a JSON object")
+    if topic not in TOPICS:
+        log.info("woocommerce delivery for topic %s ignored", topic)
+        return _answer(200, "ignored")
+    headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-wc-")}
+    try:
+        inbox.store(topic, headers, body)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("woocommerce delivery could not be stored")
+        return _answer(503, "database unavailable")
+    try:
+        jobs.enqueue(inbox.drain)
+    except Exception:  # stored is what matters: the periodic drain will process it
+        log.exception("woocommerce delivery stored but not enqueued")
+    return _answer(200, "stored")

@@ -1,0 +1,322 @@
+"""The WooCommerce webhook, with deliveries signed exactly as WooCommerce signs them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from plugins.woocommerce_bridge import inbox
+from plugins.woocommerce_bridge.models import WooDelivery
+from plugins.woocommerce_bridge.signatures import sign
+from portal import create_app
+from portal.commissions.models import Commission, CommissionPlan, CommissionState
+from portal.distributors.models import DistributorStatus
+from portal.distributors.services import find_by_code
+from portal.extensions import db
+from portal.ledger import services as ledger
+from portal.ledger.models import Bucket, LedgerEntry
+from portal.orders import services as orders
+
+SECRET = "wh-secret-123"
+
+
+@pytest.fixture
+def shop(app: Flask) -> Iterator[Flask]:
+    app.config["WOO_WEBHOOK_SECRET"] = SECRET
+    with app.app_context():
+        db.session.add(
+            CommissionPlan(
+                role="affiliate",
+                max_depth=2,
+                rate_depth1=D("10"),
+                rate_depth2=D("5"),
+                rate_depth3=D("0"),
+            )
+        )
+        db.session.commit()
+    yield app
+    app.config["WOO_WEBHOOK_SECRET"] = ""
+
+
+def woo_order(
+    order_id: int = 727,
+    status: str = "processing",
+    modified: str = "2026-11-20T10:00:00",
+    refunds: list[dict[str, Any]] | None = None,
+    coupons: list[str] = (),
+    meta: list[dict[str, Any]] | None = None,
+    completed: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "number": str(order_id),
+        "status": status,
+        "currency": "USD",
+        "date_created_gmt": "2026-11-20T09:00:00",
+        "date_modified_gmt": modified,
+        "date_completed_gmt": completed,
+        "customer_id": 0,
+        "billing": {"email": "Buyer@Example.com"},
+        "line_items": [
+            {
+                "id": 315,
+                "product_id": 93,
+                "variation_id": 0,
+                "quantity": 2,
+                "total": "60.00",
+                "total_tax": "6.00",
+                "name": "Tea",
+            },
+            {
+                "id": 316,
+                "product_id": 22,
+                "variation_id": 23,
+                "quantity": 1,
+                "total": "40.00",
+                "total_tax": "4.00",
+                "name": "Cup",
+            },
+        ],
+        "coupon_lines": [{"id": 1, "code": code} for code in coupons],
+        "refunds": refunds or [],
+        "meta_data": meta or [],
+    }
+
+
+def deliver(client, topic: str, payload: Any, secret: str = SECRET, delivery: str = "d1"):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {
+        "X-WC-Webhook-Source": "https://shop.example/",
+        "X-WC-Webhook-Topic": topic,
+        "X-WC-Webhook-Resource": "order",
+        "X-WC-Webhook-Event": topic.split(".")[1],
+        "X-WC-Webhook-Signature": sign(secret, body),
+        "X-WC-Webhook-ID": "4",
+        "X-WC-Webhook-Delivery-ID": delivery,
+    }
+    return client.post(
+        "/woocommerce/webhook", data=body, headers=headers, content_type="application/json"
+    )
+
+
+def commission_states(app: Flask, shop_order_id: str = "727") -> list[tuple[int, str, D]]:
+    with app.app_context():
+        order = orders.find("woocommerce", shop_order_id)
+        if order is None:
+            return []
+        rows = db.session.scalars(
+            select(Commission).where(Commission.order_id == order.id).order_by(Commission.depth)
+        )
+        return [(c.depth, c.state.value, c.amount) for c in rows]
+
+
+def test_signature_matches_woocommerce_test_vector() -> None:
+    assert sign("", b"secret") == "GBDo00G55h6IiV+6CxqivQPLbI//KzaOZm747971tPs="
+
+
+def test_ping_and_garbage(shop: Flask, client) -> None:
+    assert (
+        client.post(
+            "/woocommerce/webhook",
+            data=b"webhook_id=4",
+            content_type="application/x-www-form-urlencoded",
+        ).status_code
+        == 200
+    )
+    assert client.post("/woocommerce/webhook", data=b"hello").status_code == 400
+    assert deliver(client, "order.created", woo_order(), secret="wrong").status_code == 401
+    assert deliver(client, "order.created", b"{not json").status_code == 400
+    assert deliver(client, "order.created", b"[1, 2]").status_code == 400
+    with shop.app_context():
+        assert db.session.scalar(select(func.count(WooDelivery.id))) == 0
+
+
+def test_unconfigured_secret_refuses_deliveries(app: Flask, client) -> None:
+    assert deliver(client, "order.created", woo_order(), secret="").status_code == 401
+
+
+def test_lifecycle_created_completed_partial_and_full_refund(
+    shop: Flask, client, make_distributor
+) -> None:
+    parent, _ = make_distributor("parent@shop.example")
+    _, code = make_distributor("seller@shop.example", parent_id=parent)
+    assert deliver(client, "order.created", woo_order(coupons=[code.lower()])).status_code == 200
+    assert commission_states(shop) == [(1, "pending", D("10.00")), (2, "pending", D("5.00"))]
+    done = woo_order(
+        status="completed",
+        modified="2026-11-20T11:00:00",
+        completed="2026-11-20T11:00:00",
+        coupons=[code],
+    )
+    assert deliver(client, "order.updated", done, delivery="d2").status_code == 200
+    assert [s for _, s, _ in commission_states(shop)] in (["holding"] * 2, ["available"] * 2)
+    partial = {
+        **done,
+        "date_modified_gmt": "2026-11-21T08:00:00",
+        "refunds": [{"id": 9, "total": "-30.00"}],
+    }
+    deliver(client, "order.updated", partial, delivery="d3")
+    assert [a for _, _, a in commission_states(shop)] == [D("7.00"), D("3.50")]
+    full = {
+        **partial,
+        "status": "refunded",
+        "date_modified_gmt": "2026-11-22T08:00:00",
+        "refunds": [{"id": 9, "total": "-30.00"}, {"id": 10, "total": "-80.00"}],
+    }
+    deliver(client, "order.updated", full, delivery="d4")
+    assert commission_states(shop) == [(1, "reversed", D("0")), (2, "reversed", D("0"))]
+    with shop.app_context():
+        assert ledger.verify() == []
+        order = orders.find("woocommerce", "727")
+        assert (order.attribution_method, order.attribution_evidence["matched"]) == (
+            "coupon",
+            code.lower(),
+        )
+        assert order.customer_email == "buyer@example.com"
+
+
+def test_the_same_delivery_three_times(shop: Flask, client, make_distributor) -> None:
+    _, code = make_distributor("seller@shop.example")
+    for _ in range(3):
+        assert deliver(client, "order.created", woo_order(coupons=[code])).status_code == 200
+    with shop.app_context():
+        assert db.session.scalar(select(func.count(WooDelivery.id))) == 3  # all kept
+        assert db.session.scalar(select(func.count(LedgerEntry.id))) == 1
+        assert db.session.scalar(select(func.count(Commission.id))) == 1
+
+
+def test_updated_before_created(shop: Flask, client, make_distributor) -> None:
+    _, code = make_distributor("seller@shop.example")
+    later = woo_order(
+        status="completed",
+        modified="2026-11-20T12:00:00",
+        completed="2026-11-20T12:00:00",
+        coupons=[code],
+    )
+    deliver(client, "order.updated", later, delivery="late")
+    deliver(client, "order.created", woo_order(coupons=[code]), delivery="early")
+    with shop.app_context():
+        assert orders.find("woocommerce", "727").status == "completed"
+    assert [s for _, s, _ in commission_states(shop)] != ["pending"]
+
+
+def test_trashed_then_restored(shop: Flask, client, make_distributor) -> None:
+    _, code = make_distributor("seller@shop.example")
+    deliver(client, "order.created", woo_order(coupons=[code]))
+    assert deliver(client, "order.deleted", {"id": 727}, delivery="del").status_code == 200
+    assert commission_states(shop) == [(1, "reversed", D("0"))]
+    restored = woo_order(modified="2099-01-01T00:00:00", coupons=[code])
+    deliver(client, "order.restored", restored, delivery="res")
+    assert commission_states(shop) == [(1, "pending", D("10.00"))]
+    with shop.app_context():
+        assert ledger.verify() == []
+
+
+def test_attribution_precedence_and_evidence(shop: Flask, client, make_distributor) -> None:
+    _, by_coupon = make_distributor("a@shop.example", name="Coupon")
+    _, by_ref = make_distributor("b@shop.example", name="Ref")
+    _, by_utm = make_distributor("c@shop.example", name="Utm")
+    _, suspended = make_distributor("d@shop.example", status=DistributorStatus.SUSPENDED)
+    utm = [
+        {"id": 50, "key": "_wc_order_attribution_utm_source", "value": "portal"},
+        {"id": 51, "key": "_wc_order_attribution_utm_campaign", "value": by_utm},
+    ]
+    ref = [
+        {"id": 40, "key": "_portal_ref", "value": "ZZZZZZ"},
+        {"id": 41, "key": "_portal_ref", "value": by_ref},
+    ]  # highest id wins
+    cases = [
+        (woo_order(1, coupons=["SUMMER", by_coupon], meta=ref + utm), "coupon", by_coupon),
+        (woo_order(2, coupons=[suspended], meta=ref + utm), "ref_meta", by_ref),
+        (woo_order(3, meta=utm), "utm", by_utm),
+        (
+            woo_order(
+                4,
+                meta=[
+                    {"id": 1, "key": "_wc_order_attribution_utm_source", "value": "google"},
+                    utm[1],
+                ],
+            ),
+            None,
+            None,
+        ),
+    ]
+    for payload, method, code in cases:
+        deliver(client, "order.created", payload, delivery=str(payload["id"]))
+        with shop.app_context():
+            order = orders.find("woocommerce", str(payload["id"]))
+            assert order.attribution_method == method
+            if code:
+                assert order.attribution_evidence["matched"] == code
+                assert order.distributor_id == find_by_code(code).id
+            else:
+                assert order.distributor_id is None
+
+
+def test_a_delivery_while_the_queue_is_down_is_processed_later(
+    shop: Flask, app_config, make_distributor
+) -> None:
+    _, code = make_distributor("seller@shop.example")
+    down = create_app(
+        {**app_config, "REDIS_URL": "redis://127.0.0.1:1/0", "WOO_WEBHOOK_SECRET": SECRET}
+    )
+    response = deliver(down.test_client(), "order.created", woo_order(coupons=[code]))
+    assert response.status_code == 200  # stored and answered
+    assert commission_states(shop) == []
+    with shop.app_context():
+        assert db.session.scalar(select(func.count(WooDelivery.id))) == 1
+        assert inbox.drain() == 1  # what the periodic run does once the queue is back
+        assert ledger.balances(db.session.scalar(select(Commission.beneficiary_id)))[
+            Bucket.PENDING
+        ] == D("10.00")
+    assert commission_states(shop)[0][1] == CommissionState.PENDING.value
+
+
+def test_an_order_that_cannot_be_mapped_keeps_its_error(shop: Flask, client) -> None:
+    bad = woo_order()
+    bad["line_items"][0]["total"] = "lots"
+    assert deliver(client, "order.created", bad).status_code == 200
+    with shop.app_context():
+        delivery = db.session.scalars(select(WooDelivery)).one()
+        assert delivery.processed_at is None and "not an amount" in delivery.error
+        assert orders.find("woocommerce", "727") is None
+
+
+def test_deliveries_are_processed_by_a_real_worker(
+    shop: Flask, app_config, redis_url: str, instance_path: str, make_distributor
+) -> None:
+    import subprocess
+
+    from tests.helpers import portal_command, worker_env
+
+    _, code = make_distributor("seller@shop.example")
+    queued = create_app({**app_config, "REDIS_URL": redis_url, "WOO_WEBHOOK_SECRET": SECRET})
+    client = queued.test_client()
+    for delivery in ("a", "b", "c"):  # one order delivered three times
+        assert (
+            deliver(
+                client, "order.created", woo_order(coupons=[code]), delivery=delivery
+            ).status_code
+            == 200
+        )
+    assert commission_states(shop) == []  # stored and queued, not yet processed
+    env = worker_env(app_config, redis_url, instance_path)
+    env["WOO_WEBHOOK_SECRET"] = SECRET
+    result = subprocess.run(
+        [*portal_command(), "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert commission_states(shop) == [(1, "pending", D("10.00"))]
+    with shop.app_context():
+        assert db.session.scalar(select(func.count(LedgerEntry.id))) == 1
+        assert ledger.verify() == []
