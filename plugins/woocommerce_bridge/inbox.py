@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from plugins.woocommerce_bridge import mapping
-from plugins.woocommerce_bridge.models import WooDelivery
+from plugins.woocommerce_bridge.models import WooDelivery, WooProduct
 from portal.commissions import services as commissions
 from portal.extensions import db
 from portal.orders import attribution
@@ -62,17 +62,33 @@ def _process(delivery: WooDelivery) -> int | None:
             raise mapping.MappingError("order.deleted without an id")
         delivery.shop_order_id = str(payload["id"])
         return _trash(delivery.shop_order_id, delivery.received_at)
-    data = mapping.order_data(payload)
+    data = order_from_payload(payload)
     delivery.shop_order_id = data.shop_order_id
-    found = mapping.evidence(payload)
-    data = _with_attribution(data, found)
     return orders.store_order(data).order_id
 
 
-def _with_attribution(data: orders.OrderData, found: mapping.Evidence) -> orders.OrderData:
+def order_from_payload(payload: Any) -> orders.OrderData:
+    """Map a REST/webhook order, add line categories from the synced catalogue and the
+    attribution (recorded once: a stored attribution is only changed by an admin)."""
+    data = mapping.order_data(payload)
+    categories = dict(
+        db.session.execute(
+            select(WooProduct.product_id, WooProduct.category_ids).where(
+                WooProduct.product_id.in_({line.product_id for line in data.lines})
+            )
+        ).all()
+    )
+    data = replace(
+        data,
+        lines=tuple(
+            replace(line, category_ids=tuple(categories.get(line.product_id) or ()))
+            for line in data.lines
+        ),
+    )
     existing = orders.find(data.shop, data.shop_order_id)
     if existing is not None and existing.distributor_id is not None:
-        return data  # recorded once; only an admin re-assigns
+        return data
+    found = mapping.evidence(payload)
     return replace(
         data, attribution=attribution.resolve(found.coupons, found.portal_ref, found.utm)
     )

@@ -30,3 +30,32 @@ class WooDelivery(db.Model):
 
 # The drain looks for unprocessed rows in arrival order.
 Index("ix_woo_inbox_pending", WooDelivery.processed_at, WooDelivery.id)
+
+
+class WooProduct(db.Model):
+    """The synced catalogue: categories for commission overrides, names and links for
+    sharing."""
+
+    __tablename__ = "woo_products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    price: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    category_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WooSyncState(db.Model):
+    """One row: how far the REST reconciliation has come, and how the last run went."""
+
+    __tablename__ = "woo_sync_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    orders_modified_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_orders: Mapped[int] = mapped_column(default=0)
+    last_products: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

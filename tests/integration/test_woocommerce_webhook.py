@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from decimal import Decimal as D
-from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -15,105 +11,14 @@ from plugins.woocommerce_bridge import inbox
 from plugins.woocommerce_bridge.models import WooDelivery
 from plugins.woocommerce_bridge.signatures import sign
 from portal import create_app
-from portal.commissions.models import Commission, CommissionPlan, CommissionState
+from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import DistributorStatus
 from portal.distributors.services import find_by_code
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, LedgerEntry
 from portal.orders import services as orders
-
-SECRET = "wh-secret-123"
-
-
-@pytest.fixture
-def shop(app: Flask) -> Iterator[Flask]:
-    app.config["WOO_WEBHOOK_SECRET"] = SECRET
-    with app.app_context():
-        db.session.add(
-            CommissionPlan(
-                role="affiliate",
-                max_depth=2,
-                rate_depth1=D("10"),
-                rate_depth2=D("5"),
-                rate_depth3=D("0"),
-            )
-        )
-        db.session.commit()
-    yield app
-    app.config["WOO_WEBHOOK_SECRET"] = ""
-
-
-def woo_order(
-    order_id: int = 727,
-    status: str = "processing",
-    modified: str = "2026-11-20T10:00:00",
-    refunds: list[dict[str, Any]] | None = None,
-    coupons: list[str] = (),
-    meta: list[dict[str, Any]] | None = None,
-    completed: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": order_id,
-        "number": str(order_id),
-        "status": status,
-        "currency": "USD",
-        "date_created_gmt": "2026-11-20T09:00:00",
-        "date_modified_gmt": modified,
-        "date_completed_gmt": completed,
-        "customer_id": 0,
-        "billing": {"email": "Buyer@Example.com"},
-        "line_items": [
-            {
-                "id": 315,
-                "product_id": 93,
-                "variation_id": 0,
-                "quantity": 2,
-                "total": "60.00",
-                "total_tax": "6.00",
-                "name": "Tea",
-            },
-            {
-                "id": 316,
-                "product_id": 22,
-                "variation_id": 23,
-                "quantity": 1,
-                "total": "40.00",
-                "total_tax": "4.00",
-                "name": "Cup",
-            },
-        ],
-        "coupon_lines": [{"id": 1, "code": code} for code in coupons],
-        "refunds": refunds or [],
-        "meta_data": meta or [],
-    }
-
-
-def deliver(client, topic: str, payload: Any, secret: str = SECRET, delivery: str = "d1"):
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    headers = {
-        "X-WC-Webhook-Source": "https://shop.example/",
-        "X-WC-Webhook-Topic": topic,
-        "X-WC-Webhook-Resource": "order",
-        "X-WC-Webhook-Event": topic.split(".")[1],
-        "X-WC-Webhook-Signature": sign(secret, body),
-        "X-WC-Webhook-ID": "4",
-        "X-WC-Webhook-Delivery-ID": delivery,
-    }
-    return client.post(
-        "/woocommerce/webhook", data=body, headers=headers, content_type="application/json"
-    )
-
-
-def commission_states(app: Flask, shop_order_id: str = "727") -> list[tuple[int, str, D]]:
-    with app.app_context():
-        order = orders.find("woocommerce", shop_order_id)
-        if order is None:
-            return []
-        rows = db.session.scalars(
-            select(Commission).where(Commission.order_id == order.id).order_by(Commission.depth)
-        )
-        return [(c.depth, c.state.value, c.amount) for c in rows]
+from tests.woo import SECRET, commission_states, deliver, woo_order
 
 
 def test_signature_matches_woocommerce_test_vector() -> None:

@@ -1,0 +1,140 @@
+"""REST reconciliation against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal as D
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from plugins.woocommerce_bridge import sync
+from plugins.woocommerce_bridge.client import WooClient, WooError
+from plugins.woocommerce_bridge.models import WooSyncState
+from portal.cli import cli
+from portal.commissions.models import PlanOverride
+from portal.extensions import db
+from portal.orders import services as orders
+from portal.orders.models import Order
+from tests.woo import API_SECRET, KEY, FakeShop, ShopServer, commission_states, deliver, woo_order
+
+
+@pytest.fixture
+def woo(shop: Flask) -> Iterator[tuple[FakeShop, Flask]]:
+    fake = FakeShop()
+    with ShopServer(fake) as server:
+        shop.config.update(
+            WOO_STORE_URL=server.url, WOO_CONSUMER_KEY=KEY, WOO_CONSUMER_SECRET=API_SECRET
+        )
+        yield fake, shop
+    shop.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
+
+
+def run_sync(app: Flask, *args: str):
+    return app.test_cli_runner().invoke(cli, ["woo", "sync", *args])
+
+
+def test_sync_after_missed_deliveries_equals_receiving_them(woo, client, make_distributor) -> None:
+    fake, app = woo
+    _, code = make_distributor("seller@shop.example")
+    created = woo_order(1, coupons=[code])
+    done = woo_order(
+        1,
+        status="completed",
+        modified="2026-11-20T11:00:00",
+        completed="2026-11-20T11:00:00",
+        coupons=[code],
+    )
+    refunded = {
+        **done,
+        "date_modified_gmt": "2026-11-21T08:00:00",
+        "refunds": [{"id": 9, "total": "-30.00"}],
+    }
+    for n, payload in enumerate((created, done, refunded)):  # order 1: every delivery
+        deliver(client, "order.created" if n == 0 else "order.updated", payload, delivery=f"w{n}")
+    fake.orders[2] = {**refunded, "id": 2, "number": "2"}  # order 2: deliveries lost
+    result = run_sync(app)
+    assert result.exit_code == 0, result.output
+    assert "synced 0 product(s), 1 order(s), 1 changed" in result.output
+    assert commission_states(app, "2") == commission_states(app, "1")
+    assert commission_states(app, "2")[0][2] == D("7.00")
+
+
+def test_pagination_retry_and_resume(woo, make_distributor) -> None:
+    fake, app = woo
+    _, code = make_distributor("seller@shop.example")
+    for n in range(1, 231):
+        fake.orders[n] = woo_order(
+            n, modified=f"2026-11-{1 + n // 24:02d}T{n % 24:02d}:00:00", coupons=[code]
+        )
+    fake.throttle_next = 1
+    first = run_sync(app)
+    assert first.exit_code == 0, first.output
+    assert "230 order(s), 230 changed" in first.output
+    assert any("page=3" in r for r in fake.requests)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Order.id))) == 230
+        watermark = db.session.get(WooSyncState, 1).orders_modified_after
+        assert watermark.isoformat().startswith("2026-11-10T14:00:00")
+    fake.requests.clear()
+    again = run_sync(app)
+    assert "0 changed" in again.output  # only the overlap at the watermark is re-read
+    assert all(
+        "modified_after=2026-11-10T13%3A59%3A58" in r for r in fake.requests if "orders" in r
+    )
+
+
+def test_categories_from_the_catalogue_drive_overrides(woo, make_distributor) -> None:
+    fake, app = woo
+    _, code = make_distributor("seller@shop.example")
+    fake.products[93] = {
+        "id": 93,
+        "name": "Tea",
+        "price": "30",
+        "categories": [{"id": 15}],
+        "permalink": "https://shop.example/tea",
+        "images": [],
+    }
+    with app.app_context():
+        from portal.commissions.models import CommissionPlan
+
+        plan = db.session.scalar(select(CommissionPlan))
+        db.session.add(
+            PlanOverride(
+                plan=plan, scope="category", target_id="15", depth=1, kind="percent", value=D("20")
+            )
+        )
+        db.session.commit()
+    fake.orders[5] = woo_order(5, coupons=[code])
+    assert run_sync(app).exit_code == 0
+    assert commission_states(app, "5")[0][2] == D("16.00")  # 60 × 20 % + 40 × 10 %
+    with app.app_context():
+        order = orders.find("woocommerce", "5")
+        assert order.lines[0].category_ids == ["15"]
+
+
+def test_wrong_keys_and_unreachable_shop_are_one_readable_line(woo) -> None:
+    _fake, app = woo
+    app.config["WOO_CONSUMER_SECRET"] = "wrong"
+    result = run_sync(app)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: the shop refused the API keys (check key, secret and read access)"
+    ]
+    with app.app_context():
+        assert "refused" in db.session.get(WooSyncState, 1).last_error
+    with pytest.raises(WooError, match="HTTPS"):
+        WooClient("http://shop.example", KEY, API_SECRET)
+    down = WooClient("http://127.0.0.1:1", KEY, API_SECRET, retries=1, backoff=0)
+    with pytest.raises(WooError, match="unreachable"):
+        down.request("GET", "/orders")
+    assert run_sync(app, "--since", "yesterday").output.startswith(
+        "Error: --since is not an ISO date"
+    )
+
+
+def test_the_periodic_job_waits_for_configuration(shop: Flask) -> None:
+    with shop.app_context():
+        sync.periodic_reconcile()  # no keys configured: nothing happens, nothing fails
+        assert db.session.get(WooSyncState, 1) is None

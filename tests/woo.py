@@ -1,0 +1,154 @@
+"""Test helpers for the WooCommerce bridge: order payloads, signed deliveries, and a real
+HTTP server on loopback speaking the WooCommerce REST v3 subset the portal uses:
+orders and products with pagination headers, ``modified_after``, Basic auth, and a 429
+on demand. Not a mock of the client: the portal's httpx client talks to it over TCP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from plugins.woocommerce_bridge.signatures import sign
+from portal.commissions.models import Commission
+from portal.extensions import db
+from portal.orders import services as orders
+
+KEY, API_SECRET = "ck_test", "cs_test"
+SECRET = "wh-secret-123"  # the webhook secret
+
+
+@dataclass
+class FakeShop:
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    products: dict[int, dict[str, Any]] = field(default_factory=dict)
+    throttle_next: int = 0  # answer this many requests with 429 first
+    requests: list[str] = field(default_factory=list)
+
+    def _authorised(self, request: Request) -> bool:
+        expected = "Basic " + base64.b64encode(f"{KEY}:{API_SECRET}".encode()).decode()
+        return request.headers.get("Authorization") == expected
+
+    def _list(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        after = request.args.get("modified_after")
+        if after:
+            items = [i for i in items if i.get("date_modified_gmt", "") > after]
+        items = sorted(items, key=lambda i: (i.get("date_modified_gmt", ""), i["id"]))
+        per_page = min(int(request.args.get("per_page", 10)), 100)
+        page = int(request.args.get("page", 1))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        pages = max(1, -(-len(items) // per_page))
+        response = Response(json.dumps(chunk), content_type="application/json")
+        response.headers["X-WP-Total"] = str(len(items))
+        response.headers["X-WP-TotalPages"] = str(pages)
+        return response
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        self.requests.append(f"{request.method} {request.full_path}")
+        if not self._authorised(request):
+            response = Response(json.dumps({"code": "woocommerce_rest_cannot_view"}), status=401)
+        elif self.throttle_next > 0:
+            self.throttle_next -= 1
+            response = Response("slow down", status=429, headers={"Retry-After": "0"})
+        elif request.path == "/wp-json/wc/v3/orders":
+            response = self._list(request, list(self.orders.values()))
+        elif request.path == "/wp-json/wc/v3/products":
+            response = self._list(request, list(self.products.values()))
+        else:
+            response = Response("no route", status=404)
+        return response(environ, start_response)
+
+
+class ShopServer:
+    def __init__(self, shop: FakeShop) -> None:
+        self.server = make_server("127.0.0.1", 0, shop, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> ShopServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+
+
+def woo_order(
+    order_id: int = 727,
+    status: str = "processing",
+    modified: str = "2026-11-20T10:00:00",
+    refunds: list[dict[str, Any]] | None = None,
+    coupons: list[str] = (),
+    meta: list[dict[str, Any]] | None = None,
+    completed: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "number": str(order_id),
+        "status": status,
+        "currency": "USD",
+        "date_created_gmt": "2026-11-20T09:00:00",
+        "date_modified_gmt": modified,
+        "date_completed_gmt": completed,
+        "customer_id": 0,
+        "billing": {"email": "Buyer@Example.com"},
+        "line_items": [
+            {
+                "id": 315,
+                "product_id": 93,
+                "variation_id": 0,
+                "quantity": 2,
+                "total": "60.00",
+                "total_tax": "6.00",
+                "name": "Tea",
+            },
+            {
+                "id": 316,
+                "product_id": 22,
+                "variation_id": 23,
+                "quantity": 1,
+                "total": "40.00",
+                "total_tax": "4.00",
+                "name": "Cup",
+            },
+        ],
+        "coupon_lines": [{"id": 1, "code": code} for code in coupons],
+        "refunds": refunds or [],
+        "meta_data": meta or [],
+    }
+
+
+def deliver(client, topic: str, payload: Any, secret: str = SECRET, delivery: str = "d1"):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {
+        "X-WC-Webhook-Source": "https://shop.example/",
+        "X-WC-Webhook-Topic": topic,
+        "X-WC-Webhook-Resource": "order",
+        "X-WC-Webhook-Event": topic.split(".")[1],
+        "X-WC-Webhook-Signature": sign(secret, body),
+        "X-WC-Webhook-ID": "4",
+        "X-WC-Webhook-Delivery-ID": delivery,
+    }
+    return client.post(
+        "/woocommerce/webhook", data=body, headers=headers, content_type="application/json"
+    )
+
+
+def commission_states(app: Flask, shop_order_id: str = "727") -> list[tuple[int, str, Decimal]]:
+    with app.app_context():
+        order = orders.find("woocommerce", shop_order_id)
+        if order is None:
+            return []
+        rows = db.session.scalars(
+            select(Commission).where(Commission.order_id == order.id).order_by(Commission.depth)
+        )
+        return [(c.depth, c.state.value, c.amount) for c in rows]
