@@ -121,7 +121,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 
     app.jinja_env.globals.update(
-        role_labels=ROLE_LABELS, status_labels=STATUS_LABELS, zero_reasons=ZERO_REASONS
+        role_labels=ROLE_LABELS,
+        status_labels=STATUS_LABELS,
+        zero_reasons=ZERO_REASONS,
+        # Navigation links to plugin pages only when the plugin is loaded.
+        has_endpoint=lambda name: name in app.view_functions,
     )
     app.jinja_env.filters["money"] = _format_money
     app.jinja_env.filters["percent"] = _format_percent

@@ -142,7 +142,23 @@ def _fail(delivery_id: int, error: str) -> None:
     db.session.execute(
         update(WooDelivery)
         .where(WooDelivery.id == delivery_id)
-        .values(error=error[:2000])
+        .values(error=error[:2000], attempts=WooDelivery.attempts + 1)  # the claim rolled back
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+
+
+def replay(delivery_id: int) -> bool:
+    """Put a delivery back in the queue (ops' replay button). False when unknown."""
+    result = db.session.execute(
+        update(WooDelivery)
+        .where(WooDelivery.id == delivery_id)
+        .values(processed_at=None, attempts=0, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliveries_query() -> Any:
+    return select(WooDelivery).order_by(WooDelivery.id.desc())

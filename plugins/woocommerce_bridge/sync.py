@@ -135,3 +135,13 @@ def periodic_reconcile() -> None:
         reconcile()
     except WooError as exc:  # recorded on the sync state; the next run tries again
         log.warning("woocommerce reconcile failed: %s", exc)
+
+
+def test_connection() -> str:
+    """One cheap REST call; returns what the shop said, raises WooError with the reason."""
+    api = client()
+    try:
+        response = api.request("GET", "/orders", params={"per_page": 1})
+    finally:
+        api.close()
+    return response.headers.get("X-WP-Total", "?")

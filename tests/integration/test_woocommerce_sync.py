@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from plugins.woocommerce_bridge import sync
 from plugins.woocommerce_bridge.client import WooClient, WooError
-from plugins.woocommerce_bridge.models import WooSyncState
+from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
 from portal.cli import cli
 from portal.commissions.models import PlanOverride
 from portal.extensions import db
@@ -138,3 +138,53 @@ def test_the_periodic_job_waits_for_configuration(shop: Flask) -> None:
     with shop.app_context():
         sync.periodic_reconcile()  # no keys configured: nothing happens, nothing fails
         assert db.session.get(WooSyncState, 1) is None
+
+
+def test_shop_connection_page(woo, admin_client, make_user, client) -> None:
+    from portal.accounts.models import Role
+    from tests.helpers import csrf_token, login
+
+    fake, app = woo
+    fake.orders[1] = woo_order(1)
+    page = admin_client.get("/admin/shop").get_data(as_text=True)
+    assert "http://localhost/woocommerce/webhook" in page and "wh-secret-123" in page
+    make_user("ops@shop.example", Role.OPS)
+    ops = app.test_client()
+    login(ops, "ops@shop.example")
+    ops_page = ops.get("/admin/shop").get_data(as_text=True)
+    assert "wh-secret-123" not in ops_page and "wh-•" in ops_page
+
+    token = csrf_token(admin_client, "/admin/shop")
+    tested = admin_client.post(
+        "/admin/shop/test", data={"csrf_token": token}, headers={"HX-Request": "true"}
+    )
+    assert "Connected. The shop reports 1 orders." in tested.get_data(as_text=True)
+    app.config["WOO_CONSUMER_SECRET"] = "wrong"
+    refused = admin_client.post(
+        "/admin/shop/test", data={"csrf_token": token}, headers={"HX-Request": "true"}
+    )
+    assert "refused the API keys" in refused.get_data(as_text=True)
+
+    bad = woo_order(3)
+    bad["line_items"][0]["total"] = "lots"
+    deliver(client, "order.created", bad)
+    with app.app_context():
+        delivery_id = db.session.scalar(select(WooDelivery.id))
+    listing = admin_client.get("/admin/shop", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert listing.lstrip().startswith('<div id="deliveries">') and "not an amount" in listing
+    replayed = admin_client.post(
+        f"/admin/shop/deliveries/{delivery_id}/replay",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert replayed.status_code == 200
+    assert replayed.get_data(as_text=True).lstrip().startswith(f'<tr id="delivery-{delivery_id}"')
+    with app.app_context():  # replayed and drained again: still failing, error kept
+        delivery = db.session.get(WooDelivery, delivery_id)
+        assert delivery.attempts == 1 and "not an amount" in delivery.error
+    assert (
+        admin_client.post(
+            "/admin/shop/deliveries/999/replay", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )

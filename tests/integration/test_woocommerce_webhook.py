@@ -191,6 +191,12 @@ def test_an_order_that_cannot_be_mapped_keeps_its_error(shop: Flask, client) -> 
         delivery = db.session.scalars(select(WooDelivery)).one()
         assert delivery.processed_at is None and "not an amount" in delivery.error
         assert orders.find("woocommerce", "727") is None
+        for _ in range(inbox.MAX_ATTEMPTS + 2):  # retried, then left alone for ops
+            inbox.drain()
+        assert (
+            db.session.get(WooDelivery, delivery.id, populate_existing=True).attempts
+            == inbox.MAX_ATTEMPTS
+        )
 
 
 def test_deliveries_are_processed_by_a_real_worker(

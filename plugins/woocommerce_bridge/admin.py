@@ -1,0 +1,80 @@
+"""Admin → Shop connection: what to paste into WooCommerce, a connection test, the
+delivery log with replay, and the reconciliation status."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from plugins.woocommerce_bridge import inbox, sync
+from plugins.woocommerce_bridge.client import WooError
+from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
+from portal import jobs
+from portal.accounts.access import staff_blueprint
+from portal.extensions import db
+from portal.pagination import paginate
+from portal.rendering import is_htmx, public_url, render
+
+admin = staff_blueprint("admin_shop", __name__)
+
+
+def _mask(secret: str) -> str:
+    return secret[:3] + "•" * max(0, len(secret) - 3) if secret else ""
+
+
+@admin.get("/shop")
+def connection() -> Response:
+    cfg = current_app.config
+    secret = cfg["WOO_WEBHOOK_SECRET"]
+    return render(
+        "admin/shop.html",
+        "admin/_deliveries.html",
+        webhook_url=public_url("woocommerce.webhook"),
+        secret=secret if current_user.role.value == "admin" else _mask(secret),
+        store_url=cfg["WOO_STORE_URL"],
+        rest_configured=bool(cfg["WOO_CONSUMER_KEY"] and cfg["WOO_CONSUMER_SECRET"]),
+        state=db.session.get(WooSyncState, 1),
+        page=paginate(inbox.deliveries_query()),
+        form=FlaskForm(),
+    )
+
+
+@admin.post("/shop/test")
+def test() -> Response:
+    if not FlaskForm().validate():
+        abort(400)
+    try:
+        total = sync.test_connection()
+        ok, message = True, _("Connected. The shop reports %(n)s orders.", n=total)
+    except WooError as exc:
+        ok, message = False, str(exc)
+    if is_htmx():
+        return render("admin/_shop_test.html", "admin/_shop_test.html", ok=ok, message=message)
+    flash(message, "success" if ok else "error")
+    return redirect(url_for("admin_shop.connection"))
+
+
+@admin.post("/shop/sync")
+def sync_now() -> Response:
+    if not FlaskForm().validate():
+        abort(400)
+    jobs.enqueue(sync.periodic_reconcile)
+    flash(_("Reconciliation started."), "info")
+    return redirect(url_for("admin_shop.connection"))
+
+
+@admin.post("/shop/deliveries/<int:delivery_id>/replay")
+def replay(delivery_id: int) -> Response:
+    if not FlaskForm().validate():
+        abort(400)
+    if not inbox.replay(delivery_id):
+        abort(404)
+    jobs.enqueue(inbox.drain)
+    delivery = db.session.get(WooDelivery, delivery_id)
+    if is_htmx():
+        return render("admin/_delivery_row.html", "admin/_delivery_row.html", d=delivery)
+    flash(_("Delivery %(id)d queued again.", id=delivery_id), "info")
+    return redirect(url_for("admin_shop.connection"))
