@@ -95,6 +95,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
+    from portal.api.views import bp as api_bp
     from portal.commissions.views import admin as admin_plans_bp
     from portal.core.views import admin as admin_home_bp
     from portal.core.views import bp as core_bp
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_distributors_bp,
         admin_settings_bp,
         admin_plans_bp,
+        api_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -104,6 +104,25 @@ def worker_command(burst: bool) -> None:
     jobs.run_worker(app, burst=burst)
 
 
+@cli.group("api-token")
+def api_token_group() -> None:
+    """Bearer tokens for the read-only /api/v1."""
+
+
+@api_token_group.command("create")
+@click.argument("name")
+@with_appcontext
+def api_token_create_command(name: str) -> None:
+    """Create a token and print it (it is shown only this once)."""
+    from portal.api import services as api
+
+    try:
+        token = api.create_token(name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(token)
+
+
 @cli.group("ledger")
 def ledger_group() -> None:
     """Inspect the money ledger."""

@@ -1,6 +1,7 @@
 """Imports every model module so SQLAlchemy's metadata (and Alembic) sees all tables."""
 
 from portal.accounts.models import LoginFailure, User
+from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
 from portal.commissions.models import (
     Commission,
@@ -15,6 +16,7 @@ from portal.orders.models import Order, OrderLine
 from portal.settings.models import Setting
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
     "Commission",
     "CommissionEvent",
