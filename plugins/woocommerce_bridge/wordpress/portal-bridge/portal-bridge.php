@@ -1,0 +1,150 @@
+<?php
+/**
+ * Plugin Name:       Portal Bridge
+ * Description:       Connects WooCommerce to the distribution portal: remembers the distributor who referred a visitor (?ref=CODE) and records it on the order as _portal_ref; shows a "share & earn" box on the thank-you page.
+ * Version:           0.1.0
+ * Requires at least: 6.0
+ * Requires PHP:      7.4
+ * WC requires at least: 8.0
+ * License:           GPL-2.0-or-later
+ * License URI:       https://www.gnu.org/licenses/gpl-2.0.html
+ * Text Domain:       portal-bridge
+ *
+ * This program is free software; you can redistribute it and/or modify it under the terms
+ * of the GNU General Public License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+const PORTAL_BRIDGE_COOKIE = 'portal_ref';
+const PORTAL_BRIDGE_META   = '_portal_ref';
+
+/** Declare compatibility with WooCommerce's High-Performance Order Storage. */
+add_action(
+	'before_woocommerce_init',
+	static function () {
+		if ( class_exists( \Automattic\WooCommerce\Utilities\FeaturesUtil::class ) ) {
+			\Automattic\WooCommerce\Utilities\FeaturesUtil::declare_compatibility( 'custom_order_tables', __FILE__, true );
+		}
+	}
+);
+
+/** A referral code as the portal issues them: 6–8 of 23456789ABCDEFGHJKMNPQRSTUVWXYZ. */
+function portal_bridge_clean_code( $raw ) {
+	$code = strtoupper( trim( (string) $raw ) );
+	return preg_match( '/^[2-9A-HJKMNP-Z]{6,8}$/', $code ) ? $code : '';
+}
+
+function portal_bridge_cookie_days() {
+	$days = (int) get_option( 'portal_bridge_cookie_days', 30 );
+	return $days > 0 ? $days : 30;
+}
+
+/** Remember ?ref=CODE in a first-party cookie; the latest link clicked wins. */
+add_action(
+	'template_redirect',
+	static function () {
+		if ( ! isset( $_GET['ref'] ) ) { // phpcs:ignore WordPress.Security.NonceVerification.Recommended
+			return;
+		}
+		$code = portal_bridge_clean_code( wp_unslash( $_GET['ref'] ) ); // phpcs:ignore WordPress.Security.NonceVerification.Recommended
+		if ( '' === $code ) {
+			return;
+		}
+		setcookie(
+			PORTAL_BRIDGE_COOKIE,
+			$code,
+			array(
+				'expires'  => time() + portal_bridge_cookie_days() * DAY_IN_SECONDS,
+				'path'     => COOKIEPATH ? COOKIEPATH : '/',
+				'domain'   => COOKIE_DOMAIN,
+				'secure'   => is_ssl(),
+				'httponly' => true,
+				'samesite' => 'Lax',
+			)
+		);
+		$_COOKIE[ PORTAL_BRIDGE_COOKIE ] = $code;
+	}
+);
+
+function portal_bridge_current_code() {
+	return isset( $_COOKIE[ PORTAL_BRIDGE_COOKIE ] ) ? portal_bridge_clean_code( wp_unslash( $_COOKIE[ PORTAL_BRIDGE_COOKIE ] ) ) : '';
+}
+
+/** Write _portal_ref on the order (works with HPOS: order meta through the order object). */
+function portal_bridge_tag_order( $order ) {
+	$code = portal_bridge_current_code();
+	if ( '' !== $code && $order instanceof WC_Order && ! $order->get_meta( PORTAL_BRIDGE_META ) ) {
+		$order->update_meta_data( PORTAL_BRIDGE_META, $code );
+	}
+}
+
+// Classic checkout.
+add_action( 'woocommerce_checkout_create_order', 'portal_bridge_tag_order', 10, 1 );
+// Block (Store API) checkout.
+add_action( 'woocommerce_store_api_checkout_update_order_from_request', 'portal_bridge_tag_order', 10, 1 );
+
+/** "Share & earn" on the thank-you page: the buyer may become a distributor too. */
+add_action(
+	'woocommerce_thankyou',
+	static function () {
+		$portal = rtrim( (string) get_option( 'portal_bridge_portal_url', '' ), '/' );
+		if ( '' === $portal ) {
+			return;
+		}
+		$code = portal_bridge_current_code();
+		$join = $portal . '/join' . ( '' !== $code ? '/' . rawurlencode( $code ) : '' );
+		printf(
+			'<section class="portal-bridge-share"><h2>%s</h2><p>%s</p><p><a class="button" href="%s">%s</a></p></section>',
+			esc_html__( 'Share & earn', 'portal-bridge' ),
+			esc_html__( 'Liked your order? Recommend us to friends and earn commission on what they buy.', 'portal-bridge' ),
+			esc_url( $join ),
+			esc_html__( 'Become a distributor', 'portal-bridge' )
+		);
+	}
+);
+
+/** Settings → Portal Bridge: the portal URL and how long a referral is remembered. */
+add_action(
+	'admin_init',
+	static function () {
+		register_setting( 'portal_bridge', 'portal_bridge_portal_url', array( 'type' => 'string', 'sanitize_callback' => 'esc_url_raw' ) );
+		register_setting( 'portal_bridge', 'portal_bridge_cookie_days', array( 'type' => 'integer', 'sanitize_callback' => 'absint', 'default' => 30 ) );
+	}
+);
+
+add_action(
+	'admin_menu',
+	static function () {
+		add_options_page(
+			__( 'Portal Bridge', 'portal-bridge' ),
+			__( 'Portal Bridge', 'portal-bridge' ),
+			'manage_options',
+			'portal-bridge',
+			'portal_bridge_settings_page'
+		);
+	}
+);
+
+function portal_bridge_settings_page() {
+	?>
+	<div class="wrap">
+		<h1><?php esc_html_e( 'Portal Bridge', 'portal-bridge' ); ?></h1>
+		<form method="post" action="options.php">
+			<?php settings_fields( 'portal_bridge' ); ?>
+			<table class="form-table" role="presentation">
+				<tr>
+					<th scope="row"><label for="portal_bridge_portal_url"><?php esc_html_e( 'Portal URL', 'portal-bridge' ); ?></label></th>
+					<td><input type="url" class="regular-text" id="portal_bridge_portal_url" name="portal_bridge_portal_url" value="<?php echo esc_attr( get_option( 'portal_bridge_portal_url', '' ) ); ?>" placeholder="https://partners.example.com"></td>
+				</tr>
+				<tr>
+					<th scope="row"><label for="portal_bridge_cookie_days"><?php esc_html_e( 'Remember a referral for (days)', 'portal-bridge' ); ?></label></th>
+					<td><input type="number" min="1" id="portal_bridge_cookie_days" name="portal_bridge_cookie_days" value="<?php echo esc_attr( portal_bridge_cookie_days() ); ?>"></td>
+				</tr>
+			</table>
+			<?php submit_button(); ?>
+		</form>
+	</div>
+	<?php
+}

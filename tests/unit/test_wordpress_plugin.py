@@ -1,0 +1,43 @@
+"""The companion WordPress plugin must accept exactly the codes the portal issues."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from portal.distributors import codes
+
+PLUGIN = (
+    Path(__file__).parents[2]
+    / "plugins/woocommerce_bridge/wordpress/portal-bridge/portal-bridge.php"
+)
+
+
+def _php_class_members() -> set[str]:
+    pattern = re.search(r"preg_match\( '/\^\[([^\]]+)\]\{(\d),(\d)\}\$/'", PLUGIN.read_text())
+    assert pattern, "code pattern not found in the plugin"
+    members: set[str] = set()
+    spec = pattern.group(1)
+    i = 0
+    while i < len(spec):
+        if i + 2 < len(spec) and spec[i + 1] == "-":
+            members |= {chr(c) for c in range(ord(spec[i]), ord(spec[i + 2]) + 1)}
+            i += 3
+        else:
+            members.add(spec[i])
+            i += 1
+    assert (int(pattern.group(2)), int(pattern.group(3))) == (codes.MIN_LENGTH, codes.MAX_LENGTH)
+    return members
+
+
+def test_plugin_code_pattern_matches_the_portal_alphabet() -> None:
+    assert _php_class_members() == set(codes.ALPHABET)
+
+
+def test_plugin_declares_hpos_and_writes_the_meta_the_bridge_reads() -> None:
+    text = PLUGIN.read_text()
+    assert "declare_compatibility( 'custom_order_tables'" in text
+    assert "const PORTAL_BRIDGE_META   = '_portal_ref';" in text
+    assert "woocommerce_checkout_create_order" in text
+    assert "woocommerce_store_api_checkout_update_order_from_request" in text
+    assert "GPL-2.0-or-later" in text
