@@ -12,7 +12,7 @@ from portal.commissions.models import (
 )
 from portal.distributors.models import Distributor, Level
 from portal.ledger.models import LedgerEntry
-from portal.orders.models import Order, OrderLine
+from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.settings.models import Setting
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Commission",
     "CommissionEvent",
     "CommissionPlan",
+    "CustomerBinding",
     "Distributor",
     "LedgerEntry",
     "Level",

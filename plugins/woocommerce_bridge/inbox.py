@@ -89,9 +89,19 @@ def order_from_payload(payload: Any) -> orders.OrderData:
     if existing is not None and existing.distributor_id is not None:
         return data
     found = mapping.evidence(payload)
-    return replace(
-        data, attribution=attribution.resolve(found.coupons, found.portal_ref, found.utm)
+    credited = attribution.resolve(
+        found.coupons,
+        found.portal_ref,
+        found.utm,
+        data.customer_email,
+        data.customer_id,
+        data.created_at,
     )
+    if credited is not None and credited.method != "binding":
+        attribution.bind(
+            credited.distributor_id, data.customer_email, data.customer_id, data.created_at
+        )
+    return replace(data, attribution=credited)
 
 
 def drain(limit: int = 500) -> int:

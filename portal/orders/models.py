@@ -72,3 +72,21 @@ class OrderLine(db.Model):
 
 
 Index("ix_orders_distributor_created", Order.distributor_id, Order.created_at_shop)
+
+
+class CustomerBinding(db.Model):
+    """A customer once referred stays with that distributor until ``expires_at``.
+
+    Keyed by the customer's email or shop customer id (``kind`` says which), so a guest
+    checkout and a logged-in one both find the binding.
+    """
+
+    __tablename__ = "customer_bindings"
+    __table_args__ = (UniqueConstraint("kind", "customer_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # email | customer
+    customer_key: Mapped[str] = mapped_column(String(254))
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -42,6 +42,9 @@ class SettingsForm(FlaskForm):
     return_window_days = IntegerField(
         validators=[InputRequired(), NumberRange(min=0, max=365)], **_spec("return_window_days")
     )
+    binding_days = IntegerField(
+        validators=[InputRequired(), NumberRange(min=0, max=3650)], **_spec("binding_days")
+    )
     max_depth = SelectField(
         coerce=int,
         choices=[SelectChoice(str(n), str(n)) for n in SPECS["max_depth"].choices],

@@ -83,6 +83,18 @@ SPECS: dict[str, SettingSpec] = {
             choices=(1, 2, 3),
         ),
         SettingSpec(
+            "binding_days",
+            int,
+            30,
+            _l("Customer binding (days)"),
+            _l(
+                "A referred customer's later orders go to the same distributor for this many "
+                "days, even without a link or coupon. 0 turns binding off."
+            ),
+            minimum=0,
+            maximum=3650,
+        ),
+        SettingSpec(
             "self_purchase",
             str,
             "uplines_only",

@@ -133,6 +133,7 @@ def test_auto_approval_setting(app, admin_client) -> None:
             "default_locale": "en",
             "currency": "usd",
             "return_window_days": "7",
+            "binding_days": "30",
             "max_depth": "3",
             "self_purchase": "uplines_only",
         },

@@ -14,6 +14,7 @@ VALID = {
     "default_locale": "en",
     "currency": "cny",
     "return_window_days": "14",
+    "binding_days": "30",
     "max_depth": "2",
     "self_purchase": "everyone",
 }

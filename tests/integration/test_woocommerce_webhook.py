@@ -141,13 +141,16 @@ def test_attribution_precedence_and_evidence(shop: Flask, client, make_distribut
         (woo_order(2, coupons=[suspended], meta=ref + utm), "ref_meta", by_ref),
         (woo_order(3, meta=utm), "utm", by_utm),
         (
-            woo_order(
-                4,
-                meta=[
-                    {"id": 1, "key": "_wc_order_attribution_utm_source", "value": "google"},
-                    utm[1],
-                ],
-            ),
+            {
+                **woo_order(
+                    4,
+                    meta=[
+                        {"id": 1, "key": "_wc_order_attribution_utm_source", "value": "google"},
+                        utm[1],
+                    ],
+                ),
+                "billing": {"email": "someone-new@example.com"},  # not bound to anyone
+            },
             None,
             None,
         ),
@@ -231,3 +234,47 @@ def test_deliveries_are_processed_by_a_real_worker(
     with shop.app_context():
         assert db.session.scalar(select(func.count(LedgerEntry.id))) == 1
         assert ledger.verify() == []
+
+
+def test_customer_binding(shop: Flask, client, make_distributor) -> None:
+    from portal.settings import services as settings
+
+    _, code = make_distributor("seller@shop.example")
+    _, other = make_distributor("other@shop.example")
+    first = woo_order(1, coupons=[code])  # 2026-11-20: the buyer is referred by coupon
+    deliver(client, "order.created", first, delivery="1")
+    later = {
+        **woo_order(2),
+        "date_created_gmt": "2026-12-10T09:00:00",
+        "date_modified_gmt": "2026-12-10T09:00:00",
+    }
+    deliver(client, "order.created", later, delivery="2")  # no link, no coupon
+    with shop.app_context():
+        order = orders.find("woocommerce", "2")
+        assert order.attribution_method == "binding"
+        assert order.attribution_evidence["matched"] == code
+    # another distributor's coupon does not steal a running binding, but is credited
+    deliver(client, "order.created", woo_order(3, coupons=[other]), delivery="3")
+    expired = {
+        **woo_order(4),
+        "date_created_gmt": "2027-01-05T09:00:00",
+        "date_modified_gmt": "2027-01-05T09:00:00",
+    }
+    deliver(client, "order.created", expired, delivery="4")  # 46 days later: expired
+    with shop.app_context():
+        assert orders.find("woocommerce", "3").attribution_method == "coupon"
+        assert orders.find("woocommerce", "4").distributor_id is None
+        settings.update({"binding_days": 0}, None)
+        db.session.commit()
+    deliver(
+        client,
+        "order.created",
+        {
+            **woo_order(5),
+            "date_created_gmt": "2026-11-25T09:00:00",
+            "date_modified_gmt": "2026-11-25T09:00:00",
+        },
+        delivery="5",
+    )
+    with shop.app_context():
+        assert orders.find("woocommerce", "5").distributor_id is None  # binding off
