@@ -30,6 +30,7 @@ SECRET = "wh-secret-123"  # the webhook secret
 class FakeShop:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[int, dict[str, Any]] = field(default_factory=dict)
+    coupons: dict[str, dict[str, Any]] = field(default_factory=dict)
     throttle_next: int = 0  # answer this many requests with 429 first
     requests: list[str] = field(default_factory=list)
 
@@ -61,6 +62,18 @@ class FakeShop:
             response = Response("slow down", status=429, headers={"Retry-After": "0"})
         elif request.path == "/wp-json/wc/v3/orders":
             response = self._list(request, list(self.orders.values()))
+        elif request.path == "/wp-json/wc/v3/coupons" and request.method == "POST":
+            data = json.loads(request.get_data())
+            if data["code"].lower() in self.coupons:
+                message = {
+                    "code": "woocommerce_rest_coupon_code_already_exists",
+                    "message": "The coupon code already exists",
+                }
+                response = Response(json.dumps(message), status=400)
+            else:
+                coupon = {**data, "id": 500 + len(self.coupons)}
+                self.coupons[data["code"].lower()] = coupon
+                response = Response(json.dumps(coupon), status=201, content_type="application/json")
         elif request.path == "/wp-json/wc/v3/products":
             response = self._list(request, list(self.products.values()))
         else:

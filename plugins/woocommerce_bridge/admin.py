@@ -3,18 +3,26 @@ delivery log with replay, and the reconciliation status."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms import DecimalField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from plugins.woocommerce_bridge import inbox, sync
+from plugins.woocommerce_bridge import coupons, inbox, sync
 from plugins.woocommerce_bridge.client import WooError
-from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
+from plugins.woocommerce_bridge.models import DistributorCoupon, WooDelivery, WooSyncState
 from portal import jobs
-from portal.accounts.access import staff_blueprint
+from portal.accounts.access import admin_only, staff_blueprint
+from portal.distributors.services import find_active
 from portal.extensions import db
+from portal.forms import strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, public_url, render
 
@@ -39,6 +47,10 @@ def connection() -> Response:
         state=db.session.get(WooSyncState, 1),
         page=paginate(inbox.deliveries_query()),
         form=FlaskForm(),
+        coupon_form=CouponForm(formdata=None),
+        coupons=db.session.scalars(
+            select(DistributorCoupon).order_by(DistributorCoupon.id.desc()).limit(50)
+        ).all(),
     )
 
 
@@ -64,6 +76,38 @@ def sync_now() -> Response:
     jobs.enqueue(sync.periodic_reconcile)
     flash(_("Reconciliation started."), "info")
     return redirect(url_for("admin_shop.connection"))
+
+
+class CouponForm(FlaskForm):
+    code = StringField(
+        _l("Distributor code"), validators=[DataRequired(), Length(max=8)], filters=[strip]
+    )
+    percent = DecimalField(
+        _l("Discount %"),
+        places=None,
+        default=Decimal("10"),
+        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=100)],
+    )
+
+
+@admin.post("/shop/coupons")
+@admin_only
+def issue_coupon() -> Response:
+    form = CouponForm()
+    if form.validate():
+        distributor = find_active(form.code.data)
+        if distributor is None:
+            flash(_("No active distributor has the code %(code)s.", code=form.code.data), "error")
+        else:
+            try:
+                coupon = coupons.issue(distributor, form.percent.data, current_user)
+            except WooError as exc:
+                flash(_("The coupon was not created: %(reason)s", reason=str(exc)), "error")
+            else:
+                flash(_("Coupon %(code)s created in the shop.", code=coupon.code), "success")
+    else:
+        flash(_("Give a distributor code and a discount from 0.01 to 100 %."), "error")
+    return redirect(url_for("admin_shop.connection") + "#coupons")
 
 
 @admin.post("/shop/deliveries/<int:delivery_id>/replay")

@@ -20,6 +20,16 @@ class WooError(RuntimeError):
     """A readable reason the shop could not be reached or refused us."""
 
 
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return f"HTTP {response.status_code}"
+
+
 class WooClient:
     def __init__(
         self,
@@ -57,9 +67,10 @@ class WooClient:
                     )
                 if response.status_code == 404:
                     raise WooError(f"not found on the shop: {path} (is WooCommerce's REST API on?)")
-                if response.status_code != 429 and response.status_code < 500:
-                    response.raise_for_status()
+                if response.status_code < 400:
                     return response
+                if response.status_code != 429 and response.status_code < 500:
+                    raise WooError(f"the shop refused: {_message(response)}")
                 if attempt == self.retries:
                     raise WooError(f"the shop keeps answering {response.status_code} on {path}")
                 retry_after = response.headers.get("Retry-After", "")

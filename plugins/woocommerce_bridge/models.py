@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -59,3 +59,17 @@ class WooSyncState(db.Model):
     last_orders: Mapped[int] = mapped_column(default=0)
     last_products: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DistributorCoupon(db.Model):
+    """A personal coupon created in the shop for a distributor; using it attributes the
+    order to them."""
+
+    __tablename__ = "woo_distributor_coupons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    shop_coupon_id: Mapped[str] = mapped_column(String(32))
+    percent: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

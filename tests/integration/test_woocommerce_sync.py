@@ -188,3 +188,44 @@ def test_shop_connection_page(woo, admin_client, make_user, client) -> None:
         ).status_code
         == 404
     )
+
+
+def test_admin_issues_a_personal_coupon(woo, admin_client, client, make_distributor) -> None:
+    from portal.audit.models import AuditEntry
+    from tests.helpers import csrf_token
+
+    fake, app = woo
+    _, code = make_distributor("seller@shop.example", name="Seller")
+    token = csrf_token(admin_client, "/admin/shop")
+    response = admin_client.post(
+        "/admin/shop/coupons", data={"csrf_token": token, "code": code.lower(), "percent": "12.5"}
+    )
+    assert response.status_code == 302
+    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Coupon {code} created in the shop." in page
+    shop_coupon = fake.coupons[code.lower()]
+    assert (shop_coupon["discount_type"], shop_coupon["amount"]) == ("percent", "12.5")
+    again = admin_client.post(
+        "/admin/shop/coupons", data={"csrf_token": token, "code": code, "percent": "10"}
+    )
+    assert "already issued" in admin_client.get(again.headers["Location"]).get_data(as_text=True)
+    _, taken = make_distributor("taken@shop.example")
+    fake.coupons[taken.lower()] = {"id": 1, "code": taken}  # made by hand in the shop
+    refused = admin_client.post(
+        "/admin/shop/coupons", data={"csrf_token": token, "code": taken, "percent": "10"}
+    )
+    assert "the shop refused: The coupon code already exists" in admin_client.get(
+        refused.headers["Location"]
+    ).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "coupon.issue")
+        ).one()
+    for data, needle in (
+        ({"code": "ZZZZZZ", "percent": "10"}, "No active distributor"),
+        ({"code": code, "percent": "0"}, "discount from 0.01 to 100"),
+    ):
+        bad = admin_client.post("/admin/shop/coupons", data={"csrf_token": token, **data})
+        assert needle in admin_client.get(bad.headers["Location"]).get_data(as_text=True)
+    deliver(client, "order.created", woo_order(9, coupons=[code.lower()]))
+    assert commission_states(app, "9")[0][2] == D("10.00")  # the coupon attributes the order
