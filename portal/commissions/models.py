@@ -6,18 +6,15 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.columns import str_enum
 from portal.extensions import db
 from portal.money import Money
 from portal.timeutil import UTCDateTime, utcnow
 
 Percent = Numeric(7, 4)
-
-
-def _str_enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class CommissionState(enum.StrEnum):
@@ -90,7 +87,7 @@ class Commission(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
     depth: Mapped[int]
-    state: Mapped[CommissionState] = mapped_column(_str_enum(CommissionState), index=True)
+    state: Mapped[CommissionState] = mapped_column(str_enum(CommissionState), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[Decimal] = mapped_column(Money)
     basis: Mapped[Decimal] = mapped_column(Money)

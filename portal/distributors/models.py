@@ -6,16 +6,13 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Enum, ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
+from portal.columns import str_enum
 from portal.extensions import db
 from portal.timeutil import UTCDateTime, utcnow
-
-
-def _str_enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class DistributorStatus(enum.StrEnum):
@@ -63,10 +60,10 @@ class Distributor(db.Model):
     code: Mapped[str] = mapped_column(String(8), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     status: Mapped[DistributorStatus] = mapped_column(
-        _str_enum(DistributorStatus), default=DistributorStatus.APPLIED, index=True
+        str_enum(DistributorStatus), default=DistributorStatus.APPLIED, index=True
     )
     role: Mapped[DistributorRole] = mapped_column(
-        _str_enum(DistributorRole), default=DistributorRole.AFFILIATE, index=True
+        str_enum(DistributorRole), default=DistributorRole.AFFILIATE, index=True
     )
     level_id: Mapped[int | None] = mapped_column(ForeignKey("levels.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
