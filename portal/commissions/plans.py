@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -22,7 +24,7 @@ from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorRole, Level
 from portal.extensions import db
 from portal.orders import services as orders
-from portal.orders.models import Order
+from portal.orders.models import VOID_STATUSES, Order
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 
@@ -55,6 +57,20 @@ def _snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
         value = getattr(obj, name)
         out[name] = str(value) if isinstance(value, Decimal) else value
     return out
+
+
+def _flush_unique(row: object, message: LazyString, field: str) -> None:
+    """Add and flush ``row``; a unique-index clash becomes a field error.
+
+    ``message`` is lazy: translating it reads the locale setting, which must not
+    autoflush a half-built row before it is added.
+    """
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise PlanError(str(message), field=field) from None
 
 
 # --- plans ------------------------------------------------------------------------------
@@ -146,15 +162,11 @@ def save_override(
         before = _snapshot(override, OVERRIDE_FIELDS)
     for name in OVERRIDE_FIELDS:
         setattr(override, name, values[name])
-    db.session.add(override)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise PlanError(
-            _("There is already an override for this product or category at this depth."),
-            field="target_id",
-        ) from None
+    _flush_unique(
+        override,
+        _l("There is already an override for this product or category at this depth."),
+        "target_id",
+    )
     audit.record(
         actor,
         "plan.override.save",
@@ -194,12 +206,7 @@ def save_level(values: dict[str, Any], actor: User, level_id: int | None = None)
     before = None if level_id is None else _snapshot(level, LEVEL_FIELDS)
     for name in LEVEL_FIELDS:
         setattr(level, name, values[name])
-    db.session.add(level)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise PlanError(_("Another level already has this rank."), field="rank") from None
+    _flush_unique(level, _l("Another level already has this rank."), "rank")
     audit.record(actor, "level.save", "level", level.id, before, _snapshot(level, LEVEL_FIELDS))
     db.session.commit()
     return level
@@ -335,12 +342,7 @@ def backtest(
     )
     for order in db.session.scalars(query):
         ctx = order.commission_context
-        if ctx["plan"]["role"] != role.value or order.status in (
-            "cancelled",
-            "failed",
-            "refunded",
-            "trash",
-        ):
+        if ctx["plan"]["role"] != role.value or order.status in VOID_STATUSES:
             continue
         frozen_plan, chain, rules = context.load(ctx, order.created_at_shop)
         snap = services.snapshot(order)

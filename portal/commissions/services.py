@@ -34,12 +34,7 @@ from portal.settings import services as settings
 from portal.timeutil import utcnow
 
 ZERO = Decimal(0)
-_BUCKET = {
-    CommissionState.PENDING: Bucket.PENDING,
-    CommissionState.HOLDING: Bucket.HOLDING,
-    CommissionState.AVAILABLE: Bucket.AVAILABLE,
-    CommissionState.ON_REVIEW: Bucket.ON_REVIEW,
-}
+_BUCKET = ledger.STATE_BUCKETS
 
 
 # --- inputs for the engine ------------------------------------------------------------
@@ -481,7 +476,7 @@ def mark_paid(commission_id: int, reference: str) -> Commission:
     if commission.state is not CommissionState.AVAILABLE:
         db.session.rollback()
         raise ValueError(f"commission {commission_id} is {commission.state.value}, not available")
-    held = ledger.commission_buckets(commission.id).get(Bucket.AVAILABLE, ZERO)
+    held = _holdings([commission.order_id])[commission.id][Bucket.AVAILABLE]
     journal = _Journal()
     journal.transfer(
         commission.beneficiary_id,

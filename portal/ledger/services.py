@@ -14,15 +14,13 @@ from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.timeutil import utcnow
 
 ZERO = Decimal(0)
-# Commission states whose money sits in the bucket of the same name.
-MONEY_STATES = frozenset(
-    {
-        CommissionState.PENDING,
-        CommissionState.HOLDING,
-        CommissionState.AVAILABLE,
-        CommissionState.ON_REVIEW,
-    }
-)
+# Commission states whose money sits in a bucket (paid and reversed ones are settled).
+STATE_BUCKETS = {
+    CommissionState.PENDING: Bucket.PENDING,
+    CommissionState.HOLDING: Bucket.HOLDING,
+    CommissionState.AVAILABLE: Bucket.AVAILABLE,
+    CommissionState.ON_REVIEW: Bucket.ON_REVIEW,
+}
 
 
 class Journal:
@@ -84,31 +82,6 @@ class Journal:
             self.rows = []
 
 
-def book(
-    distributor_id: int,
-    bucket: Bucket,
-    amount: Decimal,
-    currency: str,
-    kind: EntryKind,
-    reference: str,
-    commission_id: int | None = None,
-) -> None:
-    """Book one entry now (the caller commits)."""
-    journal = Journal()
-    journal.book(distributor_id, bucket, amount, currency, kind, reference, commission_id)
-    journal.write()
-
-
-def commission_buckets(commission_id: int) -> dict[Bucket, Decimal]:
-    db.session.flush()
-    rows = db.session.execute(
-        select(LedgerEntry.bucket, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.commission_id == commission_id)
-        .group_by(LedgerEntry.bucket)
-    )
-    return {Bucket(bucket): Decimal(total) for bucket, total in rows if Decimal(total) != ZERO}
-
-
 def balances(distributor_id: int) -> dict[Bucket, Decimal]:
     """Amount per bucket for one distributor (every bucket present, zero when empty)."""
     rows = db.session.execute(
@@ -126,7 +99,7 @@ def verify() -> list[str]:
 
     * the entries of a commission sum to its amount (a reversed one to zero);
     * a commission in pending / holding / available / on_review has all its money in the
-      bucket of that name;
+      bucket of that name (``STATE_BUCKETS``);
     * transfer entries sum to zero per commission (money moved, never made);
     * no distributor has a negative balance in pending, holding or on_review.
     """
@@ -156,7 +129,7 @@ def verify() -> list[str]:
             problems.append(
                 f"commission {commission.id}: entries sum to {shown[0]}, amount is {shown[1]}"
             )
-        if commission.state in MONEY_STATES:
+        if commission.state in STATE_BUCKETS:
             outside = {
                 b: v for b, v in buckets.items() if b != commission.state.value and v != ZERO
             }

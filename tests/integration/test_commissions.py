@@ -365,9 +365,11 @@ def test_ledger_verify_command(app: Flask, chain) -> None:
     assert ok.exit_code == 0 and "ledger verify: ok" in ok.output
     with app.app_context():  # a stray entry (appending is allowed) breaks the books
         commission_id = db.session.scalar(select(Commission.id).where(Commission.depth == 1))
-        ledger.book(
+        journal = ledger.Journal()
+        journal.book(
             chain[0], Bucket.PENDING, D("0.01"), "USD", EntryKind.MANUAL, "oops", commission_id
         )
+        journal.write()
         db.session.commit()
     bad = runner.invoke(cli, ["ledger", "verify"])
     assert bad.exit_code == 1
