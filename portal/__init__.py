@@ -103,13 +103,19 @@ def _register_blueprints(app: Flask) -> None:
     from portal.distributors.views import admin as admin_distributors_bp
     from portal.distributors.views import me as me_bp
     from portal.distributors.views import public as join_bp
+    from portal.links.views import me as me_links_bp
+    from portal.links.views import public as links_bp
     from portal.settings.views import admin as admin_settings_bp
+    from portal.withdrawals.views import me as me_withdrawals_bp
 
     for blueprint in (
         core_bp,
         accounts_bp,
         join_bp,
         me_bp,
+        links_bp,
+        me_links_bp,
+        me_withdrawals_bp,
         admin_home_bp,
         admin_distributors_bp,
         admin_settings_bp,

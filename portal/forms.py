@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DecimalField
+
 
 def strip(value: str | None) -> str | None:
     """Field filter: people paste emails and codes with stray spaces."""
     return value.strip() if isinstance(value, str) else value
+
+
+class PlainDecimalField(DecimalField):
+    """A finite decimal with at most 4 places, shown without padding zeros (12.5000 → "12.5").
+
+    NaN, Infinity and more precision than the column keeps are field errors here, never a
+    500 later (Python's Decimal accepts all of them).
+    """
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        value = self.data
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                self.data = None
+                raise ValueError(_l("Not a valid decimal value."))
+            if value != value.quantize(Decimal("0.0001")):
+                self.data = None
+                raise ValueError(_l("Use at most 4 decimal places."))
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if isinstance(self.data, Decimal):
+            text = format(self.data.normalize(), "f")
+            return text
+        return super()._value()

@@ -3,6 +3,7 @@
 from portal.accounts.models import LoginFailure, User
 from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
+from portal.catalogue.models import Product
 from portal.commissions.models import (
     Commission,
     CommissionEvent,
@@ -10,14 +11,17 @@ from portal.commissions.models import (
     PlanExclusion,
     PlanOverride,
 )
-from portal.distributors.models import Distributor, Level
+from portal.distributors.models import Distributor, Level, PersonalCoupon
 from portal.ledger.models import LedgerEntry
+from portal.links.models import Click
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.settings.models import Setting
+from portal.withdrawals.models import PayoutAccount, Withdrawal
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "Click",
     "Commission",
     "CommissionEvent",
     "CommissionPlan",
@@ -28,8 +32,12 @@ __all__ = [
     "LoginFailure",
     "Order",
     "OrderLine",
+    "PayoutAccount",
+    "PersonalCoupon",
     "PlanExclusion",
     "PlanOverride",
+    "Product",
     "Setting",
     "User",
+    "Withdrawal",
 ]

@@ -17,9 +17,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from plugins.woocommerce_bridge import coupons, inbox, sync
 from plugins.woocommerce_bridge.client import WooError
-from plugins.woocommerce_bridge.models import DistributorCoupon, WooDelivery, WooSyncState
+from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
 from portal import jobs
 from portal.accounts.access import admin_only, staff_blueprint
+from portal.distributors.models import PersonalCoupon
 from portal.distributors.services import find_active
 from portal.extensions import db
 from portal.forms import strip
@@ -49,7 +50,7 @@ def connection() -> Response:
         form=FlaskForm(),
         coupon_form=CouponForm(formdata=None),
         coupons=db.session.scalars(
-            select(DistributorCoupon).order_by(DistributorCoupon.id.desc()).limit(50)
+            select(PersonalCoupon).order_by(PersonalCoupon.id.desc()).limit(50)
         ).all(),
     )
 

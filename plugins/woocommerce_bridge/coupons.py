@@ -9,19 +9,18 @@ from sqlalchemy import select
 
 from plugins.woocommerce_bridge import sync
 from plugins.woocommerce_bridge.client import WooError
-from plugins.woocommerce_bridge.models import DistributorCoupon
 from portal.accounts.models import User
 from portal.audit import services as audit
-from portal.distributors.models import Distributor
+from portal.distributors.models import Distributor, PersonalCoupon
 from portal.extensions import db
 
 
-def issue(distributor: Distributor, percent: Decimal, actor: User) -> DistributorCoupon:
+def issue(distributor: Distributor, percent: Decimal, actor: User) -> PersonalCoupon:
     """Create the coupon (code = the distributor's referral code) in the shop. Commits."""
     if not Decimal(0) < percent <= Decimal(100):
         raise ValueError("the discount must be between 0 and 100 %")
     code = distributor.code
-    if db.session.scalar(select(DistributorCoupon.id).where(DistributorCoupon.code == code)):
+    if db.session.scalar(select(PersonalCoupon.id).where(PersonalCoupon.code == code)):
         raise WooError(f"coupon {code} was already issued")
     api = sync.client()
     try:
@@ -39,7 +38,7 @@ def issue(distributor: Distributor, percent: Decimal, actor: User) -> Distributo
     finally:
         api.close()
     created = response.json()
-    coupon = DistributorCoupon(
+    coupon = PersonalCoupon(
         distributor_id=distributor.id,
         code=code,
         shop_coupon_id=str(created.get("id")),

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from plugins.woocommerce_bridge import mapping
-from plugins.woocommerce_bridge.models import WooDelivery, WooProduct
+from plugins.woocommerce_bridge.models import WooDelivery
+from portal.catalogue.models import Product
 from portal.commissions import services as commissions
 from portal.extensions import db
 from portal.orders import attribution
@@ -73,8 +74,8 @@ def order_from_payload(payload: Any) -> orders.OrderData:
     data = mapping.order_data(payload)
     categories = dict(
         db.session.execute(
-            select(WooProduct.product_id, WooProduct.category_ids).where(
-                WooProduct.product_id.in_({line.product_id for line in data.lines})
+            select(Product.product_id, Product.category_ids).where(
+                Product.product_id.in_({line.product_id for line in data.lines})
             )
         ).all()
     )

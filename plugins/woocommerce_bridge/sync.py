@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from plugins.woocommerce_bridge import inbox, mapping
 from plugins.woocommerce_bridge.client import WooClient, WooError
-from plugins.woocommerce_bridge.models import WooProduct, WooSyncState
+from plugins.woocommerce_bridge.models import WooSyncState
+from portal.catalogue.models import Product
 from portal.commissions import services as commissions
 from portal.extensions import db
 from portal.orders import services as orders
@@ -56,10 +57,10 @@ def sync_products(api: WooClient) -> int:
         ids = [str(item.get("id")) for item in page]
         known = {
             p.product_id: p
-            for p in db.session.scalars(select(WooProduct).where(WooProduct.product_id.in_(ids)))
+            for p in db.session.scalars(select(Product).where(Product.product_id.in_(ids)))
         }
         for item in page:
-            product = known.get(str(item.get("id"))) or WooProduct(product_id=str(item.get("id")))
+            product = known.get(str(item.get("id"))) or Product(product_id=str(item.get("id")))
             product.name = str(item.get("name") or "")[:255]
             product.price = str(item.get("price") or "") or None
             product.permalink = item.get("permalink")

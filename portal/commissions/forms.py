@@ -7,7 +7,6 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -24,7 +23,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import strip
+from portal.forms import PlainDecimalField, strip
 
 HUNDRED = Decimal(100)
 
@@ -32,37 +31,10 @@ HUNDRED = Decimal(100)
 MAX_FIXED = Decimal("1000000")  # per unit; anything larger is a typo
 
 
-class PlainDecimalField(DecimalField):
-    """A finite decimal with at most 4 places, shown without padding zeros (12.5000 → "12.5").
-
-    NaN, Infinity and more precision than the column keeps are field errors here, never a
-    500 later (Python's Decimal accepts all of them).
-    """
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        super().process_formdata(valuelist)
-        value = self.data
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                self.data = None
-                raise ValueError(_l("Not a valid decimal value."))
-            if value != value.quantize(Decimal("0.0001")):
-                self.data = None
-                raise ValueError(_l("Use at most 4 decimal places."))
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        if isinstance(self.data, Decimal):
-            text = format(self.data.normalize(), "f")
-            return text
-        return super()._value()
-
-
 _PERCENT = [NumberRange(min=0, max=100, message=_l("Use a percentage from 0 to 100."))]
 
 
-def _percent(label: object) -> DecimalField:
+def _percent(label: object) -> PlainDecimalField:
     return PlainDecimalField(label, places=None, validators=[InputRequired(), *_PERCENT])
 
 
@@ -104,7 +76,7 @@ class PlanForm(FlaskForm):
         validators=[Optional(), Length(max=5000)],
     )
 
-    def validate_cap_percent(self, field: DecimalField) -> None:
+    def validate_cap_percent(self, field: PlainDecimalField) -> None:
         if field.data is None:
             return
         rates = [self.rate_depth1.data, self.rate_depth2.data, self.rate_depth3.data]
@@ -149,7 +121,7 @@ class OverrideForm(FlaskForm):
         ],
     )
 
-    def validate_value(self, field: DecimalField) -> None:
+    def validate_value(self, field: PlainDecimalField) -> None:
         if self.kind.data == "percent" and field.data is not None and field.data > HUNDRED:
             raise ValidationError(_l("Use a percentage from 0 to 100."))
 

@@ -81,3 +81,17 @@ class Distributor(db.Model):
 
     def __repr__(self) -> str:
         return f"<Distributor {self.code} {self.status}>"
+
+
+class PersonalCoupon(db.Model):
+    """A personal coupon created in the shop for a distributor; using it attributes the
+    order to them."""
+
+    __tablename__ = "distributor_coupons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    shop_coupon_id: Mapped[str] = mapped_column(String(32))
+    percent: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -16,13 +16,14 @@ from portal.timeutil import UTCDateTime, utcnow
 
 
 class Bucket(enum.StrEnum):
-    """Where money sits; matches the commission states that hold money."""
+    """Where money sits: the commission states that hold money, plus money on its way out."""
 
     PENDING = "pending"
     HOLDING = "holding"
     AVAILABLE = "available"
     PAID = "paid"
     ON_REVIEW = "on_review"
+    WITHDRAWING = "withdrawing"  # requested for withdrawal, not yet paid out
 
 
 class EntryKind(enum.StrEnum):
@@ -32,6 +33,7 @@ class EntryKind(enum.StrEnum):
     PAYOUT = "payout"  # available → paid
     MANUAL = "manual"  # ops adjustment with a reason
     BONUS = "bonus"  # campaign rewards
+    WITHDRAWAL = "withdrawal"  # available → withdrawing → paid (or back to available)
 
 
 class LedgerEntry(db.Model):

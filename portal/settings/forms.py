@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Regexp
 
+from portal.forms import PlainDecimalField
 from portal.settings.services import SPECS, SUPPORTED_LOCALES
 
 LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
@@ -49,6 +50,21 @@ class SettingsForm(FlaskForm):
         coerce=int,
         choices=[SelectChoice(str(n), str(n)) for n in SPECS["max_depth"].choices],
         **_spec("max_depth"),
+    )
+    min_withdrawal = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=1000000)],
+        **_spec("min_withdrawal"),
+    )
+    withdrawal_fee_percent = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+        **_spec("withdrawal_fee_percent"),
+    )
+    withdrawal_fee_fixed = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=1000000)],
+        **_spec("withdrawal_fee_fixed"),
     )
     self_purchase = SelectField(
         choices=[SelectChoice(k, v) for k, v in SELF_PURCHASE_LABELS.items()],

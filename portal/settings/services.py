@@ -7,6 +7,7 @@ fresh database needs no seed rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -31,6 +32,8 @@ class SettingSpec:
     maximum: int | None = None
 
     def accepts(self, value: Any) -> bool:
+        if isinstance(value, Decimal) and not value.is_finite():
+            return False
         if not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
             return False
         if self.choices and value not in self.choices:
@@ -95,6 +98,31 @@ SPECS: dict[str, SettingSpec] = {
             maximum=3650,
         ),
         SettingSpec(
+            "min_withdrawal",
+            Decimal,
+            Decimal("10"),
+            _l("Minimum withdrawal"),
+            _l("The smallest amount a distributor can ask to withdraw, in the shop currency."),
+            minimum=0,
+        ),
+        SettingSpec(
+            "withdrawal_fee_percent",
+            Decimal,
+            Decimal("0"),
+            _l("Withdrawal fee (%)"),
+            _l("Deducted from each withdrawal, e.g. to cover transfer costs."),
+            minimum=0,
+            maximum=100,
+        ),
+        SettingSpec(
+            "withdrawal_fee_fixed",
+            Decimal,
+            Decimal("0"),
+            _l("Withdrawal fee (fixed)"),
+            _l("A fixed amount deducted from each withdrawal, on top of the percentage."),
+            minimum=0,
+        ),
+        SettingSpec(
             "self_purchase",
             str,
             "uplines_only",
@@ -106,15 +134,27 @@ SPECS: dict[str, SettingSpec] = {
 }
 
 
+def _load(spec: SettingSpec, stored: Any) -> Any:
+    # JSON has no decimals: money settings are stored as strings.
+    return Decimal(stored) if spec.kind is Decimal else stored
+
+
+def _dump(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
 def get(key: str) -> Any:
     spec = SPECS[key]
     row = db.session.get(Setting, key)
-    return spec.default if row is None else row.value
+    return spec.default if row is None else _load(spec, row.value)
 
 
 def all_values() -> dict[str, Any]:
     stored = {row.key: row.value for row in db.session.scalars(db.select(Setting))}
-    return {key: stored.get(key, spec.default) for key, spec in SPECS.items()}
+    return {
+        key: _load(spec, stored[key]) if key in stored else spec.default
+        for key, spec in SPECS.items()
+    }
 
 
 def update(values: dict[str, Any], actor: User) -> list[str]:
@@ -132,9 +172,11 @@ def update(values: dict[str, Any], actor: User) -> list[str]:
             continue
         row = db.session.get(Setting, key)
         if row is None:
-            db.session.add(Setting(key=key, value=new))
+            db.session.add(Setting(key=key, value=_dump(new)))
         else:
-            row.value = new
-        audit.record(actor, "setting.update", "setting", key, {"value": old}, {"value": new})
+            row.value = _dump(new)
+        audit.record(
+            actor, "setting.update", "setting", key, {"value": _dump(old)}, {"value": _dump(new)}
+        )
         changed.append(key)
     return changed

@@ -136,6 +136,9 @@ def test_auto_approval_setting(app, admin_client) -> None:
             "binding_days": "30",
             "max_depth": "3",
             "self_purchase": "uplines_only",
+            "min_withdrawal": "10",
+            "withdrawal_fee_percent": "0",
+            "withdrawal_fee_fixed": "0",
         },
     )
     assert response.status_code == 302

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Flask
 from sqlalchemy import select
 
@@ -17,6 +19,9 @@ VALID = {
     "binding_days": "30",
     "max_depth": "2",
     "self_purchase": "everyone",
+    "min_withdrawal": "50",
+    "withdrawal_fee_percent": "1.5",
+    "withdrawal_fee_fixed": "0",
 }
 
 
@@ -33,6 +38,10 @@ def test_saving_settings_audits_each_change(app: Flask, admin_client) -> None:
         assert (values["max_depth"], values["self_purchase"]) == (2, "everyone")
         actions = {e.target_id: (e.before, e.after) for e in db.session.scalars(select(AuditEntry))}
     assert actions["return_window_days"] == ({"value": 7}, {"value": 14})
+    assert actions["withdrawal_fee_percent"] == ({"value": "0"}, {"value": "1.5"})
+    with app.app_context():
+        assert settings.get("min_withdrawal") == Decimal("50")
+        assert settings.get("withdrawal_fee_percent") == Decimal("1.5")
     assert "default_locale" not in actions  # unchanged: not audited
     assert "Nothing changed." in admin_client.get(post(admin_client).headers["Location"]).get_data(
         as_text=True
@@ -46,6 +55,10 @@ def test_bad_settings_are_field_errors(app: Flask, admin_client) -> None:
         ("return_window_days", "many"),
         ("max_depth", "4"),
         ("self_purchase", "sometimes"),
+        ("min_withdrawal", "-5"),
+        ("withdrawal_fee_percent", "101"),
+        ("withdrawal_fee_fixed", "NaN"),
+        ("withdrawal_fee_fixed", "lots"),
     ):
         response = post(admin_client, **{field: value})
         assert response.status_code == 400, field
@@ -59,6 +72,13 @@ def test_the_service_refuses_values_outside_the_spec(app: Flask) -> None:
     import pytest
 
     with app.app_context():
-        for key, value in (("max_depth", 5), ("return_window_days", True), ("currency", 3)):
+        for key, value in (
+            ("max_depth", 5),
+            ("return_window_days", True),
+            ("currency", 3),
+            ("min_withdrawal", Decimal("-1")),
+            ("withdrawal_fee_percent", Decimal("NaN")),
+            ("withdrawal_fee_fixed", 2.5),
+        ):
             with pytest.raises(ValueError):
                 settings.update({key: value}, None)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The shop's product catalogue, as synced by a shop plugin."""

@@ -1,0 +1,1 @@
+"""Short links, clicks, QR codes and share cards."""

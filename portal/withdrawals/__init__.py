@@ -1,0 +1,1 @@
+"""Withdrawals: distributors take available money out; ops approve and pay."""

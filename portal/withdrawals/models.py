@@ -1,0 +1,75 @@
+"""Payout accounts and withdrawal requests.
+
+A request moves its amount from the distributor's ``available`` bucket into
+``withdrawing``; paying moves it on to ``paid``, rejecting moves it back.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.columns import str_enum
+from portal.extensions import db
+from portal.money import Money
+from portal.timeutil import UTCDateTime, utcnow
+
+
+class PayoutMethod(enum.StrEnum):
+    BANK = "bank"
+    PAYPAL = "paypal"
+    ALIPAY = "alipay"
+    WECHAT = "wechat"
+
+
+class WithdrawalState(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+
+class PayoutAccount(db.Model):
+    """Where a distributor wants to be paid. ``account`` is the IBAN / account number,
+    PayPal email, Alipay or WeChat id; pages only ever show it masked."""
+
+    __tablename__ = "payout_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    method: Mapped[PayoutMethod] = mapped_column(str_enum(PayoutMethod))
+    holder_name: Mapped[str] = mapped_column(String(120))
+    account: Mapped[str] = mapped_column(String(120))
+    bank_name: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Withdrawal(db.Model):
+    __tablename__ = "withdrawals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    payout_account_id: Mapped[int] = mapped_column(ForeignKey("payout_accounts.id"), index=True)
+    state: Mapped[WithdrawalState] = mapped_column(
+        str_enum(WithdrawalState), default=WithdrawalState.REQUESTED, index=True
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(Money)  # leaves the available balance
+    fee: Mapped[Decimal] = mapped_column(Money)
+    net: Mapped[Decimal] = mapped_column(Money)  # what is sent: amount - fee
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reference: Mapped[str | None] = mapped_column(String(120))
+
+    payout_account: Mapped[PayoutAccount] = relationship()
+
+
+Index("ix_withdrawals_distributor_requested", Withdrawal.distributor_id, Withdrawal.requested_at)
