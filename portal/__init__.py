@@ -96,12 +96,12 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
     from portal.api.views import bp as api_bp
+    from portal.centre.views import me as me_bp
     from portal.commissions.views import admin as admin_plans_bp
     from portal.core.views import admin as admin_home_bp
     from portal.core.views import bp as core_bp
     from portal.core.views import register_error_handlers
     from portal.distributors.views import admin as admin_distributors_bp
-    from portal.distributors.views import me as me_bp
     from portal.distributors.views import public as join_bp
     from portal.links.views import me as me_links_bp
     from portal.links.views import public as links_bp
@@ -125,43 +125,29 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 
-    from portal.commissions.labels import ZERO_REASONS
+    from portal import formatting
+    from portal.commissions.labels import STATE_HELP, STATE_LABELS, ZERO_REASONS
     from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
+    from portal.orders.labels import ATTRIBUTION_LABELS
 
     app.jinja_env.globals.update(
         role_labels=ROLE_LABELS,
         status_labels=STATUS_LABELS,
         zero_reasons=ZERO_REASONS,
+        state_labels=STATE_LABELS,
+        state_help=STATE_HELP,
+        attribution_labels=ATTRIBUTION_LABELS,
         # Navigation links to plugin pages only when the plugin is loaded.
         has_endpoint=lambda name: name in app.view_functions,
     )
-    app.jinja_env.filters["money"] = _format_money
-    app.jinja_env.filters["percent"] = _format_percent
+    app.jinja_env.filters["money"] = formatting.money
+    app.jinja_env.filters["percent"] = formatting.percent
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:
         from flask_babel import get_locale
 
         return {"current_locale": str(get_locale())}
-
-
-def _format_money(amount: Any, currency: str | None = None) -> str:
-    """Locale-aware money (¥1,234.50 / $1,234.50 / 1.234,50 €) in the shop currency."""
-    from flask_babel import format_currency
-
-    from portal.settings import services as settings
-
-    # CLDR knows each currency's digits (JPY 0, KWD 3), like the engine's ISO table.
-    return format_currency(amount, currency or settings.get("currency"))
-
-
-def _format_percent(value: Any) -> str:
-    """A rate stored as a percentage (Decimal 12.5000 → "12.5 %"), never via float."""
-    from flask_babel import format_decimal
-
-    if value is None:
-        return "—"
-    return f"{format_decimal(value, format='#,##0.####')} %"
 
 
 def _register_jobs(app: Flask) -> None:

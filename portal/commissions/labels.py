@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from portal.commissions.engine import ZeroReason
+from portal.commissions.models import CommissionState
 
 ZERO_REASONS = {
     ZeroReason.SELF_PURCHASE.value: _l("Own order: the buyer is this distributor."),
@@ -14,4 +15,22 @@ ZERO_REASONS = {
     ZeroReason.NO_RATE.value: _l("No rate applies at this depth."),
     ZeroReason.CAPPED.value: _l("Reduced to nothing by the cap."),
     ZeroReason.NOTHING_TO_EARN.value: _l("Rounds to nothing."),
+}
+
+STATE_LABELS = {
+    CommissionState.PENDING.value: _l("Pending"),
+    CommissionState.HOLDING.value: _l("Holding"),
+    CommissionState.AVAILABLE.value: _l("Available"),
+    CommissionState.PAID.value: _l("Paid"),
+    CommissionState.ON_REVIEW.value: _l("On review"),
+    CommissionState.REVERSED.value: _l("Reversed"),
+}
+
+STATE_HELP = {
+    CommissionState.PENDING.value: _l("The order is not completed yet."),
+    CommissionState.HOLDING.value: _l("Completed; waiting for the return window to pass."),
+    CommissionState.AVAILABLE.value: _l("Yours to withdraw."),
+    CommissionState.PAID.value: _l("Paid out to you."),
+    CommissionState.ON_REVIEW.value: _l("Held while the shop checks the order."),
+    CommissionState.REVERSED.value: _l("The order was cancelled or refunded."),
 }

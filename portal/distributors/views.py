@@ -8,17 +8,16 @@ from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from portal.accounts.access import distributor_blueprint, staff_blueprint
+from portal.accounts.access import staff_blueprint
 from portal.accounts.services import AccountError
 from portal.distributors import services
 from portal.distributors.forms import AdminAddForm, ApplicationForm, ReviewForm
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.pagination import paginate
-from portal.rendering import is_htmx, public_url, render
+from portal.rendering import is_htmx, render
 
 public = Blueprint("join", __name__)
-me = distributor_blueprint("me", __name__)
 admin = staff_blueprint("admin_distributors", __name__)
 
 
@@ -74,22 +73,6 @@ def invite(code: str) -> Response | tuple[str, int]:
     if inviter is None:
         return render_template("join/unknown_invite.html", code=code[:16]), 404
     return _application(inviter)
-
-
-# --- distributor home -----------------------------------------------------------------
-
-
-@me.get("/")
-def home() -> str:
-    distributor = services.distributor_for(current_user)
-    if distributor is None:
-        abort(404)
-    return render_template(
-        "me/home.html",
-        distributor=distributor,
-        recruits=services.direct_recruits(distributor),
-        invite_url=public_url("join.invite", code=distributor.code),
-    )
 
 
 # --- admin: approval queue and adding distributors ------------------------------------

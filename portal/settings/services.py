@@ -144,9 +144,14 @@ def _dump(value: Any) -> Any:
 
 
 def get(key: str) -> Any:
-    spec = SPECS[key]
-    row = db.session.get(Setting, key)
-    return spec.default if row is None else _load(spec, row.value)
+    """The setting's value, read once per database session (a page formats many amounts;
+    the session ends with each request and each job)."""
+    cache = db.session.info.setdefault("settings", {})
+    if key not in cache:
+        spec = SPECS[key]
+        row = db.session.get(Setting, key)
+        cache[key] = spec.default if row is None else _load(spec, row.value)
+    return cache[key]
 
 
 def all_values() -> dict[str, Any]:
@@ -170,6 +175,7 @@ def update(values: dict[str, Any], actor: User) -> list[str]:
         old = get(key)
         if old == new:
             continue
+        db.session.info.pop("settings", None)
         row = db.session.get(Setting, key)
         if row is None:
             db.session.add(Setting(key=key, value=_dump(new)))

@@ -1,0 +1,1 @@
+"""The distributor's personal centre: dashboard, team and statement."""

@@ -1,0 +1,143 @@
+"""The distributor's centre under ``/me``: dashboard, chart, team, orders and statement."""
+
+from __future__ import annotations
+
+from flask import Response, abort, request, stream_with_context
+from flask_babel import gettext as _
+
+from portal import formatting
+from portal.accounts.access import distributor_blueprint
+from portal.centre import charts, figures, levels, periods, statement, team
+from portal.distributors.current import can_promote, current_distributor
+from portal.distributors.models import DistributorStatus
+from portal.distributors.services import direct_recruits
+from portal.ledger.models import Bucket
+from portal.ledger.services import balances
+from portal.pagination import paginate
+from portal.rendering import public_url, render
+from portal.timeutil import utcnow
+
+me = distributor_blueprint("me", __name__)
+CHART_DAYS = (7, 30, 90)
+
+
+def _chart_context(distributor_id: int, days: int) -> dict[str, object]:
+    points = figures.daily(distributor_id, periods.last_days(days, utcnow()))
+    return {
+        "days": days,
+        "chart_days": CHART_DAYS,
+        "sales_chart": charts.bar_chart(
+            "sales-chart", [(p.day, p.sales) for p in points], _("Sales"), formatting.money
+        ),
+        "earned_chart": charts.bar_chart(
+            "earned-chart", [(p.day, p.earned) for p in points], _("Commission"), formatting.money
+        ),
+    }
+
+
+def _days() -> int:
+    days = request.args.get("days", 30, type=int)
+    return days if days in CHART_DAYS else 30
+
+
+@me.get("/")
+def home() -> Response:
+    distributor = current_distributor()
+    context: dict[str, object] = {
+        "distributor": distributor,
+        "buckets": Bucket,
+        "can_promote": can_promote(distributor),
+        "invite_url": public_url("join.invite", code=distributor.code),
+    }
+    if distributor.status in (DistributorStatus.ACTIVE, DistributorStatus.SUSPENDED):
+        now = utcnow()
+        this_month = figures.period_figures(distributor.id, periods.month_of(now))
+        last_month = figures.period_figures(distributor.id, periods.previous_month(now))
+        context.update(
+            balances=balances(distributor.id),
+            maturing=figures.maturing(distributor.id),
+            this_month=this_month,
+            last_month=last_month,
+            earned_change=figures.month_change(this_month.earned, last_month.earned),
+            funnel=figures.period_figures(distributor.id, periods.last_days(30, now)),
+            progress=levels.progress(distributor, now),
+            recruits=direct_recruits(distributor),
+            short_url=public_url("links.follow", code=distributor.code),
+            **_chart_context(distributor.id, _days()),
+        )
+    return render("me/home.html", "me/home.html", **context)
+
+
+@me.get("/chart")
+def chart() -> Response:
+    distributor = current_distributor()
+    return render(
+        "me/chart.html",
+        "me/_chart.html",
+        distributor=distributor,
+        **_chart_context(distributor.id, _days()),
+    )
+
+
+@me.get("/team")
+def team_list() -> Response:
+    distributor = current_distributor()
+    depth = request.args.get("depth", type=int)
+    depth = depth if depth in team.DEPTHS else None
+    search = (request.args.get("q") or "").strip()[:80]
+    page = paginate(team.members_query(distributor.id, depth, search))
+    month = periods.month_of(utcnow())
+    return render(
+        "me/team.html",
+        "me/_team_table.html",
+        distributor=distributor,
+        page=page,
+        counts=team.counts(distributor.id),
+        member_figures=team.figures(distributor.id, [m.id for m in page.items], month),
+        depth=depth,
+        q=search,
+    )
+
+
+def _statement_filters() -> tuple[object, periods.Period | None, str]:
+    month_text = request.args.get("month") or ""
+    month = periods.parse_month(month_text)
+    return statement.state_filter(request.args.get("state")), month, month_text if month else ""
+
+
+@me.get("/orders")
+def orders() -> Response:
+    distributor = current_distributor()
+    state, month, month_text = _statement_filters()
+    page = paginate(statement.orders_query(distributor.id, state, month))
+    return render(
+        "me/orders.html",
+        "me/_orders_table.html",
+        distributor=distributor,
+        page=page,
+        rows=statement.rows(distributor.id, page.items),
+        state=state.value if state else "",
+        month=month_text,
+    )
+
+
+@me.get("/orders/<int:order_id>")
+def order(order_id: int) -> Response:
+    distributor = current_distributor()
+    found = statement.find_order(distributor.id, order_id)
+    if found is None:
+        abort(404)
+    (row,) = statement.rows(distributor.id, [found], with_events=True)
+    return render("me/order.html", "me/order.html", distributor=distributor, row=row)
+
+
+@me.get("/statement.csv")
+def statement_csv() -> Response:
+    distributor = current_distributor()
+    state, month, month_text = _statement_filters()
+    name = f"statement-{distributor.code}-{month_text or 'all'}.csv"
+    return Response(
+        stream_with_context(statement.csv_lines(distributor.id, state, month)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
