@@ -2,15 +2,149 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from portal.accounts.access import distributor_blueprint
-from portal.distributors.current import current_distributor
+from portal.distributors.current import can_promote, current_distributor
+from portal.distributors.models import Distributor
+from portal.links import cards, qr, services
+from portal.pagination import paginate
+from portal.rendering import render
 
 public = Blueprint("links", __name__)
 me = distributor_blueprint("me_links", __name__)
 
 
+# --- public short links ------------------------------------------------------------------
+
+
+@public.get("/r/<code>", endpoint="follow")
+@public.get("/r/<code>/p/<product_id>", endpoint="follow_product")
+def follow(code: str, product_id: str | None = None) -> Response | tuple[str, int]:
+    """Count the click (people only, no raw IP or user agent) and send them to the shop."""
+    shop_url = current_app.config["WOO_STORE_URL"]
+    if not shop_url:
+        return render_template("links/unavailable.html"), 503
+    user_agent = request.user_agent.string
+    visit = None
+    if not services.is_bot(user_agent):
+        visit = services.Visit(
+            services.visitor_hash(
+                current_app.config["SECRET_KEY"], request.remote_addr, user_agent
+            ),
+            services.referrer_host(request.referrer),
+        )
+    link = services.follow(code, product_id, visit)
+    if link is None:
+        return render_template("links/unknown.html", shop_url=shop_url), 404
+    response = redirect(services.target_url(shop_url, link.permalink, link.code), 302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- the distributor's links & QR page -------------------------------------------------
+
+
+def _promoting() -> Distributor:
+    """The signed-in distributor, if they may create links (403 while suspended)."""
+    distributor = current_distributor()
+    if not can_promote(distributor):
+        abort(403)
+    return distributor
+
+
+def _png(data: bytes, filename: str) -> Response:
+    response = make_response(data)
+    response.mimetype = "image/png"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _results(distributor: Distributor) -> dict[str, Any]:
+    search = request.args.get("q", "").strip()
+    page = paginate(services.products_query(search))
+    return {
+        "q": search,
+        "page": page,
+        "results": services.product_links(page.items, distributor.code),
+    }
+
+
 @me.get("/links")
-def index() -> str:
-    return render_template("me/links.html", distributor=current_distributor())
+def index() -> Response:
+    distributor = current_distributor()
+    return _page(distributor, _results(distributor) if can_promote(distributor) else {})
+
+
+def _page(distributor: Distributor, results: dict[str, Any]) -> Response:
+    context: dict[str, Any] = {
+        "distributor": distributor,
+        "promoting": can_promote(distributor),
+        "coupons": services.coupons(distributor.id),
+        **results,
+    }
+    if context["promoting"]:
+        shop_link = services.short_url(distributor.code)
+        invite_link = services.invite_url(distributor.code)
+        context.update(
+            shop_link=shop_link,
+            shop_qr=qr.svg(shop_link, _("QR code for your shop link")),
+            invite_link=invite_link,
+            invite_qr=qr.svg(invite_link, _("QR code for your invite link")),
+        )
+    return render("me/links.html", "me/_product_links.html", **context)
+
+
+@me.get("/links/products")
+def products() -> Response:
+    """Live product search: the results fragment for htmx, the whole page otherwise."""
+    distributor = _promoting()
+    return _page(distributor, _results(distributor))
+
+
+@me.get("/links/qr.png")
+def shop_qr() -> Response:
+    distributor = _promoting()
+    return _png(qr.png(services.short_url(distributor.code)), f"{distributor.code}-shop.png")
+
+
+@me.get("/links/invite-qr.png")
+def invite_qr() -> Response:
+    distributor = _promoting()
+    return _png(qr.png(services.invite_url(distributor.code)), f"{distributor.code}-invite.png")
+
+
+@me.get("/links/p/<product_id>/qr.png")
+def product_qr(product_id: str) -> Response:
+    distributor = _promoting()
+    product = services.product(product_id) or abort(404)
+    link = services.short_url(distributor.code, product.product_id)
+    return _png(qr.png(link), f"{distributor.code}-{_safe(product.product_id)}.png")
+
+
+@me.get("/links/p/<product_id>/card.png")
+def product_card(product_id: str) -> Response:
+    distributor = _promoting()
+    product = services.product(product_id) or abort(404)
+    card = cards.Card(
+        name=product.name,
+        price=services.price_text(product.price),
+        image_url=product.image_url,
+        link=services.short_url(distributor.code, product.product_id),
+        scan_hint=_("Scan to shop"),
+        shared_by=_("Shared by %(name)s", name=distributor.display_name),
+    )
+    data = cards.render(
+        card, current_app.config["PORTAL_CARD_FONT"] or None, cards.fetch_image(product.image_url)
+    )
+    return _png(data, f"{distributor.code}-{_safe(product.product_id)}-card.png")
+
+
+def _safe(name: str) -> str:
+    """A file-name-safe form of a shop product id (WooCommerce ids are digits)."""
+    return "".join(ch for ch in name if ch.isascii() and (ch.isalnum() or ch in "-_")) or "product"
