@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField
@@ -27,7 +27,12 @@ class PlainDecimalField(DecimalField):
             if not value.is_finite():
                 self.data = None
                 raise ValueError(_l("Not a valid decimal value."))
-            if value != value.quantize(Decimal("0.0001")):
+            try:
+                exact = value == value.quantize(Decimal("0.0001"))
+            except InvalidOperation:  # more digits than Decimal's context holds (1e30)
+                self.data = None
+                raise ValueError(_l("Not a valid decimal value.")) from None
+            if not exact:
                 self.data = None
                 raise ValueError(_l("Use at most 4 decimal places."))
 

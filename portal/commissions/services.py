@@ -305,7 +305,7 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
     rules = Rules(values["currency"], timedelta(days=values["return_window_days"]))
     held = _holdings(ids)
     by_id = {order.id: order for order in orders}
-    journal = _Journal()
+    journal = _Journal(now)
     created = []
     touched = []
     for key in sorted(existing.keys() | targets.keys()):
@@ -413,8 +413,8 @@ def _settle(
 class _Journal(ledger.Journal):
     """Ledger entries plus commission state history, both written in one go."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, at: datetime | None = None) -> None:
+        super().__init__(at)
         self.events: list[dict[str, object]] = []
 
     def event(
@@ -432,7 +432,7 @@ class _Journal(ledger.Journal):
                 "to_state": after.value,
                 "amount": commission.amount if amount is None else amount,
                 "reason": reason[:120],
-                "created_at": utcnow(),
+                "created_at": self.at or utcnow(),
             }
         )
 
@@ -466,30 +466,48 @@ def mature_commissions(now: datetime | None = None, batch: int = 200) -> int:
     return matured
 
 
-def mark_paid(commission_id: int, reference: str) -> Commission:
-    """available → paid (payouts call this when the money has left). Commits."""
-    commission = db.session.get(Commission, commission_id)
-    if commission is None:
-        raise LookupError(f"no commission {commission_id}")
-    _lock([commission.order_id])
-    commission = db.session.get(Commission, commission_id, populate_existing=True)
-    if commission.state is not CommissionState.AVAILABLE:
-        db.session.rollback()
-        raise ValueError(f"commission {commission_id} is {commission.state.value}, not available")
-    held = _holdings([commission.order_id])[commission.id][Bucket.AVAILABLE]
-    journal = _Journal()
-    journal.transfer(
-        commission.beneficiary_id,
-        Bucket.AVAILABLE,
-        Bucket.PAID,
-        held,
-        commission.currency,
-        reference,
-        commission.id,
-        kind=EntryKind.PAYOUT,
+def mark_paid(distributor_id: int, reason: str) -> list[Commission]:
+    """Mark the distributor's available commissions paid, first in first out (by
+    ``hold_until``, id), while the paid commissions' amounts together stay within the
+    ``paid`` bucket. Called when a withdrawal is paid; the caller holds the distributor's
+    lock and commits.
+
+    No ledger entries: withdrawals move the money at distributor level, and a paid
+    commission's own entries stay in ``available``. A later refund of it books its negative
+    delta there (see :func:`_settle`), which the next withdrawal absorbs.
+    """
+    candidates = select(Commission.order_id).where(
+        Commission.beneficiary_id == distributor_id,
+        Commission.state == CommissionState.AVAILABLE,
     )
-    commission.state = CommissionState.PAID
-    journal.event(commission, CommissionState.AVAILABLE, CommissionState.PAID, f"paid: {reference}")
+    order_ids = sorted(set(db.session.scalars(candidates)))
+    if not order_ids:
+        return []
+    _lock(order_ids)  # a refund arriving now waits, then sees the paid state
+    already_paid = db.session.scalar(
+        select(func.coalesce(func.sum(Commission.amount), 0)).where(
+            Commission.beneficiary_id == distributor_id,
+            Commission.state == CommissionState.PAID,
+        )
+    )
+    room = ledger.balances(distributor_id)[Bucket.PAID] - Decimal(already_paid)
+    journal = _Journal()
+    marked = []
+    for commission in db.session.scalars(
+        select(Commission)
+        .where(
+            Commission.beneficiary_id == distributor_id,
+            Commission.state == CommissionState.AVAILABLE,
+            Commission.order_id.in_(order_ids),
+        )
+        .order_by(Commission.hold_until, Commission.id)
+        .execution_options(populate_existing=True)
+    ):
+        if commission.amount > room:
+            break
+        room -= commission.amount
+        commission.state = CommissionState.PAID
+        journal.event(commission, CommissionState.AVAILABLE, CommissionState.PAID, reason)
+        marked.append(commission)
     journal.write()
-    db.session.commit()
-    return commission
+    return marked

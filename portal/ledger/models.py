@@ -30,7 +30,6 @@ class EntryKind(enum.StrEnum):
     ACCRUAL = "accrual"  # first booking of a commission
     ADJUSTMENT = "adjustment"  # the order changed: a delta, positive or negative
     TRANSFER = "transfer"  # a state change: -x from one bucket, +x into another
-    PAYOUT = "payout"  # available → paid
     MANUAL = "manual"  # ops adjustment with a reason
     BONUS = "bonus"  # campaign rewards
     WITHDRAWAL = "withdrawal"  # available → withdrawing → paid (or back to available)

@@ -1,15 +1,234 @@
-"""The distributor's withdrawals: request, payout accounts, history."""
+"""The distributor's withdrawals: request (with the fee shown live), payout accounts,
+history whose open rows refresh themselves."""
 
 from __future__ import annotations
 
-from flask import render_template
+from typing import Any
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 
 from portal.accounts.access import distributor_blueprint
-from portal.distributors.current import current_distributor
+from portal.distributors.current import can_promote, current_distributor
+from portal.distributors.models import Distributor
+from portal.formatting import money
+from portal.pagination import paginate
+from portal.rendering import is_htmx, render
+from portal.withdrawals import services
+from portal.withdrawals.forms import FeeForm, PayoutAccountForm, WithdrawalForm
+from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
+from portal.withdrawals.models import PayoutAccount, PayoutMethod, WithdrawalState
 
 me = distributor_blueprint("me_withdrawals", __name__)
 
+OPEN_STATES = (WithdrawalState.REQUESTED, WithdrawalState.APPROVED)
+
+
+@me.app_template_filter("payout_account")
+def payout_account_label(account: PayoutAccount) -> str:
+    """Method and masked account, the only way pages show an account."""
+    return services.label(account)
+
+
+@me.context_processor
+def labels() -> dict[str, Any]:
+    return {
+        "withdrawal_states": STATE_LABELS,
+        "payout_methods": METHOD_LABELS,
+        "open_states": OPEN_STATES,
+    }
+
+
+def _field_error(form: FlaskForm, exc: services.WithdrawalError) -> None:
+    if exc.field and exc.field in form:
+        form[exc.field].errors.append(exc.message)
+    else:
+        form.form_errors.append(exc.message)
+
+
+def _active() -> Distributor:
+    """The signed-in distributor, for changes: suspended ones only read (403)."""
+    distributor = current_distributor()
+    if not can_promote(distributor):
+        abort(403)
+    return distributor
+
+
+# --- requests and history -------------------------------------------------------------
+
+
+def _page(distributor: Distributor, form: WithdrawalForm | None = None) -> dict[str, Any]:
+    accounts = services.accounts(distributor.id)
+    return {
+        "distributor": distributor,
+        "can_withdraw": can_promote(distributor),
+        "accounts": accounts,
+        "form": form or WithdrawalForm(accounts, formdata=None),
+        "terms": services.terms(),
+        "balance": services.balance(distributor.id),
+        "page": paginate(services.history(distributor.id)),
+    }
+
 
 @me.get("/withdrawals")
-def index() -> str:
-    return render_template("me/withdrawals.html", distributor=current_distributor())
+def index() -> Response:
+    """The page; the history table alone for the pager's swaps."""
+    distributor = current_distributor()
+    return render("me/withdrawals.html", "me/_withdrawal_history.html", **_page(distributor))
+
+
+@me.post("/withdrawals")
+def create() -> Response:
+    distributor = _active()
+    form = WithdrawalForm(services.accounts(distributor.id))
+    if form.validate_on_submit():
+        try:
+            withdrawal = services.request_withdrawal(
+                distributor.id, form.amount.data, form.payout_account_id.data
+            )
+        except services.WithdrawalError as exc:
+            _field_error(form, exc)
+        else:
+            message = _(
+                "Withdrawal of %(amount)s requested.",
+                amount=money(withdrawal.amount, withdrawal.currency),
+            )
+            if not is_htmx():
+                flash(message, "success")
+                return redirect(url_for(".index"))
+            # A fresh form, with the new row, balance and message swapped in out of band.
+            return render(
+                "me/_withdrawal_created.html",
+                "me/_withdrawal_created.html",
+                created=message,
+                **_page(distributor),
+            )
+    return render(
+        "me/withdrawals.html",
+        "me/_withdrawal_form.html",
+        http_status=400,
+        **_page(distributor, form),
+    )
+
+
+@me.get("/withdrawals/fee")
+def fee() -> Response:
+    """Fee and net for the amount typed so far (the request form asks as you type)."""
+    form = FeeForm(formdata=request.args)
+    terms = services.terms()
+    result, error = None, None
+    if form.validate():
+        try:
+            result = services.quote(form.amount.data, terms.currency)
+        except services.WithdrawalError as exc:
+            error = exc.message
+    elif form.amount.raw_data and form.amount.raw_data[0].strip():
+        error = " ".join(str(e) for e in form.amount.errors)
+    return render(
+        "me/withdrawal_fee.html",
+        "me/_withdrawal_fee.html",
+        form=form,
+        quote=result,
+        error=error,
+        terms=terms,
+    )
+
+
+@me.get("/withdrawals/<int:withdrawal_id>")
+def detail(withdrawal_id: int) -> Response:
+    """The detail page; for the history's polling, the row — or 204 while the state the
+    page shows (``?state=``) is still current."""
+    distributor = current_distributor()
+    withdrawal = services.withdrawal_for(distributor.id, withdrawal_id)
+    if withdrawal is None:
+        abort(404)
+    shown = request.args.get("state")
+    if is_htmx() and shown == withdrawal.state.value:
+        response = Response(status=204)
+        response.vary.add("HX-Request")
+        return response
+    return render(
+        "me/withdrawal.html",
+        "me/_withdrawal_update.html",
+        w=withdrawal,
+        announce=shown is not None,  # the row changed under the distributor's eyes
+    )
+
+
+# --- payout accounts ------------------------------------------------------------------
+
+
+def _accounts_page(distributor: Distributor, form: PayoutAccountForm) -> dict[str, Any]:
+    return {
+        "distributor": distributor,
+        "can_add": can_promote(distributor),
+        "accounts": services.accounts(distributor.id),
+        "form": form,
+    }
+
+
+@me.get("/withdrawals/accounts")
+def accounts() -> Response:
+    """The list and the add form; ``?method=`` picks the method (the form re-renders for
+    it when the method changes)."""
+    distributor = current_distributor()
+    form = PayoutAccountForm(formdata=request.args or None)
+    return render(
+        "me/payout_accounts.html",
+        "me/_payout_account_form.html",
+        **_accounts_page(distributor, form),
+    )
+
+
+@me.post("/withdrawals/accounts")
+def add_account() -> Response:
+    distributor = _active()
+    form = PayoutAccountForm()
+    if form.validate_on_submit():
+        try:
+            account = services.add_account(
+                distributor.id,
+                PayoutMethod(form.method.data),
+                form.holder_name.data,
+                form.account.data,
+                form.bank_name.data,
+            )
+        except services.WithdrawalError as exc:
+            _field_error(form, exc)
+        else:
+            message = _("Payout account %(account)s added.", account=services.label(account))
+            if not is_htmx():
+                flash(message, "success")
+                return redirect(url_for(".accounts"))
+            return render(
+                "me/_payout_account_added.html",
+                "me/_payout_account_added.html",
+                added=message,
+                **_accounts_page(distributor, PayoutAccountForm(formdata=None)),
+            )
+    return render(
+        "me/payout_accounts.html",
+        "me/_payout_account_form.html",
+        http_status=400,
+        **_accounts_page(distributor, form),
+    )
+
+
+@me.post("/withdrawals/accounts/<int:account_id>/remove")
+def remove_account(account_id: int) -> Response:
+    distributor = _active()
+    try:
+        account = services.remove_account(distributor.id, account_id)
+    except services.NotFound:
+        abort(404)
+    message = _("Payout account %(account)s removed.", account=services.label(account))
+    if not is_htmx():
+        flash(message, "success")
+        return redirect(url_for(".accounts"))
+    return render(
+        "me/_payout_account_list.html",
+        "me/_payout_account_list.html",
+        removed=message,
+        **_accounts_page(distributor, PayoutAccountForm(formdata=None)),
+    )

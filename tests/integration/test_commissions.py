@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import event, func, select
 
+from portal.accounts.models import Role, User
 from portal.cli import cli
 from portal.commissions import services
 from portal.commissions.models import Commission, CommissionPlan, CommissionState, PlanOverride
@@ -23,6 +24,8 @@ from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
 from portal.settings import services as settings
+from portal.withdrawals import services as withdrawals
+from portal.withdrawals.models import PayoutMethod
 from tests.helpers import run_together
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
@@ -160,16 +163,29 @@ def test_partial_then_full_refund(app: Flask, chain) -> None:
     assert verify(app) == []
 
 
+def pay_out(app: Flask, distributor_id: int, amount: str) -> None:
+    """Withdraw ``amount`` to a new PayPal account; ops approve and pay it (which marks the
+    available commissions paid)."""
+    with app.app_context():
+        ops = User(email=f"ops{distributor_id}@shop.example", role=Role.OPS)
+        ops.set_password("irrelevant-123")
+        db.session.add(ops)
+        db.session.commit()
+        account = withdrawals.add_account(
+            distributor_id, PayoutMethod.PAYPAL, "Seller", f"seller{distributor_id}@example.com"
+        )
+        withdrawal = withdrawals.request_withdrawal(distributor_id, D(amount), account.id)
+        withdrawals.approve(withdrawal.id, ops)
+        withdrawals.pay(withdrawal.id, ops, "PP-1")
+
+
 def test_refund_after_payout_is_carried_as_a_negative_adjustment(app: Flask, chain) -> None:
     seller = chain[0]
     data = completed(order_data(seller))
     order_id = store_and_apply(app, data, T0 + timedelta(days=30))  # window long passed
-    with app.app_context():
-        commission = db.session.scalar(
-            select(Commission).where(Commission.order_id == order_id, Commission.depth == 1)
-        )
-        assert commission.state is CommissionState.AVAILABLE
-        services.mark_paid(commission.id, "payout:1")
+    assert states(app, order_id)[0] == (1, CommissionState.AVAILABLE, D("10.00"))
+    pay_out(app, seller, "10.00")
+    assert states(app, order_id)[0] == (1, CommissionState.PAID, D("10.00"))
     assert balances(app, seller) == {Bucket.PAID: D("10.00")}
     store_and_apply(app, refunded(data, "60.00", T0 + timedelta(days=31)), T0 + timedelta(days=31))
     assert balances(app, seller) == {Bucket.PAID: D("10.00"), Bucket.AVAILABLE: D("-6.00")}
@@ -311,8 +327,7 @@ def test_no_code_path_updates_or_deletes_ledger_entries(app: Flask, chain) -> No
         store_and_apply(app, data, T0 + timedelta(days=1))
         with app.app_context():
             services.mature_commissions(T0 + timedelta(days=9))
-            commission = db.session.scalar(select(Commission).where(Commission.depth == 1))
-            services.mark_paid(commission.id, "payout:9")
+        pay_out(app, chain[0], "10.00")
         store_and_apply(
             app,
             replace(data, status="refunded", modified_at=T0 + timedelta(days=20)),

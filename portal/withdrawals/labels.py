@@ -1,0 +1,29 @@
+"""Words shown for withdrawal states and payout methods."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from portal.withdrawals.models import PayoutMethod, WithdrawalState
+
+STATE_LABELS = {
+    WithdrawalState.REQUESTED: _l("Requested"),
+    WithdrawalState.APPROVED: _l("Approved"),
+    WithdrawalState.PAID: _l("Paid"),
+    WithdrawalState.REJECTED: _l("Rejected"),
+}
+
+METHOD_LABELS = {
+    PayoutMethod.BANK: _l("Bank transfer"),
+    PayoutMethod.PAYPAL: _l("PayPal"),
+    PayoutMethod.ALIPAY: _l("Alipay"),
+    PayoutMethod.WECHAT: _l("WeChat Pay"),
+}
+
+# What the "account" field holds for each method.
+ACCOUNT_LABELS = {
+    PayoutMethod.BANK: _l("Account number or IBAN"),
+    PayoutMethod.PAYPAL: _l("PayPal email"),
+    PayoutMethod.ALIPAY: _l("Alipay account (phone number or email)"),
+    PayoutMethod.WECHAT: _l("WeChat ID"),
+}

@@ -1,0 +1,487 @@
+"""Withdrawals and payout accounts: the rules.
+
+Money moves at distributor level in the ledger: a request moves its amount from
+``available`` into ``withdrawing``; paying moves it on to ``paid`` (and marks commissions
+paid, oldest first); rejecting moves it back to ``available``. The fee is recorded on the
+withdrawal only: the whole amount leaves the balance, ``net`` is what is sent.
+
+Every step takes the distributor's lock first (:func:`_lock`), so two requests — or a
+request and a decision — for one distributor never interleave and cannot overdraw.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import User
+from portal.audit import services as audit
+from portal.commissions import services as commissions
+from portal.commissions.engine import minor_unit_exponent, round_money
+from portal.distributors.models import Distributor, DistributorStatus
+from portal.extensions import db
+from portal.formatting import money
+from portal.ledger import services as ledger
+from portal.ledger.models import Bucket, EntryKind
+from portal.settings import services as settings
+from portal.timeutil import utcnow
+from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
+from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+MAX_NOTE = 500  # rejection reasons
+MAX_AMOUNT = Decimal(10) ** 12  # well inside the Money column
+
+
+class WithdrawalError(Exception):
+    """A refused request or decision. ``field`` names the form field the message belongs
+    to (``None``: the form as a whole)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NotFound(WithdrawalError):
+    """No such withdrawal or payout account (for this distributor)."""
+
+
+class InvalidTransition(WithdrawalError):
+    """The withdrawal is not in a state that allows the step (someone acted first)."""
+
+
+# --- payout accounts ------------------------------------------------------------------
+
+_PHONE = re.compile(r"\+?\d{6,15}")
+_WECHAT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{5,19}")  # WeChat's own rule
+_ACCOUNT_NUMBER = re.compile(r"\d{6,34}")
+_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
+_SEPARATORS = re.compile(r"[\s-]+")
+
+
+def _iban_ok(iban: str) -> bool:
+    """ISO 13616 check digits: the rearranged number modulo 97 is 1."""
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    return int(digits) % 97 == 1
+
+
+def _email(value: str) -> str | None:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def normalise_account(method: PayoutMethod, value: str) -> str:
+    """The account as stored for ``method``, or :class:`WithdrawalError` on ``account``.
+
+    Bank: an IBAN (check digits verified) or a plain account number of 6–34 digits;
+    PayPal: an email; Alipay: a phone number or an email; WeChat Pay: a WeChat ID
+    (6–20 letters, digits, ``_`` or ``-``, starting with a letter).
+    """
+    value = value.strip()
+    if method is PayoutMethod.BANK:
+        compact = _SEPARATORS.sub("", value).upper()
+        if _IBAN.fullmatch(compact):
+            if _iban_ok(compact):
+                return compact
+            raise WithdrawalError("account", _("This IBAN's check digits do not match."))
+        if _ACCOUNT_NUMBER.fullmatch(compact):
+            return compact
+        raise WithdrawalError("account", _("Enter an IBAN or an account number (digits only)."))
+    if method is PayoutMethod.PAYPAL:
+        email = _email(value)
+        if email is None:
+            raise WithdrawalError("account", _("Enter the email address of your PayPal account."))
+        return email
+    if method is PayoutMethod.ALIPAY:
+        phone = _SEPARATORS.sub("", value)
+        if _PHONE.fullmatch(phone):
+            return phone
+        email = _email(value)
+        if email is None:
+            raise WithdrawalError(
+                "account", _("Enter the phone number or email of your Alipay account.")
+            )
+        return email
+    if not _WECHAT_ID.fullmatch(value):
+        raise WithdrawalError(
+            "account",
+            _("A WeChat ID has 6–20 letters, digits, _ or -, and starts with a letter."),
+        )
+    return value
+
+
+def mask(account: str) -> str:
+    """How an account shows on every page: ``j•••@example.com``, ``•••• 6789``.
+
+    Short values (under 8 characters) show only their last two.
+    """
+    if "@" in account:
+        local, _at, domain = account.rpartition("@")
+        return f"{local[:1]}•••@{domain}"
+    shown = 4 if len(account) >= 8 else 2
+    return f"•••• {account[-shown:]}"
+
+
+def label(account: PayoutAccount) -> str:
+    """Method, bank and masked account: "Bank transfer · ICBC · •••• 6789"."""
+    parts = [str(METHOD_LABELS[account.method]), account.bank_name, mask(account.account)]
+    return " · ".join(p for p in parts if p)
+
+
+def accounts(distributor_id: int) -> list[PayoutAccount]:
+    """The distributor's payout accounts that are not removed, oldest first."""
+    return list(
+        db.session.scalars(
+            select(PayoutAccount)
+            .where(
+                PayoutAccount.distributor_id == distributor_id, PayoutAccount.removed_at.is_(None)
+            )
+            .order_by(PayoutAccount.id)
+        )
+    )
+
+
+def add_account(
+    distributor_id: int,
+    method: PayoutMethod,
+    holder_name: str,
+    account: str,
+    bank_name: str | None = None,
+) -> PayoutAccount:
+    """Validate per method and store a payout account. Commits."""
+    holder_name = holder_name.strip()
+    if not holder_name:
+        raise WithdrawalError("holder_name", _("Enter the account holder's name."))
+    bank_name = (bank_name or "").strip() or None
+    if method is PayoutMethod.BANK and bank_name is None:
+        raise WithdrawalError("bank_name", _("Enter the name of the bank."))
+    stored = normalise_account(method, account)
+    if any(a.method is method and a.account == stored for a in accounts(distributor_id)):
+        raise WithdrawalError("account", _("You have already added this account."))
+    row = PayoutAccount(
+        distributor_id=distributor_id,
+        method=method,
+        holder_name=holder_name,
+        account=stored,
+        bank_name=bank_name if method is PayoutMethod.BANK else None,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def remove_account(distributor_id: int, account_id: int) -> PayoutAccount:
+    """Soft-remove: the row stays for the withdrawals that name it, new ones can't. Commits."""
+    account = db.session.get(PayoutAccount, account_id)
+    if account is None or account.distributor_id != distributor_id or account.removed_at:
+        raise NotFound(None, _("No such payout account."))
+    account.removed_at = utcnow()
+    db.session.commit()
+    return account
+
+
+# --- amounts and fees -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quote:
+    amount: Decimal  # leaves the available balance
+    fee: Decimal
+    net: Decimal  # what is sent
+    currency: str
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the request form tells the distributor up front."""
+
+    minimum: Decimal
+    fee_percent: Decimal
+    fee_fixed: Decimal
+    currency: str
+
+
+def terms() -> Terms:
+    return Terms(
+        settings.get("min_withdrawal"),
+        settings.get("withdrawal_fee_percent"),
+        settings.get("withdrawal_fee_fixed"),
+        settings.get("currency"),
+    )
+
+
+def fee_for(amount: Decimal, currency: str) -> Decimal:
+    """``withdrawal_fee_percent`` % of the amount plus ``withdrawal_fee_fixed``, rounded
+    once to the currency's minor unit (ROUND_HALF_UP)."""
+    percent = settings.get("withdrawal_fee_percent")
+    fixed = settings.get("withdrawal_fee_fixed")
+    return round_money(amount * percent / HUNDRED + fixed, currency)
+
+
+def quote(amount: Decimal, currency: str) -> Quote:
+    """Fee and net for ``amount``; :class:`WithdrawalError` on ``amount`` when the amount
+    is not a positive number in the currency's minor units or the fee would eat it."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise WithdrawalError("amount", _("Enter an amount, e.g. 100."))
+    if amount <= ZERO:
+        raise WithdrawalError("amount", _("Enter an amount above zero."))
+    if amount >= MAX_AMOUNT:
+        raise WithdrawalError("amount", _("That amount is too large."))
+    rounded = round_money(amount, currency)
+    if rounded != amount:
+        places = minor_unit_exponent(currency)
+        if places == 0:
+            message = _("Amounts in %(currency)s have no decimals.", currency=currency)
+        else:
+            message = _(
+                "Use at most %(places)d decimals for %(currency)s.",
+                places=places,
+                currency=currency,
+            )
+        raise WithdrawalError("amount", message)
+    amount = rounded  # the same value, in the currency's minor units: 100.5 → 100.50
+    fee = fee_for(amount, currency)
+    if amount - fee <= ZERO:
+        raise WithdrawalError(
+            "amount",
+            _("The fee (%(fee)s) takes the whole amount.", fee=money(fee, currency)),
+        )
+    return Quote(amount, fee, amount - fee, currency)
+
+
+# --- balances and history -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: Decimal  # negative after a refund of paid commission
+    withdrawing: Decimal  # requested or approved, not yet paid
+    paid: Decimal
+
+
+def balance(distributor_id: int) -> Balance:
+    sums = ledger.balances(distributor_id)
+    return Balance(sums[Bucket.AVAILABLE], sums[Bucket.WITHDRAWING], sums[Bucket.PAID])
+
+
+def history(distributor_id: int) -> Select[tuple[Withdrawal]]:
+    """The distributor's withdrawals, newest first, with their accounts (for paginate)."""
+    return (
+        select(Withdrawal)
+        .options(selectinload(Withdrawal.payout_account))
+        .where(Withdrawal.distributor_id == distributor_id)
+        .order_by(Withdrawal.requested_at.desc(), Withdrawal.id.desc())
+    )
+
+
+def withdrawal_for(distributor_id: int, withdrawal_id: int) -> Withdrawal | None:
+    """The distributor's own withdrawal; ``None`` for anyone else's."""
+    withdrawal = db.session.get(Withdrawal, withdrawal_id)
+    if withdrawal is None or withdrawal.distributor_id != distributor_id:
+        return None
+    return withdrawal
+
+
+# --- request and decisions ------------------------------------------------------------
+
+
+def _lock(distributor_id: int) -> None:
+    """Serialise money work per distributor, portably: this UPDATE takes the row lock on
+    PostgreSQL (FOR NO KEY UPDATE: the id does not change, so ledger inserts referencing
+    the row are not blocked) and the write lock on SQLite, before anything is read."""
+    db.session.execute(
+        update(Distributor)
+        .where(Distributor.id == distributor_id)
+        .values(id=Distributor.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _checked_request(distributor_id: int, amount: Decimal, payout_account_id: int) -> Quote:
+    """Every rule of a request, read under the lock; raises :class:`WithdrawalError`."""
+    status = db.session.scalar(select(Distributor.status).where(Distributor.id == distributor_id))
+    if status is None:
+        raise NotFound(None, _("No such distributor."))
+    if status is not DistributorStatus.ACTIVE:
+        raise WithdrawalError(None, _("Only active distributors can withdraw."))
+    currency = settings.get("currency")
+    result = quote(amount, currency)
+    account = db.session.get(PayoutAccount, payout_account_id)
+    if account is None or account.distributor_id != distributor_id or account.removed_at:
+        raise WithdrawalError("payout_account_id", _("Choose one of your payout accounts."))
+    minimum = settings.get("min_withdrawal")
+    if amount < minimum:
+        raise WithdrawalError(
+            "amount",
+            _("The minimum withdrawal is %(minimum)s.", minimum=money(minimum, currency)),
+        )
+    available = ledger.balances(distributor_id)[Bucket.AVAILABLE]
+    if amount > available:
+        if available <= ZERO:
+            message = _("You have nothing available to withdraw yet.")
+        else:
+            message = _(
+                "You can withdraw at most %(available)s.",
+                available=money(available, currency),
+            )
+        raise WithdrawalError("amount", message)
+    return result
+
+
+def request_withdrawal(distributor_id: int, amount: Decimal, payout_account_id: int) -> Withdrawal:
+    """Debit the available balance into ``withdrawing`` and record the request. Commits.
+
+    Refusals raise :class:`WithdrawalError` and write nothing.
+    """
+    _lock(distributor_id)
+    try:
+        result = _checked_request(distributor_id, amount, payout_account_id)
+    except WithdrawalError:
+        db.session.rollback()
+        raise
+    withdrawal = Withdrawal(
+        distributor_id=distributor_id,
+        payout_account_id=payout_account_id,
+        state=WithdrawalState.REQUESTED,
+        currency=result.currency,
+        amount=result.amount,
+        fee=result.fee,
+        net=result.net,
+        requested_at=utcnow(),
+    )
+    db.session.add(withdrawal)
+    db.session.flush()
+    _move(withdrawal, Bucket.AVAILABLE, Bucket.WITHDRAWING)
+    db.session.commit()
+    return withdrawal
+
+
+def _move(withdrawal: Withdrawal, source: Bucket, target: Bucket) -> None:
+    journal = ledger.Journal()
+    journal.transfer(
+        withdrawal.distributor_id,
+        source,
+        target,
+        withdrawal.amount,
+        withdrawal.currency,
+        f"withdrawal:{withdrawal.id}",
+        commission_id=None,
+        kind=EntryKind.WITHDRAWAL,
+    )
+    journal.write()
+
+
+_ACTIONS = {
+    WithdrawalState.APPROVED: "approve",
+    WithdrawalState.REJECTED: "reject",
+    WithdrawalState.PAID: "pay",
+}
+_AUDITED = ("reason", "reference")  # values copied into the audit entry
+
+
+def _transition(
+    withdrawal_id: int,
+    actor: User,
+    sources: tuple[WithdrawalState, ...],
+    target: WithdrawalState,
+    **values: object,
+) -> Withdrawal:
+    """Compare-and-set ``sources → target`` under the distributor's lock, audited. The
+    caller books the ledger entries and commits."""
+    distributor_id = db.session.scalar(
+        select(Withdrawal.distributor_id).where(Withdrawal.id == withdrawal_id)
+    )
+    if distributor_id is None:
+        raise NotFound(None, _("No such withdrawal."))
+    _lock(distributor_id)
+    before = db.session.scalar(select(Withdrawal.state).where(Withdrawal.id == withdrawal_id))
+    changed = db.session.execute(
+        update(Withdrawal)
+        .where(Withdrawal.id == withdrawal_id, Withdrawal.state.in_(sources))
+        .values(state=target, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise InvalidTransition(
+            None, _("Not possible: this withdrawal is %(state)s.", state=STATE_LABELS[before])
+        )
+    withdrawal = db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
+    assert withdrawal is not None
+    after = {"state": target.value, **{k: str(v) for k, v in values.items() if k in _AUDITED}}
+    audit.record(
+        actor,
+        f"withdrawal.{_ACTIONS[target]}",
+        "withdrawal",
+        withdrawal_id,
+        {"state": before.value},
+        after,
+    )
+    return withdrawal
+
+
+def approve(withdrawal_id: int, actor: User) -> Withdrawal:
+    """requested → approved. Commits."""
+    withdrawal = _transition(
+        withdrawal_id,
+        actor,
+        (WithdrawalState.REQUESTED,),
+        WithdrawalState.APPROVED,
+        decided_at=utcnow(),
+        decided_by_id=actor.id,
+    )
+    db.session.commit()
+    return withdrawal
+
+
+def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
+    """requested or approved → rejected; the amount returns to ``available``. Commits."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise WithdrawalError("reason", _("Give a reason; the distributor will see it."))
+    if len(reason) > MAX_NOTE:
+        raise WithdrawalError("reason", _("Keep the reason under %(n)d characters.", n=MAX_NOTE))
+    withdrawal = _transition(
+        withdrawal_id,
+        actor,
+        (WithdrawalState.REQUESTED, WithdrawalState.APPROVED),
+        WithdrawalState.REJECTED,
+        decided_at=utcnow(),
+        decided_by_id=actor.id,
+        reason=reason,
+    )
+    _move(withdrawal, Bucket.WITHDRAWING, Bucket.AVAILABLE)
+    db.session.commit()
+    return withdrawal
+
+
+def pay(withdrawal_id: int, actor: User, reference: str) -> Withdrawal:
+    """approved → paid with the payment's reference: ``withdrawing → paid`` in the ledger,
+    and the distributor's available commissions marked paid, oldest first. Commits."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise WithdrawalError("reference", _("Enter the payment's reference."))
+    if len(reference) > 120:
+        raise WithdrawalError("reference", _("Keep the reference under 120 characters."))
+    withdrawal = _transition(
+        withdrawal_id,
+        actor,
+        (WithdrawalState.APPROVED,),
+        WithdrawalState.PAID,
+        paid_at=utcnow(),
+        reference=reference,
+    )
+    _move(withdrawal, Bucket.WITHDRAWING, Bucket.PAID)
+    commissions.mark_paid(withdrawal.distributor_id, f"withdrawal:{withdrawal.id}")
+    db.session.commit()
+    return withdrawal
