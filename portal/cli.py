@@ -68,6 +68,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     for login in logins:
         click.echo(f"  {login.label:<12} {login.email:<40} {login.password}")
     if not no_serve:
+        if not current_app.config["WOO_STORE_URL"]:
+            # Short links need a shop to send visitors to; the demo's is made up.
+            current_app.config["WOO_STORE_URL"] = demo.SHOP_URL
+            click.echo(f"Short links redirect to {demo.SHOP_URL} (set WOO_STORE_URL).")
         click.echo(f"Open http://{host}:{port}/login")
         _serve(host, port, False)
 

@@ -18,6 +18,7 @@ from portal.accounts.models import Role, User
 from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
+from portal.orders.services import Attribution
 from portal.timeutil import utcnow
 
 ADMIN_LOGIN = ("admin@demo.example", "demo-admin-pass")
@@ -120,15 +121,33 @@ def _levels() -> list[Level]:
     return levels
 
 
-_PRODUCTS = [  # (product id, category, unit price)
-    ("101", "tea", Decimal("68.00")),
-    ("102", "tea", Decimal("128.00")),
-    ("201", "snacks", Decimal("29.90")),
-    ("202", "snacks", Decimal("45.50")),
-    ("301", "skincare", Decimal("199.00")),
-    ("302", "skincare", Decimal("359.00")),
-    ("401", "gift-cards", Decimal("200.00")),
+SHOP_URL = "https://shop.demo.example"
+_PRODUCTS = [  # (product id, category, unit price, name)
+    ("101", "tea", Decimal("68.00"), "Longjing green tea 西湖龙井 100 g"),
+    ("102", "tea", Decimal("128.00"), "Aged Pu'er cake 普洱茶饼 357 g"),
+    ("201", "snacks", Decimal("29.90"), "Spicy dried tofu 麻辣豆干 (6 packs)"),
+    ("202", "snacks", Decimal("45.50"), "Walnut & date bites 枣夹核桃 500 g"),
+    ("301", "skincare", Decimal("199.00"), "Rice water essence 米水精华 150 ml"),
+    ("302", "skincare", Decimal("359.00"), "Camellia night cream 山茶花晚霜 50 ml"),
+    ("401", "gift-cards", Decimal("200.00"), "Gift card 礼品卡 ¥200"),
 ]
+_REFERRERS = ["weixin.qq.com", "www.xiaohongshu.com", "m.weibo.cn", "t.co", None]
+
+
+def _catalogue() -> None:
+    from portal.catalogue.models import Product
+
+    for pid, category, price, name in _PRODUCTS:
+        slug = name.split(" ")[0].lower() + "-" + pid
+        db.session.add(
+            Product(
+                product_id=pid,
+                name=name,
+                price=str(price),
+                permalink=f"{SHOP_URL}/product/{slug}/",
+                category_ids=[category],
+            )
+        )
 
 
 def _plans_and_settings(admin: User) -> None:
@@ -182,18 +201,40 @@ def _plans_and_settings(admin: User) -> None:
     db.session.commit()
 
 
-def _orders(rng: random.Random, sellers: list[Distributor], now: datetime) -> None:
-    """~300 orders over 90 days through the real store-and-apply path."""
-    from portal.commissions.services import apply_order
-    from portal.orders.services import Attribution, LineData, OrderData, store_order
+def _attribution(rng: random.Random, seller: Distributor, created: datetime) -> Attribution:
+    """Evidence shaped like :func:`portal.orders.attribution.resolve` records it."""
+    from portal.orders.services import Attribution
+
+    method = rng.choices(["coupon", "ref_meta", "utm", "binding"], weights=[4, 3, 2, 1])[0]
+    evidence: dict[str, object] = {
+        "coupons": [seller.code] if method == "coupon" else [],
+        "portal_ref": seller.code if method == "ref_meta" else None,
+        "utm": {"utm_source": "portal", "utm_campaign": seller.code} if method == "utm" else {},
+        "matched": seller.code,
+    }
+    if method == "binding":
+        bound = created - timedelta(days=rng.randint(3, 20))
+        evidence["bound_at"] = bound.isoformat()
+        evidence["expires_at"] = (bound + timedelta(days=30)).isoformat()
+    return Attribution(seller.id, method, evidence)
+
+
+def _orders(
+    rng: random.Random, sellers: list[Distributor], star: Distributor, now: datetime
+) -> None:
+    """~300 orders over 90 days through the real store-and-apply path, each applied at
+    the time it was placed (so charts and "this month" show history); a fifth of them
+    are the sample distributor's, so the demo login has full screens."""
+    from portal.commissions.services import apply_order, mature_commissions
+    from portal.orders.services import LineData, OrderData, store_order
 
     for n in range(300):
-        seller = rng.choice(sellers)
+        seller = star if rng.random() < 0.2 else rng.choice(sellers)
         created = now - timedelta(days=rng.uniform(0, 90))
         lines = []
-        for i, (pid, category, price) in enumerate(rng.sample(_PRODUCTS, rng.randint(1, 3))):
+        for i, (pid, category, price, name) in enumerate(rng.sample(_PRODUCTS, rng.randint(1, 3))):
             qty = rng.randint(1, 3)
-            lines.append(LineData(str(i + 1), pid, qty, price * qty, (category,)))
+            lines.append(LineData(str(i + 1), pid, qty, price * qty, (category,), name=name))
         roll = rng.random()
         status = "completed" if roll < 0.7 else "processing" if roll < 0.9 else "refunded"
         completed = created + timedelta(days=2) if status != "processing" else None
@@ -208,10 +249,57 @@ def _orders(rng: random.Random, sellers: list[Distributor], now: datetime) -> No
                 completed_at=completed if status == "completed" else None,
                 lines=tuple(lines),
                 customer_email=f"customer{rng.randint(1, 200)}@mail.example",
-                attribution=Attribution(seller.id, "coupon", {"coupon": seller.code}),
+                attribution=_attribution(rng, seller, created),
             )
         )
-        apply_order(stored.order_id, now)
+        apply_order(stored.order_id, created)
+    mature_commissions(now)
+
+
+def _clicks(
+    rng: random.Random, sellers: list[Distributor], star: Distributor, now: datetime
+) -> None:
+    """Short-link clicks over 90 days: roughly 3–8 % of clicks become orders."""
+    from sqlalchemy import insert
+
+    from portal.links.models import Click
+
+    rows = []
+    for seller in sellers:
+        count = rng.randint(40, 120) if seller is not star else 900
+        for _ in range(count):
+            rows.append(
+                {
+                    "distributor_id": seller.id,
+                    "product_id": rng.choice([None, *(p[0] for p in _PRODUCTS)]),
+                    "visitor_hash": f"{rng.getrandbits(128):032x}",
+                    "referrer_host": rng.choice(_REFERRERS),
+                    "created_at": now - timedelta(days=rng.uniform(0, 90)),
+                }
+            )
+    db.session.execute(insert(Click), rows)
+    db.session.commit()
+
+
+def _payouts(star: Distributor, admin: User, now: datetime) -> None:
+    """The sample distributor's coupon, payout account and two withdrawals (one paid)."""
+    from portal.distributors.models import PersonalCoupon
+    from portal.withdrawals import services as withdrawals
+    from portal.withdrawals.models import PayoutMethod
+
+    db.session.add(
+        PersonalCoupon(distributor_id=star.id, code=star.code, shop_coupon_id="0", percent="10")
+    )
+    db.session.commit()
+    account = withdrawals.add_account(
+        star.id, PayoutMethod.ALIPAY, star.display_name, "13800138000"
+    )
+    available = withdrawals.balance(star.id).available
+    if available >= Decimal("200"):
+        paid = withdrawals.request_withdrawal(star.id, Decimal("100"), account.id)
+        withdrawals.approve(paid.id, admin)
+        withdrawals.pay(paid.id, admin, "ALIPAY-DEMO-0001")
+        withdrawals.request_withdrawal(star.id, Decimal("50"), account.id)
 
 
 def seed(size: int = 60) -> list[DemoLogin]:
@@ -288,10 +376,14 @@ def seed(size: int = 60) -> list[DemoLogin]:
         applicant.reviewed_at = None
         applicant.applied_at = now - timedelta(hours=rng.randint(1, 96))
         applicant.application_note = rng.choice(_NOTES)
+    _catalogue()
     db.session.commit()
     _plans_and_settings(admin)
-    _orders(rng, [m for m in members if m.status is DistributorStatus.ACTIVE], now)
-    sample = members[-1]
+    sellers = [m for m in members if m.status is DistributorStatus.ACTIVE]
+    sample = second[0]  # a group leader's team member with a team of their own
+    _orders(rng, sellers, sample, now)
+    _clicks(rng, sellers, sample, now)
+    _payouts(sample, admin, now)
     return [
         DemoLogin("admin", *ADMIN_LOGIN),
         DemoLogin("ops", *OPS_LOGIN),

@@ -14,9 +14,15 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal.accounts.models import Role, User
+from portal.catalogue.models import Product
 from portal.cli import cli
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
+from portal.ledger import services as ledger
+from portal.ledger.models import Bucket
+from portal.links.models import Click
+from portal.orders.models import Order
+from portal.withdrawals.models import Withdrawal
 
 
 def run(app: Flask, *args: str, input: str | None = None):
@@ -70,6 +76,7 @@ def test_demo_seed_on_the_test_database(app: Flask) -> None:
     result = run(app, "demo", "--no-serve")
     assert result.exit_code == 0, result.output
     assert "admin@demo.example" in result.output and "demo-admin-pass" in result.output
+    sample_email = result.output.split("distributor", 1)[1].split()[0]
     with app.app_context():
         distributors = list(db.session.scalars(select(Distributor)))
         assert 55 <= len(distributors) <= 70
@@ -86,6 +93,18 @@ def test_demo_seed_on_the_test_database(app: Flask) -> None:
         for d in distributors:
             if d.parent_id and d.joined_at and by_id[d.parent_id].joined_at:
                 assert d.joined_at > by_id[d.parent_id].joined_at
+        # Every screen of the sample distributor shows real numbers, and the books balance.
+        sample = db.session.scalar(
+            select(Distributor).join(Distributor.user).where(User.email == sample_email)
+        )
+        assert ledger.verify() == []
+        assert all(ledger.balances(sample.id)[b] > 0 for b in (Bucket.AVAILABLE, Bucket.PAID))
+        clicks = select(func.count(Click.id)).where(Click.distributor_id == sample.id)
+        assert db.session.scalar(clicks) > 100
+        assert db.session.scalar(select(func.count(Withdrawal.id))) == 2
+        assert db.session.scalar(select(func.count(Product.id))) >= 5
+        methods = db.session.scalars(select(Order.attribution_method).distinct())
+        assert set(methods) == {"coupon", "ref_meta", "utm", "binding"}
     again = run(app, "demo", "--no-serve")
     assert again.exit_code == 0 and "not seeding again" in again.output
     with app.app_context():

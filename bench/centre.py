@@ -1,0 +1,309 @@
+"""The distributor centre at scale, and short-link redirects under gunicorn.
+
+Two figures, printed (nothing is asserted):
+
+1. **Pages** — with 100,000 distributors (a five-wide tree, so everyone has a team three
+   levels deep), 1,000,000 orders over 90 days (skewed: a few distributors own thousands),
+   their depth-1 and depth-2 commissions with ledger entries, and 3,000,000 clicks: the
+   server time of ``/me/`` (dashboard), ``/me/orders`` (statement) and ``/me/team`` for
+   300 distributors (random, plus the 20 busiest), as p50 / p95. Printed beside the
+   same dashboard template rendered with constant data in the same run, so the ratio
+   says what the queries cost. Target: p95 ≤ 50 ms.
+2. **Redirects** — ``/r/<code>`` (a lookup, a click INSERT, a 302) under gunicorn with
+   2 workers, requests/s from a client that keeps both workers busy, beside a bare 302
+   endpoint in the same app measured the same way. Target ratio ≥ 0.5.
+
+PostgreSQL only (the data is generated with ``generate_series``), in an EMPTY database
+that it leaves filled (drop it afterwards)::
+
+    createdb -h 127.0.0.1 -U postgres portal_bench
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench \\
+        python bench/centre.py [--skip-pages] [--skip-redirects]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, render_template
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.centre.charts import bar_chart
+from portal.centre.figures import PeriodFigures
+from portal.centre.levels import LevelProgress
+from portal.distributors.models import Distributor
+from portal.extensions import db
+from portal.ledger.models import Bucket
+
+DISTRIBUTORS = 100_000
+ORDERS = 1_000_000
+CLICKS = 3_000_000
+SAMPLES = 300
+
+# One statement per table: every row computed by PostgreSQL itself.
+GENERATE = [
+    """INSERT INTO users (email, password_hash, role, active, created_at)
+       SELECT 'd' || n || '@bench.example', 'x', 'distributor', true, now()
+       FROM generate_series(1, :n) AS n""",
+    """INSERT INTO distributors (user_id, code, display_name, status, role, parent_id,
+                                 applied_at, joined_at)
+       SELECT n, 'B' || lpad(n::text, 7, '0'), 'Bench ' || n, 'active', 'affiliate',
+              CASE WHEN n > 1 THEN (n - 2) / 5 + 1 END, now() - interval '400 days',
+              now() - interval '400 days' + n * interval '1 minute'
+       FROM generate_series(1, :n) AS n""",
+    # Skewed ownership: distributor = n^3 spread, so low ids own thousands of orders.
+    """INSERT INTO orders (shop, shop_order_id, number, status, currency,
+                           refunded_unallocated, created_at_shop, modified_at_shop,
+                           completed_at, distributor_id, attribution_method,
+                           attribution_evidence, stored_at, commission_runs)
+       SELECT 'woocommerce', n::text, n::text,
+              (ARRAY['completed','completed','completed','processing','refunded'])[1 + n % 5],
+              'CNY', 0, t, t, CASE WHEN n % 5 < 3 THEN t END,
+              1 + floor(:d * power(random(), 3))::int, 'coupon', '{}'::json, t, 1
+       FROM (SELECT n, now() - random() * interval '90 days' AS t
+             FROM generate_series(1, :o) AS n) AS g""",
+    """INSERT INTO order_lines (order_id, shop_line_id, product_id, category_ids, name, qty,
+                                total, refunded_total)
+       SELECT id, '1', (100 + id % 50)::text, '["tea"]'::json, 'Product', 1,
+              round((10 + random() * 490)::numeric, 2), 0
+       FROM orders""",
+    """INSERT INTO commissions (order_id, beneficiary_id, depth, state, currency, amount,
+                                basis, rate, rule_id, hold_until, created_at, updated_at)
+       SELECT o.id, o.distributor_id, 1,
+              CASE o.status WHEN 'refunded' THEN 'reversed' WHEN 'processing' THEN 'pending'
+                   ELSE CASE WHEN o.created_at_shop < now() - interval '7 days'
+                             THEN 'available' ELSE 'holding' END END,
+              'CNY', CASE o.status WHEN 'refunded' THEN 0 ELSE round(l.total * 0.1, 2) END,
+              l.total, 10, 'plan', o.created_at_shop + interval '7 days',
+              o.created_at_shop, o.created_at_shop
+       FROM orders o JOIN order_lines l ON l.order_id = o.id""",
+    """INSERT INTO commissions (order_id, beneficiary_id, depth, state, currency, amount,
+                                basis, rate, rule_id, hold_until, created_at, updated_at)
+       SELECT c.order_id, d.parent_id, 2, c.state, 'CNY', round(c.basis * 0.03, 2), c.basis,
+              3, 'plan', c.hold_until, c.created_at, c.updated_at
+       FROM commissions c JOIN distributors d ON d.id = c.beneficiary_id
+       WHERE c.depth = 1 AND d.parent_id IS NOT NULL""",
+    """INSERT INTO ledger_entries (distributor_id, bucket, amount, currency, kind,
+                                   commission_id, reference, created_at)
+       SELECT beneficiary_id, state, amount, 'CNY', 'accrual', id, 'order:' || order_id,
+              created_at
+       FROM commissions WHERE state <> 'reversed' AND amount <> 0""",
+    """INSERT INTO clicks (distributor_id, product_id, visitor_hash, referrer_host, created_at)
+       SELECT 1 + floor(:d * power(random(), 3))::int, NULL, md5(n::text), NULL,
+              now() - random() * interval '90 days'
+       FROM generate_series(1, :c) AS n""",
+]
+
+
+def generate(app: Flask) -> None:
+    with app.app_context():
+        params = {"n": DISTRIBUTORS, "d": DISTRIBUTORS, "o": ORDERS, "c": CLICKS}
+        for statement in GENERATE:
+            start = time.perf_counter()
+            table = statement.split()[2]
+            db.session.execute(sa.text(statement), params)
+            db.session.commit()
+            print(f"  {table:<15} {time.perf_counter() - start:6.1f} s", flush=True)
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95)] * 1000
+
+
+def pages(app: Flask) -> None:
+    with app.app_context():
+        busiest = list(
+            db.session.scalars(
+                sa.text(
+                    "SELECT distributor_id FROM orders GROUP BY distributor_id "
+                    "ORDER BY count(*) DESC LIMIT 20"
+                )
+            )
+        )
+        most = db.session.scalar(
+            sa.text("SELECT count(*) FROM orders WHERE distributor_id = :d"), {"d": busiest[0]}
+        )
+    rng = random.Random(7)
+    users = busiest + [rng.randint(1, DISTRIBUTORS) for _ in range(SAMPLES - len(busiest))]
+    client = app.test_client()
+    timings: dict[str, list[float]] = {"/me/": [], "/me/orders": [], "/me/team": []}
+    for user_id in users:
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user_id)
+            session["_fresh"] = True
+        for url, samples in timings.items():
+            start = time.perf_counter()
+            response = client.get(url)
+            samples.append(time.perf_counter() - start)
+            assert response.status_code == 200, (url, response.status_code)
+    constant = _constant_dashboard(app)
+    print(f"\nbusiest distributor: {most} orders; {len(users)} distributors sampled")
+    print(f"{'page':<28} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'dashboard, constant data':<28} {constant[0]:>8.1f} {constant[1]:>8.1f}")
+    for url, samples in timings.items():
+        p50, p95 = _percentiles(samples)
+        print(f"{url:<28} {p50:>8.1f} {p95:>8.1f}   ({p95 / constant[1]:.1f}x the constant page)")
+
+
+def _constant_dashboard(app: Flask) -> tuple[float, float]:
+    """The dashboard template with fixed numbers: what rendering alone costs."""
+    figures = PeriodFigures(Decimal("1234.5"), 12, Decimal("123.45"), 300)
+    with app.test_request_context("/me/"):
+        distributor = db.session.get(Distributor, 1)
+        points = [(date(2026, 1, 1) + timedelta(days=n), Decimal(n)) for n in range(30)]
+        context = {
+            "distributor": distributor,
+            "buckets": Bucket,
+            "can_promote": True,
+            "invite_url": "https://portal.example/join/B0000001",
+            "balances": dict.fromkeys(Bucket, Decimal("100")),
+            "maturing": [],
+            "this_month": figures,
+            "last_month": figures,
+            "earned_change": Decimal("3.5"),
+            "funnel": figures,
+            "progress": LevelProgress(None, None, 0, []),
+            "recruits": 5,
+            "short_url": "https://portal.example/r/B0000001",
+            "days": 30,
+            "chart_days": (7, 30, 90),
+            "sales_chart": bar_chart("s", points, "Sales", str),
+            "earned_chart": bar_chart("e", points, "Commission", str),
+        }
+        samples = []
+        for _ in range(SAMPLES):
+            start = time.perf_counter()
+            render_template("me/home.html", **context)
+            samples.append(time.perf_counter() - start)
+    return _percentiles(samples)
+
+
+# --- redirects under gunicorn ---------------------------------------------------------
+
+BARE_APP = """
+from flask import redirect
+from wsgi import app
+
+@app.get("/bench/bare-302")
+def bare_302():
+    return redirect("https://shop.bench.example/", 302)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _load(url: str, seconds: float, threads: int) -> float:
+    """Requests per second from ``threads`` clients hitting ``url`` for ``seconds``."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    done = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def run(slot: int) -> None:
+        while time.monotonic() < stop:
+            try:
+                opener.open(url, timeout=10)
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 302, exc.code
+            done[slot] += 1
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(done) / seconds
+
+
+def redirects(database_url: str) -> None:
+    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
+    folder = tempfile.mkdtemp(prefix="portal-bench-")
+    Path(folder, "bench_app.py").write_text(BARE_APP)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORTAL_INSTANCE_PATH": folder,
+        "WOO_STORE_URL": "https://shop.bench.example",
+        "PYTHONPATH": os.pathsep.join([folder, str(Path(__file__).resolve().parent.parent)]),
+    }
+    server = subprocess.Popen(
+        [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench_app:app"],
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not come up"
+                time.sleep(0.2)
+        _load(base + "/bench/bare-302", 2, 4)  # warm up both workers
+        bare = _load(base + "/bench/bare-302", 10, 4)
+        short = _load(base + "/r/B0000001", 10, 4)
+        print(f"\n{'gunicorn, 2 workers':<28} {'req/s':>8}")
+        print(f"{'bare 302':<28} {bare:>8.0f}")
+        print(f"{'/r/<code> (click + 302)':<28} {short:>8.0f}   ratio {short / bare:.2f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--skip-pages", action="store_true")
+    parser.add_argument("--skip-redirects", action="store_true")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        sys.exit("set DATABASE_URL to an empty PostgreSQL database")
+    os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
+    app = create_app({"WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        users = db.session.scalar(sa.text("SELECT count(*) FROM users"))
+    if not users:
+        print("generating (one-off, a few minutes):", flush=True)
+        generate(app)
+    elif users != DISTRIBUTORS:
+        sys.exit("the database has other data: give bench/centre.py an empty database")
+    if not args.skip_pages:
+        pages(app)
+    if not args.skip_redirects:
+        redirects(url)
+
+
+if __name__ == "__main__":
+    main()

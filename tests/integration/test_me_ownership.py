@@ -1,0 +1,87 @@
+"""No distributor ever reaches another distributor's objects: every /me URL that names an
+object, built from the URL map with the ids of someone else's objects, answers 404."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal as D
+
+from flask import Flask
+from werkzeug.routing import Rule
+
+from portal.commissions import services as commissions
+from portal.commissions.models import CommissionPlan
+from portal.extensions import db
+from portal.orders import services as orders
+from portal.orders.services import Attribution, LineData, OrderData
+from portal.timeutil import utcnow
+from portal.withdrawals import services as withdrawals
+from portal.withdrawals.models import PayoutMethod
+from tests.helpers import csrf_token, login
+
+# URL arguments that name a distributor's own object. A new /me route with another
+# argument fails the test below until its ownership is covered here.
+OWNED_ARGUMENTS = {"order_id", "withdrawal_id", "account_id"}
+# Arguments naming shared things: the shop's catalogue is the same for everyone.
+SHARED_ARGUMENTS = {"product_id"}
+
+
+def _victim_objects(app: Flask, distributor_id: int) -> dict[str, int]:
+    """An order with commission, a payout account and a withdrawal, made the real way."""
+    now = utcnow() - timedelta(days=30)
+    with app.app_context():
+        db.session.add(CommissionPlan(role="affiliate", max_depth=1, rate_depth1=D("50")))
+        db.session.commit()
+        stored = orders.store_order(
+            OrderData(
+                shop_order_id="9001",
+                status="completed",
+                currency="USD",
+                created_at=now,
+                modified_at=now,
+                completed_at=now,
+                lines=(LineData("1", "P1", 1, D("200.00")),),
+                attribution=Attribution(distributor_id, "coupon", {"matched": "X"}),
+            )
+        )
+        commissions.apply_order(stored.order_id, now)
+        commissions.mature_commissions(utcnow())
+        account = withdrawals.add_account(
+            distributor_id, PayoutMethod.PAYPAL, "Victim", "victim@example.com"
+        )
+        withdrawal = withdrawals.request_withdrawal(distributor_id, D("50"), account.id)
+        return {
+            "order_id": stored.order_id,
+            "account_id": account.id,
+            "withdrawal_id": withdrawal.id,
+        }
+
+
+def _me_rules(app: Flask) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if r.rule.startswith("/me") and r.arguments]
+
+
+def test_every_me_url_with_someone_elses_object_is_404(app: Flask, make_distributor) -> None:
+    victim, _ = make_distributor("victim@shop.example")
+    make_distributor("snoop@shop.example")
+    ids = _victim_objects(app, victim)
+    client = app.test_client()
+    assert login(client, "snoop@shop.example").status_code == 302
+    token = csrf_token(client, "/me/")
+    checked = 0
+    for rule in _me_rules(app):
+        unknown = set(rule.arguments) - OWNED_ARGUMENTS - SHARED_ARGUMENTS
+        assert not unknown, f"{rule.rule}: add {unknown} to OWNED_ARGUMENTS or SHARED_ARGUMENTS"
+        if not set(rule.arguments) & OWNED_ARGUMENTS:
+            continue
+        url = rule.build({name: ids.get(name, "1") for name in rule.arguments})[1]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code == 404, f"{method} {url}"
+            body = response.get_data(as_text=True)
+            assert "victim@example.com" not in body and "Victim" not in body
+            checked += 1
+    assert checked >= 3  # order, withdrawal and account routes at least
+    owner = app.test_client()
+    login(owner, "victim@shop.example")
+    assert owner.get(f"/me/orders/{ids['order_id']}").status_code == 200
