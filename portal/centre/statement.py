@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,21 +28,25 @@ def _involved(distributor_id: int) -> Any:
     )
 
 
-def orders_query(
+def lines_query(
     distributor_id: int, state: CommissionState | None, month: Period | None
-) -> Select[tuple[Order]]:
-    query = select(Order).where(Order.id.in_(_involved(distributor_id)))
+) -> Select[tuple[Commission]]:
+    """The distributor's commission lines, newest order first: one per order (a
+    distributor is paid at one depth of an order), paged by one index.
+
+    An order shows up once its commission is computed — for a new order, seconds after
+    the shop sends it.
+    """
+    query = select(Commission).where(Commission.beneficiary_id == distributor_id)
     if state is not None:
-        query = query.where(
-            Order.id.in_(
-                select(Commission.order_id).where(
-                    Commission.beneficiary_id == distributor_id, Commission.state == state
-                )
-            )
-        )
+        query = query.where(Commission.state == state)
     if month is not None:
-        query = query.where(Order.created_at_shop >= month.start, Order.created_at_shop < month.end)
-    return query.order_by(Order.created_at_shop.desc(), Order.id.desc())
+        query = query.where(
+            Commission.order_created_at >= month.start, Commission.order_created_at < month.end
+        )
+    return query.options(selectinload(Commission.order)).order_by(
+        Commission.order_created_at.desc(), Commission.id.desc()
+    )
 
 
 def find_order(distributor_id: int, order_id: int) -> Order | None:
@@ -62,26 +65,32 @@ class OrderRow:
     seller: str | None  # the team member who made the sale, when it was not the distributor
 
 
-def rows(distributor_id: int, orders: list[Order], with_events: bool = False) -> list[OrderRow]:
-    """The distributor's commission lines for a page of orders (two queries)."""
-    ids = [order.id for order in orders]
-    query = (
-        select(Commission)
-        .where(Commission.beneficiary_id == distributor_id, Commission.order_id.in_(ids))
-        .order_by(Commission.depth)
-    )
-    if with_events:
-        query = query.options(selectinload(Commission.events))
-    lines: dict[int, list[Commission]] = defaultdict(list)
-    for commission in db.session.scalars(query):
-        lines[commission.order_id].append(commission)
+def rows(distributor_id: int, commissions: list[Commission]) -> list[OrderRow]:
+    """A page of commission lines as order rows, with the seller's name for team orders."""
     sellers = _seller_names(
-        {o.distributor_id for o in orders if o.distributor_id not in (None, distributor_id)}
+        {
+            c.order.distributor_id
+            for c in commissions
+            if c.order.distributor_id not in (None, distributor_id)
+        }
     )
-    return [
-        OrderRow(order, lines.get(order.id, []), sellers.get(order.distributor_id))
-        for order in orders
-    ]
+    return [OrderRow(c.order, [c], sellers.get(c.order.distributor_id)) for c in commissions]
+
+
+def order_row(distributor_id: int, order: Order) -> OrderRow:
+    """One order with all of the distributor's lines on it and their state history."""
+    lines = list(
+        db.session.scalars(
+            select(Commission)
+            .where(Commission.beneficiary_id == distributor_id, Commission.order_id == order.id)
+            .options(selectinload(Commission.events))
+            .order_by(Commission.depth)
+        )
+    )
+    seller = None
+    if order.distributor_id not in (None, distributor_id):
+        seller = _seller_names({order.distributor_id}).get(order.distributor_id)
+    return OrderRow(order, lines, seller)
 
 
 def _seller_names(ids: set[int | None]) -> dict[int | None, str]:
@@ -126,17 +135,14 @@ def csv_lines(
 
     writer.writerow(CSV_HEADER)
     yield flush()
-    query = orders_query(distributor_id, state, month).options(selectinload(Order.lines))
+    query = lines_query(distributor_id, state, month)
     offset, size = 0, 500
     while True:
-        orders = list(db.session.scalars(query.limit(size).offset(offset)))
-        if not orders:
+        page = list(db.session.scalars(query.limit(size).offset(offset)))
+        if not page:
             return
-        for row in rows(distributor_id, orders):
-            for commission in row.commissions:
-                if state is not None and commission.state is not state:
-                    continue
-                writer.writerow(_csv_row(row, commission))
+        for row in rows(distributor_id, page):
+            writer.writerow(_csv_row(row, row.commissions[0]))
         yield flush()
         offset += size
 

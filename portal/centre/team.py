@@ -12,7 +12,7 @@ from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
-from portal.orders.models import VOID_STATUSES, Order, OrderLine
+from portal.orders.models import VOID_STATUSES, Order
 
 DEPTHS = (1, 2, 3)
 
@@ -91,8 +91,7 @@ def figures(root_id: int, member_ids: list[int], period: Period) -> dict[int, Me
     )
     sales = dict(
         db.session.execute(
-            select(Order.distributor_id, func.sum(OrderLine.total - OrderLine.refunded_total))
-            .join(Order, Order.id == OrderLine.order_id)
+            select(Order.distributor_id, func.sum(Order.net_total))
             .where(*in_period, Order.status.not_in(VOID_STATUSES))
             .group_by(Order.distributor_id)
         ).all()

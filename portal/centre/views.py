@@ -51,15 +51,17 @@ def home() -> Response:
     }
     if distributor.status in (DistributorStatus.ACTIVE, DistributorStatus.SUSPENDED):
         now = utcnow()
-        this_month = figures.period_figures(distributor.id, periods.month_of(now))
-        last_month = figures.period_figures(distributor.id, periods.previous_month(now))
+        this_month, last_month, funnel = figures.figures(
+            distributor.id,
+            [periods.month_of(now), periods.previous_month(now), periods.last_days(30, now)],
+        )
         context.update(
             balances=balances(distributor.id),
             maturing=figures.maturing(distributor.id),
             this_month=this_month,
             last_month=last_month,
             earned_change=figures.month_change(this_month.earned, last_month.earned),
-            funnel=figures.period_figures(distributor.id, periods.last_days(30, now)),
+            funnel=funnel,
             progress=levels.progress(distributor, now),
             recruits=direct_recruits(distributor),
             short_url=public_url("links.follow", code=distributor.code),
@@ -109,7 +111,7 @@ def _statement_filters() -> tuple[object, periods.Period | None, str]:
 def orders() -> Response:
     distributor = current_distributor()
     state, month, month_text = _statement_filters()
-    page = paginate(statement.orders_query(distributor.id, state, month))
+    page = paginate(statement.lines_query(distributor.id, state, month))
     return render(
         "me/orders.html",
         "me/_orders_table.html",
@@ -127,7 +129,7 @@ def order(order_id: int) -> Response:
     found = statement.find_order(distributor.id, order_id)
     if found is None:
         abort(404)
-    (row,) = statement.rows(distributor.id, [found], with_events=True)
+    row = statement.order_row(distributor.id, found)
     return render("me/order.html", "me/order.html", distributor=distributor, row=row)
 
 

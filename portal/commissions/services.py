@@ -322,6 +322,7 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
                 state=CommissionState.PENDING,
                 currency=order.currency,
                 amount=ZERO,
+                order_created_at=order.created_at_shop,
                 **_explanation(line),
             )
             commission.state, commission.amount = _desired(order, commission, line, now, rules)

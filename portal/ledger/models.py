@@ -49,4 +49,16 @@ class LedgerEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
-Index("ix_ledger_entries_distributor_bucket", LedgerEntry.distributor_id, LedgerEntry.bucket)
+# Covering indexes: balances and earnings per period are index-only scans on PostgreSQL.
+Index(
+    "ix_ledger_entries_distributor_bucket",
+    LedgerEntry.distributor_id,
+    LedgerEntry.bucket,
+    postgresql_include=["amount"],
+)
+Index(
+    "ix_ledger_entries_distributor_created",
+    LedgerEntry.distributor_id,
+    LedgerEntry.created_at,
+    postgresql_include=["kind", "amount"],
+)

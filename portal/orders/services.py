@@ -90,6 +90,8 @@ def _apply(order: Order, data: OrderData) -> None:
         line.refunded_total = incoming.refunded_total
         lines.append(line)
     order.lines = lines
+    goods = sum((line.total - line.refunded_total for line in lines), Decimal(0))
+    order.net_total = max(Decimal(0), goods - data.refunded_unallocated)
     if order.distributor_id is None and data.attribution is not None:
         order.distributor_id = data.attribution.distributor_id
         order.attribution_method = data.attribution.method

@@ -423,7 +423,7 @@ def test_concurrent_deliveries_of_one_order_keep_the_newest_copy(app: Flask, cha
             stored = orders.find("woocommerce", f"C{n}")
             assert stored.status == "completed"
             assert [line.shop_line_id for line in stored.lines] == ["1", "2"]
-            assert stored.total == D("100.00")
+            assert stored.net_total == D("100.00")
 
 
 def test_completing_again_restarts_the_return_window(app: Flask, chain) -> None:
