@@ -8,8 +8,10 @@ from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask, Response, flash, has_request_context, redirect, request
+from flask_babel import gettext as _
 from flask_login import current_user
+from flask_login.utils import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
@@ -80,11 +82,21 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message_category = "info"
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Response:
+        """Flask-Login's redirect to the login page, except that an htmx request (a row
+        polling after the session ended) gets ``HX-Redirect``: the whole page goes to
+        the login form instead of the form being swapped into the row."""
+        target = login_url(login_manager.login_view, next_url=request.url)
+        if request.headers.get("HX-Request"):
+            return Response(status=401, headers={"HX-Redirect": target})
+        flash(_("Please sign in to see this page."), "info")
+        return redirect(target)
 
     # Models must be imported for metadata (migrations, create_all in tooling).
     import_module("portal.models")

@@ -226,3 +226,11 @@ def test_behind_a_proxy_throttling_counts_the_forwarded_client(app_config, make_
         HTTP_X_FORWARDED_FOR="203.0.113.5",
     )
     assert other_client.status_code == 302  # same proxy, different person: not locked out
+
+
+def test_htmx_requests_without_a_session_send_the_page_to_login(client) -> None:
+    polled = client.get("/me/withdrawals", headers={"HX-Request": "true"})
+    assert polled.status_code == 401
+    assert polled.headers["HX-Redirect"] == "/login?next=%2Fme%2Fwithdrawals"
+    plain = client.get("/me/withdrawals")
+    assert plain.status_code == 302 and plain.headers["Location"].startswith("/login?next=")
