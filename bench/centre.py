@@ -76,7 +76,7 @@ GENERATE = [
                            attribution_evidence, stored_at, commission_runs)
        SELECT 'woocommerce', n::text, n::text,
               (ARRAY['completed','completed','completed','processing','refunded'])[1 + n % 5],
-              'CNY', round(10 + (n * 7919) % 49000 / 100.0, 2), 0, t, t,
+              'CNY', round(10 + (n::bigint * 7919) % 49000 / 100.0, 2), 0, t, t,
               CASE WHEN n % 5 < 3 THEN t END,
               1 + floor(:d * power(random(), 3))::int, 'coupon', '{}'::json, t, 1
        FROM (SELECT n, now() - random() * interval '90 days' AS t
@@ -87,20 +87,21 @@ GENERATE = [
        FROM orders""",
     """INSERT INTO commissions (order_id, beneficiary_id, depth, state, currency, amount,
                                 basis, rate, rule_id, hold_until, order_created_at,
-                                created_at, updated_at)
+                                seller_id, created_at, updated_at)
        SELECT o.id, o.distributor_id, 1,
               CASE o.status WHEN 'refunded' THEN 'reversed' WHEN 'processing' THEN 'pending'
                    ELSE CASE WHEN o.created_at_shop < now() - interval '7 days'
                              THEN 'available' ELSE 'holding' END END,
               'CNY', CASE o.status WHEN 'refunded' THEN 0 ELSE round(l.total * 0.1, 2) END,
               l.total, 10, 'plan', o.created_at_shop + interval '7 days',
-              o.created_at_shop, o.created_at_shop, o.created_at_shop
+              o.created_at_shop, o.distributor_id, o.created_at_shop, o.created_at_shop
        FROM orders o JOIN order_lines l ON l.order_id = o.id""",
     """INSERT INTO commissions (order_id, beneficiary_id, depth, state, currency, amount,
                                 basis, rate, rule_id, hold_until, order_created_at,
-                                created_at, updated_at)
+                                seller_id, created_at, updated_at)
        SELECT c.order_id, d.parent_id, 2, c.state, 'CNY', round(c.basis * 0.03, 2), c.basis,
-              3, 'plan', c.hold_until, c.order_created_at, c.created_at, c.updated_at
+              3, 'plan', c.hold_until, c.order_created_at, c.seller_id, c.created_at,
+              c.updated_at
        FROM commissions c JOIN distributors d ON d.id = c.beneficiary_id
        WHERE c.depth = 1 AND d.parent_id IS NOT NULL""",
     """INSERT INTO ledger_entries (distributor_id, bucket, amount, currency, kind,

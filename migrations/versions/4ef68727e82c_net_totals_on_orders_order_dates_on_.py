@@ -31,13 +31,16 @@ def _postgresql():
 def upgrade():
     with op.batch_alter_table('commissions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('order_created_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('seller_id', sa.Integer(), nullable=True))
     op.execute(
         "UPDATE commissions SET order_created_at = "
-        "(SELECT created_at_shop FROM orders WHERE orders.id = commissions.order_id)"
+        "(SELECT created_at_shop FROM orders WHERE orders.id = commissions.order_id), "
+        "seller_id = (SELECT distributor_id FROM orders WHERE orders.id = commissions.order_id)"
     )
     with op.batch_alter_table('commissions', schema=None) as batch_op:
         batch_op.alter_column('order_created_at', existing_type=sa.DateTime(timezone=True), nullable=False)
-        batch_op.create_index('ix_commissions_beneficiary_order_created', ['beneficiary_id', 'order_created_at'], unique=False, postgresql_include=['state'])
+        batch_op.alter_column('seller_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.create_index('ix_commissions_beneficiary_order_created', ['beneficiary_id', 'order_created_at'], unique=False, postgresql_include=['state', 'seller_id', 'amount'])
 
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.create_index('ix_ledger_entries_distributor_created', ['distributor_id', 'created_at'], unique=False, postgresql_include=['kind', 'amount'])
@@ -71,5 +74,6 @@ def downgrade():
         batch_op.drop_index('ix_ledger_entries_distributor_created', postgresql_include=['kind', 'amount'])
 
     with op.batch_alter_table('commissions', schema=None) as batch_op:
-        batch_op.drop_index('ix_commissions_beneficiary_order_created', postgresql_include=['state'])
+        batch_op.drop_index('ix_commissions_beneficiary_order_created')
+        batch_op.drop_column('seller_id')
         batch_op.drop_column('order_created_at')

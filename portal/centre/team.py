@@ -98,14 +98,15 @@ def figures(root_id: int, member_ids: list[int], period: Period) -> dict[int, Me
     )
     produced = dict(
         db.session.execute(
-            select(Order.distributor_id, func.sum(Commission.amount))
-            .join(Order, Order.id == Commission.order_id)
+            select(Commission.seller_id, func.sum(Commission.amount))
             .where(
-                *in_period,
                 Commission.beneficiary_id == root_id,
+                Commission.order_created_at >= period.start,
+                Commission.order_created_at < period.end,
+                Commission.seller_id.in_(member_ids),
                 Commission.state != CommissionState.REVERSED,
             )
-            .group_by(Order.distributor_id)
+            .group_by(Commission.seller_id)
         ).all()
     )
     return {

@@ -101,8 +101,11 @@ class Commission(db.Model):
     zero_reason: Mapped[str | None] = mapped_column(String(32))
     review_reason: Mapped[str | None] = mapped_column(Text)
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The order's date, copied so a distributor's statement pages by one index.
+    # Copies of the order's date and seller (the distributor it is attributed to), so a
+    # statement pages by one index and a team page sums what each member produced
+    # without visiting the orders. Both are fixed once the order exists.
     order_created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seller_id: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -116,7 +119,7 @@ Index(
     "ix_commissions_beneficiary_order_created",
     Commission.beneficiary_id,
     Commission.order_created_at,
-    postgresql_include=["state"],
+    postgresql_include=["state", "seller_id", "amount"],
 )
 
 

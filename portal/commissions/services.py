@@ -323,6 +323,7 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
                 currency=order.currency,
                 amount=ZERO,
                 order_created_at=order.created_at_shop,
+                seller_id=order.distributor_id,
                 **_explanation(line),
             )
             commission.state, commission.amount = _desired(order, commission, line, now, rules)
