@@ -66,6 +66,16 @@ class SettingsForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=1000000)],
         **_spec("withdrawal_fee_fixed"),
     )
+    withdrawal_daily_limit = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=1000000000)],
+        **_spec("withdrawal_daily_limit"),
+    )
+    withdrawal_auto_approve_below = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=1000000000)],
+        **_spec("withdrawal_auto_approve_below"),
+    )
     self_purchase = SelectField(
         choices=[SelectChoice(k, v) for k, v in SELF_PURCHASE_LABELS.items()],
         **_spec("self_purchase"),

@@ -123,6 +123,25 @@ SPECS: dict[str, SettingSpec] = {
             minimum=0,
         ),
         SettingSpec(
+            "withdrawal_daily_limit",
+            Decimal,
+            Decimal("0"),
+            _l("Daily withdrawal limit per distributor"),
+            _l("The most one distributor can request per day (UTC). 0 means no limit."),
+            minimum=0,
+        ),
+        SettingSpec(
+            "withdrawal_auto_approve_below",
+            Decimal,
+            Decimal("0"),
+            _l("Approve withdrawals automatically up to"),
+            _l(
+                "Requests up to this amount skip manual approval (they still need paying)."
+                " 0 turns it off."
+            ),
+            minimum=0,
+        ),
+        SettingSpec(
             "self_purchase",
             str,
             "uplines_only",

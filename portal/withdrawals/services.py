@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
@@ -325,6 +325,26 @@ def _checked_request(distributor_id: int, amount: Decimal, payout_account_id: in
             "amount",
             _("The minimum withdrawal is %(minimum)s.", minimum=money(minimum, currency)),
         )
+    limit = settings.get("withdrawal_daily_limit")
+    if limit > ZERO:
+        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        requested = db.session.scalar(
+            select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
+                Withdrawal.distributor_id == distributor_id,
+                Withdrawal.requested_at >= today,
+                Withdrawal.state != WithdrawalState.REJECTED,
+            )
+        )
+        room = limit - Decimal(requested)
+        if amount > room:
+            raise WithdrawalError(
+                "amount",
+                _(
+                    "The daily limit is %(limit)s; you can still request %(room)s today.",
+                    limit=money(limit, currency),
+                    room=money(max(room, ZERO), currency),
+                ),
+            )
     available = ledger.balances(distributor_id)[Bucket.AVAILABLE]
     if amount > available:
         if available <= ZERO:
@@ -359,9 +379,22 @@ def request_withdrawal(distributor_id: int, amount: Decimal, payout_account_id: 
         net=result.net,
         requested_at=utcnow(),
     )
+    threshold = settings.get("withdrawal_auto_approve_below")
+    if ZERO < result.amount <= threshold:
+        withdrawal.state = WithdrawalState.APPROVED
+        withdrawal.decided_at = withdrawal.requested_at
     db.session.add(withdrawal)
     db.session.flush()
     _move(withdrawal, Bucket.AVAILABLE, Bucket.WITHDRAWING)
+    if withdrawal.state is WithdrawalState.APPROVED:
+        audit.record(
+            None,
+            "withdrawal.auto_approve",
+            "withdrawal",
+            withdrawal.id,
+            {"state": WithdrawalState.REQUESTED.value},
+            {"state": WithdrawalState.APPROVED.value, "threshold": str(threshold)},
+        )
     db.session.commit()
     return withdrawal
 
@@ -431,7 +464,24 @@ def _transition(
 
 
 def approve(withdrawal_id: int, actor: User) -> Withdrawal:
-    """requested → approved. Commits."""
+    """requested → approved, unless a refund since the request left the distributor's
+    available balance negative (approving would pay out more than was earned). Commits."""
+    distributor_id = db.session.scalar(
+        select(Withdrawal.distributor_id).where(Withdrawal.id == withdrawal_id)
+    )
+    if distributor_id is not None:
+        _lock(distributor_id)
+        available = ledger.balances(distributor_id)[Bucket.AVAILABLE]
+        if available < ZERO:
+            db.session.rollback()
+            raise WithdrawalError(
+                None,
+                _(
+                    "Refunds since the request left %(amount)s to claw back: reject it, "
+                    "or wait until new commission covers that.",
+                    amount=money(-available, settings.get("currency")),
+                ),
+            )
     withdrawal = _transition(
         withdrawal_id,
         actor,

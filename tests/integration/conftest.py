@@ -8,8 +8,10 @@ from decimal import Decimal as D
 import pytest
 from flask import Flask
 
+from portal.accounts.models import Role
 from portal.commissions.models import CommissionPlan
 from portal.extensions import db
+from tests.money import earn
 from tests.woo import SECRET
 
 
@@ -29,3 +31,26 @@ def shop(app: Flask) -> Iterator[Flask]:
         db.session.commit()
     yield app
     app.config["WOO_WEBHOOK_SECRET"] = ""
+
+
+@pytest.fixture
+def plan(app: Flask) -> None:
+    """Affiliates earn 10 % of their orders (one level)."""
+    with app.app_context():
+        db.session.add(
+            CommissionPlan(role="affiliate", max_depth=1, rate_depth1=D("10"), basis="product")
+        )
+        db.session.commit()
+
+
+@pytest.fixture
+def ops(make_user) -> int:
+    return make_user("ops@shop.example", Role.OPS)
+
+
+@pytest.fixture
+def seller(app: Flask, plan, make_distributor) -> int:
+    """An active distributor with 50.00 available and a PayPal account."""
+    distributor_id, _ = make_distributor("seller@shop.example")
+    earn(app, distributor_id, "50.00", "1001")
+    return distributor_id

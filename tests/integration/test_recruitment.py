@@ -139,6 +139,8 @@ def test_auto_approval_setting(app, admin_client) -> None:
             "min_withdrawal": "10",
             "withdrawal_fee_percent": "0",
             "withdrawal_fee_fixed": "0",
+            "withdrawal_daily_limit": "0",
+            "withdrawal_auto_approve_below": "0",
         },
     )
     assert response.status_code == 302

@@ -22,6 +22,8 @@ VALID = {
     "min_withdrawal": "50",
     "withdrawal_fee_percent": "1.5",
     "withdrawal_fee_fixed": "0",
+    "withdrawal_daily_limit": "5000",
+    "withdrawal_auto_approve_below": "0",
 }
 
 

@@ -1,0 +1,186 @@
+"""The ops side of withdrawals: the queue, decisions per row and in batches, payout files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
+from wtforms import StringField
+from wtforms.validators import Length, Optional
+
+from portal.accounts.access import staff_blueprint
+from portal.distributors.models import Distributor
+from portal.extensions import db
+from portal.forms import strip
+from portal.pagination import paginate
+from portal.rendering import is_htmx, render
+from portal.withdrawals import payouts, services
+from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
+from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
+
+admin = staff_blueprint("admin_withdrawals", __name__)
+
+
+class DecisionForm(FlaskForm):
+    """CSRF plus the free text a decision may need (a reason, a payment reference)."""
+
+    note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])
+
+
+def _queue(state: str, method: str, search: str) -> Select[tuple[Withdrawal]]:
+    query = (
+        select(Withdrawal)
+        .options(selectinload(Withdrawal.payout_account))
+        .order_by(Withdrawal.requested_at, Withdrawal.id)
+    )
+    if state in WithdrawalState.__members__.values():
+        query = query.where(Withdrawal.state == WithdrawalState(state))
+    if method in PayoutMethod.__members__.values():
+        query = query.where(
+            Withdrawal.payout_account_id.in_(
+                select(PayoutAccount.id).where(PayoutAccount.method == PayoutMethod(method))
+            )
+        )
+    if search:
+        query = query.where(
+            Withdrawal.distributor_id.in_(
+                select(Distributor.id).where(
+                    or_(
+                        Distributor.code == search.upper(),
+                        Distributor.display_name.ilike(f"%{search}%"),
+                    )
+                )
+            )
+        )
+    return query
+
+
+def _context(withdrawals: list[Withdrawal]) -> dict[str, Any]:
+    return {
+        "distributors": payouts.distributor_names(withdrawals),
+        "withdrawal_states": STATE_LABELS,
+        "payout_methods": METHOD_LABELS,
+        "providers": payouts.PROVIDERS,
+        "form": DecisionForm(formdata=None),
+    }
+
+
+@admin.get("/withdrawals")
+def queue() -> Response:
+    state = request.args.get("state", WithdrawalState.REQUESTED.value)
+    method = request.args.get("method", "")
+    search = (request.args.get("q") or "").strip()[:80]
+    page = paginate(_queue(state, method, search))
+    return render(
+        "admin/withdrawals.html",
+        "admin/_withdrawal_table.html",
+        page=page,
+        state=state,
+        method=method,
+        q=search,
+        **_context(page.items),
+    )
+
+
+def _decide(withdrawal_id: int, action: str) -> Response:
+    form = DecisionForm()
+    error = None
+    if not form.validate():
+        error = "; ".join(e for errs in form.errors.values() for e in errs)
+    else:
+        try:
+            if action == "approve":
+                services.approve(withdrawal_id, current_user)
+            elif action == "reject":
+                services.reject(withdrawal_id, current_user, form.note.data or "")
+            else:
+                services.pay(withdrawal_id, current_user, form.note.data or "")
+        except services.NotFound:
+            abort(404)
+        except services.WithdrawalError as exc:
+            error = exc.message
+    withdrawal = db.get_or_404(
+        Withdrawal, withdrawal_id, options=[selectinload(Withdrawal.payout_account)]
+    )
+    db.session.refresh(withdrawal)
+    if is_htmx():
+        return render(
+            "admin/_withdrawal_row.html",
+            "admin/_withdrawal_row.html",
+            http_status=409 if error else 200,
+            w=withdrawal,
+            error=error,
+            **_context([withdrawal]),
+        )
+    flash(
+        error
+        or _(
+            "Withdrawal #%(id)d: %(state)s.", id=withdrawal.id, state=STATE_LABELS[withdrawal.state]
+        ),
+        "error" if error else "success",
+    )
+    return redirect(request.referrer or url_for("admin_withdrawals.queue"))
+
+
+@admin.post("/withdrawals/<int:withdrawal_id>/approve")
+def approve(withdrawal_id: int) -> Response:
+    return _decide(withdrawal_id, "approve")
+
+
+@admin.post("/withdrawals/<int:withdrawal_id>/reject")
+def reject(withdrawal_id: int) -> Response:
+    return _decide(withdrawal_id, "reject")
+
+
+@admin.post("/withdrawals/<int:withdrawal_id>/pay")
+def pay(withdrawal_id: int) -> Response:
+    return _decide(withdrawal_id, "pay")
+
+
+@admin.post("/withdrawals/batch")
+def batch() -> Response:
+    """The selected rows: approve, mark paid with one reference, or download a payout
+    file. Each withdrawal is its own transaction; one refusal does not stop the rest."""
+    form = DecisionForm()
+    if not form.validate():
+        abort(400)
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()][:500]
+    action = request.form.get("action", "")
+    if not ids:
+        flash(_("Select at least one withdrawal."), "error")
+        return redirect(request.referrer or url_for("admin_withdrawals.queue"))
+    if action.startswith("export:"):
+        try:
+            result = payouts.export(action.removeprefix("export:"), ids, current_user)
+        except services.WithdrawalError as exc:
+            flash(exc.message, "error")
+            return redirect(request.referrer or url_for("admin_withdrawals.queue"))
+        return Response(
+            result.content,
+            mimetype=result.mimetype,
+            headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+        )
+    if action not in ("approve", "pay"):
+        abort(400)
+    if action == "pay" and not form.note.data:
+        flash(_("Enter the payment's reference to mark withdrawals paid."), "error")
+        return redirect(request.referrer or url_for("admin_withdrawals.queue"))
+    done, refused = 0, []
+    for withdrawal_id in ids:
+        try:
+            if action == "approve":
+                services.approve(withdrawal_id, current_user)
+            else:
+                services.pay(withdrawal_id, current_user, form.note.data or "")
+            done += 1
+        except services.WithdrawalError as exc:
+            refused.append(f"#{withdrawal_id}: {exc.message}")
+    flash(_("%(num)d withdrawals updated.", num=done), "success")
+    for message in refused:
+        flash(message, "error")
+    return redirect(request.referrer or url_for("admin_withdrawals.queue"))
