@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.core.views import admin as admin_home_bp
     from portal.core.views import bp as core_bp
     from portal.core.views import register_error_handlers
+    from portal.distributors.detail import admin as admin_distributor_bp
     from portal.distributors.views import admin as admin_distributors_bp
     from portal.distributors.views import public as join_bp
     from portal.links.views import me as me_links_bp
@@ -132,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_withdrawals_bp,
         admin_home_bp,
         admin_distributors_bp,
+        admin_distributor_bp,
         admin_settings_bp,
         admin_plans_bp,
         api_bp,

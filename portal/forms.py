@@ -8,6 +8,11 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField
 
 
+def like_escape(text: str) -> str:
+    """Search text for ``ilike(..., escape="\\")``: % and _ typed by people match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def strip(value: str | None) -> str | None:
     """Field filter: people paste emails and codes with stray spaces."""
     return value.strip() if isinstance(value, str) else value

@@ -25,7 +25,9 @@ from portal.timeutil import as_date, utc_date
 
 ZERO = Decimal(0)
 # Entries that change what a distributor earned (transfers only move money between buckets).
-EARNING_KINDS = (EntryKind.ACCRUAL.value, EntryKind.ADJUSTMENT.value, EntryKind.BONUS.value)
+EARNING_KINDS = tuple(
+    k.value for k in (EntryKind.ACCRUAL, EntryKind.ADJUSTMENT, EntryKind.BONUS, EntryKind.MANUAL)
+)
 
 
 @dataclass(frozen=True)

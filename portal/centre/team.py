@@ -12,6 +12,7 @@ from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
+from portal.forms import like_escape
 from portal.orders.models import VOID_STATUSES, Order
 
 DEPTHS = (1, 2, 3)
@@ -60,7 +61,7 @@ def members_query(root_id: int, depth: int | None, search: str) -> Select[tuple[
     if search:
         query = query.where(
             or_(
-                Distributor.display_name.ilike(f"%{_escape_like(search)}%", escape="\\"),
+                Distributor.display_name.ilike(f"%{like_escape(search)}%", escape="\\"),
                 Distributor.code == search.upper(),
             )
         )
@@ -117,7 +118,3 @@ def figures(root_id: int, member_ids: list[int], period: Period) -> dict[int, Me
         )
         for member_id in member_ids
     }
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +21,7 @@ from portal.audit import services as audit
 from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
+from portal.forms import like_escape
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 
@@ -219,10 +221,45 @@ def applications_query() -> Select[tuple[Distributor]]:
     )
 
 
-def distributors_query(status: DistributorStatus | None = None) -> Select[tuple[Distributor]]:
+@dataclass(frozen=True)
+class ListFilter:
+    status: DistributorStatus | None = None
+    role: DistributorRole | None = None
+    level_id: int | None = None
+    parent_code: str = ""
+    joined_from: date | None = None
+    joined_to: date | None = None  # inclusive
+    search: str = ""  # name, code or email
+
+
+def distributors_query(filters: ListFilter | None = None) -> Select[tuple[Distributor]]:
+    f = filters or ListFilter()
     query = select(Distributor).options(*_LIST_OPTIONS).order_by(Distributor.id.desc())
-    if status is not None:
-        query = query.where(Distributor.status == status)
+    if f.status is not None:
+        query = query.where(Distributor.status == f.status)
+    if f.role is not None:
+        query = query.where(Distributor.role == f.role)
+    if f.level_id is not None:
+        query = query.where(Distributor.level_id == f.level_id)
+    if f.parent_code:
+        parent = select(Distributor.id).where(Distributor.code == f.parent_code.upper())
+        query = query.where(Distributor.parent_id == parent.scalar_subquery())
+    if f.joined_from is not None:
+        query = query.where(Distributor.joined_at >= datetime.combine(f.joined_from, time(), UTC))
+    if f.joined_to is not None:
+        end = datetime.combine(f.joined_to, time(), UTC) + timedelta(days=1)
+        query = query.where(Distributor.joined_at < end)
+    if f.search:
+        pattern = f"%{like_escape(f.search)}%"
+        query = query.where(
+            or_(
+                Distributor.display_name.ilike(pattern, escape="\\"),
+                Distributor.code == f.search.upper(),
+                Distributor.user_id.in_(
+                    select(User.id).where(User.email.ilike(pattern, escape="\\"))
+                ),
+            )
+        )
     return query
 
 

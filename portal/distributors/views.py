@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import enum
+from datetime import date
+from typing import TypeVar
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -19,6 +23,7 @@ from portal.rendering import is_htmx, render
 
 public = Blueprint("join", __name__)
 admin = staff_blueprint("admin_distributors", __name__)
+E = TypeVar("E", bound=enum.Enum)
 
 
 def _applicant(form: ApplicationForm | AdminAddForm) -> services.Applicant:
@@ -80,17 +85,41 @@ def invite(code: str) -> Response | tuple[str, int]:
 
 @admin.get("/distributors")
 def distributor_list() -> Response:
-    try:
-        status: DistributorStatus | None = DistributorStatus(request.args.get("status", ""))
-    except ValueError:  # absent or unknown: no filter
-        status = None
+    """Search and filters; unknown or malformed values are ignored, never an error."""
+    args = request.args
+    filters = services.ListFilter(
+        status=_enum(DistributorStatus, args.get("status")),
+        role=_enum(DistributorRole, args.get("role")),
+        level_id=args.get("level", type=int),
+        parent_code=(args.get("parent") or "").strip()[:8],
+        joined_from=_date(args.get("joined_from")),
+        joined_to=_date(args.get("joined_to")),
+        search=(args.get("q") or "").strip()[:80],
+    )
     return render(
         "admin/distributors.html",
         "admin/_distributor_table.html",
-        page=paginate(services.distributors_query(status)),
-        status=status,
+        page=paginate(services.distributors_query(filters)),
+        filters=filters,
+        status=filters.status,
         statuses=list(DistributorStatus),
+        roles=list(DistributorRole),
+        levels=services.levels(),
     )
+
+
+def _enum(kind: type[E], value: str | None) -> E | None:
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 @admin.get("/distributors/applications")

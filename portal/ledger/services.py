@@ -6,10 +6,11 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import case, func, insert, select, update
 
 from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
+from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.timeutil import utcnow
@@ -85,6 +86,19 @@ class Journal:
         if self.rows:
             db.session.execute(insert(LedgerEntry), self.rows)
             self.rows = []
+
+
+def lock_distributor(distributor_id: int) -> None:
+    """Serialise money work per distributor (withdrawals, manual adjustments), portably:
+    this UPDATE takes the row lock on PostgreSQL (FOR NO KEY UPDATE: the id does not
+    change, so ledger inserts referencing the row are not blocked) and the write lock on
+    SQLite, before anything is read."""
+    db.session.execute(
+        update(Distributor)
+        .where(Distributor.id == distributor_id)
+        .values(id=Distributor.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def balances(distributor_id: int) -> dict[Bucket, Decimal]:

@@ -24,6 +24,7 @@ from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorStatus, PersonalCoupon
 from portal.extensions import db
 from portal.formatting import money
+from portal.forms import like_escape
 from portal.links.models import Click
 from portal.rendering import public_url
 
@@ -199,7 +200,7 @@ def products_query(search: str = "") -> Select[tuple[Product]]:
     query = select(Product).order_by(Product.name, Product.id)
     term = search.strip()[:100]
     if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{like_escape(term)}%"
         query = query.where(
             or_(Product.name.ilike(pattern, escape="\\"), Product.product_id == term)
         )

@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional
 from portal.accounts.access import staff_blueprint
 from portal.distributors.models import Distributor
 from portal.extensions import db
-from portal.forms import strip
+from portal.forms import like_escape, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 from portal.withdrawals import payouts, services
@@ -52,7 +52,7 @@ def _queue(state: str, method: str, search: str) -> Select[tuple[Withdrawal]]:
                 select(Distributor.id).where(
                     or_(
                         Distributor.code == search.upper(),
-                        Distributor.display_name.ilike(f"%{search}%"),
+                        Distributor.display_name.ilike(f"%{like_escape(search)}%", escape="\\"),
                     )
                 )
             )

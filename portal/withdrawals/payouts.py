@@ -140,10 +140,10 @@ def export(provider_key: str, withdrawal_ids: Sequence[int], actor: User) -> Exp
     audit.record(
         actor,
         "payout.export",
-        "withdrawal",
-        ",".join(str(w.id) for w in payable),
+        "payout_file",
+        result.filename,
         None,
-        {"provider": provider.key, "count": len(payable), "file": result.filename},
+        {"provider": provider.key, "withdrawals": [w.id for w in payable]},
     )
     db.session.commit()
     return result

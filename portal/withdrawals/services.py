@@ -29,6 +29,7 @@ from portal.extensions import db
 from portal.formatting import money
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind
+from portal.ledger.services import lock_distributor
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
@@ -295,18 +296,6 @@ def withdrawal_for(distributor_id: int, withdrawal_id: int) -> Withdrawal | None
 # --- request and decisions ------------------------------------------------------------
 
 
-def _lock(distributor_id: int) -> None:
-    """Serialise money work per distributor, portably: this UPDATE takes the row lock on
-    PostgreSQL (FOR NO KEY UPDATE: the id does not change, so ledger inserts referencing
-    the row are not blocked) and the write lock on SQLite, before anything is read."""
-    db.session.execute(
-        update(Distributor)
-        .where(Distributor.id == distributor_id)
-        .values(id=Distributor.id)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def _checked_request(distributor_id: int, amount: Decimal, payout_account_id: int) -> Quote:
     """Every rule of a request, read under the lock; raises :class:`WithdrawalError`."""
     status = db.session.scalar(select(Distributor.status).where(Distributor.id == distributor_id))
@@ -363,7 +352,7 @@ def request_withdrawal(distributor_id: int, amount: Decimal, payout_account_id: 
 
     Refusals raise :class:`WithdrawalError` and write nothing.
     """
-    _lock(distributor_id)
+    lock_distributor(distributor_id)
     try:
         result = _checked_request(distributor_id, amount, payout_account_id)
     except WithdrawalError:
@@ -436,7 +425,7 @@ def _transition(
     )
     if distributor_id is None:
         raise NotFound(None, _("No such withdrawal."))
-    _lock(distributor_id)
+    lock_distributor(distributor_id)
     before = db.session.scalar(select(Withdrawal.state).where(Withdrawal.id == withdrawal_id))
     changed = db.session.execute(
         update(Withdrawal)
@@ -470,7 +459,7 @@ def approve(withdrawal_id: int, actor: User) -> Withdrawal:
         select(Withdrawal.distributor_id).where(Withdrawal.id == withdrawal_id)
     )
     if distributor_id is not None:
-        _lock(distributor_id)
+        lock_distributor(distributor_id)
         available = ledger.balances(distributor_id)[Bucket.AVAILABLE]
         if available < ZERO:
             db.session.rollback()

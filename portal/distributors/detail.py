@@ -1,0 +1,214 @@
+"""One distributor for ops: profile, team, money, ledger, audit trail, and the changes
+ops make (status, level / role / upline, manual ledger adjustment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional
+
+from portal.accounts.access import staff_blueprint
+from portal.audit.models import AuditEntry
+from portal.centre import figures, periods, team
+from portal.distributors import management, services
+from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
+from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
+from portal.extensions import db
+from portal.forms import PlainDecimalField, strip
+from portal.ledger.models import Bucket, LedgerEntry
+from portal.ledger.services import balances
+from portal.orders.models import Order
+from portal.pagination import paginate
+from portal.rendering import render
+from portal.timeutil import utcnow
+
+admin = staff_blueprint("admin_distributor", __name__)
+
+
+class StatusForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)], filters=[strip])
+
+
+class ProfileForm(FlaskForm):
+    level_id = SelectField(_l("Level"), coerce=int)
+    role = SelectField(_l("Role"))
+    parent_code = StringField(
+        _l("Upline's referral code"),
+        description=_l("Empty puts the distributor at the top of the tree."),
+        validators=[Optional(), Length(max=8)],
+        filters=[strip],
+    )
+
+
+class AdjustForm(FlaskForm):
+    amount = PlainDecimalField(
+        _l("Amount"),
+        places=None,
+        description=_l("Positive adds to the available balance, negative takes back."),
+        validators=[InputRequired()],
+    )
+    reason = StringField(
+        _l("Reason"),
+        description=_l("The distributor sees it; it is kept in the audit log."),
+        validators=[InputRequired(), Length(max=100)],
+        filters=[strip],
+    )
+
+
+def _profile_form(distributor: Distributor, formdata: Any = None) -> ProfileForm:
+    form = ProfileForm(formdata=formdata)
+    form.level_id.choices = [SelectChoice("0", _("No level"))] + [
+        SelectChoice(str(level.id), level.name) for level in services.levels()
+    ]
+    form.role.choices = [SelectChoice(r.value, str(ROLE_LABELS[r])) for r in DistributorRole]
+    if formdata is None:
+        form.level_id.data = distributor.level_id or 0
+        form.role.data = distributor.role.value
+        form.parent_code.data = distributor.parent.code if distributor.parent else ""
+    return form
+
+
+def _ledger_page(distributor_id: int) -> Any:
+    return paginate(
+        select(LedgerEntry)
+        .where(LedgerEntry.distributor_id == distributor_id)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+    )
+
+
+def _page(distributor: Distributor, **forms: Any) -> Response:
+    now = utcnow()
+    month, last30 = figures.figures(
+        distributor.id, [periods.month_of(now), periods.last_days(30, now)]
+    )
+    trail = list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_type == "distributor")
+            .where(AuditEntry.target_id == str(distributor.id))
+            .order_by(AuditEntry.id.desc())
+            .limit(20)
+        )
+    )
+    children = list(
+        db.session.scalars(
+            select(Distributor)
+            .where(Distributor.parent_id == distributor.id)
+            .order_by(Distributor.display_name)
+            .limit(50)
+        )
+    )
+    status = 400 if any(f.errors for f in forms.values()) else 200
+    return render(
+        "admin/distributor.html",
+        "admin/distributor.html",
+        http_status=status,
+        d=distributor,
+        balances=balances(distributor.id),
+        buckets=Bucket,
+        month=month,
+        last30=last30,
+        team_counts=team.counts(distributor.id),
+        children=children,
+        trail=trail,
+        ledger=_ledger_page(distributor.id),
+        status_form=forms.get("status_form") or StatusForm(formdata=None),
+        profile_form=forms.get("profile_form") or _profile_form(distributor),
+        adjust_form=forms.get("adjust_form") or AdjustForm(formdata=None),
+        orders=db.session.scalar(
+            select(func.count(Order.id)).where(Order.distributor_id == distributor.id)
+        ),
+    )
+
+
+@admin.get("/distributors/<int:distributor_id>")
+def show(distributor_id: int) -> Response:
+    return _page(db.get_or_404(Distributor, distributor_id))
+
+
+@admin.get("/distributors/<int:distributor_id>/ledger")
+def ledger(distributor_id: int) -> Response:
+    distributor = db.get_or_404(Distributor, distributor_id)
+    return render(
+        "admin/distributor_ledger.html",
+        "admin/_distributor_ledger.html",
+        d=distributor,
+        ledger=_ledger_page(distributor.id),
+    )
+
+
+def _done(distributor_id: int, message: str) -> Response:
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("admin_distributor.show", distributor_id=distributor_id))
+
+
+@admin.post("/distributors/<int:distributor_id>/status")
+def status(distributor_id: int) -> Response:
+    distributor = db.get_or_404(Distributor, distributor_id)
+    form = StatusForm()
+    target = (
+        DistributorStatus.ACTIVE
+        if distributor.status is DistributorStatus.SUSPENDED
+        else DistributorStatus.SUSPENDED
+    )
+    if form.validate():
+        try:
+            management.set_status(distributor.id, target, current_user, form.reason.data or "")
+        except management.ManagementError as exc:
+            db.session.rollback()
+            (form[exc.field].errors if exc.field else form.form_errors).append(exc.message)
+        else:
+            return _done(
+                distributor.id,
+                _(
+                    "%(name)s: %(status)s.",
+                    name=distributor.display_name,
+                    status=STATUS_LABELS[target],
+                ),
+            )
+    return _page(distributor, status_form=form)
+
+
+@admin.post("/distributors/<int:distributor_id>/profile")
+def profile(distributor_id: int) -> Response:
+    distributor = db.get_or_404(Distributor, distributor_id)
+    form = _profile_form(distributor, request.form)
+    if form.validate():
+        try:
+            changed = management.change_profile(
+                distributor.id,
+                current_user,
+                form.level_id.data or None,
+                DistributorRole(form.role.data),
+                form.parent_code.data or "",
+            )
+        except management.ManagementError as exc:
+            db.session.rollback()
+            form[exc.field].errors.append(exc.message)
+        else:
+            message = _("Saved.") if changed else _("Nothing changed.")
+            return _done(distributor.id, message)
+    return _page(distributor, profile_form=form)
+
+
+@admin.post("/distributors/<int:distributor_id>/adjust")
+def adjust(distributor_id: int) -> Response:
+    distributor = db.get_or_404(Distributor, distributor_id)
+    form = AdjustForm()
+    if form.validate():
+        try:
+            management.adjust(distributor.id, form.amount.data, form.reason.data, current_user)
+        except management.ManagementError as exc:
+            db.session.rollback()
+            form[exc.field].errors.append(exc.message)
+        else:
+            return _done(distributor.id, _("The adjustment is booked."))
+    return _page(distributor, adjust_form=form)

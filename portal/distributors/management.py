@@ -1,0 +1,171 @@
+"""What ops change on a distributor: status, level, role, upline, and manual ledger
+adjustments. Every change is audited with before → after; the caller never commits.
+
+Changes apply from now on: orders already computed keep the plan and upline frozen on
+them (see portal.commissions.context), so history is never re-priced.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.audit import services as audit
+from portal.commissions.engine import minor_unit_exponent, round_money
+from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.extensions import db
+from portal.ledger.models import Bucket, EntryKind
+from portal.ledger.services import Journal, lock_distributor
+from portal.settings import services as settings
+
+MAX_ADJUSTMENT = Decimal(10) ** 9
+MAX_DEPTH_WALK = 10_000  # an upline chain longer than this is corrupt data, not a tree
+
+
+class ManagementError(Exception):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _get(distributor_id: int) -> Distributor:
+    distributor = db.session.get(Distributor, distributor_id)
+    if distributor is None:
+        raise LookupError(distributor_id)
+    return distributor
+
+
+def set_status(distributor_id: int, status: DistributorStatus, actor: User, reason: str) -> None:
+    """Suspend an active distributor or reactivate a suspended one (reason required).
+
+    Suspended distributors keep their money and can still sign in and read; their links
+    stop, they earn nothing at their depth and cannot withdraw.
+    """
+    distributor = _get(distributor_id)
+    allowed = {
+        DistributorStatus.SUSPENDED: DistributorStatus.ACTIVE,
+        DistributorStatus.ACTIVE: DistributorStatus.SUSPENDED,
+    }
+    if allowed.get(status) is not distributor.status:
+        raise ManagementError(None, _("Only active distributors can be suspended, and back."))
+    if not reason.strip():
+        raise ManagementError("reason", _("Give a reason; it is kept in the audit log."))
+    before = distributor.status.value
+    distributor.status = status
+    audit.record(
+        actor,
+        f"distributor.{'suspend' if status is DistributorStatus.SUSPENDED else 'reactivate'}",
+        "distributor",
+        distributor.id,
+        {"status": before},
+        {"status": status.value, "reason": reason.strip()},
+    )
+
+
+def _would_cycle(distributor_id: int, new_parent_id: int) -> bool:
+    """True when the new parent is the distributor or sits anywhere below it."""
+    current: int | None = new_parent_id
+    for _step in range(MAX_DEPTH_WALK):
+        if current is None:
+            return False
+        if current == distributor_id:
+            return True
+        current = db.session.scalar(select(Distributor.parent_id).where(Distributor.id == current))
+    return True
+
+
+def change_profile(
+    distributor_id: int,
+    actor: User,
+    level_id: int | None,
+    role: DistributorRole,
+    parent_code: str,
+) -> list[str]:
+    """Level, role and upline (by referral code; empty = top of the tree). Returns the
+    names of what changed."""
+    distributor = _get(distributor_id)
+    if level_id is not None and db.session.get(Level, level_id) is None:
+        raise ManagementError("level_id", _("Choose a level."))
+    parent_id = None
+    if parent_code.strip():
+        parent = db.session.scalar(
+            select(Distributor).where(Distributor.code == parent_code.strip().upper())
+        )
+        if parent is None:
+            raise ManagementError("parent_code", _("No distributor has that code."))
+        if _would_cycle(distributor.id, parent.id):
+            raise ManagementError(
+                "parent_code",
+                _(
+                    "%(name)s is in this distributor's own team: that would make a loop.",
+                    name=parent.display_name,
+                ),
+            )
+        parent_id = parent.id
+    before = {
+        "level_id": distributor.level_id,
+        "role": distributor.role.value,
+        "parent_id": distributor.parent_id,
+    }
+    distributor.level_id = level_id
+    distributor.role = role
+    distributor.parent_id = parent_id
+    after = {"level_id": level_id, "role": role.value, "parent_id": parent_id}
+    changed = [key for key in before if before[key] != after[key]]
+    if changed:
+        audit.record(
+            actor,
+            "distributor.change",
+            "distributor",
+            distributor.id,
+            {k: before[k] for k in changed},
+            {k: after[k] for k in changed},
+        )
+    return changed
+
+
+def adjust(distributor_id: int, amount: Decimal, reason: str, actor: User) -> None:
+    """Book a manual amount into the distributor's available balance (negative takes
+    money back; a negative balance is carried into the next withdrawal)."""
+    currency = settings.get("currency")
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
+        raise ManagementError("amount", _("Enter an amount other than zero, e.g. 25 or -10."))
+    if abs(amount) >= MAX_ADJUSTMENT:
+        raise ManagementError("amount", _("That amount is too large."))
+    if round_money(amount, currency) != amount:
+        raise ManagementError(
+            "amount",
+            _(
+                "Use at most %(places)d decimals for %(currency)s.",
+                places=minor_unit_exponent(currency),
+                currency=currency,
+            ),
+        )
+    reason = reason.strip()
+    if not reason:
+        raise ManagementError("reason", _("Give a reason; the distributor sees it."))
+    _get(distributor_id)
+    lock_distributor(distributor_id)
+    entry = audit.record(
+        actor,
+        "ledger.adjust",
+        "distributor",
+        distributor_id,
+        None,
+        {"amount": str(amount), "currency": currency, "reason": reason},
+    )
+    db.session.flush()  # the audit entry's id names the ledger entry
+    journal = Journal()
+    journal.book(
+        distributor_id,
+        Bucket.AVAILABLE,
+        amount,
+        currency,
+        EntryKind.MANUAL,
+        f"manual:{entry.id} {reason}"[:120],
+    )
+    journal.write()

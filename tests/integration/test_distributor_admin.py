@@ -1,0 +1,177 @@
+"""Ops managing a distributor: search and filters, the detail page, suspend / reactivate,
+level / role / upline changes (no loops), manual ledger adjustments — all audited."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal as D
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from portal.accounts.models import Role
+from portal.audit.models import AuditEntry
+from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.extensions import db
+from portal.ledger.models import Bucket, EntryKind, LedgerEntry
+from tests.helpers import csrf_token
+from tests.money import balances, earn, signed_in, verify
+
+
+def ops_client(app: Flask, make_user) -> FlaskClient:
+    make_user("ops@shop.example", Role.OPS)
+    return signed_in(app, "ops@shop.example")
+
+
+def post(client: FlaskClient, distributor_id: int, action: str, **data: str):
+    token = csrf_token(client, f"/admin/distributors/{distributor_id}")
+    return client.post(
+        f"/admin/distributors/{distributor_id}/{action}", data={"csrf_token": token, **data}
+    )
+
+
+def audit_actions(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_suspend_and_reactivate_need_a_reason(app: Flask, make_user, make_distributor) -> None:
+    distributor_id, _ = make_distributor("lin@shop.example", name="Lin")
+    ops = ops_client(app, make_user)
+    missing = post(ops, distributor_id, "status", reason="")
+    assert missing.status_code == 400 and "Give a reason" in missing.get_data(as_text=True)
+    assert post(ops, distributor_id, "status", reason="fake orders").status_code == 302
+    with app.app_context():
+        assert db.session.get(Distributor, distributor_id).status is DistributorStatus.SUSPENDED
+    assert post(ops, distributor_id, "status", reason="cleared").status_code == 302
+    with app.app_context():
+        assert db.session.get(Distributor, distributor_id).status is DistributorStatus.ACTIVE
+    assert audit_actions(app) == ["distributor.suspend", "distributor.reactivate"]
+
+
+def test_an_upline_change_never_makes_a_loop(app: Flask, make_user, make_distributor) -> None:
+    top, top_code = make_distributor("top@shop.example", name="Top")
+    mid, mid_code = make_distributor("mid@shop.example", parent_id=top, name="Mid")
+    _low, low_code = make_distributor("low@shop.example", parent_id=mid, name="Low")
+    other, other_code = make_distributor("other@shop.example", name="Other")
+    ops = ops_client(app, make_user)
+    for code in (top_code, mid_code, low_code):  # itself, its child, its grandchild
+        refused = post(ops, top, "profile", level_id="0", role="affiliate", parent_code=code)
+        assert refused.status_code == 400, code
+        assert "loop" in refused.get_data(as_text=True) or code == top_code
+    unknown = post(ops, top, "profile", level_id="0", role="affiliate", parent_code="ZZZZZZ")
+    assert "No distributor has that code" in unknown.get_data(as_text=True)
+    moved = post(ops, mid, "profile", level_id="0", role="agent", parent_code=other_code)
+    assert moved.status_code == 302
+    with app.app_context():
+        mid_row = db.session.get(Distributor, mid)
+        assert (mid_row.parent_id, mid_row.role) == (other, DistributorRole.AGENT)
+        entry = db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "distributor.change")
+        )
+        assert entry.before == {"role": "affiliate", "parent_id": top}
+        assert entry.after == {"role": "agent", "parent_id": other}
+    top_level = post(ops, top, "profile", level_id="0", role="affiliate", parent_code="")
+    assert top_level.status_code == 302  # nothing changed is fine
+
+
+def test_level_changes_take_a_real_level(app: Flask, make_user, make_distributor) -> None:
+    distributor_id, _ = make_distributor("lin@shop.example")
+    with app.app_context():
+        level = Level(name="Partner", rank=2)
+        db.session.add(level)
+        db.session.commit()
+        level_id = level.id
+    ops = ops_client(app, make_user)
+    bogus = post(ops, distributor_id, "profile", level_id="999", role="affiliate")
+    assert bogus.status_code == 400
+    assert (
+        post(ops, distributor_id, "profile", level_id=str(level_id), role="affiliate").status_code
+        == 302
+    )
+    with app.app_context():
+        assert db.session.get(Distributor, distributor_id).level_id == level_id
+
+
+def test_manual_adjustments_are_ledger_entries_with_a_reason(
+    app: Flask, plan, make_user, make_distributor
+) -> None:
+    distributor_id, _ = make_distributor("lin@shop.example", name="Lin")
+    earn(app, distributor_id, "50.00", "1001")
+    ops = ops_client(app, make_user)
+    for amount, reason in (
+        ("", "x"),
+        ("abc", "x"),
+        ("0", "x"),
+        ("1.234", "x"),
+        ("NaN", "x"),
+        ("5", ""),
+    ):
+        response = post(ops, distributor_id, "adjust", amount=amount, reason=reason)
+        assert response.status_code == 400, (amount, reason)
+    assert balances(app, distributor_id) == {Bucket.AVAILABLE: D("50.00")}
+    assert post(ops, distributor_id, "adjust", amount="12.50", reason="Goodwill").status_code == 302
+    assert post(ops, distributor_id, "adjust", amount="-70", reason="Fraud").status_code == 302
+    assert balances(app, distributor_id) == {Bucket.AVAILABLE: D("-7.50")}
+    assert verify(app) == []
+    with app.app_context():
+        manual = list(
+            db.session.scalars(
+                select(LedgerEntry).where(LedgerEntry.kind == EntryKind.MANUAL.value)
+            )
+        )
+    assert [e.amount for e in manual] == [D("12.50"), D("-70")]
+    assert manual[0].reference.endswith("Goodwill")
+    assert audit_actions(app) == ["ledger.adjust", "ledger.adjust"]
+    page = ops.get(f"/admin/distributors/{distributor_id}").get_data(as_text=True)
+    assert "Goodwill" in page and "-$7.50" in page
+    assert ops.get(f"/admin/distributors/{distributor_id}/ledger").status_code == 200
+    assert ops.get("/admin/distributors/999999").status_code == 404
+
+
+def test_search_and_filters(app: Flask, make_user, make_distributor) -> None:
+    top, top_code = make_distributor("top@shop.example", name="Top Wang")
+    make_distributor("kid@shop.example", parent_id=top, name="Kid 100%")
+    make_distributor("sus@shop.example", status=DistributorStatus.SUSPENDED, name="Sus Li")
+    ops = ops_client(app, make_user)
+
+    def names(query: str) -> set[str]:
+        html = ops.get(f"/admin/distributors?{query}", headers={"HX-Request": "true"}).text
+        return set(re.findall(r'<a href="/admin/distributors/\d+">([^<]+)</a>', html))
+
+    everyone = {"Top Wang", "Kid 100%", "Sus Li"}
+    assert names("") == everyone
+    assert names(f"parent={top_code}") == {"Kid 100%"}
+    assert names("status=suspended") == {"Sus Li"}
+    assert names("q=TOP@SHOP") == {"Top Wang"}
+    assert names("q=100%25") == {"Kid 100%"}  # a typed % is a percent sign, not a wildcard
+    assert names(f"q={top_code.lower()}") == {"Top Wang"}
+    assert names("joined_from=2999-01-01") == set()
+    assert names("joined_from=garbage&role=nope&level=x") == everyone
+
+
+def test_the_list_has_no_n_plus_one(app: Flask, make_user, make_distributor) -> None:
+    ops = ops_client(app, make_user)
+    parent, _ = make_distributor("p@shop.example")
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    def queries() -> int:
+        statements.clear()
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert ops.get("/admin/distributors").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements)
+
+    make_distributor("first@shop.example", parent_id=parent)  # every relation is in use
+    few = queries()
+    for n in range(15):
+        make_distributor(f"d{n}@shop.example", parent_id=parent)
+    assert queries() == few
