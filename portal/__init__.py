@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.distributors.views import public as join_bp
     from portal.links.views import me as me_links_bp
     from portal.links.views import public as links_bp
+    from portal.reports.views import admin as admin_reports_bp
     from portal.settings.views import admin as admin_settings_bp
     from portal.withdrawals.admin import admin as admin_withdrawals_bp
     from portal.withdrawals.views import me as me_withdrawals_bp
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
         me_links_bp,
         me_withdrawals_bp,
         admin_withdrawals_bp,
+        admin_reports_bp,
         admin_home_bp,
         admin_distributors_bp,
         admin_distributor_bp,

@@ -17,6 +17,7 @@ from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.formatting import csv_text
 from portal.orders.models import Order
 
 
@@ -150,11 +151,11 @@ def csv_lines(
 def _csv_row(row: OrderRow, commission: Commission) -> list[object]:
     order = row.order
     return [
-        _text(order.number or order.shop_order_id),
+        csv_text(order.number or order.shop_order_id),
         order.created_at_shop.date().isoformat(),
-        _text(order.status),
-        _text(row.seller or "me"),
-        _text(order.attribution_method or ""),
+        csv_text(order.status),
+        csv_text(row.seller or "me"),
+        csv_text(order.attribution_method or ""),
         commission.depth,
         round_money(commission.basis, commission.currency),
         "" if commission.rate is None else format(commission.rate.normalize(), "f"),
@@ -164,11 +165,6 @@ def _csv_row(row: OrderRow, commission: Commission) -> list[object]:
         commission.state.value,
         commission.zero_reason or "",
     ]
-
-
-def _text(value: str) -> str:
-    """Neutralise spreadsheet formulas in text cells (names are user input)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def state_filter(value: str | None) -> CommissionState | None:

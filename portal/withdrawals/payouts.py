@@ -24,6 +24,7 @@ from portal.audit import services as audit
 from portal.commissions.engine import round_money
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.formatting import csv_text
 from portal.timeutil import utcnow
 from portal.withdrawals.models import PayoutMethod, Withdrawal, WithdrawalState
 from portal.withdrawals.services import WithdrawalError
@@ -54,11 +55,6 @@ def _csv(rows: list[list[object]], header: list[str] | None) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
-def _text(value: str) -> str:
-    """Neutralise spreadsheet formulas in names people typed."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _reference(withdrawal: Withdrawal) -> str:
     return f"W{withdrawal.id}"
 
@@ -73,9 +69,9 @@ class BankTransferCsv:
     def export(self, withdrawals: Sequence[Withdrawal]) -> Export:
         rows: list[list[object]] = [
             [
-                _text(w.payout_account.holder_name),
+                csv_text(w.payout_account.holder_name),
                 w.payout_account.account,
-                _text(w.payout_account.bank_name or ""),
+                csv_text(w.payout_account.bank_name or ""),
                 round_money(w.net, w.currency),
                 w.currency,
                 _reference(w),

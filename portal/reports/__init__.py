@@ -1,0 +1,1 @@
+"""Programme reports for ops: KPIs, time series, top distributors, levels."""
