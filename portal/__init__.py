@@ -119,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.links.views import me as me_links_bp
     from portal.links.views import public as links_bp
     from portal.reports.views import admin as admin_reports_bp
+    from portal.risk.views import admin as admin_risk_bp
     from portal.settings.views import admin as admin_settings_bp
     from portal.withdrawals.admin import admin as admin_withdrawals_bp
     from portal.withdrawals.views import me as me_withdrawals_bp
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
         me_withdrawals_bp,
         admin_withdrawals_bp,
         admin_reports_bp,
+        admin_risk_bp,
         admin_home_bp,
         admin_distributors_bp,
         admin_distributor_bp,

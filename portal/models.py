@@ -15,6 +15,7 @@ from portal.distributors.models import Distributor, Level, PersonalCoupon
 from portal.ledger.models import LedgerEntry
 from portal.links.models import Click
 from portal.orders.models import CustomerBinding, Order, OrderLine
+from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
 from portal.withdrawals.models import PayoutAccount, Withdrawal
 
@@ -29,6 +30,7 @@ __all__ = [
     "Distributor",
     "LedgerEntry",
     "Level",
+    "LoginDevice",
     "LoginFailure",
     "Order",
     "OrderLine",
@@ -37,6 +39,7 @@ __all__ = [
     "PlanExclusion",
     "PlanOverride",
     "Product",
+    "RiskFlag",
     "Setting",
     "User",
     "Withdrawal",

@@ -114,6 +114,8 @@ def woo_order(
         "date_completed_gmt": completed,
         "customer_id": 0,
         "billing": {"email": "Buyer@Example.com"},
+        "customer_ip_address": "203.0.113.50",
+        "customer_user_agent": "Mozilla/5.0 (Linux; Android 14) Mobile",
         "line_items": [
             {
                 "id": 315,

@@ -134,6 +134,9 @@ def order_data(payload: dict[str, Any]) -> OrderData:
         completed_at=_time(payload.get("date_completed_gmt"), "date_completed_gmt"),
         customer_id=found.customer_id,
         customer_email=found.customer_email,
+        # REST v3 order fields; the portal keeps only keyed hashes of them (risk rules).
+        customer_ip=str(payload.get("customer_ip_address") or "").strip() or None,
+        customer_user_agent=str(payload.get("customer_user_agent") or "").strip() or None,
         lines=tuple(lines),
         # Refund totals can include shipping and tax; commission only ever loses goods.
         refunded_unallocated=min(max(refunded, Decimal(0)), goods),

@@ -65,10 +65,32 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def hash_ip(ip: str | None) -> str:
-    """Keyed hash of a client address: throttling needs equality, not the address."""
+def keyed_hash(value: str) -> str:
+    """Keyed hash (the app's secret) of a client address or user agent: throttling and
+    risk rules need equality, not the value, so the value itself is never stored."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, (ip or "unknown").encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def hash_ip(ip: str | None) -> str:
+    return keyed_hash(ip or "unknown")
+
+
+def _remember_device(user: User, ip: str | None, user_agent: str) -> None:
+    from portal.risk.models import LoginDevice
+
+    ip_hash, ua_hash = hash_ip(ip), keyed_hash(user_agent)
+    device = db.session.scalar(
+        select(LoginDevice).where(
+            LoginDevice.user_id == user.id,
+            LoginDevice.ip_hash == ip_hash,
+            LoginDevice.ua_hash == ua_hash,
+        )
+    )
+    if device is None:
+        db.session.add(LoginDevice(user_id=user.id, ip_hash=ip_hash, ua_hash=ua_hash))
+    else:
+        device.last_seen = utcnow()
 
 
 def email_exists(email: str) -> bool:
@@ -120,7 +142,7 @@ def check_throttle(email: str, ip: str | None, policy: ThrottlePolicy | None = N
             )
 
 
-def authenticate(email: str, password: str, ip: str | None) -> User:
+def authenticate(email: str, password: str, ip: str | None, user_agent: str = "") -> User:
     """Return the user for a correct email/password, recording failures.
 
     While throttled even a correct password is refused, otherwise throttling would not stop
@@ -137,6 +159,7 @@ def authenticate(email: str, password: str, ip: str | None) -> User:
         raise InvalidCredentials(_("Email or password is incorrect."))
     db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
     user.last_login_at = utcnow()
+    _remember_device(user, ip, user_agent)
     db.session.commit()
     return user
 

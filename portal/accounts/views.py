@@ -35,7 +35,12 @@ def login() -> BaseResponse | str | tuple[str, int]:
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+            user = services.authenticate(
+                form.email.data,
+                form.password.data,
+                request.remote_addr,
+                request.user_agent.string,
+            )
         except services.LoginThrottled as exc:
             minutes = max(1, round(exc.retry_after.total_seconds() / 60))
             form.form_errors.append(

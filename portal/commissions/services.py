@@ -30,6 +30,8 @@ from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.orders.models import COMPLETED, VOID_STATUSES, Order
+from portal.risk import screening as risk
+from portal.risk.models import FlagStatus
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 
@@ -187,15 +189,25 @@ class Rules:
     return_window: timedelta
 
 
+RISK_PREFIX = "risk: "
+
+
 def _desired(
     order: Order,
     commission: Commission,
     line: engine.CommissionLine | None,
     now: datetime,
     rules: Rules,
+    flagged: tuple[FlagStatus, list[str]] | None = None,
 ) -> tuple[CommissionState, Decimal]:
-    """The state a commission should be in and the amount the ledger should hold for it."""
+    """The state a commission should be in and the amount the ledger should hold for it.
+
+    ``flagged``: the order's risk flags (portal.risk) — open ones hold it on review,
+    rejected ones reverse it, released ones let it flow on.
+    """
     amount = line.amount if line is not None else ZERO
+    if flagged is not None and flagged[0] is FlagStatus.REJECTED:
+        line = None  # ops refused the order: reversed like a cancelled one
     if order.status in VOID_STATUSES or line is None:
         amount = ZERO  # cancelled, refunded, trashed — or no longer attributed this way
         if commission.state is not CommissionState.PAID:
@@ -211,6 +223,10 @@ def _desired(
             f"would earn {amount} {order.currency}"
         )
         return CommissionState.ON_REVIEW, ZERO
+    if flagged is not None and flagged[0] is FlagStatus.OPEN:
+        commission.review_reason = RISK_PREFIX + ", ".join(sorted(set(flagged[1])))
+    elif commission.review_reason and commission.review_reason.startswith(RISK_PREFIX):
+        commission.review_reason = None  # released
     if commission.review_reason:
         return CommissionState.ON_REVIEW, amount
     if order.status == COMPLETED and order.completed_at is not None:
@@ -289,9 +305,12 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
         return []
     cache = _BatchCache(settings.all_values(), {}, {})
     values = cache.values
+    first_runs = []
     for order in orders:
         if order.commission_context is None and order.distributor_id is not None:
             order.commission_context = freeze_context(order, cache)
+            first_runs.append(order)
+    risk.screen(first_runs, values)
     ids = [order.id for order in orders]
     existing: dict[tuple[int, int, int], Commission] = {
         (c.order_id, c.beneficiary_id, c.depth): c
@@ -304,6 +323,7 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
             targets[(order.id, line.beneficiary_id, line.depth)] = line
     rules = Rules(values["currency"], timedelta(days=values["return_window_days"]))
     held = _holdings(ids)
+    flagged = risk.holds(ids)
     by_id = {order.id: order for order in orders}
     journal = _Journal(now)
     created = []
@@ -326,7 +346,9 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
                 seller_id=order.distributor_id,
                 **_explanation(line),
             )
-            commission.state, commission.amount = _desired(order, commission, line, now, rules)
+            commission.state, commission.amount = _desired(
+                order, commission, line, now, rules, flagged.get(order.id)
+            )
             db.session.add(commission)
             created.append(commission)
         else:
@@ -334,7 +356,7 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
                 for name, value in _explanation(line).items():
                     if getattr(commission, name) != value:  # no UPDATE when nothing changed
                         setattr(commission, name, value)
-            state, amount = _desired(order, commission, line, now, rules)
+            state, amount = _desired(order, commission, line, now, rules, flagged.get(order.id))
             _settle(journal, order, commission, state, amount, held[commission.id])
         touched.append(commission)
     if created:

@@ -30,6 +30,10 @@ class Order(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     customer_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    # Keyed hashes of the buyer's address and browser (never the raw values), for the
+    # "same device as the distributor" risk rule.
+    customer_ip_hash: Mapped[str | None] = mapped_column(String(64))
+    customer_ua_hash: Mapped[str | None] = mapped_column(String(64))
     refunded_unallocated: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     # Goods after discounts and refunds, excl. tax and shipping: what "sales" means on
     # every page. Kept by store_order, so sums over orders need no join to the lines.

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.accounts.services import keyed_hash
 from portal.extensions import db
 from portal.orders.models import Order, OrderLine
 
@@ -52,6 +53,8 @@ class OrderData:
     completed_at: datetime | None = None
     customer_id: str | None = None
     customer_email: str | None = None
+    customer_ip: str | None = None  # hashed before storing, like the user agent
+    customer_user_agent: str | None = None
     refunded_unallocated: Decimal = Decimal(0)
     attribution: Attribution | None = None
     shop: str = "woocommerce"
@@ -69,6 +72,10 @@ def _apply(order: Order, data: OrderData) -> None:
     order.currency = data.currency.upper()
     order.customer_id = data.customer_id
     order.customer_email = (data.customer_email or "").strip().lower() or None
+    order.customer_ip_hash = keyed_hash(data.customer_ip) if data.customer_ip else None
+    order.customer_ua_hash = (
+        keyed_hash(data.customer_user_agent) if data.customer_user_agent else None
+    )
     order.created_at_shop = data.created_at
     order.modified_at_shop = data.modified_at
     order.completed_at = data.completed_at

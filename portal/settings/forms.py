@@ -76,6 +76,25 @@ class SettingsForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=1000000000)],
         **_spec("withdrawal_auto_approve_below"),
     )
+    risk_self_purchase = BooleanField(**_spec("risk_self_purchase"))
+    risk_same_device = SelectField(
+        choices=[
+            SelectChoice("ip", _l("Same address")),
+            SelectChoice("ip_or_ua", _l("Same address or same browser")),
+            SelectChoice("off", _l("Off")),
+        ],
+        **_spec("risk_same_device"),
+    )
+    risk_team_loop = BooleanField(**_spec("risk_team_loop"))
+    risk_velocity_per_hour = IntegerField(
+        validators=[InputRequired(), NumberRange(min=0, max=100000)],
+        **_spec("risk_velocity_per_hour"),
+    )
+    risk_large_order = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=1000000000)],
+        **_spec("risk_large_order"),
+    )
     self_purchase = SelectField(
         choices=[SelectChoice(k, v) for k, v in SELF_PURCHASE_LABELS.items()],
         **_spec("self_purchase"),

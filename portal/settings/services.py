@@ -142,6 +142,51 @@ SPECS: dict[str, SettingSpec] = {
             minimum=0,
         ),
         SettingSpec(
+            "risk_self_purchase",
+            bool,
+            True,
+            _l("Review orders distributors place for themselves"),
+            _l("The buyer's email or shop customer id is the distributor's."),
+        ),
+        SettingSpec(
+            "risk_same_device",
+            str,
+            "ip",
+            _l("Review orders from the distributor's own devices"),
+            _l(
+                "Compare the buyer with where the distributor signs in from. Browsers alone "
+                "are shared by millions of phones, so matching them is stricter and noisier."
+            ),
+            ("ip", "ip_or_ua", "off"),
+        ),
+        SettingSpec(
+            "risk_team_loop",
+            bool,
+            True,
+            _l("Review orders bought inside the team"),
+            _l("The buyer is a distributor up to three levels above or below the seller."),
+        ),
+        SettingSpec(
+            "risk_velocity_per_hour",
+            int,
+            0,
+            _l("Review above this many orders per hour"),
+            _l(
+                "Orders attributed to one distributor within an hour. 0 (the default) turns "
+                "it off: a group leader's post can bring dozens of honest orders at once."
+            ),
+            minimum=0,
+            maximum=100000,
+        ),
+        SettingSpec(
+            "risk_large_order",
+            Decimal,
+            Decimal("0"),
+            _l("Review orders above"),
+            _l("Goods total of one order, in the shop currency. 0 turns it off."),
+            minimum=0,
+        ),
+        SettingSpec(
             "self_purchase",
             str,
             "uplines_only",

@@ -141,6 +141,11 @@ def test_auto_approval_setting(app, admin_client) -> None:
             "withdrawal_fee_fixed": "0",
             "withdrawal_daily_limit": "0",
             "withdrawal_auto_approve_below": "0",
+            "risk_self_purchase": "y",
+            "risk_same_device": "ip",
+            "risk_team_loop": "y",
+            "risk_velocity_per_hour": "0",
+            "risk_large_order": "0",
         },
     )
     assert response.status_code == 302

@@ -24,6 +24,11 @@ VALID = {
     "withdrawal_fee_fixed": "0",
     "withdrawal_daily_limit": "5000",
     "withdrawal_auto_approve_below": "0",
+    "risk_self_purchase": "y",
+    "risk_same_device": "ip",
+    "risk_team_loop": "y",
+    "risk_velocity_per_hour": "0",
+    "risk_large_order": "0",
 }
 
 

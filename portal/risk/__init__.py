@@ -1,0 +1,1 @@
+"""Risk control: rules that hold an order's commissions on review until ops decide."""

@@ -1,0 +1,142 @@
+"""The risk rules (本人订单不返佣, 同设备识别, 自买自销 and friends), run once per order when its
+commission is first computed. Each rule is switched and tuned in the settings.
+
+* ``self_purchase`` — the buyer is the attributed distributor (email or shop customer id);
+* ``same_device`` — the buyer's address (setting ``ip``) or address or browser
+  (``ip_or_ua``) matches one the distributor signs in from (keyed hashes on both sides);
+* ``team_loop`` — the buyer is a distributor within three levels above or below;
+* ``velocity`` — more attributed orders in the hour up to this one than the limit;
+* ``large_order`` — the order's goods exceed the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from portal.accounts.models import User
+from portal.distributors.models import Distributor
+from portal.extensions import db
+from portal.orders.models import VOID_STATUSES, Order
+from portal.risk.models import FlagStatus, LoginDevice, RiskFlag
+
+TEAM_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: str
+    evidence: dict[str, Any]
+
+
+def _buyer(order: Order) -> Distributor | None:
+    """The distributor who placed the order, if the buyer is one."""
+    conditions = []
+    if order.customer_email:
+        conditions.append(
+            Distributor.user_id.in_(select(User.id).where(User.email == order.customer_email))
+        )
+    if order.customer_id:
+        conditions.append(Distributor.shop_customer_id == order.customer_id)
+    if not conditions:
+        return None
+    return db.session.scalar(select(Distributor).where(or_(*conditions)).limit(1))
+
+
+def _relation(seller: Distributor, buyer: Distributor) -> str | None:
+    """ "upline N" / "downline N" when the buyer is within three levels of the seller."""
+    node: Distributor | None = seller
+    for depth in range(1, TEAM_DEPTH + 1):
+        node = node.parent if node is not None else None
+        if node is not None and node.id == buyer.id:
+            return f"upline {depth}"
+    node = buyer
+    for depth in range(1, TEAM_DEPTH + 1):
+        node = node.parent if node is not None else None
+        if node is not None and node.id == seller.id:
+            return f"downline {depth}"
+    return None
+
+
+def evaluate(order: Order, seller: Distributor, values: dict[str, Any]) -> list[Hit]:
+    hits = []
+    buyer = _buyer(order)
+    if values["risk_self_purchase"] and buyer is not None and buyer.id == seller.id:
+        hits.append(Hit("self_purchase", {"buyer": seller.code}))
+    mode = values["risk_same_device"]
+    if mode != "off" and order.customer_ip_hash:
+        matches = [LoginDevice.ip_hash == order.customer_ip_hash]
+        if mode == "ip_or_ua" and order.customer_ua_hash:
+            matches.append(LoginDevice.ua_hash == order.customer_ua_hash)
+        device = db.session.scalar(
+            select(LoginDevice).where(LoginDevice.user_id == seller.user_id, or_(*matches)).limit(1)
+        )
+        if device is not None:
+            same = "address" if device.ip_hash == order.customer_ip_hash else "browser"
+            hits.append(
+                Hit("same_device", {"same": same, "last_seen": device.last_seen.isoformat()})
+            )
+    if values["risk_team_loop"] and buyer is not None and buyer.id != seller.id:
+        relation = _relation(seller, buyer)
+        if relation is not None:
+            hits.append(Hit("team_loop", {"buyer": buyer.code, "relation": relation}))
+    limit = values["risk_velocity_per_hour"]
+    if limit:
+        recent = db.session.scalar(
+            select(func.count(Order.id)).where(
+                Order.distributor_id == seller.id,
+                Order.created_at_shop > order.created_at_shop - timedelta(hours=1),
+                Order.created_at_shop <= order.created_at_shop,
+                Order.status.not_in(VOID_STATUSES),
+            )
+        )
+        if recent > limit:
+            hits.append(Hit("velocity", {"orders_in_hour": recent, "limit": limit}))
+    threshold = values["risk_large_order"]
+    if threshold > 0 and order.net_total > threshold:
+        hits.append(
+            Hit("large_order", {"total": str(order.net_total), "threshold": str(threshold)})
+        )
+    return hits
+
+
+def screen(orders: Iterable[Order], values: dict[str, Any]) -> None:
+    """Flag the orders (being computed for the first time) that any rule catches."""
+    for order in orders:
+        if order.distributor_id is None:
+            continue
+        seller = db.session.get(Distributor, order.distributor_id)
+        if seller is None:
+            continue
+        for hit in evaluate(order, seller, values):
+            db.session.add(
+                RiskFlag(
+                    order_id=order.id,
+                    distributor_id=seller.id,
+                    rule=hit.rule,
+                    evidence=hit.evidence,
+                )
+            )
+
+
+def holds(order_ids: list[int]) -> dict[int, tuple[FlagStatus, list[str]]]:
+    """Per flagged order: ``open`` while any flag is undecided, else ``rejected`` if any
+    was rejected, else ``released``; with the rules that fired."""
+    result: dict[int, tuple[FlagStatus, list[str]]] = {}
+    if not order_ids:
+        return result
+    rank = {FlagStatus.RELEASED: 0, FlagStatus.REJECTED: 1, FlagStatus.OPEN: 2}
+    for order_id, rule, status in db.session.execute(
+        select(RiskFlag.order_id, RiskFlag.rule, RiskFlag.status).where(
+            RiskFlag.order_id.in_(order_ids)
+        )
+    ):
+        current, rules = result.get(order_id, (FlagStatus.RELEASED, []))
+        if rank[status] > rank[current]:
+            current = status
+        result[order_id] = (current, [*rules, rule])
+    return result
