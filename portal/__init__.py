@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.distributors.views import public as join_bp
     from portal.links.views import me as me_links_bp
     from portal.links.views import public as links_bp
+    from portal.orders.views import admin as admin_orders_bp
     from portal.reports.views import admin as admin_reports_bp
     from portal.risk.views import admin as admin_risk_bp
     from portal.settings.views import admin as admin_settings_bp
@@ -135,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_withdrawals_bp,
         admin_reports_bp,
         admin_risk_bp,
+        admin_orders_bp,
         admin_home_bp,
         admin_distributors_bp,
         admin_distributor_bp,

@@ -105,14 +105,23 @@ def evaluate(order: Order, seller: Distributor, values: dict[str, Any]) -> list[
 
 
 def screen(orders: Iterable[Order], values: dict[str, Any]) -> None:
-    """Flag the orders (being computed for the first time) that any rule catches."""
+    """Flag the orders (being computed for the first time, or again after ops re-assigned
+    them) that any rule catches; a rule already decided for an order is not raised again."""
+    orders = [o for o in orders if o.distributor_id is not None]
+    known = set(
+        db.session.execute(
+            select(RiskFlag.order_id, RiskFlag.rule).where(
+                RiskFlag.order_id.in_([o.id for o in orders])
+            )
+        ).all()
+    )
     for order in orders:
-        if order.distributor_id is None:
-            continue
         seller = db.session.get(Distributor, order.distributor_id)
         if seller is None:
             continue
         for hit in evaluate(order, seller, values):
+            if (order.id, hit.rule) in known:
+                continue
             db.session.add(
                 RiskFlag(
                     order_id=order.id,

@@ -1,0 +1,77 @@
+"""Ops re-assign an order to another distributor (a lost coupon, a wrong link).
+
+The order's frozen commission context is dropped and recomputed for the new upline with
+today's plan: the old beneficiaries' commissions are reversed through the ledger (a paid
+one becomes a negative carry), the new ones start like any new commission, and the risk
+rules run again for the new distributor.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from portal.accounts.models import User
+from portal.audit import services as audit
+from portal.commissions.services import apply_order
+from portal.distributors.models import Distributor, DistributorStatus
+from portal.extensions import db
+from portal.orders.models import Order
+
+
+class ReassignError(Exception):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
+    """Credit the order to the active distributor with ``code``. Commits."""
+    reason = reason.strip()
+    if not reason:
+        raise ReassignError("reason", _("Give a reason; it is kept in the audit log."))
+    target = db.session.scalar(select(Distributor).where(Distributor.code == code.strip().upper()))
+    if target is None or target.status is not DistributorStatus.ACTIVE:
+        raise ReassignError("code", _("No active distributor has that code."))
+    # The same lock commission runs take, so no run sees a half-changed order.
+    db.session.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(commission_runs=Order.commission_runs)
+        .execution_options(synchronize_session=False)
+    )
+    order = db.session.get(Order, order_id, populate_existing=True)
+    if order is None:
+        raise LookupError(order_id)
+    if order.distributor_id == target.id:
+        db.session.rollback()
+        raise ReassignError(
+            "code", _("The order is already credited to %(code)s.", code=target.code)
+        )
+    previous = (
+        db.session.scalar(select(Distributor.code).where(Distributor.id == order.distributor_id))
+        if order.distributor_id
+        else None
+    )
+    before = {"distributor": previous, "method": order.attribution_method}
+    order.distributor_id = target.id
+    order.attribution_method = "manual"
+    order.attribution_evidence = {
+        "matched": target.code,
+        "previous": previous,
+        "previous_method": before["method"],
+        "reason": reason,
+    }
+    order.commission_context = None
+    audit.record(
+        actor,
+        "order.reassign",
+        "order",
+        order.id,
+        before,
+        {"distributor": target.code, "method": "manual", "reason": reason},
+    )
+    db.session.commit()
+    apply_order(order_id)
+    return order

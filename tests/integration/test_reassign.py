@@ -1,0 +1,67 @@
+"""Ops re-assign an order: old commission reversed through the ledger (a paid one carried
+as a negative), new upline credited, audited, and a refused code writes nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from flask import Flask
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.audit.models import AuditEntry
+from portal.commissions.models import Commission, CommissionState
+from portal.extensions import db
+from portal.ledger.models import Bucket
+from portal.orders.models import Order
+from tests.helpers import csrf_token
+from tests.money import add_account, balances, decide, earn, request, signed_in, verify
+
+
+def test_reassign_moves_the_commission_and_claws_back_a_paid_one(
+    app: Flask, plan, make_user, make_distributor
+) -> None:
+    ops_id = make_user("ops@shop.example", Role.OPS)
+    wrong, _ = make_distributor("wrong@shop.example", name="Wrong")
+    right, right_code = make_distributor("right@shop.example", name="Right")
+    order_id = earn(app, wrong, "30.00", "1001")  # 30.00 available to the wrong one
+    withdrawal = request(app, wrong, "30", add_account(app, wrong))
+    decide(app, ops_id, withdrawal, "approve")
+    decide(app, ops_id, withdrawal, "pay", "PP-1")
+    ops = signed_in(app, "ops@shop.example")
+    page = f"/admin/orders/{order_id}"
+    assert "Wrong" in ops.get(page).get_data(as_text=True)
+    token = csrf_token(ops, page)
+    refused = ops.post(
+        f"{page}/reassign", data={"csrf_token": token, "code": "ZZZZZZ", "reason": "x"}
+    )
+    assert refused.status_code == 400 and "No active distributor" in refused.get_data(as_text=True)
+    no_reason = ops.post(f"{page}/reassign", data={"csrf_token": token, "code": right_code})
+    assert no_reason.status_code == 400
+    done = ops.post(
+        f"{page}/reassign", data={"csrf_token": token, "code": right_code, "reason": "lost coupon"}
+    )
+    assert done.status_code == 302
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        assert (order.distributor_id, order.attribution_method) == (right, "manual")
+        assert order.attribution_evidence["reason"] == "lost coupon"
+        states = {
+            (c.beneficiary_id, c.state, c.amount)
+            for c in db.session.scalars(select(Commission).where(Commission.order_id == order_id))
+        }
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "order.reassign"))
+    assert states == {
+        (wrong, CommissionState.PAID, D("0")),
+        (right, CommissionState.AVAILABLE, D("30.00")),
+    }
+    # The wrong one was paid 30.00: it is carried as -30.00 into their next withdrawal.
+    assert balances(app, wrong) == {Bucket.AVAILABLE: D("-30.00"), Bucket.PAID: D("30.00")}
+    assert balances(app, right) == {Bucket.AVAILABLE: D("30.00")}
+    assert entry.after["distributor"] == right_code
+    assert verify(app) == []
+    again = ops.post(
+        f"{page}/reassign", data={"csrf_token": token, "code": right_code, "reason": "again"}
+    )
+    assert again.status_code == 400 and "already credited" in again.get_data(as_text=True)
+    assert ops.get("/admin/orders?q=1001").status_code == 200
