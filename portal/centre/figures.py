@@ -7,13 +7,12 @@ covers them all); on PostgreSQL each of those reads a covering index only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
@@ -56,90 +55,88 @@ def _within(column: Any, period: Period) -> ColumnElement[bool]:
     return and_(column >= period.start, column < period.end)
 
 
-def _span(periods: Sequence[Period]) -> Period:
-    return Period(min(p.start for p in periods), max(p.end for p in periods))
+@dataclass
+class Series:
+    """A distributor's orders, sales, earnings and clicks per UTC day over ``span``: three
+    grouped queries, from which every day-aligned period inside the span is summed (the
+    dashboard's months, its last 30 days, its chart and the level window at once)."""
+
+    span: Period
+    orders: dict[date, int]
+    sales: dict[date, Decimal]
+    earned: dict[date, Decimal]
+    clicks: dict[date, int]
+
+    def _days(self, period: Period) -> list[date]:
+        if not (self.span.start <= period.start and period.end <= self.span.end):
+            raise ValueError("period outside the series")
+        return [
+            period.first_day + timedelta(days=n) for n in range((period.end - period.start).days)
+        ]
+
+    def figures(self, period: Period) -> PeriodFigures:
+        days = self._days(period)
+        return PeriodFigures(
+            sales=sum((self.sales.get(d, ZERO) for d in days), ZERO),
+            orders=sum(self.orders.get(d, 0) for d in days),
+            earned=sum((self.earned.get(d, ZERO) for d in days), ZERO),
+            clicks=sum(self.clicks.get(d, 0) for d in days),
+        )
+
+    def points(self, period: Period) -> list[DayPoint]:
+        return [
+            DayPoint(d, self.sales.get(d, ZERO), self.earned.get(d, ZERO))
+            for d in self._days(period)
+        ]
 
 
-def _sums(query_columns: list[Any], table_filter: list[Any]) -> list[Any]:
-    return list(db.session.execute(select(*query_columns).where(*table_filter)).one())
-
-
-def figures(distributor_id: int, periods: Sequence[Period]) -> list[PeriodFigures]:
-    """Sales, orders, earnings and clicks for each period: three queries in all."""
-    span = _span(periods)
-    order_row = _sums(
-        [
-            column
-            for p in periods
-            for column in (
-                func.count(case((_within(Order.created_at_shop, p), 1))),
-                func.sum(case((_within(Order.created_at_shop, p), Order.net_total))),
-            )
-        ],
-        [
+def series(distributor_id: int, span: Period) -> Series:
+    day = utc_date(Order.created_at_shop)
+    orders: dict[date, int] = {}
+    sales: dict[date, Decimal] = {}
+    for d, count, total in db.session.execute(
+        select(day, func.count(), func.sum(Order.net_total))
+        .where(
             Order.distributor_id == distributor_id,
             _within(Order.created_at_shop, span),
             Order.status.not_in(VOID_STATUSES),
-        ],
-    )
-    earned_row = _sums(
-        [func.sum(case((_within(LedgerEntry.created_at, p), LedgerEntry.amount))) for p in periods],
-        [
-            LedgerEntry.distributor_id == distributor_id,
-            _within(LedgerEntry.created_at, span),
-            LedgerEntry.kind.in_(EARNING_KINDS),
-        ],
-    )
-    click_row = _sums(
-        [func.count(case((_within(Click.created_at, p), 1))) for p in periods],
-        [Click.distributor_id == distributor_id, _within(Click.created_at, span)],
-    )
-    return [
-        PeriodFigures(
-            sales=Decimal(order_row[2 * i + 1] or 0) + ZERO,
-            orders=order_row[2 * i],
-            earned=Decimal(earned_row[i] or 0) + ZERO,
-            clicks=click_row[i],
         )
-        for i in range(len(periods))
-    ]
+        .group_by(day)
+    ):
+        orders[as_date(d)] = count
+        sales[as_date(d)] = Decimal(total) + ZERO
+    return Series(
+        span,
+        orders,
+        sales,
+        _per_day(
+            LedgerEntry.created_at,
+            func.sum(LedgerEntry.amount),
+            [
+                LedgerEntry.distributor_id == distributor_id,
+                _within(LedgerEntry.created_at, span),
+                LedgerEntry.kind.in_(EARNING_KINDS),
+            ],
+            Decimal,
+        ),
+        _per_day(
+            Click.created_at,
+            func.count(),
+            [Click.distributor_id == distributor_id, _within(Click.created_at, span)],
+            int,
+        ),
+    )
+
+
+def _per_day(moment: Any, aggregate: Any, where: list[Any], kind: type) -> dict[date, Any]:
+    day = utc_date(moment)
+    rows = db.session.execute(select(day, aggregate).where(*where).group_by(day))
+    return {as_date(d): kind(value) + kind(0) for d, value in rows}
 
 
 def period_figures(distributor_id: int, period: Period) -> PeriodFigures:
-    return figures(distributor_id, [period])[0]
-
-
-def daily(distributor_id: int, period: Period) -> list[DayPoint]:
-    """Sales and earnings per UTC day of ``period`` (days without any are zero)."""
-    sales = _by_day(
-        Order.created_at_shop,
-        Order.net_total,
-        [
-            Order.distributor_id == distributor_id,
-            _within(Order.created_at_shop, period),
-            Order.status.not_in(VOID_STATUSES),
-        ],
-    )
-    earned = _by_day(
-        LedgerEntry.created_at,
-        LedgerEntry.amount,
-        [
-            LedgerEntry.distributor_id == distributor_id,
-            _within(LedgerEntry.created_at, period),
-            LedgerEntry.kind.in_(EARNING_KINDS),
-        ],
-    )
-    days = (period.end - period.start).days
-    return [
-        DayPoint(day, sales.get(day, ZERO), earned.get(day, ZERO))
-        for day in (period.first_day + timedelta(days=n) for n in range(days))
-    ]
-
-
-def _by_day(moment: Any, amount: Any, where: list[Any]) -> dict[date, Decimal]:
-    day = utc_date(moment)
-    rows = db.session.execute(select(day, func.sum(amount)).where(*where).group_by(day))
-    return {as_date(d): Decimal(total) + ZERO for d, total in rows}
+    """One day-aligned period on its own."""
+    return series(distributor_id, period).figures(period)
 
 
 def maturing(distributor_id: int, limit: int = 5) -> list[tuple[date, Decimal]]:

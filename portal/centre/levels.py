@@ -4,14 +4,14 @@ the automatic upgrade evaluates the same numbers)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from portal.centre import team
-from portal.centre.figures import period_figures
-from portal.centre.periods import Period
+from portal.centre.figures import PeriodFigures, period_figures
+from portal.centre.periods import Period, last_days
 from portal.distributors.models import Distributor, Level
 from portal.extensions import db
 
@@ -50,14 +50,28 @@ def next_level(current: Level | None) -> Level | None:
     return db.session.scalar(query)
 
 
-def progress(distributor: Distributor, now: datetime) -> LevelProgress:
-    target = next_level(distributor.level)
+def window(target: Level, now: datetime) -> Period:
+    """The period a level's sales and order criteria are counted over: the last N UTC
+    days, today included."""
+    return last_days(target.window_days or DEFAULT_WINDOW_DAYS, now)
+
+
+def progress(
+    distributor: Distributor,
+    now: datetime,
+    target: Level | None = None,
+    counted: PeriodFigures | None = None,
+) -> LevelProgress:
+    """Against ``target`` (default: the next level); ``counted`` are the figures over its
+    :func:`window` when the caller already has them (the dashboard asks for them together
+    with its other periods, in the same queries)."""
+    target = target or next_level(distributor.level)
     if target is None:
         return LevelProgress(distributor.level, None, 0, [])
-    window = target.window_days or DEFAULT_WINDOW_DAYS
+    period = window(target, now)
     criteria: list[Criterion] = []
     if target.min_personal_sales is not None or target.min_orders is not None:
-        figures = period_figures(distributor.id, Period(now - timedelta(days=window), now))
+        figures = counted or period_figures(distributor.id, period)
         if target.min_personal_sales is not None:
             criteria.append(
                 Criterion("personal_sales", figures.sales, Decimal(target.min_personal_sales))
@@ -69,4 +83,4 @@ def progress(distributor: Distributor, now: datetime) -> LevelProgress:
     if target.min_team_size is not None:
         size = Decimal(team.active_size(distributor.id))
         criteria.append(Criterion("team_size", size, Decimal(target.min_team_size)))
-    return LevelProgress(distributor.level, target, window, criteria)
+    return LevelProgress(distributor.level, target, (period.end - period.start).days, criteria)

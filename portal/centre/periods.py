@@ -43,5 +43,9 @@ def last_days(days: int, now: datetime) -> Period:
     return Period(end - timedelta(days=days), end)
 
 
+def covering(periods: list[Period]) -> Period:
+    return Period(min(p.start for p in periods), max(p.end for p in periods))
+
+
 def _next_month(start: datetime) -> datetime:
     return datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)

@@ -21,8 +21,7 @@ me = distributor_blueprint("me", __name__)
 CHART_DAYS = (7, 30, 90)
 
 
-def _chart_context(distributor_id: int, days: int) -> dict[str, object]:
-    points = figures.daily(distributor_id, periods.last_days(days, utcnow()))
+def _chart_context(points: list[figures.DayPoint], days: int) -> dict[str, object]:
     return {
         "days": days,
         "chart_days": CHART_DAYS,
@@ -51,10 +50,14 @@ def home() -> Response:
     }
     if distributor.status in (DistributorStatus.ACTIVE, DistributorStatus.SUSPENDED):
         now = utcnow()
-        this_month, last_month, funnel = figures.figures(
-            distributor.id,
-            [periods.month_of(now), periods.previous_month(now), periods.last_days(30, now)],
-        )
+        target = levels.next_level(distributor.level)
+        days = _days()
+        chart = periods.last_days(days, now)
+        wanted = [periods.month_of(now), periods.previous_month(now), periods.last_days(30, now)]
+        if target is not None:
+            wanted.append(levels.window(target, now))
+        daily = figures.series(distributor.id, periods.covering([*wanted, chart]))
+        this_month, last_month, funnel, *window = [daily.figures(p) for p in wanted]
         context.update(
             balances=balances(distributor.id),
             maturing=figures.maturing(distributor.id),
@@ -62,10 +65,10 @@ def home() -> Response:
             last_month=last_month,
             earned_change=figures.month_change(this_month.earned, last_month.earned),
             funnel=funnel,
-            progress=levels.progress(distributor, now),
+            progress=levels.progress(distributor, now, target, window[0] if window else None),
             recruits=direct_recruits(distributor),
             short_url=public_url("links.follow", code=distributor.code),
-            **_chart_context(distributor.id, _days()),
+            **_chart_context(daily.points(chart), days),
         )
     return render("me/home.html", "me/home.html", **context)
 
@@ -73,11 +76,11 @@ def home() -> Response:
 @me.get("/chart")
 def chart() -> Response:
     distributor = current_distributor()
+    days = _days()
+    period = periods.last_days(days, utcnow())
+    points = figures.series(distributor.id, period).points(period)
     return render(
-        "me/chart.html",
-        "me/_chart.html",
-        distributor=distributor,
-        **_chart_context(distributor.id, _days()),
+        "me/chart.html", "me/_chart.html", distributor=distributor, **_chart_context(points, days)
     )
 
 

@@ -85,9 +85,9 @@ def _ledger_page(distributor_id: int) -> Any:
 
 def _page(distributor: Distributor, **forms: Any) -> Response:
     now = utcnow()
-    month, last30 = figures.figures(
-        distributor.id, [periods.month_of(now), periods.last_days(30, now)]
-    )
+    wanted = [periods.month_of(now), periods.last_days(30, now)]
+    daily = figures.series(distributor.id, periods.covering(wanted))
+    month, last30 = (daily.figures(p) for p in wanted)
     trail = list(
         db.session.scalars(
             select(AuditEntry)
