@@ -15,6 +15,7 @@ from flask_login.utils import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
+from portal import security
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.paths import resource_dir
 
@@ -52,6 +53,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_blueprints(app)
+    security.init_app(app)
     _register_jobs(app)
     for name in app.config["PORTAL_PLUGINS"]:
         import_module(name).load(app)

@@ -62,3 +62,35 @@ def test_vendored_htmx_is_served_locally(client) -> None:
     page = client.get("/login").get_data(as_text=True)
     assert "/static/js/htmx.min.js" in page
     assert "//unpkg" not in page and "cdn" not in page.lower()
+
+
+def test_every_page_carries_the_security_headers(app, admin_client) -> None:
+    for client, paths in (
+        (app.test_client(), ["/", "/login", "/join", "/healthz", "/r/NOPE23"]),
+        (admin_client, ["/admin/", "/admin/distributors", "/admin/withdrawals", "/admin/risk"]),
+    ):
+        for path in paths:
+            response = client.get(path)
+            policy = response.headers.get("Content-Security-Policy", "")
+            assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy, path
+            assert "frame-ancestors 'none'" in policy, path
+            assert response.headers["X-Content-Type-Options"] == "nosniff", path
+            assert "Strict-Transport-Security" not in response.headers  # plain-HTTP config
+
+
+def test_hsts_and_the_shop_images_follow_the_config(app) -> None:
+    from portal import create_app
+
+    secure = create_app(
+        {
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")},
+            "PORTAL_BASE_URL": "https://partners.example.com",
+            "WOO_STORE_URL": "https://shop.example.com/",
+        }
+    )
+    response = secure.test_client().get("/login")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert (
+        "img-src 'self' data: https://shop.example.com"
+        in response.headers["Content-Security-Policy"]
+    )
