@@ -15,7 +15,7 @@ from flask_login.utils import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
-from portal import security
+from portal import logs, metrics, security
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.paths import resource_dir
 
@@ -54,6 +54,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     security.init_app(app)
+    logs.init_app(app)
+    metrics.init_app(app)
     _register_jobs(app)
     for name in app.config["PORTAL_PLUGINS"]:
         import_module(name).load(app)

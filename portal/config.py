@@ -54,6 +54,8 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         # Reverse proxies in front of the portal (0 = none): client address and scheme
         # then come from X-Forwarded-For / -Proto, so login throttling counts real clients.
         "PORTAL_PROXY_COUNT": int(env.get("PORTAL_PROXY_COUNT") or 0),
+        "PORTAL_LOG_FORMAT": env.get("PORTAL_LOG_FORMAT", "json"),
+        "PORTAL_METRICS_TOKEN": env.get("PORTAL_METRICS_TOKEN", ""),
         # A TrueType font with Chinese glyphs for share cards (else common Debian paths).
         "PORTAL_CARD_FONT": env.get("PORTAL_CARD_FONT", ""),
         "SESSION_COOKIE_SECURE": https,

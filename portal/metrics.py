@@ -1,0 +1,148 @@
+"""Prometheus metrics at ``/metrics``.
+
+Counters live in Redis, so every gunicorn worker on every machine adds to the same
+numbers and nothing is kept in a web process between requests; without Redis (the
+demo, tests without it) they live in this process. Recording never fails a request.
+Gauges (queue depth, failed jobs) are read from RQ when scraped.
+
+Set ``PORTAL_METRICS_TOKEN`` to require ``Authorization: Bearer <token>`` (otherwise
+keep ``/metrics`` behind the reverse proxy).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+bp = Blueprint("metrics", __name__)
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+HELP = {
+    "portal_http_requests_total": ("counter", "HTTP requests by endpoint and status."),
+    "portal_http_request_duration_seconds": ("histogram", "Time to answer a request."),
+    "portal_webhook_deliveries_total": ("counter", "Shop webhook deliveries by outcome."),
+}
+_memory: dict[str, float] = defaultdict(float)
+
+
+def _key(app: Flask) -> str:
+    return f"{app.config['PORTAL_QUEUE']}:metrics"
+
+
+def _field(name: str, labels: dict[str, str]) -> str:
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}" if inner else name
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _add(app: Flask, amounts: Iterable[tuple[str, float]]) -> None:
+    amounts = list(amounts)
+    if not app.config["REDIS_URL"]:
+        for field, amount in amounts:
+            _memory[field] += amount
+        return
+    from portal.jobs import redis_connection
+
+    try:
+        pipe = redis_connection(app).pipeline(transaction=False)
+        for field, amount in amounts:
+            pipe.hincrbyfloat(_key(app), field, amount)
+        pipe.execute()
+    except RedisError as exc:  # metrics must never fail the request they describe
+        log.debug("metrics not recorded: %s", exc)
+
+
+def inc(name: str, amount: float = 1, **labels: str) -> None:
+    """Count something (e.g. ``inc("portal_webhook_deliveries_total", outcome="stored")``)."""
+    _add(current_app._get_current_object(), [(_field(name, labels), amount)])  # type: ignore[attr-defined]
+
+
+def _observe_request(app: Flask, endpoint: str, status: int, seconds: float) -> None:
+    name = "portal_http_request_duration_seconds"
+    amounts = [
+        (_field("portal_http_requests_total", {"endpoint": endpoint, "status": str(status)}), 1),
+        (f"{name}_sum", seconds),
+        (f"{name}_count", 1),
+    ]
+    amounts += [(_field(f"{name}_bucket", {"le": str(b)}), 1) for b in BUCKETS if seconds <= b]
+    amounts.append((_field(f"{name}_bucket", {"le": "+Inf"}), 1))
+    _add(app, amounts)
+
+
+def _stored(app: Flask) -> dict[str, float]:
+    if not app.config["REDIS_URL"]:
+        return dict(_memory)
+    from portal.jobs import redis_connection
+
+    raw = redis_connection(app).hgetall(_key(app))
+    return {k.decode(): float(v) for k, v in raw.items()}
+
+
+def _queue_gauges(app: Flask) -> list[str]:
+    if not app.config["REDIS_URL"]:
+        return []
+    from rq.registry import FailedJobRegistry
+
+    from portal.jobs import queue
+
+    q = queue(app)
+    return [
+        "# HELP portal_queue_depth Jobs waiting in the portal queue.",
+        "# TYPE portal_queue_depth gauge",
+        f"portal_queue_depth {len(q)}",
+        "# HELP portal_jobs_failed Jobs in RQ's failed registry.",
+        "# TYPE portal_jobs_failed gauge",
+        f"portal_jobs_failed {FailedJobRegistry(queue=q).count}",
+    ]
+
+
+def exposition(app: Flask) -> str:
+    values = _stored(app)
+    lines: list[str] = []
+    for name, (kind, text) in HELP.items():
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+        for field in sorted(f for f in values if f.split("{")[0].startswith(name)):
+            number = values[field]
+            lines.append(f"{field} {int(number) if number.is_integer() else number}")
+    lines += _queue_gauges(app)
+    return "\n".join(lines) + "\n"
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    token = current_app.config["PORTAL_METRICS_TOKEN"]
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            abort(401)
+    try:
+        body = exposition(current_app._get_current_object())  # type: ignore[attr-defined]
+    except RedisError:
+        abort(503)
+    return Response(body, mimetype="text/plain; version=0.0.4")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def start_clock() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        started = g.pop("metrics_started", None)
+        if started is not None and request.endpoint != "metrics.metrics":
+            endpoint = request.endpoint or "unmatched"
+            _observe_request(app, endpoint, response.status_code, time.perf_counter() - started)
+        return response

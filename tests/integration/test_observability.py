@@ -1,0 +1,155 @@
+"""Production readiness: request ids, JSON logs, Prometheus metrics (in-process and in
+Redis), and a worker that finishes its current job on SIGTERM."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from flask import Flask
+from rq.job import JobStatus
+
+from portal import create_app, jobs
+from portal.logs import ContextFilter, JsonFormatter
+from tests.helpers import login, portal_command, worker_env
+from tests.slow_jobs import slow_marker
+
+
+def metric(text: str, field: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(field + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_request_ids_are_echoed_or_made(app: Flask) -> None:
+    client = app.test_client()
+    given = client.get("/healthz", headers={"X-Request-ID": "edge-42"})
+    assert given.headers["X-Request-ID"] == "edge-42"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id, with spaces!"})
+    assert len(made.headers["X-Request-ID"]) == 32 and " " not in made.headers["X-Request-ID"]
+
+
+def test_log_lines_are_json_with_request_and_user(app: Flask, make_distributor) -> None:
+    make_distributor("lin@shop.example")
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("portal.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        client = app.test_client()
+        login(client, "lin@shop.example")
+        client.get("/me/", headers={"X-Request-ID": "req-7"})
+    finally:
+        access.removeHandler(handler)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    me = next(entry for entry in lines if entry["path"] == "/me/")
+    assert me["request_id"] == "req-7" and me["user_id"] is not None
+    assert me["status"] == 200 and me["duration_ms"] >= 0 and me["level"] == "INFO"
+
+
+def test_metrics_count_requests_in_process(app: Flask) -> None:
+    client = app.test_client()
+    before = metric(
+        client.get("/metrics").text,
+        'portal_http_requests_total{endpoint="core.healthz",status="200"}',
+    )
+    for _ in range(3):
+        client.get("/healthz")
+    text = client.get("/metrics").text
+    after = metric(text, 'portal_http_requests_total{endpoint="core.healthz",status="200"}')
+    assert after - before == 3
+    assert "# TYPE portal_http_request_duration_seconds histogram" in text
+    assert metric(text, 'portal_http_request_duration_seconds_bucket{le="+Inf"}') >= 3
+
+
+def test_metrics_live_in_redis_and_can_require_a_token(app_config, redis_url: str) -> None:
+    config = {**app_config, "REDIS_URL": redis_url, "PORTAL_METRICS_TOKEN": "s3cret"}
+    first, second = create_app(config), create_app(config)  # two workers, one set of numbers
+    first.test_client().get("/healthz")
+    second.test_client().get("/healthz")
+    assert second.test_client().get("/metrics").status_code == 401
+    text = first.test_client().get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
+    assert metric(text, 'portal_http_requests_total{endpoint="core.healthz",status="200"}') == 2
+    assert "portal_queue_depth 0" in text and "portal_jobs_failed 0" in text
+
+
+def test_the_worker_finishes_its_job_on_sigterm(
+    app_config, redis_url: str, instance_path: str, tmp_path: Path
+) -> None:
+    redis_app = create_app({**app_config, "REDIS_URL": redis_url})
+    marker = str(tmp_path / "job")
+    with redis_app.app_context():
+        job = jobs.enqueue(slow_marker, marker, 3)
+    worker = subprocess.Popen(
+        [*portal_command(), "worker"],
+        env=worker_env(app_config, redis_url, instance_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(marker + ".started").exists():
+            assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert Path(marker).read_text() == "done"
+    with redis_app.app_context():
+        job.refresh()
+        assert job.get_status() == JobStatus.FINISHED
+
+
+def test_gunicorn_serves_the_app_with_the_shipped_config(tmp_path: Path) -> None:
+    import socket
+    import sys
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "PORTAL_INSTANCE_PATH": str(tmp_path),
+        "PORTAL_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", str(root / "gunicorn.conf.py")],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    assert r.headers["X-Request-ID"]
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "gunicorn did not come up"
+                time.sleep(0.3)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=40) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
