@@ -111,7 +111,11 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
+    from portal.api.admin import admin as admin_tokens_bp
     from portal.api.views import bp as api_bp
+    from portal.audit.views import admin as admin_audit_bp
+    from portal.campaigns.views import admin as admin_campaigns_bp
+    from portal.campaigns.views import me as me_campaigns_bp
     from portal.centre.views import me as me_bp
     from portal.commissions.views import admin as admin_plans_bp
     from portal.core.views import admin as admin_home_bp
@@ -122,6 +126,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.distributors.views import public as join_bp
     from portal.links.views import me as me_links_bp
     from portal.links.views import public as links_bp
+    from portal.materials import views as materials_views
+    from portal.notifications import views as notifications_views
     from portal.orders.views import admin as admin_orders_bp
     from portal.reports.views import admin as admin_reports_bp
     from portal.risk.views import admin as admin_risk_bp
@@ -137,6 +143,11 @@ def _register_blueprints(app: Flask) -> None:
         links_bp,
         me_links_bp,
         me_withdrawals_bp,
+        me_campaigns_bp,
+        admin_campaigns_bp,
+        notifications_views.me,
+        materials_views.me,
+        materials_views.admin,
         admin_withdrawals_bp,
         admin_reports_bp,
         admin_risk_bp,
@@ -145,11 +156,14 @@ def _register_blueprints(app: Flask) -> None:
         admin_distributors_bp,
         admin_distributor_bp,
         admin_settings_bp,
+        admin_audit_bp,
+        admin_tokens_bp,
         admin_plans_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    notifications_views.init_app(app)
 
     from portal import formatting
     from portal.commissions.labels import STATE_HELP, STATE_LABELS, ZERO_REASONS
@@ -179,7 +193,17 @@ def _register_blueprints(app: Flask) -> None:
 def _register_jobs(app: Flask) -> None:
     from portal import jobs
     from portal.accounts.services import purge_old_login_failures
+    from portal.campaigns.services import close_due_campaigns
     from portal.commissions.jobs import mature_commissions
+    from portal.distributors.upgrades import upgrade_levels
+    from portal.materials.services import announce_new_materials
+    from portal.notifications.jobs import notify_available_commissions
+    from portal.notifications.mail import deliver_emails
 
     jobs.every(app, 3600, purge_old_login_failures)
     jobs.every(app, 300, mature_commissions)
+    jobs.every(app, 300, close_due_campaigns)
+    jobs.every(app, 60, deliver_emails)
+    jobs.every(app, 300, notify_available_commissions)
+    jobs.every(app, 3600, upgrade_levels)
+    jobs.every(app, 300, announce_new_materials)

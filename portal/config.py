@@ -58,6 +58,17 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "PORTAL_METRICS_TOKEN": env.get("PORTAL_METRICS_TOKEN", ""),
         # A TrueType font with Chinese glyphs for share cards (else common Debian paths).
         "PORTAL_CARD_FONT": env.get("PORTAL_CARD_FONT", ""),
+        # Uploaded promotion material (images); outside the code, in the instance folder.
+        "PORTAL_UPLOAD_PATH": env.get("PORTAL_UPLOAD_PATH") or str(Path(instance_path) / "uploads"),
+        # Email for notifications: console (log) | file (PORTAL_MAIL_FILE) | smtp | none.
+        "PORTAL_MAIL_SENDER": env.get("PORTAL_MAIL_SENDER") or "console",
+        "PORTAL_MAIL_FILE": env.get("PORTAL_MAIL_FILE") or str(Path(instance_path) / "mail.log"),
+        "PORTAL_MAIL_FROM": env.get("PORTAL_MAIL_FROM") or "portal@localhost",
+        "SMTP_HOST": env.get("SMTP_HOST") or "localhost",
+        "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
+        "SMTP_USER": env.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_SECURITY": env.get("SMTP_SECURITY") or "starttls",  # starttls | ssl | none
         "SESSION_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_SECURE": https,
         "SESSION_COOKIE_HTTPONLY": True,

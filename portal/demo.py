@@ -15,9 +15,11 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from portal.accounts.models import Role, User
+from portal.campaigns.demo import seed_campaigns
 from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
+from portal.materials.demo import seed_materials
 from portal.orders.services import Attribution
 from portal.timeutil import utcnow
 
@@ -384,6 +386,8 @@ def seed(size: int = 60) -> list[DemoLogin]:
     _orders(rng, sellers, sample, now)
     _clicks(rng, sellers, sample, now)
     _payouts(sample, admin, now)
+    seed_campaigns(admin)
+    seed_materials(admin)
     return [
         DemoLogin("admin", *ADMIN_LOGIN),
         DemoLogin("ops", *OPS_LOGIN),

@@ -3,6 +3,7 @@
 from portal.accounts.models import LoginFailure, User
 from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
+from portal.campaigns.models import Campaign, CampaignAward, CampaignPrize, CampaignTier
 from portal.catalogue.models import Product
 from portal.commissions.models import (
     Commission,
@@ -14,6 +15,8 @@ from portal.commissions.models import (
 from portal.distributors.models import Distributor, Level, PersonalCoupon
 from portal.ledger.models import LedgerEntry
 from portal.links.models import Click
+from portal.materials.models import Material
+from portal.notifications.models import JobCursor, Notification
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
@@ -22,16 +25,23 @@ from portal.withdrawals.models import PayoutAccount, Withdrawal
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "Campaign",
+    "CampaignAward",
+    "CampaignPrize",
+    "CampaignTier",
     "Click",
     "Commission",
     "CommissionEvent",
     "CommissionPlan",
     "CustomerBinding",
     "Distributor",
+    "JobCursor",
     "LedgerEntry",
     "Level",
     "LoginDevice",
     "LoginFailure",
+    "Material",
+    "Notification",
     "Order",
     "OrderLine",
     "PayoutAccount",

@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from werkzeug.wrappers import Response
 
-from portal.api import services
+from portal.api import openapi, services
 from portal.distributors.services import find_by_code
 from portal.extensions import csrf
 from portal.orders.services import find
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+
+PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
@@ -20,6 +22,8 @@ def _error(status: int, message: str) -> tuple[Response, int]:
 
 @bp.before_request
 def require_token() -> tuple[Response, int] | None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
     token = services.authenticate(request.headers.get("Authorization"))
     if token is None:
         response, status = _error(401, "a valid bearer token is required")
@@ -29,9 +33,24 @@ def require_token() -> tuple[Response, int] | None:
     return None
 
 
+@bp.errorhandler(services.QueryError)
+def bad_query(error: services.QueryError) -> tuple[Response, int]:
+    return _error(400, str(error))
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 description of this API (no token needed to read it)."""
+    return jsonify(openapi.document())
+
+
 @bp.get("/orders/<shop_order_id>")
 def order(shop_order_id: str) -> tuple[Response, int]:
-    found = find("woocommerce", shop_order_id)
+    found = (
+        find("woocommerce", shop_order_id)
+        if services.SHOP_ORDER_ID.fullmatch(shop_order_id)
+        else None
+    )
     if found is None:
         return _error(404, "no such order")
     return jsonify(services.order_json(found)), 200
@@ -43,3 +62,24 @@ def balances(code: str) -> tuple[Response, int]:
     if distributor is None:
         return _error(404, "no such distributor")
     return jsonify(services.balances_json(distributor)), 200
+
+
+@bp.get("/distributors")
+def distributors() -> tuple[Response, int]:
+    return jsonify(services.distributors_page(request.args).as_json()), 200
+
+
+@bp.get("/commissions")
+def commissions() -> tuple[Response, int]:
+    return jsonify(services.commissions_page(request.args).as_json()), 200
+
+
+@bp.get("/withdrawals")
+def withdrawals() -> tuple[Response, int]:
+    return jsonify(services.withdrawals_page(request.args).as_json()), 200
+
+
+@bp.get("/<path:unknown>")
+def not_found(unknown: str) -> tuple[Response, int]:
+    """Unknown API URLs answer in JSON like the rest of the API, not with an HTML page."""
+    return _error(404, "no such endpoint")

@@ -1,11 +1,13 @@
-"""The audit log table. Rows are only ever inserted."""
+"""The audit log table. Rows are only ever inserted: the guard in
+:mod:`portal.ledger.guard` refuses ORM updates and deletes, and database triggers refuse
+SQL ones."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -24,3 +26,7 @@ class AuditEntry(db.Model):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+# The audit-log browser filters by target type, and by type and id together.
+Index("ix_audit_log_target", AuditEntry.target_type, AuditEntry.target_id)

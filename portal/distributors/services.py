@@ -22,6 +22,8 @@ from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
 from portal.forms import like_escape
+from portal.notifications import services as notifications
+from portal.notifications.models import NotificationKind
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 
@@ -185,13 +187,15 @@ def _review(
 
 def approve(distributor_id: int, actor: User) -> Distributor:
     """applied → active; the distributor starts on the entry level unless one was set."""
-    return _review(
+    distributor = _review(
         distributor_id,
         actor,
         DistributorStatus.ACTIVE,
         joined_at=utcnow(),
         level_id=func.coalesce(Distributor.level_id, _entry_level_id()),
     )
+    notifications.announce(distributor.id, NotificationKind.APPROVED)
+    return distributor
 
 
 def reject(distributor_id: int, actor: User, reason: str | None) -> Distributor:

@@ -30,6 +30,7 @@ from portal.formatting import money
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind
 from portal.ledger.services import lock_distributor
+from portal.notifications import services as notifications
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
@@ -522,5 +523,6 @@ def pay(withdrawal_id: int, actor: User, reference: str) -> Withdrawal:
     )
     _move(withdrawal, Bucket.WITHDRAWING, Bucket.PAID)
     commissions.mark_paid(withdrawal.distributor_id, f"withdrawal:{withdrawal.id}")
+    notifications.withdrawal_paid(withdrawal)
     db.session.commit()
     return withdrawal

@@ -12,6 +12,8 @@ from werkzeug.routing import Rule
 from portal.commissions import services as commissions
 from portal.commissions.models import CommissionPlan
 from portal.extensions import db
+from portal.notifications.models import NotificationKind
+from portal.notifications.services import notify
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
 from portal.timeutil import utcnow
@@ -21,9 +23,11 @@ from tests.helpers import csrf_token, login
 
 # URL arguments that name a distributor's own object. A new /me route with another
 # argument fails the test below until its ownership is covered here.
-OWNED_ARGUMENTS = {"order_id", "withdrawal_id", "account_id"}
-# Arguments naming shared things: the shop's catalogue is the same for everyone.
-SHARED_ARGUMENTS = {"product_id"}
+OWNED_ARGUMENTS = {"order_id", "withdrawal_id", "account_id", "notification_id"}
+# Arguments naming shared things: the shop's catalogue, the campaigns and the published
+# materials are the same for everyone (a campaign one is not eligible for, or a material
+# not published, is 404 anyway).
+SHARED_ARGUMENTS = {"product_id", "campaign_id", "material_id"}
 
 
 def _victim_objects(app: Flask, distributor_id: int) -> dict[str, int]:
@@ -50,7 +54,10 @@ def _victim_objects(app: Flask, distributor_id: int) -> dict[str, int]:
             distributor_id, PayoutMethod.PAYPAL, "Victim", "victim@example.com"
         )
         withdrawal = withdrawals.request_withdrawal(distributor_id, D("50"), account.id)
+        notification = notify(distributor_id, NotificationKind.LEVEL_UP, {"level": "Gold"})
+        db.session.commit()
         return {
+            "notification_id": notification.id,
             "order_id": stored.order_id,
             "account_id": account.id,
             "withdrawal_id": withdrawal.id,

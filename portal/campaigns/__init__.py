@@ -1,0 +1,1 @@
+"""Incentive campaigns: tiered bonuses and leaderboard prizes, awarded into the ledger."""

@@ -1,0 +1,185 @@
+"""Creating campaigns, closing them, and booking their awards exactly once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from portal.accounts.models import User
+from portal.audit.services import record
+from portal.campaigns import progress
+from portal.campaigns.models import (
+    Campaign,
+    CampaignAward,
+    CampaignMetric,
+    CampaignPrize,
+    CampaignState,
+    CampaignTier,
+)
+from portal.commissions.engine import round_money
+from portal.extensions import db
+from portal.ledger.models import Bucket, EntryKind
+from portal.ledger.services import Journal, lock_distributor
+from portal.notifications.models import NotificationKind
+from portal.notifications.services import notify
+from portal.settings import services as settings
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CampaignData:
+    name: str
+    description: str
+    metric: CampaignMetric
+    starts_at: datetime
+    ends_at: datetime
+    eligible_roles: list[str]
+    eligible_level_ids: list[int]
+    tiers: list[tuple[Decimal, Decimal]]  # (target, bonus)
+    prizes: list[Decimal]  # bonus for rank 1, 2, ...
+
+
+def create(data: CampaignData, actor: User | None) -> Campaign:
+    """Store a new open campaign (amounts rounded to the shop currency). Commits."""
+    currency = settings.get("currency")
+    campaign = Campaign(
+        name=data.name,
+        description=data.description,
+        metric=data.metric,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        eligible_roles=sorted(data.eligible_roles),
+        eligible_level_ids=sorted(data.eligible_level_ids),
+        currency=currency,
+        created_by_id=actor.id if actor is not None else None,
+        tiers=[
+            CampaignTier(target=target, bonus=round_money(bonus, currency))
+            for target, bonus in sorted(data.tiers)
+        ],
+        prizes=[
+            CampaignPrize(rank=n, bonus=round_money(bonus, currency))
+            for n, bonus in enumerate(data.prizes, start=1)
+        ],
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    record(actor, "campaign.create", "campaign", campaign.id, after=campaign.as_audit())
+    db.session.commit()
+    return campaign
+
+
+def start_closing(campaign_id: int, now: datetime | None = None, actor: User | None = None) -> bool:
+    """Compare-and-set open → closing for a campaign whose period is over; True for the
+    one caller that wins (audited when ops asked for it). Commits."""
+    now = now or utcnow()
+    won = db.session.execute(
+        update(Campaign)
+        .where(
+            Campaign.id == campaign_id,
+            Campaign.state == CampaignState.OPEN,
+            Campaign.ends_at <= now,
+        )
+        .values(state=CampaignState.CLOSING, closed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won and actor is not None:
+        record(actor, "campaign.close", "campaign", campaign_id)
+    db.session.commit()
+    return bool(won)
+
+
+def _book(campaign: Campaign, award: progress.Award) -> bool:
+    """One award in its own transaction: the award row and its ledger entry commit
+    together or not at all. False when it was booked before."""
+    lock_distributor(award.distributor_id)
+    exists = db.session.scalar(
+        select(CampaignAward.id).where(
+            CampaignAward.campaign_id == campaign.id,
+            CampaignAward.distributor_id == award.distributor_id,
+            CampaignAward.award_key == award.award_key,
+        )
+    )
+    if exists is not None:
+        db.session.rollback()
+        return False
+    db.session.add(
+        CampaignAward(
+            campaign_id=campaign.id,
+            distributor_id=award.distributor_id,
+            award_key=award.award_key,
+            value=award.value,
+            amount=award.amount,
+            currency=campaign.currency,
+        )
+    )
+    journal = Journal()
+    journal.book(
+        award.distributor_id,
+        Bucket.AVAILABLE,
+        award.amount,
+        campaign.currency,
+        EntryKind.BONUS,
+        f"campaign:{campaign.id}:{award.award_key}",
+    )
+    journal.write()
+    # Announced in the same transaction: a bonus is never booked unannounced, nor twice.
+    notify(
+        award.distributor_id,
+        NotificationKind.CAMPAIGN_WON,
+        {"campaign": campaign.name, "amount": str(award.amount), "currency": campaign.currency},
+        key=f"campaign:{campaign.id}:{award.distributor_id}:{award.award_key}",
+    )
+    db.session.commit()
+    return True
+
+
+def award(campaign_id: int) -> int:
+    """Book every award of a closing campaign, then mark it closed; returns how many
+    were booked by this run. Safe to run again, concurrently, or after a crash: booked
+    awards are skipped by their unique key."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.state is not CampaignState.CLOSING:
+        return 0
+    awards = progress.outcome(campaign)
+    booked = sum(_book(campaign, a) for a in awards)
+    closed = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.state == CampaignState.CLOSING)
+        .values(state=CampaignState.CLOSED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if closed:
+        record(
+            None,
+            "campaign.awarded",
+            "campaign",
+            campaign_id,
+            after={"awards": len(awards), "booked": booked},
+        )
+    db.session.commit()
+    return booked
+
+
+def close_due_campaigns() -> int:
+    """The periodic job: close every campaign whose period is over and award it, and
+    finish any campaign a crashed run left closing. Returns the awards booked."""
+    now = utcnow()
+    due = db.session.scalars(
+        select(Campaign.id).where(Campaign.state == CampaignState.OPEN, Campaign.ends_at <= now)
+    ).all()
+    for campaign_id in due:
+        start_closing(campaign_id, now)
+    closing = db.session.scalars(
+        select(Campaign.id).where(Campaign.state == CampaignState.CLOSING)
+    ).all()
+    booked = 0
+    for campaign_id in closing:
+        booked += award(campaign_id)
+        log.info("campaign %s awarded", campaign_id)
+    return booked

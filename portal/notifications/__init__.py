@@ -1,0 +1,1 @@
+"""In-app notifications for distributors, mirrored by email through a pluggable sender."""
