@@ -89,3 +89,16 @@ def test_the_service_refuses_values_outside_the_spec(app: Flask) -> None:
         ):
             with pytest.raises(ValueError):
                 settings.update({key: value}, None)  # type: ignore[arg-type]
+
+
+def test_form_fields_carry_aria_attributes_only_when_they_mean_something(
+    app: Flask, admin_client
+) -> None:
+    page = admin_client.get("/admin/settings").get_data(as_text=True)
+    assert '"None"' not in page
+    assert 'aria-describedby="currency-hint"' in page  # every field here has a hint
+    error = post(admin_client, currency="EURO").get_data(as_text=True)
+    assert (
+        'aria-invalid="true"' in error
+        and 'aria-describedby="currency-hint currency-error"' in error
+    )
