@@ -100,5 +100,5 @@ def test_form_fields_carry_aria_attributes_only_when_they_mean_something(
     error = post(admin_client, currency="EURO").get_data(as_text=True)
     assert (
         'aria-invalid="true"' in error
-        and 'aria-describedby="currency-hint currency-error"' in error
+        and 'aria-describedby="currency-error currency-hint"' in error
     )
