@@ -13,12 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.commissions import context, engine
+from portal.commissions import bulk, context, engine
 from portal.commissions.models import (
     Commission,
     CommissionEvent,
@@ -29,7 +30,7 @@ from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
-from portal.orders.models import COMPLETED, VOID_STATUSES, Order
+from portal.orders.models import COMPLETED, VOID_STATUSES, Order, OrderLine
 from portal.risk import screening as risk
 from portal.risk.models import FlagStatus
 from portal.settings import services as settings
@@ -114,26 +115,77 @@ def chain_for(
     ]
 
 
-def snapshot(order: Order) -> engine.Order:
+def _line(line: OrderLine | Row[Any]) -> engine.Line:
+    """An :class:`OrderLine`, or a row of its columns, as the engine sees it."""
+    return engine.Line(
+        line_id=line.shop_line_id,
+        product_id=line.product_id,
+        variation_id=line.variation_id,
+        category_ids=tuple(line.category_ids or ()),
+        qty=line.qty,
+        total=line.total,
+        refunded_total=line.refunded_total,
+    )
+
+
+def snapshot(order: Order, lines: tuple[engine.Line, ...] | None = None) -> engine.Order:
+    """The order as the engine sees it; ``lines`` when they were read already (else
+    ``order.lines``)."""
     return engine.Order(
         order_id=str(order.id),
         currency=order.currency,
-        lines=tuple(
-            engine.Line(
-                line_id=line.shop_line_id,
-                product_id=line.product_id,
-                variation_id=line.variation_id,
-                category_ids=tuple(line.category_ids or ()),
-                qty=line.qty,
-                total=line.total,
-                refunded_total=line.refunded_total,
-            )
-            for line in order.lines
-        ),
+        lines=tuple(_line(line) for line in order.lines) if lines is None else lines,
         refunded_unallocated=order.refunded_unallocated,
         customer_email=order.customer_email,
         customer_id=order.customer_id,
     )
+
+
+def _lines(order_ids: list[int]) -> dict[int, tuple[engine.Line, ...]]:
+    """The orders' lines as the engine sees them, read as plain rows (one query, no ORM
+    objects: a batch reads several lines per order)."""
+    rows = db.session.execute(
+        select(
+            OrderLine.order_id,
+            OrderLine.shop_line_id,
+            OrderLine.product_id,
+            OrderLine.variation_id,
+            OrderLine.category_ids,
+            OrderLine.qty,
+            OrderLine.total,
+            OrderLine.refunded_total,
+        )
+        .where(bulk.among(OrderLine.order_id, order_ids))
+        .order_by(OrderLine.id)
+    )
+    lines: dict[int, list[engine.Line]] = defaultdict(list)
+    for row in rows:
+        lines[row.order_id].append(_line(row))
+    return {order_id: tuple(order_lines) for order_id, order_lines in lines.items()}
+
+
+def _load_chains(distributor_ids: set[int]) -> list[Distributor]:
+    """The distributors and their uplines to the engine's depth, with users and levels:
+    one query per level for the whole batch, after which :func:`upline` and
+    :func:`chain_for` find every object in the session instead of lazy-loading each."""
+    loaded: list[Distributor] = []
+    seen: set[int] = set()
+    wanted = distributor_ids
+    for _ in range(engine.MAX_DEPTH):
+        wanted -= seen
+        if not wanted:
+            break
+        level = list(
+            db.session.scalars(
+                select(Distributor)
+                .options(joinedload(Distributor.user), joinedload(Distributor.level))
+                .where(bulk.among(Distributor.id, sorted(wanted)))
+            )
+        )
+        loaded += level
+        seen |= wanted
+        wanted = {d.parent_id for d in level if d.parent_id is not None}
+    return loaded
 
 
 @dataclass
@@ -141,9 +193,13 @@ class _BatchCache:
     """Per-batch lookups. Holding the rows here also keeps them in the session's (weak)
     identity map, so a batch loads each distributor, user and plan once."""
 
+    distributors: list[Distributor]
     values: dict[str, Any]
-    plans: dict[str, engine.Plan]
+    plans: dict[str, tuple[engine.Plan, dict[str, Any]]]  # per role: the plan and its dump
     chains: dict[int, list[Distributor]]
+    # per attributed distributor, for plans without a network requirement (whose chain
+    # does not depend on the order's date)
+    dumped_chains: dict[int, list[dict[str, Any]]]
 
 
 def freeze_context(order: Order, cache: _BatchCache) -> dict[str, object] | None:
@@ -158,24 +214,29 @@ def freeze_context(order: Order, cache: _BatchCache) -> dict[str, object] | None
         chain = cache.chains[order.distributor_id] = upline(distributor)
     role = chain[0].role.value
     if role not in cache.plans:
-        cache.plans[role] = plan_for(role)
-    plan = cache.plans[role]
+        plan = plan_for(role)
+        cache.plans[role] = plan, context.dump_plan(plan)
+    plan, dumped_plan = cache.plans[role]
+    if plan.network_sale_days is not None:
+        dumped_chain = context.dump_chain(chain_for(chain, order.created_at_shop))
+    elif (dumped_chain := cache.dumped_chains.get(order.distributor_id)) is None:
+        dumped_chain = context.dump_chain(chain_for(chain, order.created_at_shop, False))
+        cache.dumped_chains[order.distributor_id] = dumped_chain
     return context.dump(
-        plan,
-        chain_for(chain, order.created_at_shop, plan.network_sale_days is not None),
+        dumped_plan,
+        dumped_chain,
         cache.values["max_depth"],
         engine.SelfPurchase(cache.values["self_purchase"]),
         cache.values["currency"],
     )
 
 
-def compute(order: Order, ctx: dict[str, object] | None = None) -> engine.Result | None:
-    """What the order earns under its frozen context (or ``ctx``, for previews)."""
-    ctx = ctx or order.commission_context
-    if ctx is None:
+def compute(order: Order, lines: tuple[engine.Line, ...]) -> engine.Result | None:
+    """What the order (with these lines) earns under its frozen context."""
+    if order.commission_context is None:
         return None
-    plan, chain, rules = context.load(ctx, order.created_at_shop)
-    return engine.compute(snapshot(order), chain, plan, rules)
+    plan, chain, rules = context.load(order.commission_context, order.created_at_shop)
+    return engine.compute(snapshot(order, lines), chain, plan, rules)
 
 
 # --- applying -------------------------------------------------------------------------
@@ -192,9 +253,69 @@ class Rules:
 RISK_PREFIX = "risk: "
 
 
+@dataclass(slots=True)
+class _NewCommission:
+    """A commission about to be born: what :func:`_desired` and the journal read and set,
+    without an ORM object (it is inserted as a plain row)."""
+
+    order_id: int
+    beneficiary_id: int
+    depth: int
+    currency: str
+    order_created_at: datetime
+    seller_id: int
+    basis: Decimal
+    rate: Decimal | None
+    fixed: Decimal | None
+    rule_id: str
+    zero_reason: str | None
+    state: CommissionState = CommissionState.PENDING
+    amount: Decimal = ZERO
+    review_reason: str | None = None
+    hold_until: datetime | None = None
+    id: int = 0  # set once inserted
+
+    def row(self, stamp: datetime) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "beneficiary_id": self.beneficiary_id,
+            "depth": self.depth,
+            "state": self.state,
+            "currency": self.currency,
+            "amount": self.amount,
+            "basis": self.basis,
+            "rate": self.rate,
+            "fixed": self.fixed,
+            "rule_id": self.rule_id,
+            "zero_reason": self.zero_reason,
+            "review_reason": self.review_reason,
+            "hold_until": self.hold_until,
+            "order_created_at": self.order_created_at,
+            "seller_id": self.seller_id,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+
+
+class Applied(NamedTuple):
+    """A commission as an apply run left it."""
+
+    id: int
+    order_id: int
+    beneficiary_id: int
+    depth: int
+    state: CommissionState
+    amount: Decimal
+    hold_until: datetime | None
+
+    @classmethod
+    def of(cls, c: Commission | _NewCommission) -> Applied:
+        return cls(c.id, c.order_id, c.beneficiary_id, c.depth, c.state, c.amount, c.hold_until)
+
+
 def _desired(
     order: Order,
-    commission: Commission,
+    commission: Commission | _NewCommission,
     line: engine.CommissionLine | None,
     now: datetime,
     rules: Rules,
@@ -257,19 +378,18 @@ def _lock(order_ids: list[int]) -> list[Order]:
     # FOR UPDATE with ORDER BY takes the row locks in id order (an UPDATE … IN locks in
     # scan order); SQLite ignores it and serialises on the UPDATE's write lock.
     db.session.execute(
-        select(Order.id).where(Order.id.in_(order_ids)).order_by(Order.id).with_for_update()
+        select(Order.id).where(bulk.among(Order.id, order_ids)).order_by(Order.id).with_for_update()
     )
     db.session.execute(
         update(Order)
-        .where(Order.id.in_(order_ids))
+        .where(bulk.among(Order.id, order_ids))
         .values(commission_runs=Order.commission_runs + 1)
         .execution_options(synchronize_session=False)
     )
     return list(
         db.session.scalars(
             select(Order)
-            .options(selectinload(Order.lines))
-            .where(Order.id.in_(order_ids))
+            .where(bulk.among(Order.id, order_ids))
             .order_by(Order.id)
             .execution_options(populate_existing=True)
         )
@@ -281,7 +401,7 @@ def _holdings(order_ids: list[int]) -> dict[int, dict[Bucket, Decimal]]:
     rows = db.session.execute(
         select(LedgerEntry.commission_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
         .join(Commission, Commission.id == LedgerEntry.commission_id)
-        .where(Commission.order_id.in_(order_ids))
+        .where(bulk.among(Commission.order_id, order_ids))
         .group_by(LedgerEntry.commission_id, LedgerEntry.bucket)
     )
     held: dict[int, dict[Bucket, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -290,35 +410,48 @@ def _holdings(order_ids: list[int]) -> dict[int, dict[Bucket, Decimal]]:
     return held
 
 
-def apply_order(order_id: int, now: datetime | None = None) -> list[Commission]:
+def apply_order(order_id: int, now: datetime | None = None) -> list[Applied]:
     """Bring one order's commissions and ledger in line with the stored order. Commits."""
     return apply_orders([order_id], now)
 
 
-def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Commission]:
+def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Applied]:
     """:func:`apply_order` for many orders in one transaction with a fixed number of
-    queries per batch (plus the first-time context of new orders). Commits."""
+    queries per batch (plus the first-time context of new orders). Commits.
+
+    New commissions, their events and ledger entries are written as plain rows, one
+    statement per table; changed existing commissions go through the ORM."""
     now = now or utcnow()
     orders = _lock(sorted(set(order_ids)))
     if not orders:
         db.session.rollback()
         return []
-    cache = _BatchCache(settings.all_values(), {}, {})
+    first_runs = [
+        order
+        for order in orders
+        if order.commission_context is None and order.distributor_id is not None
+    ]
+    sellers = {o.distributor_id for o in first_runs if o.distributor_id is not None}
+    cache = _BatchCache(_load_chains(sellers), settings.all_values(), {}, {}, {})
     values = cache.values
-    first_runs = []
-    for order in orders:
-        if order.commission_context is None and order.distributor_id is not None:
-            order.commission_context = freeze_context(order, cache)
-            first_runs.append(order)
+    frozen = []
+    for order in first_runs:
+        ctx = freeze_context(order, cache)
+        if ctx is not None:
+            # Stored below by one UPDATE for the batch, not by the unit of work.
+            set_committed_value(order, "commission_context", ctx)
+            frozen.append({"id": order.id, "commission_context": ctx})
+    bulk.update_rows(Order.__table__, "id", frozen)
     risk.screen(first_runs, values)
     ids = [order.id for order in orders]
     existing: dict[tuple[int, int, int], Commission] = {
         (c.order_id, c.beneficiary_id, c.depth): c
-        for c in db.session.scalars(select(Commission).where(Commission.order_id.in_(ids)))
+        for c in db.session.scalars(select(Commission).where(bulk.among(Commission.order_id, ids)))
     }
+    lines = _lines(ids)
     targets: dict[tuple[int, int, int], engine.CommissionLine] = {}
     for order in orders:
-        result = compute(order)
+        result = compute(order, lines.get(order.id, ()))
         for line in result.lines if result else ():
             targets[(order.id, line.beneficiary_id, line.depth)] = line
     rules = Rules(values["currency"], timedelta(days=values["return_window_days"]))
@@ -326,8 +459,8 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
     flagged = risk.holds(ids)
     by_id = {order.id: order for order in orders}
     journal = _Journal(now)
-    created = []
-    touched = []
+    created: list[_NewCommission] = []
+    touched: list[Commission | _NewCommission] = []
     for key in sorted(existing.keys() | targets.keys()):
         line = targets.get(key)
         order = by_id[key[0]]
@@ -335,22 +468,18 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
         if commission is None:
             assert line is not None  # a key without a commission comes from the targets
             # Born in its final state and amount: one INSERT, no UPDATE after it.
-            commission = Commission(
+            new = _NewCommission(
                 order_id=order.id,
                 beneficiary_id=line.beneficiary_id,
                 depth=line.depth,
-                state=CommissionState.PENDING,
                 currency=order.currency,
-                amount=ZERO,
                 order_created_at=order.created_at_shop,
                 seller_id=order.distributor_id,
                 **_explanation(line),
             )
-            commission.state, commission.amount = _desired(
-                order, commission, line, now, rules, flagged.get(order.id)
-            )
-            db.session.add(commission)
-            created.append(commission)
+            new.state, new.amount = _desired(order, new, line, now, rules, flagged.get(order.id))
+            created.append(new)
+            touched.append(new)
         else:
             if line is not None:
                 for name, value in _explanation(line).items():
@@ -358,24 +487,38 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Comm
                         setattr(commission, name, value)
             state, amount = _desired(order, commission, line, now, rules, flagged.get(order.id))
             _settle(journal, order, commission, state, amount, held[commission.id])
-        touched.append(commission)
-    if created:
-        db.session.flush()  # ids for the ledger entries
-        for commission in created:
-            journal.event(commission, None, commission.state, "computed")
-            if commission.state in _BUCKET:
-                journal.book(
-                    commission.beneficiary_id,
-                    _BUCKET[commission.state],
-                    commission.amount,
-                    commission.currency,
-                    EntryKind.ACCRUAL,
-                    f"order:{by_id[commission.order_id].shop_order_id}",
-                    commission.id,
-                )
+            touched.append(commission)
+    _insert(created)  # ids for the ledger entries
+    for new in created:
+        journal.event(new, None, new.state, "computed")
+        if new.state in _BUCKET:
+            journal.book(
+                new.beneficiary_id,
+                _BUCKET[new.state],
+                new.amount,
+                new.currency,
+                EntryKind.ACCRUAL,
+                f"order:{by_id[new.order_id].shop_order_id}",
+                new.id,
+            )
     journal.write()
+    applied = [Applied.of(commission) for commission in touched]
     db.session.commit()
-    return touched
+    return applied
+
+
+def _insert(commissions: list[_NewCommission]) -> None:
+    """INSERT new commissions with one statement and give them their ids."""
+    stamp = utcnow()
+    table = Commission.__table__
+    returned = bulk.insert_rows(
+        table,
+        [commission.row(stamp) for commission in commissions],
+        returning=(table.c.order_id, table.c.beneficiary_id, table.c.depth, table.c.id),
+    )
+    ids = {(order, beneficiary, depth): id_ for order, beneficiary, depth, id_ in returned}
+    for commission in commissions:
+        commission.id = ids[(commission.order_id, commission.beneficiary_id, commission.depth)]
 
 
 def _settle(
@@ -443,7 +586,7 @@ class _Journal(ledger.Journal):
 
     def event(
         self,
-        commission: Commission,
+        commission: Commission | _NewCommission,
         before: CommissionState | None,
         after: CommissionState,
         reason: str,
@@ -462,9 +605,8 @@ class _Journal(ledger.Journal):
 
     def write(self) -> None:
         super().write()
-        if self.events:
-            db.session.execute(insert(CommissionEvent), self.events)
-            self.events = []
+        bulk.insert_rows(CommissionEvent.__table__, self.events)
+        self.events = []
 
 
 def mature_commissions(now: datetime | None = None, batch: int = 200) -> int:

@@ -6,8 +6,9 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, select, update
 
+from portal.commissions import bulk
 from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
@@ -29,7 +30,8 @@ class Journal:
     """Entries collected during one unit of work, written with a single INSERT.
 
     Batch work (commission runs over many orders) books hundreds of entries; as plain
-    rows they skip the ORM's per-object bookkeeping. Call :meth:`write` before committing.
+    rows (:mod:`portal.commissions.bulk`) they skip the ORM's per-object bookkeeping. Call
+    :meth:`write` before committing.
 
     Entries are stamped with the unit of work's clock ``at`` (now, unless a caller such as
     the demo seed replays history), so one run's entries share one timestamp.
@@ -83,9 +85,8 @@ class Journal:
         self.book(distributor_id, target, amount, currency, kind, reference, commission_id)
 
     def write(self) -> None:
-        if self.rows:
-            db.session.execute(insert(LedgerEntry), self.rows)
-            self.rows = []
+        bulk.insert_rows(LedgerEntry.__table__, self.rows)
+        self.rows = []
 
 
 def lock_distributor(distributor_id: int) -> None:

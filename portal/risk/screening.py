@@ -33,18 +33,35 @@ class Hit:
     evidence: dict[str, Any]
 
 
-def _buyer(order: Order) -> Distributor | None:
-    """The distributor who placed the order, if the buyer is one."""
+def _buyers(orders: list[Order]) -> dict[int, Distributor]:
+    """Per order id, the distributor who placed the order, if the buyer is one: by email,
+    else by shop customer id. One query for the whole batch."""
+    emails = {o.customer_email for o in orders if o.customer_email}
+    customer_ids = {o.customer_id for o in orders if o.customer_id}
     conditions = []
-    if order.customer_email:
-        conditions.append(
-            Distributor.user_id.in_(select(User.id).where(User.email == order.customer_email))
-        )
-    if order.customer_id:
-        conditions.append(Distributor.shop_customer_id == order.customer_id)
+    if emails:
+        conditions.append(User.email.in_(emails))
+    if customer_ids:
+        conditions.append(Distributor.shop_customer_id.in_(customer_ids))
     if not conditions:
-        return None
-    return db.session.scalar(select(Distributor).where(or_(*conditions)).limit(1))
+        return {}
+    by_email: dict[str, Distributor] = {}
+    by_customer: dict[str, Distributor] = {}
+    for distributor, email in db.session.execute(
+        select(Distributor, User.email)
+        .join(User, User.id == Distributor.user_id)
+        .where(or_(*conditions))
+        .order_by(Distributor.id)
+    ):
+        by_email.setdefault(email, distributor)
+        if distributor.shop_customer_id:
+            by_customer.setdefault(distributor.shop_customer_id, distributor)
+    buyers = {}
+    for order in orders:
+        buyer = by_email.get(order.customer_email or "") or by_customer.get(order.customer_id or "")
+        if buyer is not None:
+            buyers[order.id] = buyer
+    return buyers
 
 
 def _relation(seller: Distributor, buyer: Distributor) -> str | None:
@@ -62,9 +79,10 @@ def _relation(seller: Distributor, buyer: Distributor) -> str | None:
     return None
 
 
-def evaluate(order: Order, seller: Distributor, values: dict[str, Any]) -> list[Hit]:
+def evaluate(
+    order: Order, seller: Distributor, buyer: Distributor | None, values: dict[str, Any]
+) -> list[Hit]:
     hits = []
-    buyer = _buyer(order)
     if values["risk_self_purchase"] and buyer is not None and buyer.id == seller.id:
         hits.append(Hit("self_purchase", {"buyer": seller.code}))
     mode = values["risk_same_device"]
@@ -108,6 +126,8 @@ def screen(orders: Iterable[Order], values: dict[str, Any]) -> None:
     """Flag the orders (being computed for the first time, or again after ops re-assigned
     them) that any rule catches; a rule already decided for an order is not raised again."""
     orders = [o for o in orders if o.distributor_id is not None]
+    if not orders:
+        return
     known = set(
         db.session.execute(
             select(RiskFlag.order_id, RiskFlag.rule).where(
@@ -115,11 +135,12 @@ def screen(orders: Iterable[Order], values: dict[str, Any]) -> None:
             )
         ).all()
     )
+    buyers = _buyers(orders)
     for order in orders:
         seller = db.session.get(Distributor, order.distributor_id)
         if seller is None:
             continue
-        for hit in evaluate(order, seller, values):
+        for hit in evaluate(order, seller, buyers.get(order.id), values):
             if (order.id, hit.rule) in known:
                 continue
             db.session.add(

@@ -1,0 +1,125 @@
+"""Many rows in one statement, and many ids in one parameter, for the batch work of
+commission runs and the ledger.
+
+INSERTs on PostgreSQL send the rows as one array per column and ``unnest`` turns them back
+into rows (``INSERT … SELECT … FROM unnest(…)``): the server plans and runs one statement
+whatever the row count, and psycopg parses a short query with one parameter per column (it
+does not cache the parse of the long ``VALUES (…), (…)`` lists an executemany with RETURNING
+is rewritten into). Elsewhere (SQLite) rows go through an executemany. Arrays suit numbers,
+dates and short strings; psycopg escapes text arrays in Python, so JSON documents (long,
+full of quotes) are better sent one per row.
+
+Core statements: no ORM objects, no unit of work, no Python-side column defaults — every
+row carries every column it sets, and all rows of one call carry the same columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Row,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from portal.extensions import db
+
+
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def among(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (…values)``; on PostgreSQL ``column = ANY(:values)``, one array parameter
+    however many values: a batch's id lists would otherwise make every query long, which
+    psycopg then parses afresh on each run (it caches short queries only)."""
+    if _on_postgresql():
+        return column == any_(bindparam(None, list(values), ARRAY(column.type)))
+    return column.in_(values)
+
+
+@lru_cache(maxsize=128)
+def _unnest_insert(
+    table: Table,
+    names: tuple[str, ...],
+    varying: frozenset[str],
+    returning: tuple[Column[Any], ...],
+) -> Any:
+    """``INSERT INTO table (names) SELECT … FROM unnest(:a_array, …) AS anon(a, …)`` with
+    ``:x_value`` for the columns not in ``varying``; built once per shape (building and
+    hashing a statement costs more than a small batch's rows)."""
+    arrays = [name for name in names if name in varying]
+    source = (
+        func.unnest(
+            *(bindparam(f"{name}_array", type_=ARRAY(table.c[name].type)) for name in arrays)
+        )
+        .table_valued(*arrays)
+        .render_derived()
+    )
+    columns = [
+        source.c[name] if name in varying else bindparam(f"{name}_value", type_=table.c[name].type)
+        for name in names
+    ]
+    statement = insert(table).from_select(names, select(*columns))
+    return statement.returning(*returning) if returning else statement
+
+
+def insert_rows(
+    table: Table, rows: Sequence[Mapping[str, Any]], returning: Sequence[Column[Any]] = ()
+) -> list[Row[Any]]:
+    """INSERT the rows; with ``returning``, those columns of every new row, in no particular
+    order (return a unique key alongside the id to match them up)."""
+    if not rows:
+        return []
+    if _on_postgresql():
+        # A column with one value in every row (the currency, the run's timestamp, …) is
+        # sent once, not as an array: psycopg dumps array items one by one.
+        first = rows[0]
+        names = tuple(first)
+        varying = frozenset(n for n in names if any(row[n] != first[n] for row in rows))
+        varying = varying or frozenset(names[:1])  # one array at least: it makes the rows
+        params: dict[str, Any] = {}
+        for name in names:
+            if name in varying:
+                params[f"{name}_array"] = [row[name] for row in rows]
+            else:
+                params[f"{name}_value"] = first[name]
+        statement = _unnest_insert(table, names, varying, tuple(returning))
+        result = db.session.execute(statement, params)
+        return list(result) if returning else []
+    if returning:
+        return list(db.session.execute(insert(table).returning(*returning), list(rows)))
+    db.session.execute(insert(table), list(rows))
+    return []
+
+
+def update_rows(table: Table, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """UPDATE one row per mapping, found by its ``key`` column; the other keys are the
+    columns to set. An executemany everywhere (psycopg pipelines it): the one caller sets
+    JSON, which psycopg escapes into a text array far slower than the statements cost."""
+    if not rows:
+        return
+    statement = (
+        update(table)
+        .where(table.c[key] == bindparam(f"b_{key}"))
+        .values(
+            {
+                name: bindparam(f"b_{name}", type_=table.c[name].type)
+                for name in rows[0]
+                if name != key
+            }
+        )
+    )
+    # bind names must differ from the column names they set
+    db.session.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])

@@ -1,0 +1,341 @@
+"""Batched commission runs (``apply_orders``): the same books as one order at a time, a
+statement count that does not grow with the batch, and rows that survive the bulk path
+exactly — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, select
+
+from portal.commissions import bulk, services
+from portal.commissions.models import (
+    Commission,
+    CommissionEvent,
+    CommissionPlan,
+    CommissionState,
+    PlanOverride,
+)
+from portal.distributors.models import Distributor
+from portal.extensions import db
+from portal.ledger import services as ledger
+from portal.ledger.models import Bucket, EntryKind, LedgerEntry
+from portal.orders import services as orders
+from portal.orders.models import Order
+from portal.orders.services import Attribution, LineData, OrderData
+
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def chain(app: Flask, make_distributor: Callable[..., tuple[int, str]]) -> list[int]:
+    """[seller, its parent, its grandparent]; a 10/3/1 % plan with a product override at
+    depth 1 (percent) and a category override at depth 2 (fixed per unit), and a cap."""
+    top, _ = make_distributor("top@shop.example")
+    mid, _ = make_distributor("mid@shop.example", parent_id=top)
+    seller, _ = make_distributor("seller@shop.example", parent_id=mid)
+    with app.app_context():
+        plan = CommissionPlan(
+            role="affiliate",
+            max_depth=3,
+            rate_depth1=D("10"),
+            rate_depth2=D("3"),
+            rate_depth3=D("1"),
+            basis="product",
+            cap_percent=D("30"),
+        )
+        plan.overrides = [
+            PlanOverride(scope="product", target_id="P2", depth=1, kind="percent", value=D("12.5")),
+            PlanOverride(scope="category", target_id="toys", depth=2, kind="fixed", value=D("0.7")),
+        ]
+        db.session.add(plan)
+        db.session.commit()
+    return [seller, mid, top]
+
+
+def variety(seller: int, prefix: str) -> list[OrderData]:
+    """Orders in every situation a run meets: pending, holding, available, refunded in part
+    or in full, cancelled, bought by the seller or by its upline (risk flags), in another
+    currency, not attributed."""
+    lines = (
+        LineData("1", "P1", 2, D("60.00"), ("books",)),
+        LineData("2", "P2", 3, D("33.33"), ("toys",)),
+        LineData("3", "P3", 1, D("0.99"), ("toys", "books")),
+    )
+
+    def order(n: int, **kw: Any) -> OrderData:
+        at = T0 + timedelta(minutes=n)
+        base: dict[str, Any] = dict(
+            shop_order_id=f"{prefix}-{n}",
+            status="processing",
+            currency="USD",
+            created_at=at,
+            modified_at=at,
+            lines=lines,
+            customer_email=f"buyer{n}@example.com",
+            attribution=Attribution(seller, "coupon", {"coupon": "SELLER"}),
+        )
+        base.update(kw)
+        return OrderData(**base)
+
+    done = {"status": "completed", "completed_at": T0 + timedelta(days=1)}
+    return [
+        order(1),
+        order(2, **done),
+        order(3, status="completed", completed_at=T0 - timedelta(days=30)),
+        order(4, **done, refunded_unallocated=D("7.77")),
+        order(5, lines=(replace(lines[0], refunded_total=D("60.00")), *lines[1:])),
+        order(6, status="cancelled"),
+        order(7, customer_email="seller@shop.example"),
+        order(8, customer_email="top@shop.example"),
+        order(9, currency="EUR"),
+        order(10, attribution=None),
+        order(11, lines=(LineData("1", "P9", 1, D("0.01")),)),
+    ]
+
+
+def later(data: OrderData) -> OrderData:
+    """The next delivery of an order: completed, then a refund against its first line."""
+    at = data.modified_at + timedelta(days=2)
+    if data.status == "processing":
+        return replace(data, status="completed", completed_at=at, modified_at=at)
+    first, *rest = data.lines
+    return replace(data, modified_at=at, lines=(replace(first, refunded_total=D("10.00")), *rest))
+
+
+def books(app: Flask, prefix: str) -> dict[str, Any]:
+    """Per order of the prefix (by its number): commissions, their events and entries."""
+    with app.app_context():
+        result: dict[str, Any] = {}
+        for order in db.session.scalars(
+            select(Order).where(Order.shop_order_id.like(f"{prefix}-%")).order_by(Order.id)
+        ):
+            commissions = []
+            for c in db.session.scalars(
+                select(Commission).where(Commission.order_id == order.id).order_by(Commission.depth)
+            ):
+                events = db.session.execute(
+                    select(
+                        CommissionEvent.from_state,
+                        CommissionEvent.to_state,
+                        CommissionEvent.amount,
+                        CommissionEvent.reason,
+                    )
+                    .where(CommissionEvent.commission_id == c.id)
+                    .order_by(CommissionEvent.id)
+                ).all()
+                entries = db.session.execute(
+                    select(LedgerEntry.bucket, LedgerEntry.amount, LedgerEntry.kind)
+                    .where(LedgerEntry.commission_id == c.id)
+                    .order_by(LedgerEntry.id)
+                ).all()
+                commissions.append(
+                    (
+                        c.beneficiary_id,
+                        c.depth,
+                        c.state,
+                        c.amount,
+                        c.basis,
+                        c.rate,
+                        c.fixed,
+                        c.rule_id,
+                        c.zero_reason,
+                        c.review_reason,
+                        c.hold_until,
+                        c.seller_id,
+                        [tuple(e) for e in events],
+                        [tuple(e) for e in entries],
+                    )
+                )
+            context = order.commission_context
+            result[order.shop_order_id.split("-", 1)[1]] = (context, commissions)
+        return result
+
+
+def store(app: Flask, batch: list[OrderData]) -> list[int]:
+    with app.app_context():
+        return [orders.store_order(data).order_id for data in batch]
+
+
+def test_a_batch_books_exactly_what_one_order_at_a_time_books(app: Flask, chain) -> None:
+    seller = chain[0]
+    single, batched = variety(seller, "one"), variety(seller, "many")
+    now = T0 + timedelta(days=3)
+    single_ids, batch_ids = store(app, single), store(app, batched)
+    with app.app_context():
+        for order_id in single_ids:
+            services.apply_order(order_id, now)
+        applied = services.apply_orders(list(reversed(batch_ids)), now)
+        rows = db.session.execute(
+            select(Commission.id, Commission.state, Commission.amount, Commission.hold_until)
+            .where(Commission.order_id.in_(batch_ids))
+            .order_by(Commission.id)
+        ).all()
+    assert sorted((a.id, a.state, a.amount, a.hold_until) for a in applied) == [
+        tuple(row) for row in rows
+    ]
+    first = books(app, "one")
+    assert first == books(app, "many")
+    states = {c[2] for _, commissions in first.values() for c in commissions}
+    assert states >= {
+        CommissionState.PENDING,
+        CommissionState.HOLDING,
+        CommissionState.AVAILABLE,
+        CommissionState.ON_REVIEW,
+        CommissionState.REVERSED,
+    }
+
+    # the next deliveries, then maturation: existing commissions move the same way
+    store(app, [later(data) for data in single])
+    store(app, [later(data) for data in batched])
+    now += timedelta(days=3)
+    with app.app_context():
+        for order_id in single_ids:
+            services.apply_order(order_id, now)
+        services.apply_orders(batch_ids, now)
+        assert services.mature_commissions(now + timedelta(days=30)) > 0
+        assert ledger.verify() == []
+    assert books(app, "one") == books(app, "many")
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    with app.app_context():
+        target = db.engine
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(target, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(target, "before_cursor_execute", seen)
+
+
+def test_statements_per_batch_do_not_grow_with_the_batch(app: Flask, chain) -> None:
+    """New orders and their re-runs: one statement per step, whatever the batch size."""
+    seller = chain[0]
+    plain = variety(seller, "x")[:3]  # pending, holding, available
+    small = store(app, [replace(data, shop_order_id=f"s{n}") for n, data in enumerate(plain)])
+    large = store(app, [replace(data, shop_order_id=f"l{n}") for n, data in enumerate(plain * 10)])
+    counts = []
+    for ids in (small, large, small, large):
+        with counting(app) as statements, app.app_context():
+            services.apply_orders(ids, T0)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]  # first runs
+    assert counts[2] == counts[3]  # re-runs: nothing changes, nothing is written
+    assert counts[2] < counts[0]
+
+
+def test_many_distributors_cost_no_statement_each(app: Flask, chain, make_distributor) -> None:
+    """Sellers all over the tree: their uplines, users and levels load per level of the
+    tree, not per seller, and each order still pays its own upline."""
+    seller, mid, top = chain
+    others = [make_distributor(f"d{n}@shop.example", parent_id=top)[0] for n in range(6)]
+    others += [make_distributor(f"e{n}@shop.example", parent_id=others[n])[0] for n in range(6)]
+    plain = variety(seller, "x")[0]
+    small = store(app, [replace(plain, shop_order_id="s1")])
+    everyone = [seller, mid, top, *others]
+    large = store(
+        app,
+        [
+            replace(plain, shop_order_id=f"l{n}", attribution=Attribution(d, "coupon", {}))
+            for n, d in enumerate(everyone)
+        ],
+    )
+    counts = []
+    for ids in (small, large):
+        with counting(app) as statements, app.app_context():
+            services.apply_orders(ids, T0)
+        counts.append(len(statements))
+    assert counts[1] <= counts[0]  # fewer when the sellers are each other's uplines
+    with app.app_context():
+        paid = db.session.execute(
+            select(Order.distributor_id, Commission.depth, Commission.beneficiary_id)
+            .join(Commission, Commission.order_id == Order.id)
+            .where(Order.id.in_(large))
+        ).all()
+        parents = dict(db.session.execute(select(Distributor.id, Distributor.parent_id)).all())
+    for seller_id, depth, beneficiary in paid:
+        expected = seller_id
+        for _ in range(depth - 1):
+            expected = parents[expected]
+        assert beneficiary == expected
+    assert len(paid) == 3 * 7 + 2 * 7 + 1  # seller and e*: 3 deep; mid and d*: 2; top: 1
+
+
+TRICKY = [
+    'say "hi"',
+    "back\\slash",
+    "{braces}",
+    "comma, here",
+    " leading and trailing ",
+    "NULL",
+    "null",
+    "",
+    "→ ✓ 分销",
+    "tab\there",
+]
+
+
+def test_bulk_rows_survive_the_trip_exactly(app: Flask, chain) -> None:
+    """Strings that need quoting in an array, exact decimals, aware timestamps, NULLs; a
+    batch with varying columns, one where every column repeats, one row."""
+    seller = chain[0]
+    at = datetime(2026, 11, 1, 23, 59, 59, 999999, tzinfo=UTC)
+    amounts = [D("0.0001"), D("-98765.4321"), D("1.10"), D("0")]
+    with app.app_context():
+        journal = ledger.Journal(at)
+        for n, reference in enumerate(TRICKY):
+            journal.rows.append(
+                {
+                    "distributor_id": seller,
+                    "bucket": Bucket.AVAILABLE.value,
+                    "amount": amounts[n % len(amounts)],
+                    "currency": "USD",
+                    "kind": EntryKind.MANUAL.value,
+                    "reference": reference,
+                    "commission_id": None,
+                    "created_at": at + timedelta(microseconds=-n),
+                }
+            )
+        journal.write()
+        for _ in range(2):  # every column the same in every row
+            journal.book(seller, Bucket.PENDING, D("2.5"), "USD", EntryKind.BONUS, "same")
+        journal.write()
+        journal.book(seller, Bucket.HOLDING, D("3.25"), "JPY", EntryKind.BONUS, TRICKY[0])
+        journal.write()
+        db.session.commit()
+        got = db.session.execute(
+            select(
+                LedgerEntry.bucket,
+                LedgerEntry.amount,
+                LedgerEntry.currency,
+                LedgerEntry.kind,
+                LedgerEntry.reference,
+                LedgerEntry.commission_id,
+                LedgerEntry.created_at,
+            ).order_by(LedgerEntry.id)
+        ).all()
+        ids = db.session.scalars(select(LedgerEntry.id)).all()
+        picked = db.session.scalars(
+            select(LedgerEntry.id).where(bulk.among(LedgerEntry.id, ids[:3]))
+        ).all()
+    expected = [
+        ("available", amounts[n % 4], "USD", "manual", ref, None, at - timedelta(microseconds=n))
+        for n, ref in enumerate(TRICKY)
+    ]
+    expected += [("pending", D("2.5"), "USD", "bonus", "same", None, at)] * 2
+    expected += [("holding", D("3.25"), "JPY", "bonus", TRICKY[0], None, at)]
+    assert [tuple(row) for row in got] == expected
+    assert sorted(picked) == sorted(ids[:3])
