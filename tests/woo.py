@@ -6,8 +6,10 @@ on demand. Not a mock of the client: the portal's httpx client talks to it over 
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -26,6 +28,29 @@ KEY, API_SECRET = "ck_test", "cs_test"
 SECRET = "wh-secret-123"  # the webhook secret
 
 
+@dataclass(frozen=True)
+class LazyOrders:
+    """``count`` orders made on demand: ``make(n)`` for n = 1..count, modified in n order.
+
+    A shop of any size without holding it in memory (the sync bench serves 100,000)."""
+
+    count: int
+    make: Callable[[int], dict[str, Any]]
+
+    def page(self, after: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
+        """One page of the orders modified after ``after``, and how many there are."""
+        first = 1
+        if after:
+            numbers = range(1, self.count + 1)
+            first += bisect.bisect_right(
+                numbers, after, key=lambda n: self.make(n)["date_modified_gmt"]
+            )
+        total = self.count - first + 1
+        start = first + (page - 1) * per_page
+        stop = min(start + per_page, self.count + 1)
+        return [self.make(n) for n in range(start, stop)], total
+
+
 @dataclass
 class FakeShop:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -33,22 +58,26 @@ class FakeShop:
     coupons: dict[str, dict[str, Any]] = field(default_factory=dict)
     throttle_next: int = 0  # answer this many requests with 429 first
     requests: list[str] = field(default_factory=list)
+    lazy_orders: LazyOrders | None = None  # served instead of ``orders`` when set
 
     def _authorised(self, request: Request) -> bool:
         expected = "Basic " + base64.b64encode(f"{KEY}:{API_SECRET}".encode()).decode()
         return request.headers.get("Authorization") == expected
 
-    def _list(self, request: Request, items: list[dict[str, Any]]) -> Response:
+    def _list(self, request: Request, items: list[dict[str, Any]] | LazyOrders) -> Response:
         after = request.args.get("modified_after")
-        if after:
-            items = [i for i in items if i.get("date_modified_gmt", "") > after]
-        items = sorted(items, key=lambda i: (i.get("date_modified_gmt", ""), i["id"]))
         per_page = min(int(request.args.get("per_page", 10)), 100)
         page = int(request.args.get("page", 1))
-        chunk = items[(page - 1) * per_page : page * per_page]
-        pages = max(1, -(-len(items) // per_page))
+        if isinstance(items, LazyOrders):
+            chunk, total = items.page(after, page, per_page)
+        else:
+            if after:
+                items = [i for i in items if i.get("date_modified_gmt", "") > after]
+            items = sorted(items, key=lambda i: (i.get("date_modified_gmt", ""), i["id"]))
+            chunk, total = items[(page - 1) * per_page : page * per_page], len(items)
+        pages = max(1, -(-total // per_page))
         response = Response(json.dumps(chunk), content_type="application/json")
-        response.headers["X-WP-Total"] = str(len(items))
+        response.headers["X-WP-Total"] = str(total)
         response.headers["X-WP-TotalPages"] = str(pages)
         return response
 
@@ -61,7 +90,7 @@ class FakeShop:
             self.throttle_next -= 1
             response = Response("slow down", status=429, headers={"Retry-After": "0"})
         elif request.path == "/wp-json/wc/v3/orders":
-            response = self._list(request, list(self.orders.values()))
+            response = self._list(request, self.lazy_orders or list(self.orders.values()))
         elif request.path == "/wp-json/wc/v3/coupons" and request.method == "POST":
             data = json.loads(request.get_data())
             if data["code"].lower() in self.coupons:

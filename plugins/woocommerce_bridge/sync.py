@@ -2,8 +2,9 @@
 
 WooCommerce never retries a failed delivery, so every 15 minutes (and on ``portal woo
 sync``) the portal pages through orders modified since its watermark and stores them the
-same way deliveries are stored — idempotent, so overlap is harmless. The watermark moves
-after each page, so an interrupted sync resumes where it stopped.
+same way deliveries are stored — idempotent, so overlap is harmless; a page of 100 in one
+transaction, its commissions applied together. The watermark moves after each page, so
+an interrupted sync resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from plugins.woocommerce_bridge import inbox, mapping
 from plugins.woocommerce_bridge.client import WooClient, WooError
@@ -75,27 +78,41 @@ def sync_products(api: WooClient) -> int:
     return count
 
 
+def _store_page(page: list[dict[str, Any]], report: Report) -> datetime | None:
+    """Store a page of orders in one transaction and apply their commissions together;
+    returns the newest modification time stored (None when nothing could be)."""
+    mapped = inbox.orders_from_payloads(page)
+    for payload, data in zip(page, mapped, strict=True):
+        if isinstance(data, mapping.MappingError):
+            log.warning("woocommerce sync: order %s skipped: %s", payload.get("id"), data)
+    batch = [data for data in mapped if isinstance(data, orders.OrderData)]
+    try:
+        stored = orders.store_orders(batch)
+        db.session.commit()
+    except (IntegrityError, OperationalError) as exc:
+        # A delivery stored one of these orders meanwhile: one by one, as store_order
+        # settles that race (mapped again: the rolled-back batch took its bindings along).
+        db.session.rollback()
+        log.info("woocommerce sync: page taken order by order (%s)", type(exc.orig).__name__)
+        stored = []
+        for payload in page:
+            (data,) = inbox.orders_from_payloads([payload])
+            if isinstance(data, orders.OrderData):
+                stored.append(orders.store_order(data))
+    if stored:
+        commissions.apply_orders([s.order_id for s in stored])
+    report.orders += len(stored)
+    report.changed += sum(s.changed for s in stored)
+    return max((data.modified_at for data in batch), default=None)
+
+
 def sync_orders(api: WooClient, since: datetime | None) -> Report:
     report = Report()
     params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true", "status": "any"}
     if since is not None:
         params["modified_after"] = (since - OVERLAP).strftime("%Y-%m-%dT%H:%M:%S")
     for page in api.pages("/orders", params):
-        touched = []
-        newest = None
-        for payload in page:
-            try:
-                data = inbox.order_from_payload(payload)
-            except mapping.MappingError as exc:
-                log.warning("woocommerce sync: order %s skipped: %s", payload.get("id"), exc)
-                continue
-            stored = orders.store_order(data)
-            report.orders += 1
-            report.changed += stored.changed
-            touched.append(stored.order_id)
-            newest = max(newest or data.modified_at, data.modified_at)
-        if touched:
-            commissions.apply_orders(touched)
+        newest = _store_page(page, report)
         if newest is not None:
             row = state()
             row.orders_modified_after = max(row.orders_modified_after or newest, newest)

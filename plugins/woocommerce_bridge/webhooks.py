@@ -14,7 +14,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from plugins.woocommerce_bridge import inbox, signatures
-from portal import jobs
 from portal.extensions import csrf, db
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ def webhook() -> tuple[Response, int]:
         log.exception("woocommerce delivery could not be stored")
         return _answer(503, "database unavailable")
     try:
-        jobs.enqueue(inbox.drain)
+        inbox.schedule_drain()
     except Exception:  # stored is what matters: the periodic drain will process it
         log.exception("woocommerce delivery stored but not enqueued")
     return _answer(200, "stored")

@@ -1,13 +1,14 @@
 """Storing shop orders idempotently.
 
 Whatever the delivery path (webhook, REST sync, a replay), an order is stored through
-:func:`store_order`: keyed by (shop, shop order id), a copy that is not newer than the one
-stored (by the shop's modification time) changes nothing, and the attribution is recorded
-once.
+:func:`store_order` (or :func:`store_orders` for a batch, with the same outcome): keyed by
+(shop, shop order id), a copy that is not newer than the one stored (by the shop's
+modification time) changes nothing, and the attribution is recorded once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -156,3 +157,62 @@ def store_order(data: OrderData) -> Stored:
             continue
         return Stored(order_id, changed=True)
     raise RuntimeError(f"could not store order {data.shop_order_id}")
+
+
+def _lock_many(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Order]:
+    """Lock and load the stored orders among ``keys``: PostgreSQL's row locks are taken in
+    id order (concurrent batches cannot deadlock on them), SQLite's write lock by a no-op
+    UPDATE before anything is read, as :func:`_lock_existing` does for one order."""
+    found: dict[tuple[str, str], Order] = {}
+    for shop in {shop for shop, _ in keys}:
+        wanted = Order.shop == shop, Order.shop_order_id.in_({i for s, i in keys if s == shop})
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.execute(
+                update(Order)
+                .where(*wanted)
+                .values(stored_at=Order.stored_at)
+                .execution_options(synchronize_session=False)
+            )
+        for order in db.session.scalars(
+            select(Order)
+            .options(selectinload(Order.lines))
+            .where(*wanted)
+            .order_by(Order.id)
+            .with_for_update(of=Order)
+            .execution_options(populate_existing=True)
+        ):
+            found[(order.shop, order.shop_order_id)] = order
+    return found
+
+
+def store_orders(batch: Sequence[OrderData]) -> list[Stored]:
+    """:func:`store_order` for a batch, in the caller's transaction: flushed, not committed.
+
+    Copies are taken in the given (arrival) order with :func:`store_order`'s rules — one
+    that is not newer than the stored order, or than an earlier copy in the batch, changes
+    nothing, and the first attribution sticks — so the outcome is the one of storing them
+    one by one, for one lock-and-load and one flush. Raises ``IntegrityError`` when another
+    transaction inserted one of the new orders meanwhile: the caller rolls back and stores
+    that batch one by one (:func:`store_order` settles the race).
+    """
+    current = _lock_many({(data.shop, data.shop_order_id) for data in batch})
+    applied: set[tuple[str, str]] = set()
+    outcome: list[tuple[Order, bool]] = []
+    for data in batch:
+        key = (data.shop, data.shop_order_id)
+        order = current.get(key)
+        if order is not None and data.modified_at <= order.modified_at_shop:
+            outcome.append((order, False))  # duplicate or stale
+            continue
+        if order is None:
+            order = current[key] = Order(shop=data.shop, shop_order_id=data.shop_order_id)
+            db.session.add(order)
+        elif key in applied:
+            # A second newer copy in the batch: write the first, so a line it removed and
+            # this one brings back is deleted before it is inserted again.
+            db.session.flush()
+        _apply(order, data)
+        applied.add(key)
+        outcome.append((order, True))
+    db.session.flush()
+    return [Stored(order.id, changed) for order, changed in outcome]
