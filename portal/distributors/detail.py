@@ -27,6 +27,8 @@ from portal.ledger.services import balances
 from portal.orders.models import Order
 from portal.pagination import paginate
 from portal.rendering import render
+from portal.risk.labels import RULE_LABELS
+from portal.risk.models import RiskFlag
 from portal.timeutil import utcnow
 
 admin = staff_blueprint("admin_distributor", __name__)
@@ -97,6 +99,14 @@ def _page(distributor: Distributor, **forms: Any) -> Response:
             .limit(20)
         )
     )
+    flags = list(
+        db.session.scalars(
+            select(RiskFlag)
+            .where(RiskFlag.distributor_id == distributor.id)
+            .order_by(RiskFlag.id.desc())
+            .limit(20)
+        )
+    )
     children = list(
         db.session.scalars(
             select(Distributor)
@@ -118,6 +128,8 @@ def _page(distributor: Distributor, **forms: Any) -> Response:
         team_counts=team.counts(distributor.id),
         children=children,
         trail=trail,
+        flags=flags,
+        rule_labels=RULE_LABELS,
         ledger=_ledger_page(distributor.id),
         status_form=forms.get("status_form") or StatusForm(formdata=None),
         profile_form=forms.get("profile_form") or _profile_form(distributor),

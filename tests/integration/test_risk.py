@@ -192,6 +192,8 @@ def test_release_and_reject_through_the_queue(app: Flask, team, make_user) -> No
     assert balances(app, team["mid"]) == {Bucket.PENDING: D("5.00")}
     assert verify(app) == []
     assert ops.get("/admin/risk").get_data(as_text=True).count('<tr id="risk-') == 0
+    detail = ops.get(f"/admin/distributors/{team['seller']}").get_data(as_text=True)
+    assert "Bought by the distributor" in detail and "released" in detail and "rejected" in detail
 
 
 def test_a_webhook_order_from_the_sellers_own_phone_is_held(
