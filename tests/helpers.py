@@ -90,3 +90,24 @@ def worker_env(app_config: dict[str, Any], redis_url: str, instance: str) -> dic
         PORTAL_QUEUE=app_config["PORTAL_QUEUE"],
     )
     return env
+
+
+def queries_for(app: Any, client: Any, path: str) -> int:
+    """How many SQL statements one GET of ``path`` runs (N+1 checks compare two counts)."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(statements)

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, func, select, update
 
 from portal.accounts.models import Role, User
 from portal.audit import services as audit
@@ -17,7 +17,7 @@ from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.ledger.guard import AppendOnlyViolation
 from portal.settings import services as settings
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, queries_for
 from tests.money import HX, add_account, configure, decide, request, signed_in
 
 # --- helpers --------------------------------------------------------------------------
@@ -156,21 +156,8 @@ def test_pages_swap_with_htmx_and_keep_the_filters(app: Flask, admin_client, mak
 def test_one_page_costs_the_same_queries_however_many_actors(
     app: Flask, admin_client, make_user
 ) -> None:
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
     def queries() -> int:
-        statements.clear()
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            assert admin_client.get("/admin/audit").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return len(statements)
+        return queries_for(app, admin_client, "/admin/audit")
 
     _record(app, make_user("a0@shop.example", Role.OPS), "plan.update", ("plan", "x"))
     few = queries()

@@ -8,14 +8,14 @@ from decimal import Decimal as D
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEntry
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, queries_for
 from tests.money import balances, earn, signed_in, verify
 
 
@@ -154,21 +154,9 @@ def test_search_and_filters(app: Flask, make_user, make_distributor) -> None:
 def test_the_list_has_no_n_plus_one(app: Flask, make_user, make_distributor) -> None:
     ops = ops_client(app, make_user)
     parent, _ = make_distributor("p@shop.example")
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
 
     def queries() -> int:
-        statements.clear()
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            assert ops.get("/admin/distributors").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return len(statements)
+        return queries_for(app, ops, "/admin/distributors")
 
     make_distributor("first@shop.example", parent_id=parent)  # every relation is in use
     few = queries()

@@ -10,7 +10,6 @@ from decimal import Decimal as D
 
 from babel.numbers import format_currency
 from flask import Flask
-from sqlalchemy import event
 
 from portal.accounts.models import Role
 from portal.commissions import services as commissions
@@ -20,6 +19,7 @@ from portal.links.models import Click
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
 from portal.timeutil import utcnow
+from tests.helpers import queries_for
 from tests.money import signed_in
 
 NOW = utcnow()
@@ -110,21 +110,9 @@ def test_reports_cost_the_same_queries_at_any_size(
 ) -> None:
     make_user("ops@shop.example", Role.OPS)
     ops = signed_in(app, "ops@shop.example")
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
 
     def queries() -> int:
-        statements.clear()
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            assert ops.get("/admin/reports").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return len(statements)
+        return queries_for(app, ops, "/admin/reports")
 
     seller, _ = make_distributor("s0@shop.example")
     sell(app, seller, "0", "10.00")
