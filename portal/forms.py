@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField
@@ -11,6 +12,11 @@ from wtforms import DecimalField
 def like_escape(text: str) -> str:
     """Search text for ``ilike(..., escape="\\")``: % and _ typed by people match themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def error_text(form: Any) -> str:
+    """All of a form's field errors as one line (for an in-place row that shows one)."""
+    return "; ".join(e for errs in form.errors.values() for e in errs)
 
 
 def strip(value: str | None) -> str | None:

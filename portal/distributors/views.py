@@ -18,6 +18,7 @@ from portal.distributors import services
 from portal.distributors.forms import AdminAddForm, ApplicationForm, ReviewForm
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
+from portal.forms import error_text
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 
@@ -136,7 +137,7 @@ def _review(distributor_id: int, action: str) -> Response:
     form = ReviewForm()
     error = None
     if not form.validate():
-        error = "; ".join(e for errs in form.errors.values() for e in errs)
+        error = error_text(form)
     else:
         try:
             if action == "approve":

@@ -17,7 +17,7 @@ from portal.accounts.access import staff_blueprint
 from portal.commissions.models import Commission
 from portal.distributors.models import Distributor
 from portal.extensions import db
-from portal.forms import strip
+from portal.forms import error_text, strip
 from portal.orders.models import Order
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
@@ -69,7 +69,7 @@ def _decide(order_id: int, release: bool) -> Response:
     form = DecisionForm()
     error = None
     if not form.validate():
-        error = "; ".join(e for errs in form.errors.values() for e in errs)
+        error = error_text(form)
     else:
         try:
             review.decide(order_id, current_user, release, form.reason.data or "")

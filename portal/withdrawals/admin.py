@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional
 from portal.accounts.access import staff_blueprint
 from portal.distributors.models import Distributor
 from portal.extensions import db
-from portal.forms import like_escape, strip
+from portal.forms import error_text, like_escape, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 from portal.withdrawals import payouts, services
@@ -91,7 +91,7 @@ def _decide(withdrawal_id: int, action: str) -> Response:
     form = DecisionForm()
     error = None
     if not form.validate():
-        error = "; ".join(e for errs in form.errors.values() for e in errs)
+        error = error_text(form)
     else:
         try:
             if action == "approve":
