@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, has_request_context, request
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -63,20 +63,28 @@ def _add(app: Flask, amounts: Iterable[tuple[str, float]]) -> None:
 
 
 def inc(name: str, amount: float = 1, **labels: str) -> None:
-    """Count something (e.g. ``inc("portal_webhook_deliveries_total", outcome="stored")``)."""
-    _add(current_app._get_current_object(), [(_field(name, labels), amount)])  # type: ignore[attr-defined]
+    """Count something (e.g. ``inc("portal_webhook_deliveries_total", outcome="stored")``).
+
+    Inside a request the count travels with the request's own figures, in the same Redis
+    round trip after the response is made (the webhook is a hot path); elsewhere (jobs,
+    CLI) it is sent at once."""
+    field = _field(name, labels)
+    if has_request_context() and "metrics_started" in g:
+        g.setdefault("metrics_pending", []).append((field, amount))
+        return
+    _add(current_app._get_current_object(), [(field, amount)])  # type: ignore[attr-defined]
 
 
-def _observe_request(app: Flask, endpoint: str, status: int, seconds: float) -> None:
+def _request_amounts(endpoint: str, status: int, seconds: float) -> list[tuple[str, float]]:
     name = "portal_http_request_duration_seconds"
-    amounts = [
+    amounts: list[tuple[str, float]] = [
         (_field("portal_http_requests_total", {"endpoint": endpoint, "status": str(status)}), 1),
         (f"{name}_sum", seconds),
         (f"{name}_count", 1),
     ]
     amounts += [(_field(f"{name}_bucket", {"le": str(b)}), 1) for b in BUCKETS if seconds <= b]
     amounts.append((_field(f"{name}_bucket", {"le": "+Inf"}), 1))
-    _add(app, amounts)
+    return amounts
 
 
 def _stored(app: Flask) -> dict[str, float]:
@@ -142,7 +150,11 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def record(response: Response) -> Response:
         started = g.pop("metrics_started", None)
+        amounts = g.pop("metrics_pending", [])
         if started is not None and request.endpoint != "metrics.metrics":
             endpoint = request.endpoint or "unmatched"
-            _observe_request(app, endpoint, response.status_code, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            amounts += _request_amounts(endpoint, response.status_code, seconds)
+        if amounts:
+            _add(app, amounts)
         return response

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from plugins.woocommerce_bridge import inbox, signatures
+from portal import metrics
 from portal.extensions import csrf, db
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,8 @@ bp = Blueprint("woocommerce", __name__)
 TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 
 
-def _answer(status: int, message: str) -> tuple[Response, int]:
+def _answer(status: int, message: str, outcome: str) -> tuple[Response, int]:
+    metrics.inc("portal_webhook_deliveries_total", outcome=outcome)
     return jsonify({"status": message}), status
 
 
@@ -36,34 +38,34 @@ def webhook() -> tuple[Response, int]:
         # lets the merchant activate it.
         if body.startswith(b"webhook_id="):
             log.info("woocommerce webhook ping: %s", body[:64].decode(errors="replace"))
-            return _answer(200, "pong")
-        return _answer(400, "not a WooCommerce delivery")
+            return _answer(200, "pong", "ping")
+        return _answer(400, "not a WooCommerce delivery", "rejected")
     secret = current_app.config["WOO_WEBHOOK_SECRET"]
     if not secret:
         log.error("woocommerce delivery refused: WOO_WEBHOOK_SECRET is not configured")
-        return _answer(401, "webhook secret not configured")
+        return _answer(401, "webhook secret not configured", "unauthorized")
     if not signatures.verify(secret, body, signature):
         log.warning("woocommerce delivery with a bad signature (topic %s)", topic)
-        return _answer(401, "bad signature")
+        return _answer(401, "bad signature", "unauthorized")
     try:
         payload = json.loads(body)
     except ValueError:
         log.warning("woocommerce delivery that is not JSON (topic %s)", topic)
-        return _answer(400, "body is not JSON")
+        return _answer(400, "body is not JSON", "rejected")
     if not isinstance(payload, dict):
-        return _answer(400, "body is not a JSON object")
+        return _answer(400, "body is not a JSON object", "rejected")
     if topic not in TOPICS:
         log.info("woocommerce delivery for topic %s ignored", topic)
-        return _answer(200, "ignored")
+        return _answer(200, "ignored", "ignored")
     headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-wc-")}
     try:
         inbox.store(topic, headers, body)
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("woocommerce delivery could not be stored")
-        return _answer(503, "database unavailable")
+        return _answer(503, "database unavailable", "unavailable")
     try:
         inbox.schedule_drain()
     except Exception:  # stored is what matters: the periodic drain will process it
         log.exception("woocommerce delivery stored but not enqueued")
-    return _answer(200, "stored")
+    return _answer(200, "stored", "stored")

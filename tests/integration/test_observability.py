@@ -18,6 +18,7 @@ from portal import create_app, jobs
 from portal.logs import ContextFilter, JsonFormatter
 from tests.helpers import login, portal_command, worker_env
 from tests.slow_jobs import slow_marker
+from tests.woo import SECRET, deliver, woo_order
 
 
 def metric(text: str, field: str) -> float:
@@ -80,6 +81,36 @@ def test_metrics_live_in_redis_and_can_require_a_token(app_config, redis_url: st
     text = first.test_client().get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
     assert metric(text, 'portal_http_requests_total{endpoint="core.healthz",status="200"}') == 2
     assert "portal_queue_depth 0" in text and "portal_jobs_failed 0" in text
+
+
+def test_metrics_count_webhook_deliveries_by_outcome(
+    app: Flask, app_config, redis_url: str
+) -> None:
+    """Two web workers on one Redis: each delivery's outcome is counted once, with the
+    request that carried it, whichever worker answered."""
+    config = {**app_config, "REDIS_URL": redis_url, "WOO_WEBHOOK_SECRET": SECRET}
+    first, second = create_app(config), create_app(config)
+    stored = 'portal_webhook_deliveries_total{outcome="stored"}'
+    refused = 'portal_webhook_deliveries_total{outcome="unauthorized"}'
+    rejected = 'portal_webhook_deliveries_total{outcome="rejected"}'
+    ping = 'portal_webhook_deliveries_total{outcome="ping"}'
+    assert metric(first.test_client().get("/metrics").text, stored) == 0
+
+    assert deliver(first.test_client(), "order.created", woo_order(1)).status_code == 200
+    assert deliver(second.test_client(), "order.created", woo_order(2)).status_code == 200
+    assert (
+        deliver(second.test_client(), "order.created", woo_order(3), secret="x").status_code == 401
+    )
+    assert deliver(first.test_client(), "order.created", b"{oops").status_code == 400
+    pinged = second.test_client().post("/woocommerce/webhook", data=b"webhook_id=9")
+    assert pinged.status_code == 200
+
+    text = second.test_client().get("/metrics").text
+    assert (metric(text, stored), metric(text, refused)) == (2, 1)
+    assert (metric(text, rejected), metric(text, ping)) == (1, 1)
+    # Every delivery is also an ordinary request of the webhook endpoint.
+    requests = 'portal_http_requests_total{endpoint="woocommerce.webhook",status="200"}'
+    assert metric(text, requests) == 3
 
 
 def test_the_worker_finishes_its_job_on_sigterm(
