@@ -19,6 +19,15 @@ def error_text(form: Any) -> str:
     return "; ".join(e for errs in form.errors.values() for e in errs)
 
 
+def attach_error(form: Any, field: str | None, message: str) -> None:
+    """A service's refusal shown where it belongs: on its field when the form has one by
+    that name, otherwise above the form."""
+    if field and field in form:
+        form[field].errors.append(message)
+    else:
+        form.form_errors.append(message)
+
+
 def strip(value: str | None) -> str | None:
     """Field filter: people paste emails and codes with stray spaces."""
     return value.strip() if isinstance(value, str) else value

@@ -21,7 +21,7 @@ from portal.distributors import management, services
 from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
-from portal.forms import PlainDecimalField, strip
+from portal.forms import PlainDecimalField, attach_error, strip
 from portal.ledger.models import Bucket, LedgerEntry
 from portal.ledger.services import balances
 from portal.orders.models import Order
@@ -204,7 +204,7 @@ def profile(distributor_id: int) -> Response:
             )
         except management.ManagementError as exc:
             db.session.rollback()
-            form[exc.field].errors.append(exc.message)
+            attach_error(form, exc.field, exc.message)
         else:
             message = _("Saved.") if changed else _("Nothing changed.")
             return _done(distributor.id, message)
@@ -220,7 +220,7 @@ def adjust(distributor_id: int) -> Response:
             management.adjust(distributor.id, form.amount.data, form.reason.data, current_user)
         except management.ManagementError as exc:
             db.session.rollback()
-            form[exc.field].errors.append(exc.message)
+            attach_error(form, exc.field, exc.message)
         else:
             return _done(distributor.id, _("The adjustment is booked."))
     return _page(distributor, adjust_form=form)

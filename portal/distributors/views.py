@@ -18,7 +18,7 @@ from portal.distributors import services
 from portal.distributors.forms import AdminAddForm, ApplicationForm, ReviewForm
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
-from portal.forms import error_text
+from portal.forms import attach_error, error_text
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 
@@ -37,13 +37,6 @@ def _applicant(form: ApplicationForm | AdminAddForm) -> services.Applicant:
     )
 
 
-def _field_error(form: ApplicationForm | AdminAddForm, exc: AccountError) -> None:
-    if exc.field and exc.field in form:
-        form[exc.field].errors.append(exc.message)
-    else:
-        form.form_errors.append(exc.message)
-
-
 # --- public recruitment ---------------------------------------------------------------
 
 
@@ -56,7 +49,7 @@ def _application(inviter: Distributor | None) -> Response | tuple[str, int]:
         try:
             distributor = services.apply(_applicant(form), inviter)
         except AccountError as exc:
-            _field_error(form, exc)
+            attach_error(form, exc.field, exc.message)
         else:
             login_user(distributor.user)
             if distributor.status is DistributorStatus.ACTIVE:
@@ -195,7 +188,7 @@ def add() -> Response | tuple[str, int]:
                     current_user, _applicant(form), form.level_id.data or None, parent
                 )
             except AccountError as exc:
-                _field_error(form, exc)
+                attach_error(form, exc.field, exc.message)
             else:
                 flash(
                     _(

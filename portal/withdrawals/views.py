@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 
 from portal.accounts.access import distributor_blueprint
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
 from portal.formatting import money
+from portal.forms import attach_error
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 from portal.withdrawals import services
@@ -38,13 +38,6 @@ def labels() -> dict[str, Any]:
         "payout_methods": METHOD_LABELS,
         "open_states": OPEN_STATES,
     }
-
-
-def _field_error(form: FlaskForm, exc: services.WithdrawalError) -> None:
-    if exc.field and exc.field in form:
-        form[exc.field].errors.append(exc.message)
-    else:
-        form.form_errors.append(exc.message)
 
 
 def _active() -> Distributor:
@@ -88,7 +81,7 @@ def create() -> Response:
                 distributor.id, form.amount.data, form.payout_account_id.data
             )
         except services.WithdrawalError as exc:
-            _field_error(form, exc)
+            attach_error(form, exc.field, exc.message)
         else:
             message = _(
                 "Withdrawal of %(amount)s requested.",
@@ -195,7 +188,7 @@ def add_account() -> Response:
                 form.bank_name.data,
             )
         except services.WithdrawalError as exc:
-            _field_error(form, exc)
+            attach_error(form, exc.field, exc.message)
         else:
             message = _("Payout account %(account)s added.", account=services.label(account))
             if not is_htmx():
