@@ -110,7 +110,8 @@ def orders_from_payloads(
     Lines get their categories from the synced catalogue, and each order its attribution
     unless the stored order — or an earlier copy in the batch that will be stored — has
     one (recorded once: a stored attribution is only changed by an admin). One query for
-    the categories and one for the stored orders, whatever the batch size.
+    the categories, one for the stored orders and three for attribution, whatever the
+    batch size.
     """
     mapped: list[orders.OrderData | mapping.MappingError] = []
     for payload in payloads:
@@ -137,10 +138,14 @@ def orders_from_payloads(
             )
         )
     }
-    by_code: dict[tuple[Any, ...], orders.Attribution] = {}
+    claims = [
+        _attribution_claim(payload, data) if isinstance(data, orders.OrderData) else None
+        for payload, data in zip(payloads, mapped, strict=True)
+    ]
+    attributor = attribution.Attributor(claim for claim in claims if claim is not None)
     result: list[orders.OrderData | mapping.MappingError] = []
-    for payload, data in zip(payloads, mapped, strict=True):
-        if isinstance(data, orders.OrderData):
+    for claim, data in zip(claims, mapped, strict=True):
+        if claim is not None and isinstance(data, orders.OrderData):
             lines = tuple(
                 replace(line, category_ids=tuple(categories.get(line.product_id) or ()))
                 for line in data.lines
@@ -149,7 +154,7 @@ def orders_from_payloads(
             data = replace(
                 data,
                 lines=lines,
-                attribution=None if attributed else _credit(payload, data, by_code),
+                attribution=None if attributed else attributor.credit(claim),
             )
             if modified is None or data.modified_at > modified:
                 stored[data.shop_order_id] = (
@@ -160,20 +165,9 @@ def orders_from_payloads(
     return result
 
 
-def _credit(
-    payload: dict[str, Any],
-    data: orders.OrderData,
-    by_code: dict[tuple[Any, ...], orders.Attribution],
-) -> orders.Attribution | None:
-    """Who brought the order; binds the customer to a distributor credited by a code.
-
-    ``by_code`` keeps, for the batch, what the same evidence was credited to by a code
-    (coupon, ref meta, utm): that depends on the evidence and the distributors alone, so
-    an order with a seen coupon costs no look-up. Binding depends on the customer and the
-    date and is resolved for each order."""
+def _attribution_claim(payload: dict[str, Any], data: orders.OrderData) -> attribution.Claim:
     found = mapping.evidence(payload)
-    key = (found.coupons, found.portal_ref, tuple(sorted(found.utm.items())))
-    credited = by_code.get(key) or attribution.resolve(
+    return attribution.Claim(
         found.coupons,
         found.portal_ref,
         found.utm,
@@ -181,12 +175,6 @@ def _credit(
         data.customer_id,
         data.created_at,
     )
-    if credited is not None and credited.method != "binding":
-        by_code[key] = credited
-        attribution.bind(
-            credited.distributor_id, data.customer_email, data.customer_id, data.created_at
-        )
-    return credited
 
 
 def _apply(rows: Sequence[Row[Any]]) -> tuple[list[dict[str, Any]], set[int]]:

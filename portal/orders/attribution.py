@@ -10,13 +10,14 @@ itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from portal.distributors import services as distributors
+from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.orders.models import CustomerBinding
@@ -24,86 +25,126 @@ from portal.orders.services import Attribution
 from portal.settings import services as settings
 
 
-def _customer_keys(email: str | None, customer_id: str | None) -> list[tuple[str, str]]:
-    keys = []
-    if customer_id:
-        keys.append(("customer", customer_id))
-    if email:
-        keys.append(("email", email.strip().lower()))
-    return keys
+@dataclass(frozen=True)
+class Claim:
+    """What one order says about who brought it."""
+
+    coupons: tuple[str, ...]
+    portal_ref: str | None
+    utm: Mapping[str, str]
+    customer_email: str | None
+    customer_id: str | None
+    at: datetime
+
+    def candidates(self) -> list[tuple[str, str]]:
+        """(method, code) in precedence order."""
+        found = [("coupon", code) for code in self.coupons]
+        if self.portal_ref:
+            found.append(("ref_meta", self.portal_ref))
+        if self.utm.get("utm_source") == "portal" and self.utm.get("utm_campaign"):
+            found.append(("utm", self.utm["utm_campaign"]))
+        return found
+
+    def customer_keys(self) -> list[tuple[str, str]]:
+        keys = []
+        if self.customer_id:
+            keys.append(("customer", self.customer_id))
+        if self.customer_email:
+            keys.append(("email", self.customer_email.strip().lower()))
+        return keys
 
 
-def _bound(keys: list[tuple[str, str]], at: datetime) -> tuple[Distributor, CustomerBinding] | None:
-    for kind, key in keys:
-        binding = db.session.scalar(
-            select(CustomerBinding).where(
-                CustomerBinding.kind == kind, CustomerBinding.customer_key == key
+class Attributor:
+    """Attributes a batch of orders one after another, as if each were stored before the
+    next, with three queries whatever the batch size.
+
+    Made with every claim the batch may ask about: it loads the active distributors their
+    codes name, the customers' bindings and the distributors those name. An order credited
+    by a code binds its customer (the first referral keeps the customer until the binding
+    expires), so a later order of that customer in the batch finds the binding; bindings
+    made or renewed are added to the session (the caller commits).
+    """
+
+    def __init__(self, claims: Iterable[Claim]) -> None:
+        claims = list(claims)
+        named = {codes.normalise(code) for claim in claims for _, code in claim.candidates()}
+        named = {code for code in named if codes.is_well_formed(code)}
+        self.active_by_code: dict[str, int] = {}
+        if named:
+            self.active_by_code = dict(
+                db.session.execute(
+                    select(Distributor.code, Distributor.id).where(
+                        Distributor.code.in_(named),
+                        Distributor.status == DistributorStatus.ACTIVE,
+                    )
+                ).all()
             )
+        self.days = settings.get("binding_days")
+        self.bindings = _bindings(claims) if self.days else {}
+        self.codes_by_id = {id_: code for code, id_ in self.active_by_code.items()}
+        bound = {b.distributor_id for b in self.bindings.values()} - self.codes_by_id.keys()
+        if bound:
+            self.codes_by_id.update(
+                db.session.execute(
+                    select(Distributor.id, Distributor.code).where(
+                        Distributor.id.in_(bound), Distributor.status == DistributorStatus.ACTIVE
+                    )
+                ).all()
+            )
+
+    def credit(self, claim: Claim) -> Attribution | None:
+        """The first method (in precedence order) that names an active distributor."""
+        evidence: dict[str, Any] = {
+            "coupons": list(claim.coupons),
+            "portal_ref": claim.portal_ref,
+            "utm": dict(claim.utm),
+        }
+        for method, code in claim.candidates():
+            distributor_id = self.active_by_code.get(codes.normalise(code))
+            if distributor_id is not None:
+                if self.days:
+                    self._bind(distributor_id, claim)
+                return Attribution(distributor_id, method, {**evidence, "matched": code})
+        for key in claim.customer_keys():
+            binding = self.bindings.get(key)
+            if (
+                binding is not None
+                and binding.expires_at > claim.at
+                and binding.distributor_id in self.codes_by_id
+            ):
+                return Attribution(
+                    binding.distributor_id,
+                    "binding",
+                    {
+                        **evidence,
+                        "matched": self.codes_by_id[binding.distributor_id],
+                        "bound_at": binding.bound_at.isoformat(),
+                        "expires_at": binding.expires_at.isoformat(),
+                    },
+                )
+        return None
+
+    def _bind(self, distributor_id: int, claim: Claim) -> None:
+        """Bind the customer unless a binding is still running at the order's time."""
+        for kind, key in claim.customer_keys():
+            binding = self.bindings.get((kind, key))
+            if binding is not None and binding.expires_at > claim.at:
+                continue
+            if binding is None:
+                binding = self.bindings[(kind, key)] = CustomerBinding(kind=kind, customer_key=key)
+                db.session.add(binding)
+            binding.distributor_id = distributor_id
+            binding.bound_at = claim.at
+            binding.expires_at = claim.at + timedelta(days=self.days)
+
+
+def _bindings(claims: Sequence[Claim]) -> dict[tuple[str, str], CustomerBinding]:
+    keys = {key for claim in claims for key in claim.customer_keys()}
+    if not keys:
+        return {}
+    found = db.session.scalars(
+        select(CustomerBinding).where(
+            CustomerBinding.customer_key.in_({customer_key for _, customer_key in keys})
         )
-        if binding is None or binding.expires_at <= at:
-            continue
-        distributor = db.session.get(Distributor, binding.distributor_id)
-        if distributor is not None and distributor.status is DistributorStatus.ACTIVE:
-            return distributor, binding
-    return None
-
-
-def bind(distributor_id: int, email: str | None, customer_id: str | None, at: datetime) -> None:
-    """Bind the customer to the distributor unless a binding is still running (the first
-    referral keeps the customer until it expires). The caller commits."""
-    days = settings.get("binding_days")
-    if not days:
-        return
-    for kind, key in _customer_keys(email, customer_id):
-        binding = db.session.scalar(
-            select(CustomerBinding).where(
-                CustomerBinding.kind == kind, CustomerBinding.customer_key == key
-            )
-        )
-        if binding is not None and binding.expires_at > at:
-            continue
-        binding = binding or CustomerBinding(kind=kind, customer_key=key)
-        binding.distributor_id = distributor_id
-        binding.bound_at = at
-        binding.expires_at = at + timedelta(days=days)
-        db.session.add(binding)
-
-
-def resolve(
-    coupons: Iterable[str],
-    portal_ref: str | None,
-    utm: Mapping[str, str],
-    customer_email: str | None = None,
-    customer_id: str | None = None,
-    at: datetime | None = None,
-) -> Attribution | None:
-    """The first method (in precedence order) that names an active distributor."""
-    evidence: dict[str, Any] = {
-        "coupons": list(coupons),
-        "portal_ref": portal_ref,
-        "utm": dict(utm),
-    }
-    candidates = [("coupon", code) for code in evidence["coupons"]]
-    if portal_ref:
-        candidates.append(("ref_meta", portal_ref))
-    if utm.get("utm_source") == "portal" and utm.get("utm_campaign"):
-        candidates.append(("utm", utm["utm_campaign"]))
-    for method, code in candidates:
-        distributor = distributors.find_active(code)
-        if distributor is not None:
-            return Attribution(distributor.id, method, {**evidence, "matched": code})
-    if at is not None and settings.get("binding_days"):
-        bound = _bound(_customer_keys(customer_email, customer_id), at)
-        if bound is not None:
-            distributor, binding = bound
-            return Attribution(
-                distributor.id,
-                "binding",
-                {
-                    **evidence,
-                    "matched": distributor.code,
-                    "bound_at": binding.bound_at.isoformat(),
-                    "expires_at": binding.expires_at.isoformat(),
-                },
-            )
-    return None
+    )
+    return {(b.kind, b.customer_key): b for b in found if (b.kind, b.customer_key) in keys}

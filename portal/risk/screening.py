@@ -79,25 +79,58 @@ def _relation(seller: Distributor, buyer: Distributor) -> str | None:
     return None
 
 
+def _devices(
+    orders: list[Order], sellers: dict[int, Distributor], mode: str
+) -> dict[int, list[LoginDevice]]:
+    """Per seller's user id, the sign-in devices that share an address (or, for
+    ``ip_or_ua``, a browser) with any of the orders' buyers. One query for the batch."""
+    ip_hashes = {o.customer_ip_hash for o in orders if o.customer_ip_hash}
+    if mode == "off" or not ip_hashes:
+        return {}
+    matches = [LoginDevice.ip_hash.in_(ip_hashes)]
+    ua_hashes = {o.customer_ua_hash for o in orders if o.customer_ua_hash}
+    if mode == "ip_or_ua" and ua_hashes:
+        matches.append(LoginDevice.ua_hash.in_(ua_hashes))
+    users = {seller.user_id for seller in sellers.values()}
+    found: dict[int, list[LoginDevice]] = {}
+    for device in db.session.scalars(
+        select(LoginDevice)
+        .where(LoginDevice.user_id.in_(users), or_(*matches))
+        .order_by(LoginDevice.id)
+    ):
+        found.setdefault(device.user_id, []).append(device)
+    return found
+
+
+def _same_device(order: Order, devices: list[LoginDevice], mode: str) -> Hit | None:
+    """The buyer's address among the seller's devices, else (``ip_or_ua``) its browser."""
+    if mode == "off" or not order.customer_ip_hash:
+        return None
+    device = next((d for d in devices if d.ip_hash == order.customer_ip_hash), None)
+    same = "address"
+    if device is None and mode == "ip_or_ua" and order.customer_ua_hash:
+        device = next((d for d in devices if d.ua_hash == order.customer_ua_hash), None)
+        same = "browser"
+    if device is None:
+        return None
+    return Hit("same_device", {"same": same, "last_seen": device.last_seen.isoformat()})
+
+
 def evaluate(
-    order: Order, seller: Distributor, buyer: Distributor | None, values: dict[str, Any]
+    order: Order,
+    seller: Distributor,
+    buyer: Distributor | None,
+    devices: list[LoginDevice],
+    values: dict[str, Any],
 ) -> list[Hit]:
+    """The rules that catch ``order``; ``devices`` are the seller's sign-in devices that
+    may match the buyer (see :func:`_devices`)."""
     hits = []
     if values["risk_self_purchase"] and buyer is not None and buyer.id == seller.id:
         hits.append(Hit("self_purchase", {"buyer": seller.code}))
-    mode = values["risk_same_device"]
-    if mode != "off" and order.customer_ip_hash:
-        matches = [LoginDevice.ip_hash == order.customer_ip_hash]
-        if mode == "ip_or_ua" and order.customer_ua_hash:
-            matches.append(LoginDevice.ua_hash == order.customer_ua_hash)
-        device = db.session.scalar(
-            select(LoginDevice).where(LoginDevice.user_id == seller.user_id, or_(*matches)).limit(1)
-        )
-        if device is not None:
-            same = "address" if device.ip_hash == order.customer_ip_hash else "browser"
-            hits.append(
-                Hit("same_device", {"same": same, "last_seen": device.last_seen.isoformat()})
-            )
+    device_hit = _same_device(order, devices, values["risk_same_device"])
+    if device_hit is not None:
+        hits.append(device_hit)
     if values["risk_team_loop"] and buyer is not None and buyer.id != seller.id:
         relation = _relation(seller, buyer)
         if relation is not None:
@@ -136,11 +169,19 @@ def screen(orders: Iterable[Order], values: dict[str, Any]) -> None:
         ).all()
     )
     buyers = _buyers(orders)
+    sellers = {
+        d.id: d
+        for d in db.session.scalars(
+            select(Distributor).where(Distributor.id.in_({o.distributor_id for o in orders}))
+        )
+    }
+    devices = _devices(orders, sellers, values["risk_same_device"])
     for order in orders:
-        seller = db.session.get(Distributor, order.distributor_id)
+        seller = sellers.get(order.distributor_id)
         if seller is None:
             continue
-        for hit in evaluate(order, seller, buyers.get(order.id), values):
+        seen = devices.get(seller.user_id, [])
+        for hit in evaluate(order, seller, buyers.get(order.id), seen, values):
             if (order.id, hit.rule) in known:
                 continue
             db.session.add(

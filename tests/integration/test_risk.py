@@ -130,6 +130,48 @@ def test_same_device_as_the_distributors_own_sign_in(app: Flask, team) -> None:
         assert flag.evidence["same"] == "address"
 
 
+def test_same_device_in_a_batch_matches_each_seller_with_their_own_devices(
+    app: Flask, team
+) -> None:
+    """One batch, two sellers each signed in from their own address: an order is held only
+    when its buyer used the address of the distributor it is attributed to."""
+    for email, address in (("seller", "198.51.100.7"), ("kid", "198.51.100.8")):
+        signed = login(
+            app.test_client(),
+            f"{email}@shop.example",
+            REMOTE_ADDR=address,
+            HTTP_USER_AGENT=PHONE,
+        )
+        assert signed.status_code == 302
+
+    def stored(seller: int, shop_order_id: str, ip: str) -> int:
+        with app.app_context():
+            data = OrderData(
+                shop_order_id=shop_order_id,
+                status="processing",
+                currency="USD",
+                created_at=NOW,
+                modified_at=NOW,
+                lines=(LineData("1", "P1", 1, D("100.00")),),
+                customer_email="buyer@example.com",
+                customer_ip=ip,
+                customer_user_agent=PHONE,
+                attribution=Attribution(seller, "coupon", {"matched": "X"}),
+            )
+            return orders.store_order(data).order_id
+
+    batch = {
+        "seller, own address": stored(team["seller"], "1", "198.51.100.7"),
+        "seller, kid's address": stored(team["seller"], "2", "198.51.100.8"),
+        "kid, own address": stored(team["kid"], "3", "198.51.100.8"),
+        "kid, elsewhere": stored(team["kid"], "4", "192.0.2.1"),
+    }
+    with app.app_context():
+        commissions.apply_orders(list(batch.values()), NOW)
+    held = {name for name, order_id in batch.items() if rules(app, order_id)}
+    assert held == {"seller, own address", "kid, own address"}
+
+
 def test_buying_inside_the_team(app: Flask, team) -> None:
     up = sell(app, team["seller"], "1", email="mid@shop.example")
     down = sell(app, team["seller"], "2", email="grandkid@shop.example")

@@ -17,7 +17,7 @@ from decimal import Decimal as D
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from plugins.woocommerce_bridge import inbox, mapping
 from plugins.woocommerce_bridge.models import WooDelivery
@@ -256,3 +256,32 @@ def test_deliveries_share_one_queued_drain(shop, app_config, redis_url, make_dis
         assert inbox.drain(limit=inbox.BATCH) == inbox.BATCH  # then it queues the rest
         assert queue.count == 3
         assert inbox.drain() == 21
+
+
+def test_mapping_a_batch_costs_the_same_queries_whatever_its_size(shop, make_distributor) -> None:
+    """Categories, stored copies and attribution (codes, bindings, bound distributors)
+    are looked up once per batch, not once per order."""
+    world = World(make_distributor, "count", 9000)
+    one_by_one(shop, [world.order(n, n, coupon=world.seller) for n in range(1, 8)])  # binds
+
+    def statements(copies: list[dict[str, Any]]) -> int:
+        seen: list[str] = []
+        with shop.app_context():
+            listen = lambda *args: seen.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listen)
+            try:
+                mapped = inbox.orders_from_payloads(copies)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listen)
+                db.session.rollback()
+        assert all(isinstance(d, orders.OrderData) for d in mapped)
+        assert {d.attribution.method for d in mapped} == {"coupon", "binding"}
+        return len(seen)
+
+    def batch(size: int) -> list[dict[str, Any]]:
+        return [
+            world.order(n, 1000 + n, coupon=(world.seller, world.other, None)[n % 3])
+            for n in range(20, 20 + size)
+        ]
+
+    assert statements(batch(6)) == statements(batch(60))
