@@ -8,9 +8,8 @@ from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
-from flask import Flask, Response, flash, has_request_context, redirect, request
+from flask import Flask, Response, flash, redirect, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_login.utils import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -62,28 +61,16 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _select_locale() -> str:
-    from portal.settings import services as settings
-
-    supported = settings.SUPPORTED_LOCALES
-    if not has_request_context():  # CLI and jobs speak the shop's default language
-        return settings.get("default_locale")
-    if current_user and current_user.is_authenticated and current_user.locale in supported:
-        return current_user.locale
-    best = request.accept_languages.best_match(["en", "zh", "zh_Hans", "zh-CN", "zh-Hans"])
-    if best:
-        return "zh_Hans" if best.startswith("zh") else best
-    return settings.get("default_locale")
-
-
 def _init_extensions(app: Flask) -> None:
+    from portal import i18n
     from portal.accounts.models import User
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     htmx.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)  # the switcher's route and the header's template values
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
 

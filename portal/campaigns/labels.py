@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from portal.campaigns.models import CampaignMetric, CampaignState
 
@@ -14,7 +15,7 @@ METRIC_LABELS = {
 }
 
 STATE_LABELS = {
-    CampaignState.OPEN: _l("Open"),
+    CampaignState.OPEN: lazy_pgettext("campaign state", "Open"),
     CampaignState.CLOSING: _l("Awarding"),
     CampaignState.CLOSED: _l("Closed"),
 }

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import format_date
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 640, 200
@@ -62,6 +63,6 @@ def bar_chart(
         peak_y=TOP - 4,
         peak=fmt(peak),
         date_y=HEIGHT - 6,
-        first=points[0][0].isoformat() if points else "",
-        last=points[-1][0].isoformat() if points else "",
+        first=format_date(points[0][0], "short") if points else "",
+        last=format_date(points[-1][0], "short") if points else "",
     )

@@ -63,7 +63,7 @@ class PlanForm(FlaskForm):
         ],
     )
     cap_percent = PlainDecimalField(
-        _l("Cap across all levels (% of basis, optional)"),
+        _l("Cap across all levels (percentage of basis, optional)"),
         places=None,
         validators=[Optional(), *_PERCENT],
     )

@@ -60,6 +60,7 @@ def _error_page(error: HTTPException) -> tuple[str, int]:
         405: _("That action is not allowed here."),
         429: _("Too many requests. Please wait a moment."),
         500: _("Something went wrong on our side. Please try again."),
+        503: _("The service is unavailable for a moment. Please try again shortly."),
     }
     code = error.code or 500
     return render_template(
@@ -78,5 +79,5 @@ def register_error_handlers(app: Any) -> None:
             ),
         ), 400
 
-    for code in (400, 403, 404, 405, 429, 500):
+    for code in (400, 403, 404, 405, 429, 500, 503):
         app.register_error_handler(code, _error_page)

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.i18n import recipient_locale
 from portal.notifications import services
 from portal.notifications.models import Notification
 from portal.timeutil import utcnow
@@ -97,12 +99,15 @@ def sender() -> Sender:
     return ConsoleSender()
 
 
-def build(notification: Notification, to: str) -> EmailMessage:
+def build(notification: Notification, to: str, locale: str) -> EmailMessage:
+    """The email for a notification, written in ``locale`` (the recipient's language,
+    not that of whoever or whatever triggered it)."""
     message = EmailMessage()
     message["From"] = current_app.config["PORTAL_MAIL_FROM"]
     message["To"] = to
-    message["Subject"] = services.subject(notification)
-    message.set_content(services.message(notification))
+    with force_locale(locale):
+        message["Subject"] = services.subject(notification)
+        message.set_content(services.message(notification))
     return message
 
 
@@ -136,7 +141,8 @@ def deliver_emails(batch: int = 100) -> int:
         )
         assert distributor is not None
         try:
-            mailer.send(build(notification, distributor.user.email))
+            user = distributor.user
+            mailer.send(build(notification, user.email, recipient_locale(user)))
         except (OSError, smtplib.SMTPException):
             log.exception("emailing notification %s failed; retrying later", notification_id)
             db.session.execute(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import Select, func, select, update
 
 from portal.distributors.models import Distributor
@@ -128,9 +129,10 @@ def message(notification: Notification) -> str:
     if kind is NotificationKind.APPROVED:
         return _("Welcome! Your application was approved: you can start sharing your links.")
     if kind is NotificationKind.COMMISSION_AVAILABLE:
-        return _(
-            "%(count)s commission(s) became available: %(amount)s you can withdraw.",
-            count=p.get("count", 1),
+        return ngettext(
+            "%(num)d commission became available: %(amount)s you can withdraw.",
+            "%(num)d commissions became available: %(amount)s you can withdraw.",
+            int(p.get("count", 1)),
             amount=_amount(p),
         )
     if kind is NotificationKind.WITHDRAWAL_PAID:

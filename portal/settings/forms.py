@@ -8,9 +8,9 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Strin
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Regexp
 
 from portal.forms import PlainDecimalField
+from portal.i18n import LOCALE_NAMES
 from portal.settings.services import SPECS, SUPPORTED_LOCALES
 
-LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 SELF_PURCHASE_LABELS = {
     "uplines_only": _l("The buyer earns nothing; their uplines earn"),
     "everyone": _l("Everyone earns as usual"),

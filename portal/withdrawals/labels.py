@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from portal.withdrawals.models import PayoutMethod, WithdrawalState
 
 STATE_LABELS = {
     WithdrawalState.REQUESTED: _l("Requested"),
     WithdrawalState.APPROVED: _l("Approved"),
-    WithdrawalState.PAID: _l("Paid"),
+    WithdrawalState.PAID: lazy_pgettext("withdrawal state", "Paid"),
     WithdrawalState.REJECTED: _l("Rejected"),
 }
 

@@ -41,13 +41,14 @@ def test_add_then_edit_an_override_inline(
     row = page.locator("#overrides-agent tbody tr").filter(has_text="SKU-9")
     row.get_by_role("link", name="Edit").click()
     editing = page.locator("#overrides-agent tr.editing")
+    expect(editing.get_by_label("Applies to")).to_be_focused()  # the row's first field
     editing.get_by_label("Depth").select_option("2")
     editing.get_by_label("Value").fill("3.75")
     editing.get_by_role("button", name="Save").click()
     expect(page.locator("#overrides-agent tr.editing")).to_have_count(0)
-    expect(page.locator("#overrides-agent tbody tr").filter(has_text="SKU-9")).to_contain_text(
-        "3.75"
-    )
+    saved = page.locator("#overrides-agent tbody tr").filter(has_text="SKU-9")
+    expect(saved).to_contain_text("3.75")
+    expect(saved).to_be_focused()  # focus follows the saved row, not lost to <body>
     assert page.evaluate("window.__noReload") is True
     with app.app_context():
         override = db.session.scalars(select(PlanOverride)).one()

@@ -6,6 +6,11 @@
  *   so "Copy" from the system menu is one tap away.
  * - <button data-share="ID" data-share-title="…" hidden>: shown only where the Web Share
  *   API exists (phones); shares the URL in the input #ID.
+ * - htmx swaps the person started (a click or a submit, not polling): when the swap took
+ *   away the focused element, focus moves to where the result is — the first invalid
+ *   field, else the message the response flashed into #flashes (a live region), else the
+ *   swapped element itself. A result that flashed nothing and shows no alert is announced
+ *   from the swapped element's status badge through the #swap-status live region.
  *
  * Listeners are delegated from the document, so content swapped in by htmx works too.
  * No inline handlers: the Content-Security-Policy forbids them.
@@ -13,11 +18,11 @@
 (function () {
   "use strict";
 
-  function liveRegion() {
-    var region = document.getElementById("copy-status");
+  function liveRegion(id) {
+    var region = document.getElementById(id || "copy-status");
     if (!region) {
       region = document.createElement("p");
-      region.id = "copy-status";
+      region.id = id || "copy-status";
       region.className = "sr-only";
       region.setAttribute("role", "status");
       region.setAttribute("aria-live", "polite");
@@ -26,11 +31,15 @@
     return region;
   }
 
-  function announce(button, message) {
-    var region = liveRegion();
+  function say(message, regionId) {
+    var region = liveRegion(regionId);
     region.textContent = "";
     // A fresh text node after clearing makes screen readers repeat the same message.
     window.setTimeout(function () { region.textContent = message; }, 50);
+  }
+
+  function announce(button, message) {
+    say(message);
     if (!button.dataset.label) {
       button.dataset.label = button.textContent;
     }
@@ -113,6 +122,51 @@
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("input.copy-source")) {
       event.target.select();
+    }
+  });
+
+  // --- htmx swaps: focus and announcement --------------------------------------------
+  var flashesBefore = null;
+
+  function moveFocus(element) {
+    if (!element.matches("a[href], button, input, select, textarea, [tabindex]")) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus();
+  }
+
+  document.addEventListener("htmx:beforeSwap", function () {
+    var flashes = document.getElementById("flashes");
+    flashesBefore = flashes ? flashes.innerHTML : null;
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail.requestConfig;
+    var cause = config && config.triggeringEvent;
+    var active = document.activeElement;
+    if (!cause || !cause.isTrusted || (active && active !== document.body && active.isConnected)) {
+      return;  // polling, or the focus survived the swap (typing in a field)
+    }
+    var target = event.detail.target;
+    if (target && !target.isConnected && target.id) {
+      target = document.getElementById(target.id);  // an outerHTML swap replaced it
+    }
+    if (!target) {
+      return;
+    }
+    var flashes = document.getElementById("flashes");
+    var flash = flashes && flashes.innerHTML !== flashesBefore && flashes.querySelector(".flash");
+    var invalid = target.querySelector("[aria-invalid='true']");
+    if (invalid) {
+      moveFocus(invalid);
+    } else if (flash) {
+      moveFocus(flash);
+    } else {
+      moveFocus(target);
+      var badge = target.querySelector(".badge");
+      if (badge && !target.querySelector("[role='alert']")) {
+        say(badge.textContent.trim(), "swap-status");
+      }
     }
   });
 

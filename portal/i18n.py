@@ -1,0 +1,99 @@
+"""Which language a page or an email speaks, and the header's language switcher.
+
+Order of precedence for a request: the signed-in user's profile (``User.locale``), then the
+``locale`` cookie the switcher sets for visitors who are not signed in, then the browser's
+``Accept-Language``, then the shop default (setting ``default_locale``). Emails are written
+in the recipient's language, whoever triggered them.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, has_request_context, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.accounts.models import User
+from portal.accounts.views import safe_next
+from portal.extensions import db
+
+COOKIE = "locale"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+# Each language named in itself, so a reader finds theirs whatever the page speaks.
+LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+# Accept-Language tags we understand, mapped to our catalogue names (best_match wants them).
+_BROWSER_TAGS = {
+    "en": "en",
+    "zh": "zh_Hans",
+    "zh-CN": "zh_Hans",
+    "zh-Hans": "zh_Hans",
+    "zh-SG": "zh_Hans",
+}
+
+bp = Blueprint("i18n", __name__)
+
+
+def _supported() -> tuple[str, ...]:
+    from portal.settings.services import SUPPORTED_LOCALES
+
+    return SUPPORTED_LOCALES
+
+
+def _default() -> str:
+    from portal.settings import services as settings
+
+    return settings.get("default_locale")
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector (see the module docstring for the order)."""
+    if not has_request_context():  # CLI and jobs speak the shop's default language
+        return _default()
+    supported = _supported()
+    if current_user and current_user.is_authenticated and current_user.locale in supported:
+        return current_user.locale
+    cookie = request.cookies.get(COOKIE)
+    if cookie in supported:
+        return cookie
+    best = request.accept_languages.best_match(list(_BROWSER_TAGS))
+    if best:
+        return _BROWSER_TAGS[best]
+    return _default()
+
+
+def recipient_locale(user: User) -> str:
+    """The language to write to ``user`` in (emails): their profile, else the shop default."""
+    return user.locale if user.locale in _supported() else _default()
+
+
+@bp.post("/locale")
+def switch() -> Response:
+    """The header switcher (CSRF-protected like every form): remembers the choice on the
+    profile when signed in, else in a cookie, then goes back to the page it came from —
+    only ever a local path, never another site."""
+    locale = request.form.get("locale", "")
+    if locale not in _supported():
+        abort(400)
+    target = safe_next(request.form.get("next")) or url_for("core.index")
+    response = redirect(target)
+    if current_user.is_authenticated:
+        current_user.locale = locale
+        db.session.commit()
+    else:
+        response.set_cookie(
+            COOKIE,
+            locale,
+            max_age=COOKIE_MAX_AGE,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def switcher() -> dict[str, object]:
+        here = request.full_path if request.query_string else request.path
+        return {"locale_names": LOCALE_NAMES, "locale_next": here}

@@ -1,0 +1,359 @@
+"""axe-core over every distributor (/me…) and admin (/admin…) page, and the public ones, in
+English and Simplified Chinese, at phone and desktop widths: no serious or critical
+violation anywhere.
+
+The pages are not listed by hand: every GET rule under /me or /admin in the URL map is
+walked, its ids filled from a seeded programme (the demo's, plus risk flags, withdrawals
+in every state, API tokens and shop deliveries). A rule with ids this file does not know,
+or one answering something other than HTML, fails until it is given ids (ARGUMENTS) or
+excluded with a reason (NOT_PAGES).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal as D
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask, url_for
+from playwright.sync_api import Browser, Page
+from sqlalchemy import select
+
+from portal import demo
+from portal.accounts.models import User
+from portal.api import services as api_tokens
+from portal.api.models import ApiToken
+from portal.campaigns import progress
+from portal.campaigns.models import Campaign, CampaignState
+from portal.commissions import services as commissions
+from portal.commissions.models import CommissionPlan, PlanOverride
+from portal.distributors.models import Distributor
+from portal.extensions import db
+from portal.materials.models import Material
+from portal.orders import services as orders
+from portal.orders.services import Attribution, LineData, OrderData
+from portal.risk import review
+from portal.risk.models import RiskFlag
+from portal.settings import services as settings
+from portal.timeutil import utcnow
+from portal.withdrawals import services as withdrawals
+from portal.withdrawals.models import Withdrawal
+from tests.browser.axe import axe_source, violations
+
+LOCALES = {"en": ("en-GB", "en"), "zh": ("zh-CN", "zh-Hans")}  # browser locale, <html lang>
+WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+AREAS = ("/me/", "/admin/")
+
+# GET rules under /me and /admin that are not pages, and why.
+NOT_PAGES = {
+    "me_links.shop_qr": "PNG QR code",
+    "me_links.invite_qr": "PNG QR code",
+    "me_links.product_qr": "PNG QR code",
+    "me_links.product_card": "PNG share card",
+    "me_materials.download": "file download",
+    "me_materials.image": "image",
+    "me.statement_csv": "CSV download",
+    "admin_materials.admin_image": "image",
+    "admin_reports.distributors_csv": "CSV download",
+    "admin_plans.show_override": "an htmx row; without htmx it redirects to the plans page",
+}
+
+
+@dataclass(frozen=True)
+class Seeded:
+    distributor_email: str
+    distributor_id: int
+    distributor_code: str
+    campaign_id: int
+    material_id: int
+    order_id: int
+    withdrawal_id: int
+    override_id: int
+    override_role: str
+
+
+# The URL arguments of the rules that take some, from the seeded programme.
+ARGUMENTS: dict[str, Callable[[Seeded], dict[str, Any]]] = {
+    "admin_campaigns.detail": lambda s: {"campaign_id": s.campaign_id},
+    "admin_distributor.show": lambda s: {"distributor_id": s.distributor_id},
+    "admin_distributor.ledger": lambda s: {"distributor_id": s.distributor_id},
+    "admin_materials.admin_edit": lambda s: {"material_id": s.material_id},
+    "admin_materials.admin_image": lambda s: {"material_id": s.material_id},
+    "admin_orders.show": lambda s: {"order_id": s.order_id},
+    "admin_plans.show_override": lambda s: {"role": s.override_role, "override_id": s.override_id},
+    "admin_plans.edit_override": lambda s: {"role": s.override_role, "override_id": s.override_id},
+    "me_campaigns.card": lambda s: {"campaign_id": s.campaign_id},
+    "me.order": lambda s: {"order_id": s.order_id},
+    "me_withdrawals.detail": lambda s: {"withdrawal_id": s.withdrawal_id},
+    "me_links.product_qr": lambda s: {"product_id": "101"},
+    "me_links.product_card": lambda s: {"product_id": "101"},
+    "me_materials.download": lambda s: {"material_id": s.material_id},
+    "me_materials.image": lambda s: {"material_id": s.material_id},
+}
+
+
+def area_rules(app: Flask) -> dict[str, Any]:
+    """Every GET rule under /me or /admin, by endpoint."""
+    return {
+        rule.endpoint: rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ()) and rule.rule.startswith(AREAS)
+    }
+
+
+def urls(app: Flask, seeded: Seeded) -> dict[str, str]:
+    """The URL of every /me and /admin GET rule, by endpoint (pages and not-pages)."""
+    found = {}
+    with app.test_request_context():
+        for endpoint, rule in area_rules(app).items():
+            arguments = ARGUMENTS[endpoint](seeded) if rule.arguments else {}
+            found[endpoint] = url_for(endpoint, **arguments)
+    return found
+
+
+def test_every_me_and_admin_route_is_walked_or_excluded(app: Flask) -> None:
+    """Rules without arguments are walked as they come; one with arguments needs ids here,
+    whether it is a page (checked with axe) or not (checked not to answer HTML)."""
+    rules = area_rules(app)
+    without_ids = [r.rule for e, r in rules.items() if r.arguments and e not in ARGUMENTS]
+    assert without_ids == [], (
+        f"{without_ids}: give these routes ids in ARGUMENTS; if one is not a page (a "
+        "download, an image), also exclude it in NOT_PAGES with a reason"
+    )
+    assert set(NOT_PAGES) <= set(rules), "NOT_PAGES names a route that is gone"
+    assert set(ARGUMENTS) <= set(rules), "ARGUMENTS names a route that is gone"
+
+
+# --- the programme ---------------------------------------------------------------------
+
+
+def seed(app: Flask) -> Seeded:
+    """The demo programme plus what it lacks: open and decided risk flags, withdrawals in
+    every state, API tokens (one revoked) and shop deliveries (one failed)."""
+    from plugins.woocommerce_bridge.models import WooDelivery
+
+    with app.app_context():
+        logins = demo.seed()
+        email = logins[2].email
+        admin = db.session.scalar(select(User).where(User.email == demo.ADMIN_LOGIN[0]))
+        star = db.session.scalar(
+            select(Distributor)
+            .join(User, Distributor.user_id == User.id)
+            .where(User.email == email)
+        )
+        star.user.locale = None  # the browser's Accept-Language decides
+        db.session.commit()
+
+        settings.update({"risk_large_order": D("1000")}, admin)
+        now = utcnow()
+        flagged = []
+        for n in range(2):
+            stored = orders.store_order(
+                OrderData(
+                    shop_order_id=f"9{n}00",
+                    number=f"9{n}00",
+                    status="processing",
+                    currency="CNY",
+                    created_at=now - timedelta(hours=n + 1),
+                    modified_at=now - timedelta(hours=n + 1),
+                    lines=(LineData("1", "302", 4, D("1436.00"), ("skincare",), name="Cream"),),
+                    customer_email="big.buyer@mail.example",
+                    attribution=Attribution(star.id, "coupon", {"matched": star.code}),
+                )
+            )
+            commissions.apply_order(stored.order_id, now)
+            flagged.append(stored.order_id)
+        review.decide(flagged[1], admin, release=False, reason="Reseller bulk buy")
+        assert db.session.scalar(select(RiskFlag.id).where(RiskFlag.order_id == flagged[0]))
+
+        account = withdrawals.accounts(star.id)[0]
+        approved = withdrawals.request_withdrawal(star.id, D("20"), account.id)
+        withdrawals.approve(approved.id, admin)
+        rejected = withdrawals.request_withdrawal(star.id, D("10"), account.id)
+        withdrawals.reject(rejected.id, admin, "Account name does not match")
+
+        api_tokens.create_token("Accounting export", admin)
+        api_tokens.create_token("Old BI tool", admin)
+        old = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "Old BI tool"))
+        api_tokens.revoke_token(old, admin)
+
+        db.session.add_all(
+            [
+                WooDelivery(
+                    delivery_id="d-1",
+                    topic="order.updated",
+                    headers={},
+                    body="{}",
+                    processed_at=now,
+                    attempts=1,
+                    shop_order_id="5001",
+                ),
+                WooDelivery(
+                    delivery_id="d-2",
+                    topic="order.created",
+                    headers={},
+                    body="{",
+                    attempts=3,
+                    error="Expecting property name enclosed in double quotes",
+                ),
+            ]
+        )
+        db.session.commit()
+
+        campaign = next(
+            c
+            for c in db.session.scalars(select(Campaign).order_by(Campaign.id))
+            if c.state is CampaignState.OPEN and progress.is_eligible(c, star)
+        )
+        override = db.session.scalars(select(PlanOverride).order_by(PlanOverride.id)).first()
+        return Seeded(
+            distributor_email=email,
+            distributor_id=star.id,
+            distributor_code=star.code,
+            campaign_id=campaign.id,
+            material_id=db.session.scalar(select(Material.id).order_by(Material.id)),
+            order_id=flagged[0],
+            withdrawal_id=db.session.scalar(
+                select(Withdrawal.id).where(Withdrawal.distributor_id == star.id).limit(1)
+            ),
+            override_id=override.id,
+            override_role=db.session.get(CommissionPlan, override.plan_id).role,
+        )
+
+
+# --- the walk --------------------------------------------------------------------------
+
+
+class Walk:
+    """One browser page per locale and width; collects every problem instead of stopping
+    at the first, so one run lists them all."""
+
+    def __init__(self, page: Page, base: str, lang: str, label: str) -> None:
+        self.page, self.base, self.lang, self.label = page, base, lang, label
+        self.problems: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                self.problems.append(f"[{label}] {page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+
+    def check(self, where: str) -> None:
+        lang = self.page.get_attribute("html", "lang")
+        if lang != self.lang:
+            self.problems.append(f"[{self.label}] {where}: <html lang={lang}>, not {self.lang}")
+        self.problems += violations(self.page, f"[{self.label}] {where}")
+
+    def visit(self, path: str, status: int = 200) -> None:
+        response = self.page.goto(self.base + path)
+        if response is None or response.status != status:
+            got = response.status if response else "nothing"
+            self.problems.append(f"[{self.label}] {path}: HTTP {got}, expected {status}")
+            return
+        if urlsplit(response.url).path != path:
+            self.problems.append(f"[{self.label}] {path}: redirected to {response.url}")
+            return
+        content_type = response.headers.get("content-type", "")
+        if not content_type.startswith("text/html"):
+            self.problems.append(
+                f"[{self.label}] {path}: {content_type}, not a page — exclude it in NOT_PAGES"
+            )
+            return
+        self.check(path)
+
+    def refused(self, path: str, form: str = "main form[novalidate]") -> None:
+        """The page after its form was sent empty: fields and form errors on show."""
+        self.page.goto(self.base + path)
+        self.page.locator(f"{form} button[type=submit]").first.click()
+        self.page.wait_for_selector("[aria-invalid='true'], .form-errors")
+        self.check(f"{path} (refused)")
+
+    def not_a_page(self, path: str) -> None:
+        """An excluded route must not be a page: a download, an image, or a redirect."""
+        response = self.page.request.get(self.base + path, max_redirects=0)
+        html = response.headers.get("content-type", "").startswith("text/html")
+        if not (300 <= response.status < 400 or (response.ok and not html)):
+            self.problems.append(
+                f"[{self.label}] {path}: excluded as not a page, but answers "
+                f"{response.status} {response.headers.get('content-type')}"
+            )
+
+    def sign_in(self, email: str, password: str) -> None:
+        self.page.goto(self.base + "/login")
+        self.page.fill("input[name=email]", email)
+        self.page.fill("input[name=password]", password)
+        with self.page.expect_navigation():
+            self.page.click("main form button[type=submit]")
+        assert urlsplit(self.page.url).path != "/login", f"{email} could not sign in"
+
+    def sign_out(self) -> None:
+        with self.page.expect_navigation():
+            self.page.click("form[action$='/logout'] button")
+
+
+def walk_public(walk: Walk, app: Flask, seeded: Seeded) -> None:
+    for path in ("/", "/login", "/join", f"/join/{seeded.distributor_code}"):
+        walk.visit(path)
+    walk.visit("/join/NOSUCHCODE", 404)
+    walk.visit("/r/NOSUCHCODE", 404)  # the shop's URL is set: "unknown link"
+    shop_url = app.config["WOO_STORE_URL"]
+    app.config["WOO_STORE_URL"] = ""
+    try:
+        walk.visit("/r/NOSUCHCODE", 503)  # no shop yet: "links unavailable"
+    finally:
+        app.config["WOO_STORE_URL"] = shop_url
+    walk.visit("/no-such-page", 404)
+    walk.refused("/login")
+    walk.refused("/join")
+
+
+def walk_area(walk: Walk, pages: dict[str, str], area: str) -> None:
+    for endpoint, path in sorted(pages.items()):
+        if not path.startswith(area + "/"):
+            continue
+        if endpoint in NOT_PAGES:
+            walk.not_a_page(path)
+        else:
+            walk.visit(path)
+
+
+def test_every_page_passes_axe_in_both_languages_on_phone_and_desktop(
+    app: Flask, live_server: str, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    axe_source()  # installs axe-core (or skips) before any time is spent seeding
+    monkeypatch.setitem(app.config, "WOO_STORE_URL", demo.SHOP_URL)
+    seeded = seed(app)
+    pages = urls(app, seeded)
+    problems: list[str] = []
+    started = time.monotonic()
+    for locale, (browser_locale, lang) in LOCALES.items():
+        for width, viewport in WIDTHS.items():
+            context = browser.new_context(locale=browser_locale, viewport=viewport)
+            walk = Walk(context.new_page(), live_server, lang, f"{locale} {width}")
+            try:
+                walk_public(walk, app, seeded)
+                walk.sign_in(seeded.distributor_email, demo.DISTRIBUTOR_PASSWORD)
+                walk_area(walk, pages, "/me")
+                walk.visit("/account/password")
+                walk.refused("/account/password")
+                walk.refused("/me/withdrawals/accounts", "#payout-account-form")
+                walk.visit("/admin/", 403)
+                walk.sign_out()
+                walk.sign_in(*demo.ADMIN_LOGIN)
+                walk_area(walk, pages, "/admin")
+                walk.refused("/admin/distributors/new")
+                walk.refused("/admin/campaigns/new", "#campaign-form")
+                walk.refused("/admin/tokens")
+            finally:
+                context.close()
+            problems += walk.problems
+    took = time.monotonic() - started
+    print(f"axe: {len(pages)} routes, {len(LOCALES) * len(WIDTHS)} passes, {took:.0f} s")
+    assert problems == [], "\n" + "\n".join(problems)
