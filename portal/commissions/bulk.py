@@ -20,12 +20,14 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Column,
     ColumnElement,
     Row,
     Table,
     any_,
     bindparam,
+    column,
     func,
     insert,
     select,
@@ -36,7 +38,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from portal.extensions import db
 
 
-def _on_postgresql() -> bool:
+def on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
@@ -44,7 +46,7 @@ def among(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bo
     """``column IN (…values)``; on PostgreSQL ``column = ANY(:values)``, one array parameter
     however many values: a batch's id lists would otherwise make every query long, which
     psycopg then parses afresh on each run (it caches short queries only)."""
-    if _on_postgresql():
+    if on_postgresql():
         return column == any_(bindparam(None, list(values), ARRAY(column.type)))
     return column.in_(values)
 
@@ -82,7 +84,7 @@ def insert_rows(
     order (return a unique key alongside the id to match them up)."""
     if not rows:
         return []
-    if _on_postgresql():
+    if on_postgresql():
         # A column with one value in every row (the currency, the run's timestamp, …) is
         # sent once, not as an array: psycopg dumps array items one by one.
         first = rows[0]
@@ -104,22 +106,44 @@ def insert_rows(
     return []
 
 
+@lru_cache(maxsize=32)
+def _recordset_update(table: Table, key: str, names: tuple[str, ...]) -> Any:
+    """``UPDATE table SET … FROM json_to_recordset(:rows) AS anon(key type, …) WHERE
+    table.key = anon.key``, built once per shape."""
+    source = (
+        func.json_to_recordset(bindparam("rows", type_=JSON))
+        .table_valued(*(column(name, table.c[name].type) for name in (key, *names)))
+        .render_derived(with_types=True)
+    )
+    return (
+        update(table)
+        .where(table.c[key] == source.c[key])
+        .values({name: source.c[name] for name in names})
+    )
+
+
 def update_rows(table: Table, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """UPDATE one row per mapping, found by its ``key`` column; the other keys are the
-    columns to set. An executemany everywhere (psycopg pipelines it): the one caller sets
-    JSON, which psycopg escapes into a text array far slower than the statements cost."""
+    columns to set, the same in every mapping.
+
+    On PostgreSQL the rows travel as one JSON document, turned back into rows by
+    ``json_to_recordset``: one statement and one parameter however many rows, and JSON
+    values (a frozen commission context) go as they are instead of escaped into a text
+    array. So the values must be what JSON holds: numbers, strings, None, JSON documents.
+    Elsewhere (SQLite) an executemany."""
     if not rows:
+        return
+    names = tuple(name for name in rows[0] if name != key)
+    if on_postgresql():
+        statement = _recordset_update(table, key, names)
+        db.session.execute(
+            statement, {"rows": list(rows)}, execution_options={"synchronize_session": False}
+        )
         return
     statement = (
         update(table)
         .where(table.c[key] == bindparam(f"b_{key}"))
-        .values(
-            {
-                name: bindparam(f"b_{name}", type_=table.c[name].type)
-                for name in rows[0]
-                if name != key
-            }
-        )
+        .values({name: bindparam(f"b_{name}", type_=table.c[name].type) for name in names})
     )
     # bind names must differ from the column names they set
     db.session.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])

@@ -4,10 +4,16 @@ The plan, the upline chain and the rules in force when an order is first compute
 stored on the order. Later changes to that order (completion, refunds) are recomputed with
 the same context: a plan change or a new upline never rewrites what an old order earns,
 and the result does not depend on the order in which shop events arrive.
+
+The plan (with its overrides, the bulk of a context) is stored once per distinct content as
+a plan version (:class:`portal.commissions.models.PlanVersion`, found by :func:`digest`);
+an order's context names its version. The chain and the rules are the order's own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -25,8 +31,7 @@ def _undec(value: str | None) -> Decimal | None:
 
 
 def dump_plan(plan: e.Plan) -> dict[str, Any]:
-    """The plan part of a context. A batch dumps each plan once and shares the dict between
-    its orders' contexts (nothing edits a stored context in place)."""
+    """A plan as stored in a plan version."""
     return {
         "role": plan.role,
         "max_depth": plan.max_depth,
@@ -41,8 +46,14 @@ def dump_plan(plan: e.Plan) -> dict[str, Any]:
     }
 
 
+def digest(plan: dict[str, Any]) -> str:
+    """What identifies a plan version: the SHA-256 of the dumped plan's canonical JSON."""
+    canonical = json.dumps(plan, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def dump_chain(chain: list[e.Member]) -> list[dict[str, Any]]:
-    """The chain part of a context (shared like the plan's, when orders have the same)."""
+    """The chain part of a context (a batch shares one between orders with the same)."""
     return [
         {
             "id": m.distributor_id,
@@ -58,15 +69,15 @@ def dump_chain(chain: list[e.Member]) -> list[dict[str, Any]]:
 
 
 def dump(
-    plan: dict[str, Any],
+    plan_version: int,
     chain: list[dict[str, Any]],
     max_depth: int,
     self_purchase: e.SelfPurchase,
     currency: str,
 ) -> dict[str, Any]:
-    """The context of one order, from :func:`dump_plan` and :func:`dump_chain`."""
+    """The context of one order: its plan version's id and :func:`dump_chain`'s chain."""
     return {
-        "plan": plan,
+        "plan_version": plan_version,
         "chain": chain,
         "max_depth": max_depth,
         "self_purchase": self_purchase.value,
@@ -90,10 +101,15 @@ def _plan_key(p: dict[str, Any]) -> PlanKey:
     )
 
 
+def load_plan(data: dict[str, Any]) -> e.Plan:
+    """A plan version's plan as the engine's (immutable) Plan."""
+    return _load_plan(_plan_key(data))
+
+
 @lru_cache(maxsize=256)
 def _load_plan(key: PlanKey) -> e.Plan:
-    """A stored plan as the engine's (immutable) Plan, built once per distinct content: the
-    orders of a batch mostly share one, and its override index is built once with it."""
+    """Built once per distinct content: versions are shared by many orders, and the plan's
+    override index is built once with it."""
     role, max_depth, rates, basis, cap_percent, exclusions, network_sale_days, overrides = key
     return e.Plan(
         role=role,
@@ -110,8 +126,8 @@ def _load_plan(key: PlanKey) -> e.Plan:
     )
 
 
-def load(data: dict[str, Any], evaluated_at: datetime) -> tuple[e.Plan, list[e.Member], e.Settings]:
-    plan = _load_plan(_plan_key(data["plan"]))
+def load(data: dict[str, Any], evaluated_at: datetime) -> tuple[list[e.Member], e.Settings]:
+    """The chain and the rules of a context (its plan is a version: :func:`load_plan`)."""
     chain = [
         e.Member(
             distributor_id=m["id"],
@@ -131,4 +147,4 @@ def load(data: dict[str, Any], evaluated_at: datetime) -> tuple[e.Plan, list[e.M
         max_depth=data["max_depth"],
         self_purchase=e.SelfPurchase(data["self_purchase"]),
     )
-    return plan, chain, settings
+    return chain, settings

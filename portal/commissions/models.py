@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.columns import str_enum
@@ -80,6 +80,19 @@ class PlanExclusion(db.Model):
     plan: Mapped[CommissionPlan] = relationship(back_populates="exclusions")
 
 
+class PlanVersion(db.Model):
+    """A plan's content as orders froze it (see :mod:`portal.commissions.context`): stored
+    once per distinct content, found by its digest, never changed — an order's context
+    names its version instead of carrying a copy of the plan."""
+
+    __tablename__ = "commission_plan_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Commission(db.Model):
     """One per order × beneficiary × depth. ``amount`` is what the engine last decided;
     the money itself is in the ledger, where the entries of a commission sum to it."""
@@ -88,10 +101,12 @@ class Commission(db.Model):
     __table_args__ = (UniqueConstraint("order_id", "beneficiary_id", "depth"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    # Every row pays for every index on insert: order_id is served by the unique key,
+    # beneficiary_id and state by the composite indexes below (all lead with them).
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"))
     depth: Mapped[int]
-    state: Mapped[CommissionState] = mapped_column(str_enum(CommissionState), index=True)
+    state: Mapped[CommissionState] = mapped_column(str_enum(CommissionState))
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[Decimal] = mapped_column(Money)
     basis: Mapped[Decimal] = mapped_column(Money)

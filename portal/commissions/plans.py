@@ -340,11 +340,15 @@ def backtest(
         )
         .execution_options(yield_per=500)
     )
+    versions: dict[int, engine.Plan] = {}
     for order in db.session.scalars(query):
         ctx = order.commission_context
-        if ctx["plan"]["role"] != role.value or order.status in VOID_STATUSES:
+        if ctx["plan_version"] not in versions:
+            versions |= services.plan_versions([ctx["plan_version"]])
+        frozen_plan = versions[ctx["plan_version"]]
+        if frozen_plan.role != role.value or order.status in VOID_STATUSES:
             continue
-        frozen_plan, chain, rules = context.load(ctx, order.created_at_shop)
+        chain, rules = context.load(ctx, order.created_at_shop)
         snap = services.snapshot(order)
         old = engine.compute(snap, chain, frozen_plan, rules)
         new = engine.compute(snap, chain, proposed, rules)

@@ -10,12 +10,15 @@ balances.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Integer, Row, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,6 +28,7 @@ from portal.commissions.models import (
     CommissionEvent,
     CommissionPlan,
     CommissionState,
+    PlanVersion,
 )
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
@@ -34,7 +38,7 @@ from portal.orders.models import COMPLETED, VOID_STATUSES, Order, OrderLine
 from portal.risk import screening as risk
 from portal.risk.models import FlagStatus
 from portal.settings import services as settings
-from portal.timeutil import utcnow
+from portal.timeutil import UTCDateTime, utcnow
 
 ZERO = Decimal(0)
 _BUCKET = ledger.STATE_BUCKETS
@@ -63,20 +67,79 @@ def plan_for(role: str) -> engine.Plan:
     )
 
 
-def _last_own_sales(distributor_ids: list[int], before: datetime) -> dict[int, datetime]:
-    rows = db.session.execute(
-        select(Order.distributor_id, func.max(Order.created_at_shop))
-        .where(
-            Order.distributor_id.in_(distributor_ids),
-            Order.created_at_shop < before,
-            Order.status.not_in(VOID_STATUSES),
+def plan_version(plan: engine.Plan) -> int:
+    """The id of the version holding this plan's content, created on first use."""
+    data = context.dump_plan(plan)
+    digest = context.digest(data)
+    found = db.session.scalar(select(PlanVersion.id).where(PlanVersion.digest == digest))
+    if found is None:
+        # Runs freezing the same new plan at once: the INSERT that loses the race does
+        # nothing (on PostgreSQL after the winner commits), then reads the winner's row.
+        dialect = postgresql if bulk.on_postgresql() else sqlite
+        statement = dialect.insert(PlanVersion).values(
+            digest=digest, plan=data, created_at=utcnow()
         )
-        .group_by(Order.distributor_id)
+        db.session.execute(statement.on_conflict_do_nothing(index_elements=["digest"]))
+        found = db.session.scalar(select(PlanVersion.id).where(PlanVersion.digest == digest))
+    assert found is not None
+    return found
+
+
+def plan_versions(ids: list[int]) -> dict[int, engine.Plan]:
+    """Stored plan versions by id, as the engine's plans (one query)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(PlanVersion.id, PlanVersion.plan).where(bulk.among(PlanVersion.id, ids))
     )
-    result = {}
-    for distributor_id, at in rows:
-        result[distributor_id] = at if at.tzinfo else at.replace(tzinfo=before.tzinfo)
-    return result
+    return {version: context.load_plan(data) for version, data in rows}
+
+
+def _last_own_sales(distributor_ids: list[int], before: datetime) -> dict[int, datetime]:
+    """Per distributor, their latest own (not void) sale before ``before``."""
+    found = _last_own_sales_many([(d, before) for d in distributor_ids])
+    return {d: at for (d, _), at in found.items()}
+
+
+def _last_own_sales_many(
+    wanted: Sequence[tuple[int, datetime]],
+) -> dict[tuple[int, datetime], datetime]:
+    """:func:`_last_own_sales` for many (distributor, moment) pairs: on PostgreSQL one
+    query for them all (the pairs as arrays, a correlated MAX per pair); elsewhere one
+    query per distinct moment."""
+    if not wanted:
+        return {}
+    latest = select(func.max(Order.created_at_shop)).where(Order.status.not_in(VOID_STATUSES))
+    found: dict[tuple[int, datetime], datetime] = {}
+    if bulk.on_postgresql():
+        pairs = (
+            func.unnest(
+                bindparam("ids", [d for d, _ in wanted], ARRAY(Integer)),
+                bindparam("moments", [at for _, at in wanted], ARRAY(UTCDateTime())),
+                bindparam("keys", list(range(len(wanted))), ARRAY(Integer)),
+            )
+            .table_valued("id", "moment", "key")
+            .render_derived()
+        )
+        by_pair = latest.where(
+            Order.distributor_id == pairs.c.id, Order.created_at_shop < pairs.c.moment
+        ).scalar_subquery()
+        for key, at in db.session.execute(select(pairs.c.key, by_pair)):
+            if at is not None:
+                found[wanted[key]] = at
+        return found
+    moments: dict[datetime, list[int]] = defaultdict(list)
+    for distributor_id, at in wanted:
+        moments[at].append(distributor_id)
+    for before, ids in moments.items():
+        rows = db.session.execute(
+            latest.add_columns(Order.distributor_id)
+            .where(Order.distributor_id.in_(ids), Order.created_at_shop < before)
+            .group_by(Order.distributor_id)
+        )
+        for at, distributor_id in rows:
+            found[(distributor_id, before)] = at
+    return found
 
 
 def upline(distributor: Distributor) -> list[Distributor]:
@@ -91,12 +154,14 @@ def upline(distributor: Distributor) -> list[Distributor]:
     return chain
 
 
-def chain_for(
-    distributors: list[Distributor], at: datetime, with_last_sales: bool = True
+def chain_for(distributors: list[Distributor], at: datetime) -> list[engine.Member]:
+    """The chain as the engine sees it at ``at`` (with each member's last own sale)."""
+    return _members(distributors, _last_own_sales([d.id for d in distributors], at))
+
+
+def _members(
+    distributors: list[Distributor], last_sales: Mapping[int, datetime]
 ) -> list[engine.Member]:
-    """The chain as the engine sees it. ``last_own_sale_at`` costs a query and is only
-    needed by plans with a network requirement."""
-    last_sales = _last_own_sales([d.id for d in distributors], at) if with_last_sales else {}
     return [
         engine.Member(
             distributor_id=d.id,
@@ -195,48 +260,71 @@ class _BatchCache:
 
     distributors: list[Distributor]
     values: dict[str, Any]
-    plans: dict[str, tuple[engine.Plan, dict[str, Any]]]  # per role: the plan and its dump
+    plans: dict[str, tuple[engine.Plan, int]]  # per role: the plan and its version's id
     chains: dict[int, list[Distributor]]
     # per attributed distributor, for plans without a network requirement (whose chain
     # does not depend on the order's date)
     dumped_chains: dict[int, list[dict[str, Any]]]
 
 
-def freeze_context(order: Order, cache: _BatchCache) -> dict[str, object] | None:
-    """The context in force now for an attributed order (stored on first computation)."""
-    if order.distributor_id is None:
-        return None
-    chain = cache.chains.get(order.distributor_id)
-    if chain is None:
-        distributor = db.session.get(Distributor, order.distributor_id)
-        if distributor is None:
-            return None
-        chain = cache.chains[order.distributor_id] = upline(distributor)
-    role = chain[0].role.value
-    if role not in cache.plans:
-        plan = plan_for(role)
-        cache.plans[role] = plan, context.dump_plan(plan)
-    plan, dumped_plan = cache.plans[role]
-    if plan.network_sale_days is not None:
-        dumped_chain = context.dump_chain(chain_for(chain, order.created_at_shop))
-    elif (dumped_chain := cache.dumped_chains.get(order.distributor_id)) is None:
-        dumped_chain = context.dump_chain(chain_for(chain, order.created_at_shop, False))
-        cache.dumped_chains[order.distributor_id] = dumped_chain
-    return context.dump(
-        dumped_plan,
-        dumped_chain,
-        cache.values["max_depth"],
-        engine.SelfPurchase(cache.values["self_purchase"]),
-        cache.values["currency"],
+def freeze_contexts(orders: list[Order], cache: _BatchCache) -> dict[int, dict[str, Any]]:
+    """The contexts in force now for attributed orders (stored on first computation), by
+    order id. The uplines' last own sales, which a plan with a network requirement freezes
+    per order, are read for the whole batch at once."""
+    picked = []
+    for order in orders:
+        if order.distributor_id is None:
+            continue
+        chain = cache.chains.get(order.distributor_id)
+        if chain is None:
+            distributor = db.session.get(Distributor, order.distributor_id)
+            if distributor is None:
+                continue
+            chain = cache.chains[order.distributor_id] = upline(distributor)
+        role = chain[0].role.value
+        if role not in cache.plans:
+            plan = plan_for(role)
+            cache.plans[role] = plan, plan_version(plan)
+        picked.append((order, chain, *cache.plans[role]))
+    last_sales = _last_own_sales_many(
+        sorted(
+            {
+                (d.id, order.created_at_shop)
+                for order, chain, plan, _ in picked
+                if plan.network_sale_days is not None
+                for d in chain
+            }
+        )
     )
+    contexts = {}
+    for order, chain, plan, version in picked:
+        if plan.network_sale_days is not None:
+            at = order.created_at_shop
+            sales = {d.id: last_sales[(d.id, at)] for d in chain if (d.id, at) in last_sales}
+            dumped_chain = context.dump_chain(_members(chain, sales))
+        elif (dumped_chain := cache.dumped_chains.get(order.distributor_id)) is None:
+            dumped_chain = context.dump_chain(_members(chain, {}))
+            cache.dumped_chains[order.distributor_id] = dumped_chain
+        contexts[order.id] = context.dump(
+            version,
+            dumped_chain,
+            cache.values["max_depth"],
+            engine.SelfPurchase(cache.values["self_purchase"]),
+            cache.values["currency"],
+        )
+    return contexts
 
 
-def compute(order: Order, lines: tuple[engine.Line, ...]) -> engine.Result | None:
-    """What the order (with these lines) earns under its frozen context."""
-    if order.commission_context is None:
+def compute(
+    order: Order, lines: tuple[engine.Line, ...], plans: Mapping[int, engine.Plan]
+) -> engine.Result | None:
+    """What the order (with these lines) earns under its frozen context; ``plans`` holds
+    its plan version (:func:`plan_versions`)."""
+    ctx = order.commission_context
+    if ctx is None:
         return None
-    plan, chain, rules = context.load(order.commission_context, order.created_at_shop)
-    return engine.compute(snapshot(order, lines), chain, plan, rules)
+    chain, rules = context.load(ctx, order.created_at_shop)
+    return engine.compute(snapshot(order, lines), chain, plans[ctx["plan_version"]], rules)
 
 
 # --- applying -------------------------------------------------------------------------
@@ -372,39 +460,70 @@ def _explanation(line: engine.CommissionLine) -> dict[str, Any]:
 
 
 def _lock(order_ids: list[int]) -> list[Order]:
-    """Serialise commission work per order, portably: the UPDATE takes PostgreSQL's row
-    locks (in id order, so concurrent batches cannot deadlock) and SQLite's write lock
-    before anything is read."""
-    # FOR UPDATE with ORDER BY takes the row locks in id order (an UPDATE … IN locks in
-    # scan order); SQLite ignores it and serialises on the UPDATE's write lock.
-    db.session.execute(
-        select(Order.id).where(bulk.among(Order.id, order_ids)).order_by(Order.id).with_for_update()
-    )
-    db.session.execute(
-        update(Order)
-        .where(bulk.among(Order.id, order_ids))
-        .values(commission_runs=Order.commission_runs + 1)
-        .execution_options(synchronize_session=False)
-    )
+    """Serialise commission work per order, portably, and read the orders: on PostgreSQL
+    ``SELECT … FOR UPDATE`` takes the row locks in id order (concurrent batches cannot
+    deadlock); SQLite ignores FOR UPDATE, so a no-op UPDATE first takes its write lock
+    before anything is read. The run counter is bumped when the run ends (:func:`_finish`),
+    in the same UPDATE that stores new contexts."""
+    if not bulk.on_postgresql():
+        db.session.execute(
+            update(Order)
+            .where(bulk.among(Order.id, order_ids))
+            .values(commission_runs=Order.commission_runs)
+            .execution_options(synchronize_session=False)
+        )
     return list(
         db.session.scalars(
             select(Order)
             .where(bulk.among(Order.id, order_ids))
             .order_by(Order.id)
+            .with_for_update()
             .execution_options(populate_existing=True)
         )
     )
 
 
+def _finish(orders: list[Order], contexts: dict[int, dict[str, Any]]) -> None:
+    """Count the run on every order and store the contexts it froze (already set on the
+    objects): one UPDATE per kind of row — one for a batch of new orders."""
+    with_context, without = [], []
+    for order in orders:
+        runs = order.commission_runs + 1
+        set_committed_value(order, "commission_runs", runs)
+        ctx = contexts.get(order.id)
+        if ctx is None:
+            without.append({"id": order.id, "commission_runs": runs})
+        else:
+            with_context.append(
+                {"id": order.id, "commission_runs": runs, "commission_context": ctx}
+            )
+    bulk.update_rows(Order.__table__, "id", with_context)
+    bulk.update_rows(Order.__table__, "id", without)
+
+
+def _existing(order_ids: list[int]) -> dict[tuple[int, int, int], Commission]:
+    """The orders' commissions by (order, beneficiary, depth) (one query)."""
+    if not order_ids:
+        return {}
+    return {
+        (c.order_id, c.beneficiary_id, c.depth): c
+        for c in db.session.scalars(
+            select(Commission).where(bulk.among(Commission.order_id, order_ids))
+        )
+    }
+
+
 def _holdings(order_ids: list[int]) -> dict[int, dict[Bucket, Decimal]]:
     """What the ledger holds per commission of these orders, per bucket (one query)."""
+    held: dict[int, dict[Bucket, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    if not order_ids:
+        return held
     rows = db.session.execute(
         select(LedgerEntry.commission_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount))
         .join(Commission, Commission.id == LedgerEntry.commission_id)
         .where(bulk.among(Commission.order_id, order_ids))
         .group_by(LedgerEntry.commission_id, LedgerEntry.bucket)
     )
-    held: dict[int, dict[Bucket, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for commission_id, bucket, total in rows:
         held[commission_id][Bucket(bucket)] += Decimal(total)
     return held
@@ -417,10 +536,12 @@ def apply_order(order_id: int, now: datetime | None = None) -> list[Applied]:
 
 def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Applied]:
     """:func:`apply_order` for many orders in one transaction with a fixed number of
-    queries per batch (plus the first-time context of new orders). Commits.
+    queries per batch (on SQLite, plus one per order date when a plan with a network
+    requirement freezes new orders). Commits.
 
     New commissions, their events and ledger entries are written as plain rows, one
-    statement per table; changed existing commissions go through the ORM."""
+    statement per table; the orders' run counters and new contexts with one UPDATE;
+    changed existing commissions go through the ORM."""
     now = now or utcnow()
     orders = _lock(sorted(set(order_ids)))
     if not orders:
@@ -434,28 +555,32 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Appl
     sellers = {o.distributor_id for o in first_runs if o.distributor_id is not None}
     cache = _BatchCache(_load_chains(sellers), settings.all_values(), {}, {}, {})
     values = cache.values
-    frozen = []
+    frozen = freeze_contexts(first_runs, cache)
     for order in first_runs:
-        ctx = freeze_context(order, cache)
-        if ctx is not None:
-            # Stored below by one UPDATE for the batch, not by the unit of work.
-            set_committed_value(order, "commission_context", ctx)
-            frozen.append({"id": order.id, "commission_context": ctx})
-    bulk.update_rows(Order.__table__, "id", frozen)
+        if order.id in frozen:
+            # Stored by _finish with the batch's one UPDATE, not by the unit of work.
+            set_committed_value(order, "commission_context", frozen[order.id])
     risk.screen(first_runs, values)
     ids = [order.id for order in orders]
-    existing: dict[tuple[int, int, int], Commission] = {
-        (c.order_id, c.beneficiary_id, c.depth): c
-        for c in db.session.scalars(select(Commission).where(bulk.among(Commission.order_id, ids)))
-    }
+    # Commissions are only ever created by a run, which counts itself on the order: an
+    # order never run before has none (nor ledger entries), so it is not looked up.
+    ran_before = [order.id for order in orders if order.commission_runs]
+    existing = _existing(ran_before)
     lines = _lines(ids)
+    plans = {version: plan for plan, version in cache.plans.values()}
+    plans |= plan_versions(
+        sorted(
+            {o.commission_context["plan_version"] for o in orders if o.commission_context}
+            - plans.keys()
+        )
+    )
     targets: dict[tuple[int, int, int], engine.CommissionLine] = {}
     for order in orders:
-        result = compute(order, lines.get(order.id, ()))
+        result = compute(order, lines.get(order.id, ()), plans)
         for line in result.lines if result else ():
             targets[(order.id, line.beneficiary_id, line.depth)] = line
     rules = Rules(values["currency"], timedelta(days=values["return_window_days"]))
-    held = _holdings(ids)
+    held = _holdings(ran_before)
     flagged = risk.holds(ids)
     by_id = {order.id: order for order in orders}
     journal = _Journal(now)
@@ -502,6 +627,7 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Appl
                 new.id,
             )
     journal.write()
+    _finish(orders, frozen)
     applied = [Applied.of(commission) for commission in touched]
     db.session.commit()
     return applied

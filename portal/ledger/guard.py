@@ -19,10 +19,10 @@ class AppendOnlyViolation(RuntimeError):
 
 def _append_only_tables() -> set[str]:
     from portal.audit.models import AuditEntry
-    from portal.commissions.models import CommissionEvent
+    from portal.commissions.models import CommissionEvent, PlanVersion
     from portal.ledger.models import LedgerEntry
 
-    return {m.__tablename__ for m in (LedgerEntry, CommissionEvent, AuditEntry)}
+    return {m.__tablename__ for m in (LedgerEntry, CommissionEvent, AuditEntry, PlanVersion)}
 
 
 def _check_flush(session: Session, flush_context: Any, instances: Any) -> None:

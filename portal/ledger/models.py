@@ -39,14 +39,16 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    # distributor_id and created_at are served by the covering indexes below (every
+    # query on them names the distributor): one index less to update per entry each.
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"))
     bucket: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     kind: Mapped[str] = mapped_column(String(20))
     commission_id: Mapped[int | None] = mapped_column(ForeignKey("commissions.id"), index=True)
     reference: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # Covering indexes: balances and earnings per period are index-only scans on PostgreSQL.

@@ -41,7 +41,8 @@ class Order(db.Model):
     created_at_shop: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     modified_at_shop: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    distributor_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    # Indexed by ix_orders_distributor_created (first column).
+    distributor_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"))
     attribution_method: Mapped[str | None] = mapped_column(String(32))
     attribution_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Plan, upline chain and rules frozen at the first commission run (see

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from portal.commissions import bulk, services
 from portal.commissions.models import (
@@ -22,10 +22,12 @@ from portal.commissions.models import (
     CommissionPlan,
     CommissionState,
     PlanOverride,
+    PlanVersion,
 )
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.ledger import services as ledger
+from portal.ledger.guard import AppendOnlyViolation
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.orders import services as orders
 from portal.orders.models import Order
@@ -227,6 +229,8 @@ def test_statements_per_batch_do_not_grow_with_the_batch(app: Flask, chain) -> N
     plain = variety(seller, "x")[:3]  # pending, holding, available
     small = store(app, [replace(data, shop_order_id=f"s{n}") for n, data in enumerate(plain)])
     large = store(app, [replace(data, shop_order_id=f"l{n}") for n, data in enumerate(plain * 10)])
+    with app.app_context():  # the plan's first order stores its plan version, once
+        services.apply_orders(store(app, [replace(plain[0], shop_order_id="first")]), T0)
     counts = []
     for ids in (small, large, small, large):
         with counting(app) as statements, app.app_context():
@@ -339,3 +343,122 @@ def test_bulk_rows_survive_the_trip_exactly(app: Flask, chain) -> None:
     expected += [("holding", D("3.25"), "JPY", "bonus", TRICKY[0], None, at)]
     assert [tuple(row) for row in got] == expected
     assert sorted(picked) == sorted(ids[:3])
+
+
+def test_update_rows_stores_json_and_numbers_exactly(app: Flask, chain) -> None:
+    """The run's one UPDATE for its orders: JSON documents full of characters that need
+    escaping, and counters, each landing on its own row (no row left out or mixed up)."""
+    seller = chain[0]
+    ids = store(
+        app, [replace(data, shop_order_id=f"u{n}") for n, data in enumerate(variety(seller, "u"))]
+    )
+    documents = {
+        order_id: {"n": n, "text": TRICKY[n % len(TRICKY)], "nested": [{"k": TRICKY}, None, 1.5]}
+        for n, order_id in enumerate(ids)
+    }
+    with app.app_context():
+        rows = [
+            {"id": order_id, "commission_runs": 40 + n, "commission_context": documents[order_id]}
+            for n, order_id in enumerate(ids)
+        ]
+        bulk.update_rows(Order.__table__, "id", rows[1:])  # the first one stays untouched
+        db.session.commit()
+        got = db.session.execute(
+            select(Order.id, Order.commission_runs, Order.commission_context).order_by(Order.id)
+        ).all()
+    assert [tuple(row) for row in got] == [(ids[0], 0, None)] + [
+        (order_id, 40 + n, documents[order_id]) for n, order_id in enumerate(ids) if n
+    ]
+
+
+def test_orders_share_one_plan_version_and_a_plan_change_makes_another(app: Flask, chain) -> None:
+    """A context names its plan version; the same plan content is stored once, whichever
+    run froze it; an old order keeps earning under the version it froze."""
+    seller = chain[0]
+
+    def depth1(order_id: int) -> D:
+        return db.session.scalar(
+            select(Commission.amount).where(Commission.order_id == order_id, Commission.depth == 1)
+        )
+
+    first = store(app, variety(seller, "a")[:3])
+    with app.app_context():
+        services.apply_orders(first[:2], T0)
+        services.apply_order(first[2], T0)
+        contexts = [db.session.get(Order, order_id).commission_context for order_id in first]
+        assert {ctx["plan_version"] for ctx in contexts} == {contexts[0]["plan_version"]}
+        assert all("plan" not in ctx for ctx in contexts)
+        version = db.session.get(PlanVersion, contexts[0]["plan_version"])
+        assert version.plan["rates"] == ["10.0000", "3.0000", "1.0000"]
+        assert depth1(first[0]) == D("10.27")  # 10 % of 120 + 12.5 % of 33.33 + 10 % of 0.99
+
+        plan = db.session.scalar(select(CommissionPlan))
+        plan.rate_depth1 = D("20")
+        db.session.commit()
+    second = store(app, variety(seller, "b")[:1])
+    store(app, [later(variety(seller, "a")[0])])  # the old order changes: same version
+    with app.app_context():
+        services.apply_orders([first[0], *second], T0)
+        changed = db.session.get(Order, second[0]).commission_context["plan_version"]
+        assert changed != contexts[0]["plan_version"]
+        assert db.session.get(Order, first[0]).commission_context == contexts[0]
+        assert depth1(first[0]) == D("10.27")  # completed, not re-priced at 20 %
+        assert depth1(second[0]) == D("16.36")  # 20 % of 120 + 12.5 % of 33.33 + 20 % of 0.99
+
+        plan = db.session.scalar(select(CommissionPlan))
+        plan.rate_depth1 = D("10")  # back as it was: the first version again
+        db.session.commit()
+    third = store(app, variety(seller, "c")[:1])
+    with app.app_context():
+        services.apply_orders(third, T0)
+        assert (
+            db.session.get(Order, third[0]).commission_context["plan_version"]
+            == contexts[0]["plan_version"]
+        )
+        assert db.session.scalar(select(func.count()).select_from(PlanVersion)) == 2
+        with pytest.raises(AppendOnlyViolation):
+            db.session.get(PlanVersion, changed).digest = "0" * 64
+            db.session.flush()
+        db.session.rollback()
+        assert ledger.verify() == []
+
+
+def test_network_requirement_reads_the_uplines_last_sales_once_per_batch(app: Flask, chain) -> None:
+    """A plan that pays depth 2+ only to uplines with an own sale in the last 10 days: the
+    batch freezes each order's uplines' last sales as one order at a time does, and (on
+    PostgreSQL) reads them with one query for the whole batch."""
+    seller, mid, _top = chain
+    with app.app_context():
+        db.session.scalar(select(CommissionPlan)).network_sale_days = 10
+        db.session.commit()
+    store(app, [variety(mid, "own")[0]])  # mid's own sale at T0 + 1 minute; top has none
+    days = [0, 5, 9, 11, 30]
+
+    def dated(prefix: str) -> list[OrderData]:
+        base = variety(seller, prefix)[0]
+        return [
+            replace(base, shop_order_id=f"{prefix}-{d}", created_at=at, modified_at=at)
+            for d in days
+            for at in [T0 + timedelta(days=d, minutes=2)]
+        ]
+
+    single, batched = store(app, dated("one")), store(app, dated("many"))
+    now = T0 + timedelta(days=40)
+    with app.app_context():
+        for order_id in single:
+            services.apply_order(order_id, now)
+    with counting(app) as statements, app.app_context():
+        services.apply_orders(batched, now)
+    assert books(app, "one") == books(app, "many")
+    with app.app_context():
+        reasons = db.session.execute(
+            select(Commission.depth, Commission.zero_reason)
+            .where(Commission.order_id.in_(batched), Commission.depth > 1)
+            .order_by(Commission.order_id, Commission.depth)
+        ).all()
+        postgresql = bulk.on_postgresql()
+    recent, none = (2, None), (2, "no_recent_sale")
+    top = (3, "no_recent_sale")
+    assert [tuple(r) for r in reasons] == [recent, top] * 3 + [none, top] * 2
+    reads = [s for s in statements if "max(orders.created_at_shop)" in s]
+    assert len(reads) == (1 if postgresql else len(days))

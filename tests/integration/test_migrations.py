@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -23,15 +25,17 @@ def test_migrated_database_matches_the_models(app: Flask) -> None:
 
 
 def test_every_foreign_key_is_indexed(app: Flask) -> None:
+    """By an index or unique key whose first column it is (a composite one serves lookups
+    by its first column as well as an index of that column alone would)."""
     with app.app_context():
         inspector = sa.inspect(db.engine)
         for table in db.metadata.sorted_tables:
-            indexed = {tuple(ix["column_names"]) for ix in inspector.get_indexes(table.name)}
+            indexed = {ix["column_names"][0] for ix in inspector.get_indexes(table.name)}
             indexed |= {
-                tuple(uc["column_names"]) for uc in inspector.get_unique_constraints(table.name)
+                uc["column_names"][0] for uc in inspector.get_unique_constraints(table.name)
             }
             for fk in table.foreign_keys:
-                assert (fk.parent.name,) in indexed, f"{table.name}.{fk.parent.name} has no index"
+                assert fk.parent.name in indexed, f"{table.name}.{fk.parent.name} has no index"
 
 
 def test_downgrade_and_upgrade_round_trip(app_config, tmp_path) -> None:
@@ -43,3 +47,45 @@ def test_downgrade_and_upgrade_round_trip(app_config, tmp_path) -> None:
         assert set(sa.inspect(db.engine).get_table_names()) == {"alembic_version"}
         upgrade(directory=directory)
     assert _diff(fresh) == []
+
+
+def test_plans_frozen_on_orders_move_into_plan_versions_and_back(app_config, tmp_path) -> None:
+    """7512e26bf1a0: each distinct plan inlined in an order's context becomes one plan
+    version, named by the context; the downgrade inlines it again."""
+    fresh = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/pv.db"})
+    plans = [{"role": "affiliate", "rates": ["10", "3", "1"]}, {"role": "agent", "rates": ["5"]}]
+    contexts = [
+        {"plan": plans[n % 2], "chain": [{"id": n}], "max_depth": 3, "currency": "USD"}
+        for n in range(3)
+    ]
+    insert = sa.text(
+        "INSERT INTO orders (id, shop, shop_order_id, status, currency, refunded_unallocated,"
+        " net_total, created_at_shop, modified_at_shop, stored_at, commission_runs,"
+        " commission_context) VALUES (:id, 'woocommerce', :id, 'processing', 'USD', 0, 0,"
+        " '2026-11-01 10:00:00', '2026-11-01 10:00:00', '2026-11-01 10:00:00', 1, :ctx)"
+    )
+    read = sa.text("SELECT commission_context FROM orders ORDER BY id")
+    with fresh.app_context():
+        directory = fresh.extensions["migrate"].directory
+        upgrade(directory=directory, revision="d21a1fed255f")
+        with db.engine.begin() as conn:
+            for n, ctx in enumerate([*contexts, None]):
+                conn.execute(insert, {"id": n + 1, "ctx": None if ctx is None else json.dumps(ctx)})
+        upgrade(directory=directory)
+        with db.engine.connect() as conn:
+            moved = [json.loads(c) if c else None for c in conn.scalars(read)]
+            versions = dict(
+                conn.execute(sa.text("SELECT id, plan FROM commission_plan_versions")).all()
+            )
+        assert moved[3] is None
+        assert len(versions) == 2
+        for ctx, old in zip(moved[:3], contexts, strict=True):
+            assert "plan" not in ctx
+            assert json.loads(versions[ctx["plan_version"]]) == old["plan"]
+            assert {k: v for k, v in ctx.items() if k != "plan_version"} == {
+                k: v for k, v in old.items() if k != "plan"
+            }
+        downgrade(directory=directory, revision="d21a1fed255f")
+        with db.engine.connect() as conn:
+            back = [json.loads(c) if c else None for c in conn.scalars(read)]
+        assert back == [*contexts, None]
