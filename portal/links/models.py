@@ -24,3 +24,4 @@ class Click(db.Model):
 
 
 Index("ix_clicks_distributor_created", Click.distributor_id, Click.created_at)
+Index("ix_clicks_created", Click.created_at)  # the admin reports count a date range

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP
 
 from flask import Response, request, stream_with_context
 from flask_babel import gettext as _
@@ -14,7 +15,7 @@ from portal import formatting
 from portal.accounts.access import staff_blueprint
 from portal.centre.charts import bar_chart
 from portal.centre.periods import Period, last_days
-from portal.commissions.engine import round_money
+from portal.commissions.engine import quantum
 from portal.formatting import csv_text
 from portal.rendering import render
 from portal.reports import services
@@ -43,54 +44,55 @@ def _range() -> tuple[Period, date, date]:
 @admin.get("/reports")
 def index() -> Response:
     period, first, last = _range()
-    days = services.daily(period)
+    report = services.report(period)
     return render(
         "admin/reports.html",
         "admin/_reports.html",
         first=first,
         last=last,
-        kpis=services.kpis(period),
-        gmv_chart=bar_chart("gmv", [(d.day, d.gmv) for d in days], _("Sales"), formatting.money),
-        commission_chart=bar_chart(
-            "commission", [(d.day, d.commission) for d in days], _("Commission"), formatting.money
+        kpis=report.kpis,
+        gmv_chart=bar_chart(
+            "gmv", [(d.day, d.gmv) for d in report.days], _("Sales"), formatting.money
         ),
-        top=services.ranked(period),
-        levels=services.by_level(period),
+        commission_chart=bar_chart(
+            "commission",
+            [(d.day, d.commission) for d in report.days],
+            _("Commission"),
+            formatting.money,
+        ),
+        top=report.top,
+        levels=report.levels,
     )
 
 
 @admin.get("/reports/distributors.csv")
 def distributors_csv() -> Response:
-    """Every distributor with sales in the range, best first, streamed in pages."""
+    """Every distributor with sales in the range, best first, streamed."""
     period, first, last = _range()
     currency = settings.get("currency")
+    cents = quantum(currency)  # once, not twice per row
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["code", "name", "level", "orders", "sales", "commission", "currency"])
-        offset = 0
-        while True:
-            page = services.ranked(period, limit=500, offset=offset)
-            for row in page:
-                d = row.distributor
-                writer.writerow(
-                    [
-                        d.code,
-                        csv_text(d.display_name),
-                        csv_text(d.level.name if d.level else ""),
-                        row.orders,
-                        round_money(row.sales, currency),
-                        round_money(row.commission, currency),
-                        currency,
-                    ]
-                )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            if len(page) < 500:
-                return
-            offset += 500
+        for n, row in enumerate(services.export_rows(period), start=1):
+            writer.writerow(
+                [
+                    row.code,
+                    csv_text(row.name),
+                    csv_text(row.level or ""),
+                    row.orders,
+                    row.sales.quantize(cents, ROUND_HALF_UP),
+                    row.commission.quantize(cents, ROUND_HALF_UP),
+                    currency,
+                ]
+            )
+            if n % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
 
     name = f"distributors-{first.isoformat()}-{last.isoformat()}.csv"
     return Response(
