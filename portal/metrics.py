@@ -15,9 +15,11 @@ import hmac
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, has_request_context, request
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,12 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _add(app: Flask, amounts: Iterable[tuple[str, float]]) -> None:
-    amounts = list(amounts)
+def _add(
+    app: Flask,
+    amounts: Iterable[tuple[str, float]],
+    deferred: Iterable[tuple[Callable[[Pipeline], Any], Callable[[Any], None]]] = (),
+) -> None:
+    amounts, deferred = list(amounts), list(deferred)
     if not app.config["REDIS_URL"]:
         for field, amount in amounts:
             _memory[field] += amount
@@ -55,11 +61,34 @@ def _add(app: Flask, amounts: Iterable[tuple[str, float]]) -> None:
 
     try:
         pipe = redis_connection(app).pipeline(transaction=False)
+        for command, _ in deferred:
+            command(pipe)
         for field, amount in amounts:
             pipe.hincrbyfloat(_key(app), field, amount)
-        pipe.execute()
+        results = pipe.execute()
     except RedisError as exc:  # metrics must never fail the request they describe
+        if deferred:
+            log.warning("redis commands of the request not sent: %s", exc)
         log.debug("metrics not recorded: %s", exc)
+        return
+    for (_, then), result in zip(deferred, results, strict=False):
+        try:
+            then(result)
+        except Exception:  # the response is made: report, never fail it
+            log.exception("follow-up of a deferred redis command failed")
+
+
+def defer(command: Callable[[Pipeline], Any], then: Callable[[Any], None]) -> bool:
+    """Send one more Redis command in the pipeline that carries this request's figures
+    after the response is made (one round trip for both), and give its result to
+    ``then``. Returns False outside a request or without Redis: the caller sends it.
+
+    The webhook queues its inbox drain this way: a delivery then costs one Redis round
+    trip, not two."""
+    if not (has_request_context() and "metrics_started" in g and current_app.config["REDIS_URL"]):
+        return False
+    g.setdefault("metrics_deferred", []).append((command, then))
+    return True
 
 
 def inc(name: str, amount: float = 1, **labels: str) -> None:
@@ -151,10 +180,11 @@ def init_app(app: Flask) -> None:
     def record(response: Response) -> Response:
         started = g.pop("metrics_started", None)
         amounts = g.pop("metrics_pending", [])
+        deferred = g.pop("metrics_deferred", [])
         if started is not None and request.endpoint != "metrics.metrics":
             endpoint = request.endpoint or "unmatched"
             seconds = time.perf_counter() - started
             amounts += _request_amounts(endpoint, response.status_code, seconds)
-        if amounts:
-            _add(app, amounts)
+        if amounts or deferred:
+            _add(app, amounts, deferred)
         return response

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from plugins.woocommerce_bridge import mapping
 from plugins.woocommerce_bridge.models import WooDelivery
-from portal import jobs
+from portal import jobs, metrics
 from portal.catalogue.models import Product
 from portal.commissions import services as commissions
 from portal.extensions import db
@@ -84,12 +84,21 @@ def schedule_drain() -> None:
     """Queue a drain unless one is already waiting: under load every delivery that arrives
     before the queued drain starts is served by it (one Redis round trip each, instead of
     one job per delivery). The drain clears the mark before it looks for rows, so a row
-    stored after that is either seen by it or queues the next one."""
-    if current_app.config["REDIS_URL"] and not jobs.redis_connection().set(
-        _queued_key(), 1, nx=True, ex=QUEUED_TTL
-    ):
+    stored after that is either seen by it or queues the next one.
+
+    In a request the mark is set with the request's metrics, in their round trip after the
+    response is made."""
+    if not current_app.config["REDIS_URL"]:
+        jobs.enqueue(drain)  # runs here and now
         return
-    jobs.enqueue(drain)
+    key = _queued_key()
+
+    def queue_if_first(marked: Any) -> None:
+        if marked:
+            jobs.enqueue(drain)
+
+    if not metrics.defer(lambda pipe: pipe.set(key, 1, nx=True, ex=QUEUED_TTL), queue_if_first):
+        queue_if_first(jobs.redis_connection().set(key, 1, nx=True, ex=QUEUED_TTL))
 
 
 def _trash(shop_order_id: str, at: datetime) -> int | None:
