@@ -287,14 +287,12 @@ def redirects(database_url: str, code: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--skip-pages", action="store_true")
-    parser.add_argument("--skip-redirects", action="store_true")
-    args = parser.parse_args()
+def bench_app() -> Flask:
+    """The app on ``DATABASE_URL``, migrated, with the bench data (generated on first use
+    into an empty database; any other data is refused)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
-        sys.exit("set DATABASE_URL to an empty PostgreSQL database")
+        sys.exit("set DATABASE_URL to an empty PostgreSQL database (or the bench's own)")
     os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
     app = create_app({"WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -304,13 +302,22 @@ def main() -> None:
         print("generating (one-off, a few minutes):", flush=True)
         generate(app)
     elif users != DISTRIBUTORS:
-        sys.exit("the database has other data: give bench/centre.py an empty database")
+        sys.exit("the database has other data (or a bench run left its user): use an empty one")
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--skip-pages", action="store_true")
+    parser.add_argument("--skip-redirects", action="store_true")
+    args = parser.parse_args()
+    app = bench_app()
     if not args.skip_pages:
         pages(app)
     if not args.skip_redirects:
         with app.app_context():
             code = db.session.scalar(sa.text("SELECT code FROM distributors WHERE id = 1"))
-        redirects(url, code)
+        redirects(os.environ["DATABASE_URL"], code)
 
 
 if __name__ == "__main__":

@@ -24,20 +24,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
-from centre import DISTRIBUTORS, _percentiles, generate
+from centre import _percentiles, bench_app
 from flask import Flask, render_template
 from flask_login import login_user
-from flask_migrate import upgrade
 
-from portal import create_app
 from portal.accounts.models import Role, User
 from portal.centre.charts import bar_chart
 from portal.commissions.models import CommissionState
@@ -129,20 +125,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--csv-samples", type=int, default=5)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        sys.exit("set DATABASE_URL to the PostgreSQL database of bench/centre.py")
-    os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
-    app = create_app({"WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url})
+    app = bench_app()
     logging.getLogger("portal.access").setLevel(logging.WARNING)  # one line per request
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        users = db.session.scalar(sa.text("SELECT count(*) FROM users"))
-        if not users:
-            print("generating (one-off, a few minutes):", flush=True)
-            generate(app)
-        elif users != DISTRIBUTORS:
-            sys.exit("the database is not bench/centre.py's (or a previous run left its user)")
         ops = User(email=OPS_EMAIL, role=Role.OPS, created_at=utcnow())
         ops.set_password("bench-password")
         db.session.add(ops)

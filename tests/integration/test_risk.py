@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -45,8 +46,7 @@ def team(app: Flask, make_distributor) -> dict[str, int]:
     return {"top": top, "mid": mid, "seller": seller, "kid": kid, "grandkid": grandkid}
 
 
-def sell(
-    app: Flask,
+def order_data(
     seller: int,
     shop_order_id: str,
     total: str = "100.00",
@@ -55,24 +55,28 @@ def sell(
     ip: str | None = "203.0.113.9",
     agent: str = "Firefox",
     minutes_ago: int = 0,
-) -> int:
+) -> OrderData:
     at = NOW - timedelta(minutes=minutes_ago)
+    return OrderData(
+        shop_order_id=shop_order_id,
+        status="processing",
+        currency="USD",
+        created_at=at,
+        modified_at=at,
+        lines=(LineData("1", "P1", 1, D(total)),),
+        customer_email=email,
+        customer_ip=ip,
+        customer_user_agent=agent,
+        attribution=Attribution(seller, "coupon", {"matched": "X"}),
+    )
+
+
+def sell(app: Flask, seller: int, shop_order_id: str, *args: Any, **kwargs: Any) -> int:
+    """Store :func:`order_data` and compute its commission (and risk) at its time."""
+    data = order_data(seller, shop_order_id, *args, **kwargs)
     with app.app_context():
-        stored = orders.store_order(
-            OrderData(
-                shop_order_id=shop_order_id,
-                status="processing",
-                currency="USD",
-                created_at=at,
-                modified_at=at,
-                lines=(LineData("1", "P1", 1, D(total)),),
-                customer_email=email,
-                customer_ip=ip,
-                customer_user_agent=agent,
-                attribution=Attribution(seller, "coupon", {"matched": "X"}),
-            )
-        )
-        commissions.apply_order(stored.order_id, at)
+        stored = orders.store_order(data)
+        commissions.apply_order(stored.order_id, data.created_at)
         return stored.order_id
 
 
@@ -146,18 +150,7 @@ def test_same_device_in_a_batch_matches_each_seller_with_their_own_devices(
 
     def stored(seller: int, shop_order_id: str, ip: str) -> int:
         with app.app_context():
-            data = OrderData(
-                shop_order_id=shop_order_id,
-                status="processing",
-                currency="USD",
-                created_at=NOW,
-                modified_at=NOW,
-                lines=(LineData("1", "P1", 1, D("100.00")),),
-                customer_email="buyer@example.com",
-                customer_ip=ip,
-                customer_user_agent=PHONE,
-                attribution=Attribution(seller, "coupon", {"matched": "X"}),
-            )
+            data = order_data(seller, shop_order_id, ip=ip, agent=PHONE)
             return orders.store_order(data).order_id
 
     batch = {
