@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
+import time
+import urllib.request
 from typing import Any
 
 import pytest
@@ -111,3 +115,26 @@ def queries_for(app: Any, client: Any, path: str) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return len(statements)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (just released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(
+    server: subprocess.Popen[str], url: str, seconds: float = 60
+) -> tuple[int, Any, str]:
+    """Poll ``url`` until the server just started answers; returns (status, headers,
+    body). Fails with the server's output if it exits first, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (loopback)
+                return answer.status, answer.headers, answer.read().decode()
+        except OSError:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            assert time.monotonic() < deadline, f"{url} did not come up"
+            time.sleep(0.3)

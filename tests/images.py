@@ -11,6 +11,8 @@ from PIL import Image
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tests.helpers import free_port
+
 PICTURE_COLOUR = (22, 163, 74)  # a green no part of the card uses
 PADDING = b"\0" * (6 * 1024 * 1024)  # Pillow ignores bytes after a PNG's last chunk
 
@@ -60,9 +62,4 @@ class ImageServer:
 
 def closed_port_url() -> str:
     """A loopback URL nothing listens on (the port was just released)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/tea.png"
+    return f"http://127.0.0.1:{free_port()}/tea.png"

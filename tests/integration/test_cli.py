@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from flask import Flask
@@ -23,6 +20,7 @@ from portal.ledger.models import Bucket
 from portal.links.models import Click
 from portal.orders.models import Order
 from portal.withdrawals.models import Withdrawal
+from tests.helpers import free_port, wait_until_serving
 
 
 def run(app: Flask, *args: str, input: str | None = None):
@@ -111,12 +109,6 @@ def test_demo_seed_on_the_test_database(app: Flask) -> None:
         assert db.session.scalar(select(func.count(Distributor.id))) == len(distributors)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_console_script_demo_on_an_empty_sqlite(tmp_path: Path) -> None:
     """The README's promise: a fresh instance folder, nothing configured, one command that
     migrates, seeds and serves."""
@@ -126,7 +118,7 @@ def test_console_script_demo_on_an_empty_sqlite(tmp_path: Path) -> None:
     env["PORTAL_INSTANCE_PATH"] = str(tmp_path)
     portal = Path(sys.executable).with_name("portal")
     command = [str(portal)] if portal.exists() else [sys.executable, "-m", "portal.cli"]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [*command, "demo", "--port", str(port)],
         env=env,
@@ -135,17 +127,9 @@ def test_console_script_demo_on_an_empty_sqlite(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as page:
-                    assert page.status == 200
-                    assert "Sign in" in page.read().decode()
-                break
-            except OSError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "demo server did not come up"
-                time.sleep(0.3)
+        status, _, page = wait_until_serving(server, f"http://127.0.0.1:{port}/login")
+        assert status == 200
+        assert "Sign in" in page
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]

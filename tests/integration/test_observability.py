@@ -16,7 +16,7 @@ from rq.job import JobStatus
 
 from portal import create_app, jobs
 from portal.logs import ContextFilter, JsonFormatter
-from tests.helpers import login, portal_command, worker_env
+from tests.helpers import free_port, login, portal_command, wait_until_serving, worker_env
 from tests.slow_jobs import slow_marker
 from tests.woo import SECRET, deliver, woo_order
 
@@ -145,13 +145,9 @@ def test_the_worker_finishes_its_job_on_sigterm(
 
 
 def test_gunicorn_serves_the_app_with_the_shipped_config(tmp_path: Path) -> None:
-    import socket
     import sys
-    import urllib.request
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     root = Path(__file__).resolve().parents[2]
     env = {
         "PATH": str(Path(sys.executable).parent),
@@ -168,17 +164,9 @@ def test_gunicorn_serves_the_app_with_the_shipped_config(tmp_path: Path) -> None
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    assert r.status == 200
-                    assert r.headers["X-Request-ID"]
-                    break
-            except OSError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() < deadline, "gunicorn did not come up"
-                time.sleep(0.3)
+        status, headers, _ = wait_until_serving(server, f"http://127.0.0.1:{port}/healthz")
+        assert status == 200
+        assert headers["X-Request-ID"]
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=40) == 0
     finally:
