@@ -155,7 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal import formatting
     from portal.commissions.labels import STATE_HELP, STATE_LABELS, ZERO_REASONS
     from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
-    from portal.orders.labels import ATTRIBUTION_LABELS
+    from portal.orders.labels import ATTRIBUTION_LABELS, ORDER_STATUS_LABELS, REFUND_RULES
 
     app.jinja_env.globals.update(
         role_labels=ROLE_LABELS,
@@ -164,6 +164,8 @@ def _register_blueprints(app: Flask) -> None:
         state_labels=STATE_LABELS,
         state_help=STATE_HELP,
         attribution_labels=ATTRIBUTION_LABELS,
+        order_status_labels=ORDER_STATUS_LABELS,
+        refund_rules=REFUND_RULES,
         # Navigation links to plugin pages only when the plugin is loaded.
         has_endpoint=lambda name: name in app.view_functions,
     )

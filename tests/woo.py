@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import bisect
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,15 @@ class LazyOrders:
 
     count: int
     make: Callable[[int], dict[str, Any]]
+    _latest: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
+
+    def latest(self) -> dict[int, dict[str, Any]]:
+        """The latest copy of each order, by id (made once, then kept)."""
+        if not self._latest:
+            for n in range(1, self.count + 1):
+                copy = self.make(n)
+                self._latest[copy["id"]] = copy
+        return self._latest
 
     def page(self, after: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
         """One page of the orders modified after ``after``, and how many there are."""
@@ -56,6 +66,10 @@ class FakeShop:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[int, dict[str, Any]] = field(default_factory=dict)
     coupons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # GET /orders/<id>/refunds answers, as a real shop gives them (see the recordings'
+    # refunds-*.json); an order's refunds missing here are answered amount-only.
+    refunds: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    refunds_endpoint: bool = True  # GET /refunds: WooCommerce 9.0 and later
     throttle_next: int = 0  # answer this many requests with 429 first
     requests: list[str] = field(default_factory=list)
     lazy_orders: LazyOrders | None = None  # served instead of ``orders`` when set
@@ -64,13 +78,79 @@ class FakeShop:
         expected = "Basic " + base64.b64encode(f"{KEY}:{API_SECRET}".encode()).decode()
         return request.headers.get("Authorization") == expected
 
+    def _order(self, order_id: int) -> dict[str, Any] | None:
+        if self.lazy_orders is None:
+            return self.orders.get(order_id)
+        return self.lazy_orders.latest().get(order_id)
+
+    def _order_refunds(self, order_id: int, order: dict[str, Any]) -> list[dict[str, Any]]:
+        listed = self.refunds.get(order_id)
+        if listed is None:  # amount-only refunds, as entered without lines
+            listed = [
+                {
+                    "id": r["id"],
+                    "amount": str(-Decimal(r["total"])),
+                    "line_items": [],
+                    "shipping_lines": [],
+                    "fee_lines": [],
+                }
+                for r in order.get("refunds") or []
+            ]
+        return listed
+
+    def _refunds(self, order_id: int) -> Response:
+        """``GET /orders/<id>/refunds``."""
+        order = self._order(order_id)
+        if order is None:
+            body = {"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID."}
+            return Response(json.dumps(body), status=404, content_type="application/json")
+        listed = self._order_refunds(order_id, order)
+        return Response(json.dumps(listed), content_type="application/json")
+
+    def _all_refunds(self, request: Request) -> Response:
+        """``GET /refunds?include=…`` (WooCommerce 9.0+, ``WC_REST_Refunds_Controller``):
+        the same refund objects with ``parent_id``, found by refund id."""
+        wanted = set(request.args.get("include", "").split(","))
+        orders = (
+            self.lazy_orders.latest() if self.lazy_orders is not None else self.orders
+        ).items()
+        found = [
+            {"id": refund["id"], "parent_id": order_id, **refund}
+            for order_id, order in orders
+            if order.get("refunds")
+            for refund in self._order_refunds(order_id, order)
+            if str(refund["id"]) in wanted
+        ]
+        return Response(json.dumps(found), content_type="application/json")
+
+    @staticmethod
+    def _filtered(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``status`` (``any`` is every status but the trash) and ``include``."""
+        status = request.args.get("status", "any")
+        if status == "any":
+            items = [i for i in items if i.get("status") != "trash"]
+        else:
+            items = [i for i in items if i.get("status", "publish") in status.split(",")]
+        include = request.args.get("include")
+        if include:
+            wanted = set(include.split(","))
+            items = [i for i in items if str(i["id"]) in wanted]
+        return items
+
     def _list(self, request: Request, items: list[dict[str, Any]] | LazyOrders) -> Response:
         after = request.args.get("modified_after")
         per_page = min(int(request.args.get("per_page", 10)), 100)
         page = int(request.args.get("page", 1))
+        if isinstance(items, LazyOrders) and (
+            request.args.get("include") or request.args.get("status") == "trash"
+        ):
+            # A lazy shop has no trash; ``include`` is answered from the latest copies.
+            items = [] if request.args.get("status") == "trash" else list(items.latest().values())
+            items = self._filtered(request, items)
         if isinstance(items, LazyOrders):
             chunk, total = items.page(after, page, per_page)
         else:
+            items = self._filtered(request, items)
             if after:
                 items = [i for i in items if i.get("date_modified_gmt", "") > after]
             items = sorted(items, key=lambda i: (i.get("date_modified_gmt", ""), i["id"]))
@@ -91,6 +171,10 @@ class FakeShop:
             response = Response("slow down", status=429, headers={"Retry-After": "0"})
         elif request.path == "/wp-json/wc/v3/orders":
             response = self._list(request, self.lazy_orders or list(self.orders.values()))
+        elif re.fullmatch(r"/wp-json/wc/v3/orders/\d+/refunds", request.path):
+            response = self._refunds(int(request.path.split("/")[-2]))
+        elif request.path == "/wp-json/wc/v3/refunds" and self.refunds_endpoint:
+            response = self._all_refunds(request)
         elif request.path == "/wp-json/wc/v3/coupons" and request.method == "POST":
             data = json.loads(request.get_data())
             if data["code"].lower() in self.coupons:
@@ -142,6 +226,7 @@ def woo_order(
         "date_modified_gmt": modified,
         "date_completed_gmt": completed,
         "customer_id": 0,
+        "total": "110.00",  # goods 100.00 + tax 10.00
         "billing": {"email": "Buyer@Example.com"},
         "customer_ip_address": "203.0.113.50",
         "customer_user_agent": "Mozilla/5.0 (Linux; Android 14) Mobile",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -46,7 +46,9 @@ def connection() -> Response:
         store_url=cfg["WOO_STORE_URL"],
         rest_configured=bool(cfg["WOO_CONSUMER_KEY"] and cfg["WOO_CONSUMER_SECRET"]),
         state=db.session.get(WooSyncState, 1),
-        page=paginate(inbox.deliveries_query()),
+        failed_only=request.args.get("failed") == "1",
+        failed=db.session.scalar(inbox.failed_count()),
+        page=paginate(inbox.deliveries_query(failed=request.args.get("failed") == "1")),
         form=FlaskForm(),
         coupon_form=CouponForm(formdata=None),
         coupons=db.session.scalars(

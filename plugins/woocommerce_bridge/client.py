@@ -20,6 +20,10 @@ class WooError(RuntimeError):
     """A readable reason the shop could not be reached or refused us."""
 
 
+class WooNotFound(WooError):
+    """The shop answered 404: no such route (an older WooCommerce) or object."""
+
+
 def _message(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -66,7 +70,9 @@ class WooClient:
                         "the shop refused the API keys (check key, secret and read access)"
                     )
                 if response.status_code == 404:
-                    raise WooError(f"not found on the shop: {path} (is WooCommerce's REST API on?)")
+                    raise WooNotFound(
+                        f"not found on the shop: {path} (is WooCommerce's REST API on?)"
+                    )
                 if response.status_code < 400:
                     return response
                 if response.status_code != 429 and response.status_code < 500:

@@ -1,41 +1,53 @@
 """Storing deliveries and draining the inbox into orders and commissions.
 
 The webhook only verifies, stores and schedules a drain; :func:`drain` does the work,
-``BATCH`` rows per transaction (orders stored with ``store_orders``, commissions applied
-per batch with ``apply_orders``). A row that fails is kept with its error and retried by
-later runs (up to ``MAX_ATTEMPTS``); the periodic run picks up anything that was stored
-while the queue was unreachable.
+``BATCH`` rows per transaction through the core intake (``portal.orders.intake``): the
+orders stored, their commissions run and the rows marked processed in one unit of work.
+Each row succeeds or fails alone: a row that cannot be mapped is marked failed with its
+reason; one that fails otherwise keeps its error and attempt count and is retried by
+later runs (up to ``MAX_ATTEMPTS``); ops replay either from the Shop page. The periodic
+run picks up anything that was stored while the queue was unreachable.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 from flask import current_app
-from sqlalchemy import ColumnElement, Engine, Row, create_engine, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Row,
+    create_engine,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
 
-from plugins.woocommerce_bridge import mapping
+from plugins.woocommerce_bridge import lookups, mapping
 from plugins.woocommerce_bridge.models import WooDelivery
 from portal import jobs, metrics
-from portal.catalogue.models import Product
-from portal.commissions import services as commissions
 from portal.extensions import db
-from portal.orders import attribution
-from portal.orders import services as orders
-from portal.orders.models import Order
+from portal.orders import intake
+from portal.settings import services as settings
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 SHOP = "woocommerce"
 BATCH = 100  # deliveries per transaction
+PENDING = (
+    WooDelivery.processed_at.is_(None),
+    WooDelivery.failed_at.is_(None),
+    WooDelivery.attempts < MAX_ATTEMPTS,
+)
 # How long "a drain is queued" stands without the drain clearing it (a lost job, a worker
 # down): then the next delivery queues another.
 QUEUED_TTL = 60
@@ -101,172 +113,120 @@ def schedule_drain() -> None:
         queue_if_first(jobs.redis_connection().set(key, 1, nx=True, ex=QUEUED_TTL))
 
 
-def _trash(shop_order_id: str, at: datetime) -> int | None:
-    """``order.deleted`` carries only the id: the order is trashed as of the delivery."""
-    order = orders.find(SHOP, shop_order_id)
-    if order is None or order.modified_at_shop >= at:
-        return order.id if order else None
-    order.status = "trash"
-    order.modified_at_shop = at
-    return order.id
+def statuses() -> mapping.Statuses:
+    """The merchant's custom order statuses (Admin → Settings)."""
 
-
-def orders_from_payloads(
-    payloads: Sequence[Any],
-) -> list[orders.OrderData | mapping.MappingError]:
-    """Map orders in arrival order, each to its data or the reason it cannot be stored.
-
-    Lines get their categories from the synced catalogue, and each order its attribution
-    unless the stored order — or an earlier copy in the batch that will be stored — has
-    one (recorded once: a stored attribution is only changed by an admin). One query for
-    the categories, one for the stored orders and three for attribution, whatever the
-    batch size.
-    """
-    mapped: list[orders.OrderData | mapping.MappingError] = []
-    for payload in payloads:
-        try:
-            mapped.append(mapping.order_data(payload))
-        except mapping.MappingError as exc:
-            mapped.append(exc)
-    found = [data for data in mapped if isinstance(data, orders.OrderData)]
-    if not found:
-        return mapped
-    categories = dict(
-        db.session.execute(
-            select(Product.product_id, Product.category_ids).where(
-                Product.product_id.in_({line.product_id for data in found for line in data.lines})
-            )
-        ).all()
-    )
-    # shop order id -> (modified at the shop, attributed) of the copy that will be stored
-    stored = {
-        shop_order_id: (modified, distributor_id is not None)
-        for shop_order_id, modified, distributor_id in db.session.execute(
-            select(Order.shop_order_id, Order.modified_at_shop, Order.distributor_id).where(
-                Order.shop == SHOP, Order.shop_order_id.in_({d.shop_order_id for d in found})
-            )
+    def names(key: str) -> frozenset[str]:
+        return frozenset(
+            name.strip().lower().removeprefix("wc-")
+            for name in settings.get(key).split(",")
+            if name.strip()
         )
-    }
-    claims = [
-        _attribution_claim(payload, data) if isinstance(data, orders.OrderData) else None
-        for payload, data in zip(payloads, mapped, strict=True)
-    ]
-    attributor = attribution.Attributor(claim for claim in claims if claim is not None)
-    result: list[orders.OrderData | mapping.MappingError] = []
-    for claim, data in zip(claims, mapped, strict=True):
-        if claim is not None and isinstance(data, orders.OrderData):
-            lines = tuple(
-                replace(line, category_ids=tuple(categories.get(line.product_id) or ()))
-                for line in data.lines
-            )
-            modified, attributed = stored.get(data.shop_order_id, (None, False))
-            data = replace(
-                data,
-                lines=lines,
-                attribution=None if attributed else attributor.credit(claim),
-            )
-            if modified is None or data.modified_at > modified:
-                stored[data.shop_order_id] = (
-                    data.modified_at,
-                    attributed or data.attribution is not None,
-                )
-        result.append(data)
+
+    return mapping.Statuses(
+        paid=names("shop_paid_statuses"), ignored=names("shop_ignored_statuses")
+    )
+
+
+@dataclass
+class Mapped:
+    """What a batch of payloads came to: the units to take, in arrival order, and per
+    item either the index of its unit, ``None`` (nothing to store: a draft) or an error."""
+
+    units: list[intake.Unit]
+    outcomes: list[int | str | None]
+
+
+def mapped(items: Sequence[tuple[str, Any]], shop: lookups.Shop) -> Mapped:
+    """Map (topic, payload) pairs to intake units; reads what the orders need from the
+    shop first (refund splits, unknown products)."""
+    copies = [payload for topic, payload in items if topic != "order.deleted"]
+    splits = lookups.refund_splits(copies, shop)
+    known = statuses()
+    result = Mapped([], [])
+    for topic, payload in items:
+        try:
+            if topic == "order.deleted":  # carries only the id
+                unit: intake.Unit = intake.Removal(SHOP, mapping.shop_order_id(payload))
+            else:
+                data = mapping.order_data(payload, splits, known)
+                unit = intake.Copy(data, revive=topic == "order.restored")
+        except mapping.NotAnOrder as exc:
+            log.info("woocommerce %s: not an order (%s)", topic, exc)
+            result.outcomes.append(None)
+            continue
+        except mapping.MappingError as exc:
+            result.outcomes.append(str(exc))
+            continue
+        result.outcomes.append(len(result.units))
+        result.units.append(unit)
+    lookups.fetch_products(
+        {
+            line.product_id
+            for unit in result.units
+            if isinstance(unit, intake.Copy)
+            for line in unit.data.lines
+        },
+        shop,
+    )
     return result
 
 
-def _attribution_claim(payload: dict[str, Any], data: orders.OrderData) -> attribution.Claim:
-    found = mapping.evidence(payload)
-    return attribution.Claim(
-        found.coupons,
-        found.portal_ref,
-        found.utm,
-        data.customer_email,
-        data.customer_id,
-        data.created_at,
-    )
-
-
-def _apply(rows: Sequence[Row[Any]]) -> tuple[list[dict[str, Any]], set[int]]:
-    """Apply claimed deliveries in arrival order inside the caller's transaction. Returns
-    each row's outcome (for :func:`_record`) and the ids of the orders they touched."""
-    outcomes: list[dict[str, Any]] = []
-    touched: set[int] = set()
-    segment: list[tuple[int, Any]] = []  # (delivery id, payload) of order copies
-
-    def store_segment() -> None:
-        mapped = orders_from_payloads([payload for _, payload in segment])
-        good = [(i, data) for (i, _), data in zip(segment, mapped, strict=True)]
-        for delivery_id, data in good:
-            if isinstance(data, mapping.MappingError):
-                outcomes.append({"id": delivery_id, "error": str(data)})
-        batch = [(i, d) for i, d in good if isinstance(d, orders.OrderData)]
-        for (delivery_id, data), stored in zip(
-            batch, orders.store_orders([data for _, data in batch]), strict=True
-        ):
-            outcomes.append({"id": delivery_id, "shop_order_id": data.shop_order_id})
-            touched.add(stored.order_id)
-        segment.clear()
-
-    for row in rows:
+def _process(rows: Sequence[Row[Any]], shop: lookups.Shop) -> list[int]:
+    """Take claimed deliveries in arrival order inside the caller's transaction: orders
+    stored, their commissions run, the rows marked. A row that cannot be mapped is marked
+    failed for good (a replay tries it again). Returns the ids of the rows processed."""
+    items: list[tuple[str, Any]] = []
+    broken: dict[int, str] = {}
+    for n, row in enumerate(rows):
         try:
-            payload = json.loads(row.body)
+            items.append((row.topic, json.loads(row.body)))
         except ValueError as exc:
-            outcomes.append({"id": row.id, "error": f"body is not JSON: {exc}"})
-            continue
-        if row.topic != "order.deleted":
-            segment.append((row.id, payload))
-            continue
-        store_segment()  # what came before the deletion is stored before it
-        if not isinstance(payload, dict) or "id" not in payload:
-            outcomes.append({"id": row.id, "error": "order.deleted without an id"})
-            continue
-        shop_order_id = str(payload["id"])
-        order_id = _trash(shop_order_id, row.received_at)
-        outcomes.append({"id": row.id, "shop_order_id": shop_order_id})
-        if order_id is not None:
-            touched.add(order_id)
-    store_segment()
-    return outcomes, touched
-
-
-def _record(outcomes: list[dict[str, Any]]) -> int:
-    """Mark the processed rows and keep the failed rows' errors (their attempt is already
-    counted by the claim). Returns how many were processed."""
-    done = [o for o in outcomes if "error" not in o]
-    failed = [o for o in outcomes if "error" in o]
+            broken[n] = f"body is not JSON: {exc}"
+            items.append((row.topic, None))
+    found = mapped(items, shop)
+    intake.take(found.units)
     now = utcnow()
+    done, failed = [], []
+    for n, (row, outcome) in enumerate(zip(rows, found.outcomes, strict=True)):
+        if n in broken or isinstance(outcome, str):
+            failed.append({"id": row.id, "error": broken.get(n, outcome)[:2000], "failed_at": now})
+            log.warning("woocommerce delivery %s failed: %s", row.id, failed[-1]["error"])
+            continue
+        unit = found.units[outcome] if outcome is not None else None
+        shop_order_id = (
+            unit.data.shop_order_id
+            if isinstance(unit, intake.Copy)
+            else unit.shop_order_id
+            if isinstance(unit, intake.Removal)
+            else None
+        )
+        done.append(
+            {"id": row.id, "processed_at": now, "error": None, "shop_order_id": shop_order_id}
+        )
     if done:
-        db.session.execute(
-            update(WooDelivery),
-            [{**o, "processed_at": now, "error": None} for o in done],
-        )
-    for outcome in failed:
-        log.warning("woocommerce delivery %s failed: %s", outcome["id"], outcome["error"])
+        db.session.execute(update(WooDelivery), done)
     if failed:
-        db.session.execute(
-            update(WooDelivery), [{"id": o["id"], "error": o["error"][:2000]} for o in failed]
-        )
-    return len(done)
+        db.session.execute(update(WooDelivery), failed)
+    return [row["id"] for row in done]
 
 
 def _claim(*where: ColumnElement[bool]) -> list[Row[Any]]:
-    """Lock up to ``BATCH`` pending rows (PostgreSQL skips rows another drain holds; SQLite
-    serialises on the UPDATE's write lock) and count the attempt; returns them in arrival
-    order, with only the rows still pending once locked."""
-    pending = (WooDelivery.processed_at.is_(None), WooDelivery.attempts < MAX_ATTEMPTS)
+    """Lock the pending rows among ``where`` (PostgreSQL skips rows another drain holds;
+    SQLite serialises on the UPDATE's write lock) and count the attempt; returns them in
+    arrival order, with only the rows still pending once locked."""
     ids = list(
         db.session.scalars(
             select(WooDelivery.id)
-            .where(*pending, *where)
+            .where(*PENDING, *where)
             .order_by(WooDelivery.id)
-            .limit(BATCH)
             .with_for_update(skip_locked=True)
         )
     )
     if not ids:
-        db.session.rollback()
         return []
-    mine = WooDelivery.id.in_(ids), WooDelivery.processed_at.is_(None)
+    # Still pending once locked (the attempt counted here may be the last one).
+    mine = WooDelivery.id.in_(ids), *PENDING[:2]
     db.session.execute(
         update(WooDelivery)
         .where(*mine)
@@ -282,61 +242,110 @@ def _claim(*where: ColumnElement[bool]) -> list[Row[Any]]:
     )
 
 
-def _one_by_one(ids: list[int]) -> tuple[int, set[int]]:
-    """The rows of a batch that lost a race, each in its own transaction, retried once
-    (the second time the concurrently inserted order is there to be updated)."""
-    done = 0
-    touched: set[int] = set()
-    for delivery_id in ids:
-        for attempt in range(2):
-            rows = _claim(WooDelivery.id == delivery_id)
-            if not rows:
-                break  # another drain took it
-            try:
-                outcomes, order_ids = _apply(rows)
-                done += _record(outcomes)
-                db.session.commit()
-            except (IntegrityError, OperationalError):
-                db.session.rollback()
-                if attempt:
-                    raise
-                continue
-            touched |= order_ids
-            break
-    return done, touched
+def _failed(delivery_id: int, exc: Exception) -> None:
+    """A delivery that failed on its own (the shop unreachable for its refunds, a bug):
+    its attempt and error are kept in a transaction of their own; after ``MAX_ATTEMPTS``
+    it waits for a replay."""
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    log.warning("woocommerce delivery %s failed: %s", delivery_id, error)
+    mine = WooDelivery.id == delivery_id, WooDelivery.processed_at.is_(None)
+    db.session.execute(
+        update(WooDelivery)
+        .where(*mine)
+        .values(attempts=WooDelivery.attempts + 1, error=error)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(WooDelivery)
+        .where(*mine, WooDelivery.attempts >= MAX_ATTEMPTS)
+        .values(failed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def drain(limit: int = 5000) -> int:
-    """Process pending deliveries in arrival order, ``BATCH`` per transaction, each row
-    once per run, until none are left or ``limit`` rows were taken (then another run is
-    queued). Returns how many were processed."""
+    """Process pending deliveries in arrival order, ``BATCH`` per transaction — each row
+    on its own when anything in its batch fails — until none are left or ``limit`` rows
+    were taken (then another run is queued). Returns how many were processed."""
     if current_app.config["REDIS_URL"]:
         try:
             jobs.redis_connection().delete(_queued_key())
         except redis.RedisError:  # the mark expires by itself
             log.warning("could not clear the woocommerce drain mark", exc_info=True)
+    shop = lookups.Shop()
+
+    def run(ids: Sequence[int]) -> list[int]:
+        rows = _claim(WooDelivery.id.in_(ids))
+        return _process(rows, shop) if rows else []
+
+    try:
+        return _drain(limit, run)
+    finally:
+        shop.close()
+
+
+def _drain(limit: int, run: Callable[[Sequence[int]], list[int]]) -> int:
     done = taken = last = 0
     while taken < limit:
-        rows = _claim(WooDelivery.id > last)
-        if not rows:
+        ids = list(
+            db.session.scalars(
+                select(WooDelivery.id)
+                .where(*PENDING, WooDelivery.id > last)
+                .order_by(WooDelivery.id)
+                .limit(BATCH)
+            )
+        )
+        db.session.rollback()  # nothing held while the batch is taken
+        if not ids:
             return done
-        taken += len(rows)
-        last = rows[-1].id
-        try:
-            outcomes, touched = _apply(rows)
-            done += _record(outcomes)
-            db.session.commit()
-        except (IntegrityError, OperationalError) as exc:
-            # Another drain or a sync stored one of these orders meanwhile: nothing of the
-            # batch was kept; store_order settles such races row by row.
-            db.session.rollback()
-            log.info("woocommerce drain: batch taken row by row (%s)", type(exc.orig).__name__)
-            stored, touched = _one_by_one([row.id for row in rows])
-            done += stored
-        if touched:
-            commissions.apply_orders(sorted(touched))
+        taken += len(ids)
+        last = ids[-1]
+        done += len(intake.each_alone(ids, run, _failed))
     schedule_drain()
     return done
+
+
+REST_TOPIC = "order.rest"  # an order read over REST that could not be taken
+
+
+def keep_failed(payload: Any, error: str) -> None:
+    """Keep an order a REST sync could not take as a failed delivery, in the caller's
+    transaction: visible on the Shop page and replayable like one. A later sync failing on
+    the same order updates its row instead of adding one."""
+    try:
+        shop_order_id: str | None = mapping.shop_order_id(payload)
+    except mapping.MappingError:
+        shop_order_id = None
+    body = json.dumps(payload, default=str)
+    now = utcnow()
+    existing = None
+    if shop_order_id is not None:
+        existing = db.session.scalar(
+            select(WooDelivery.id).where(
+                WooDelivery.topic == REST_TOPIC,
+                WooDelivery.shop_order_id == shop_order_id,
+                WooDelivery.processed_at.is_(None),
+            )
+        )
+    values = {"body": body, "error": error[:2000], "failed_at": now}
+    if existing is None:
+        db.session.execute(
+            insert(WooDelivery).values(
+                topic=REST_TOPIC,
+                headers={},
+                received_at=now,
+                attempts=1,
+                shop_order_id=shop_order_id,
+                **values,
+            )
+        )
+    else:
+        db.session.execute(
+            update(WooDelivery)
+            .where(WooDelivery.id == existing)
+            .values(attempts=WooDelivery.attempts + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def replay(delivery_id: int) -> bool:
@@ -344,12 +353,18 @@ def replay(delivery_id: int) -> bool:
     result = db.session.execute(
         update(WooDelivery)
         .where(WooDelivery.id == delivery_id)
-        .values(processed_at=None, attempts=0, error=None)
+        .values(processed_at=None, attempts=0, error=None, failed_at=None)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     return result.rowcount == 1
 
 
-def deliveries_query() -> Any:
-    return select(WooDelivery).order_by(WooDelivery.id.desc())
+def failed_count() -> Any:
+    return select(func.count(WooDelivery.id)).where(WooDelivery.failed_at.is_not(None))
+
+
+def deliveries_query(failed: bool = False) -> Any:
+    """The delivery log, newest first; ``failed``: only those waiting for a replay."""
+    query = select(WooDelivery).order_by(WooDelivery.id.desc())
+    return query.where(WooDelivery.failed_at.is_not(None)) if failed else query

@@ -25,11 +25,32 @@ class WooDelivery(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # Set when the row will not be tried again by itself: it cannot be mapped, or it
+    # failed ``inbox.MAX_ATTEMPTS`` times. Ops replay it from the Shop page.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shop_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 # The drain looks for unprocessed rows in arrival order.
 Index("ix_woo_inbox_pending", WooDelivery.processed_at, WooDelivery.id)
+
+
+class WooRefund(db.Model):
+    """A shop refund's split, read once from ``GET /orders/<id>/refunds`` (WooCommerce
+    refunds never change; they are only deleted, and then leave the order's list).
+
+    ``goods`` maps the order's line ids to the goods refunded on them (positive, without
+    tax); ``has_lines`` is false for an amount-only refund, whose goods share follows the
+    order's own proportion."""
+
+    __tablename__ = "woo_refunds"
+
+    refund_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shop_order_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[str] = mapped_column(String(32))
+    has_lines: Mapped[bool]
+    goods: Mapped[dict[str, str]] = mapped_column(JSON)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WooSyncState(db.Model):
@@ -43,3 +64,5 @@ class WooSyncState(db.Model):
     last_orders: Mapped[int] = mapped_column(default=0)
     last_products: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # How far the round of "is this order still in the shop?" checks has come (order id).
+    gone_checked_after: Mapped[int | None] = mapped_column()

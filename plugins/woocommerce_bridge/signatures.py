@@ -13,7 +13,9 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def verify(secret: str, body: bytes, signature: str | None) -> bool:
-    """Constant-time check over the raw bytes, before anything parses them."""
+    """Constant-time check over the raw bytes, before anything parses them (compared as
+    bytes: a header with non-ASCII characters is a mismatch, not an error)."""
     if not secret or not signature:
         return False
-    return hmac.compare_digest(sign(secret, body), signature.strip())
+    given = signature.strip().encode("utf-8", errors="replace")
+    return hmac.compare_digest(sign(secret, body).encode(), given)

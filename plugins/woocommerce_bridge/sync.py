@@ -1,36 +1,42 @@
 """REST reconciliation: how nothing gets lost when a webhook delivery does.
 
 WooCommerce never retries a failed delivery, so every 15 minutes (and on ``portal woo
-sync``) the portal pages through orders modified since its watermark and stores them the
-same way deliveries are stored — idempotent, so overlap is harmless; a page of 100 in one
-transaction, its commissions applied together. The watermark moves after each page, so
-an interrupted sync resumes where it stopped.
+sync``) the portal pages through orders modified since its watermark — the trash too —
+and takes them through the same core intake as deliveries: idempotent, so overlap is
+harmless; a page of 100 in one transaction with its commissions, an order that fails
+kept as a failed delivery so the sync goes on. The watermark moves after each page, so
+an interrupted sync resumes where it stopped. Orders deleted for good send no webhook:
+:func:`check_gone` asks the shop about quiet stored orders in turn.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-from plugins.woocommerce_bridge import inbox, mapping
+from plugins.woocommerce_bridge import inbox, lookups, mapping
 from plugins.woocommerce_bridge.client import WooClient, WooError
 from plugins.woocommerce_bridge.models import WooSyncState
 from portal.catalogue.models import Product
-from portal.commissions import services as commissions
 from portal.extensions import db
+from portal.orders import intake
 from portal.orders import services as orders
+from portal.orders.models import EARNING_STATUSES, Order
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 # Orders modified in the same second as the watermark may straddle two pages: re-read a
-# little; storing is idempotent.
+# little; storing is idempotent, and a re-read copy of the same second with other content
+# is taken (the shop's current state wins over a delivery of that second).
 OVERLAP = timedelta(seconds=2)
+GONE_CHECK = 500  # stored orders asked about per reconcile
+QUIET = timedelta(hours=1)  # how long an order has not changed before it is asked about
 
 
 @dataclass
@@ -38,6 +44,7 @@ class Report:
     products: int = 0
     orders: int = 0
     changed: int = 0
+    gone: int = 0
 
 
 def client() -> WooClient:
@@ -64,60 +71,104 @@ def sync_products(api: WooClient) -> int:
         }
         for item in page:
             product = known.get(str(item.get("id"))) or Product(product_id=str(item.get("id")))
-            product.name = str(item.get("name") or "")[:255]
-            product.price = str(item.get("price") or "") or None
-            product.permalink = item.get("permalink")
-            images = item.get("images") or []
-            product.image_url = (
-                images[0].get("src") if images and isinstance(images[0], dict) else None
-            )
-            product.category_ids = [str(c.get("id")) for c in item.get("categories") or []]
+            lookups.update_product(product, item)
             db.session.add(product)
             count += 1
         db.session.commit()
     return count
 
 
-def _store_page(page: list[dict[str, Any]], report: Report) -> datetime | None:
-    """Store a page of orders in one transaction and apply their commissions together;
-    returns the newest modification time stored (None when nothing could be)."""
-    mapped = inbox.orders_from_payloads(page)
-    for payload, data in zip(page, mapped, strict=True):
-        if isinstance(data, mapping.MappingError):
-            log.warning("woocommerce sync: order %s skipped: %s", payload.get("id"), data)
-    batch = [data for data in mapped if isinstance(data, orders.OrderData)]
-    try:
-        stored = orders.store_orders(batch)
-        db.session.commit()
-    except (IntegrityError, OperationalError) as exc:
-        # A delivery stored one of these orders meanwhile: one by one, as store_order
-        # settles that race (mapped again: the rolled-back batch took its bindings along).
-        db.session.rollback()
-        log.info("woocommerce sync: page taken order by order (%s)", type(exc.orig).__name__)
-        stored = []
-        for payload in page:
-            (data,) = inbox.orders_from_payloads([payload])
-            if isinstance(data, orders.OrderData):
-                stored.append(orders.store_order(data))
-    if stored:
-        commissions.apply_orders([s.order_id for s in stored])
+def _store_page(page: list[Any], report: Report, shop: lookups.Shop) -> None:
+    """Take a page of orders through the intake: in one transaction, or — when anything
+    in it fails — each order alone, an order that fails kept as a failed delivery (with
+    its reason, replayable) so the sync goes on past it."""
+
+    def run(chunk: Sequence[Any]) -> list[orders.Stored]:
+        found = inbox.mapped([(inbox.REST_TOPIC, payload) for payload in chunk], shop)
+        for payload, outcome in zip(chunk, found.outcomes, strict=True):
+            if isinstance(outcome, str):
+                log.warning("woocommerce sync: an order kept as failed: %s", outcome)
+                inbox.keep_failed(payload, outcome)
+        return [s for s in intake.take(found.units) if s is not None]
+
+    def failed(payload: Any, exc: Exception) -> None:
+        log.warning("woocommerce sync: an order kept as failed: %r", exc)
+        inbox.keep_failed(payload, f"{type(exc).__name__}: {exc}")
+
+    stored = intake.each_alone(page, run, failed)
     report.orders += len(stored)
     report.changed += sum(s.changed for s in stored)
-    return max((data.modified_at for data in batch), default=None)
 
 
-def sync_orders(api: WooClient, since: datetime | None) -> Report:
+def _newest(page: list[Any]) -> datetime | None:
+    """The newest modification time on a page (its orders are taken or kept as failed)."""
+    times = []
+    for payload in page:
+        try:
+            times.append(mapping.modified_at(payload))
+        except mapping.MappingError:
+            continue
+    return max((t for t in times if t is not None), default=None)
+
+
+def sync_orders(api: WooClient, since: datetime | None, shop: lookups.Shop) -> Report:
+    """Orders modified since ``since``: every status (``any`` leaves out the trash, so
+    the trash is read too), the watermark moved after each page."""
     report = Report()
-    params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true", "status": "any"}
+    params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
     if since is not None:
         params["modified_after"] = (since - OVERLAP).strftime("%Y-%m-%dT%H:%M:%S")
-    for page in api.pages("/orders", params):
-        newest = _store_page(page, report)
-        if newest is not None:
-            row = state()
-            row.orders_modified_after = max(row.orders_modified_after or newest, newest)
-            db.session.commit()
+    for status in ("any", "trash"):
+        for page in api.pages("/orders", {**params, "status": status}):
+            _store_page(page, report, shop)
+            newest = _newest(page)
+            if newest is not None:
+                row = state()
+                row.orders_modified_after = max(row.orders_modified_after or newest, newest)
+                db.session.commit()
     return report
+
+
+def check_gone(api: WooClient, shop: lookups.Shop, limit: int = GONE_CHECK) -> int:
+    """Ask the shop about stored orders that can still earn and have not changed for a
+    while (``QUIET``), ``limit`` per run, going round by order id: WooCommerce sends no
+    webhook when an order is deleted for good, so an order the shop no longer has (not
+    even in the trash) is reversed as ``deleted``. Returns how many were."""
+    row = state()
+    after = row.gone_checked_after or 0
+    quiet = utcnow() - QUIET
+    wanted = list(
+        db.session.execute(
+            select(Order.id, Order.shop_order_id)
+            .where(
+                Order.shop == inbox.SHOP,
+                Order.id > after,
+                Order.status.in_(EARNING_STATUSES),
+                Order.modified_at_shop < quiet,
+            )
+            .order_by(Order.id)
+            .limit(limit)
+        )
+    )
+    row.gone_checked_after = wanted[-1].id if len(wanted) == limit else 0
+    db.session.commit()
+    gone = []
+    for start in range(0, len(wanted), lookups.PER_REQUEST):
+        ids = [w.shop_order_id for w in wanted[start : start + lookups.PER_REQUEST]]
+        missing = set(ids)
+        for status in ("any", "trash"):
+            if missing:
+                params = {"include": ",".join(sorted(missing)), "status": status}
+                for page in api.pages("/orders", params):
+                    missing -= {str(item.get("id")) for item in page if isinstance(item, dict)}
+        gone += sorted(missing)
+    if gone:
+        log.warning("woocommerce: orders %s are no longer in the shop: reversed", gone)
+        intake.take(
+            [intake.Removal(inbox.SHOP, shop_order_id, "deleted") for shop_order_id in gone]
+        )
+        db.session.commit()
+    return len(gone)
 
 
 def reconcile(full: bool = False, since: datetime | None = None) -> Report:
@@ -126,10 +177,12 @@ def reconcile(full: bool = False, since: datetime | None = None) -> Report:
     start = None if full else since or row.orders_modified_after
     db.session.commit()
     api = client()
+    shop = lookups.Shop()
     try:
         report = Report(products=sync_products(api))
-        found = sync_orders(api, start)
+        found = sync_orders(api, start, shop)
         report.orders, report.changed = found.orders, found.changed
+        report.gone = check_gone(api, shop)
     except WooError as exc:
         row = state()
         row.last_run_at, row.last_error = utcnow(), str(exc)
@@ -137,6 +190,7 @@ def reconcile(full: bool = False, since: datetime | None = None) -> Report:
         raise
     finally:
         api.close()
+        shop.close()
     row = state()
     row.last_run_at, row.last_error = utcnow(), None
     row.last_orders, row.last_products = report.orders, report.products

@@ -20,6 +20,8 @@ from portal.extensions import csrf, db
 log = logging.getLogger(__name__)
 bp = Blueprint("woocommerce", __name__)
 TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
+# Headers kept in their own columns, with the columns' lengths.
+ID_HEADERS = {"X-WC-Webhook-Delivery-ID": 128, "X-WC-Webhook-ID": 32}
 
 
 def _answer(status: int, message: str, outcome: str) -> tuple[Response, int]:
@@ -49,7 +51,7 @@ def webhook() -> tuple[Response, int]:
         return _answer(401, "bad signature", "unauthorized")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
         log.warning("woocommerce delivery that is not JSON (topic %s)", topic)
         return _answer(400, "body is not JSON", "rejected")
     if not isinstance(payload, dict):
@@ -58,6 +60,10 @@ def webhook() -> tuple[Response, int]:
         log.info("woocommerce delivery for topic %s ignored", topic)
         return _answer(200, "ignored", "ignored")
     headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-wc-")}
+    for name, limit in ID_HEADERS.items():
+        value = request.headers.get(name, "")
+        if len(value) > limit or not value.isprintable():
+            return _answer(400, f"{name} is not an id", "rejected")
     try:
         inbox.store(topic, headers, body)
     except SQLAlchemyError:

@@ -535,9 +535,18 @@ def apply_order(order_id: int, now: datetime | None = None) -> list[Applied]:
 
 
 def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Applied]:
-    """:func:`apply_order` for many orders in one transaction with a fixed number of
-    queries per batch (on SQLite, plus one per order date when a plan with a network
-    requirement freezes new orders). Commits.
+    """:func:`run_orders` in a transaction of its own. Commits."""
+    applied = run_orders(order_ids, now)
+    db.session.commit()
+    return applied
+
+
+def run_orders(order_ids: list[int], now: datetime | None = None) -> list[Applied]:
+    """Bring many orders' commissions and ledger in line with the stored orders, in the
+    caller's transaction (flushed, not committed: the intake stores orders and runs their
+    commissions as one unit of work), with a fixed number of queries per batch (on
+    SQLite, plus one per order date when a plan with a network requirement freezes new
+    orders).
 
     New commissions, their events and ledger entries are written as plain rows, one
     statement per table; the orders' run counters and new contexts with one UPDATE;
@@ -545,7 +554,6 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Appl
     now = now or utcnow()
     orders = _lock(sorted(set(order_ids)))
     if not orders:
-        db.session.rollback()
         return []
     first_runs = [
         order
@@ -628,9 +636,8 @@ def apply_orders(order_ids: list[int], now: datetime | None = None) -> list[Appl
             )
     journal.write()
     _finish(orders, frozen)
-    applied = [Applied.of(commission) for commission in touched]
-    db.session.commit()
-    return applied
+    db.session.flush()
+    return [Applied.of(commission) for commission in touched]
 
 
 def _insert(commissions: list[_NewCommission]) -> None:

@@ -13,8 +13,13 @@ from portal.extensions import db
 from portal.money import Money
 from portal.timeutil import UTCDateTime, utcnow
 
-# Statuses (WooCommerce's, without the wc- prefix) that pay no commission.
-VOID_STATUSES = frozenset({"cancelled", "failed", "refunded", "trash"})
+# The order statuses the portal stores (WooCommerce's, without the wc- prefix, and
+# ``deleted``: gone from the shop for good). An allow-list: a shop status outside it is
+# either mapped by the merchant (Admin → Settings) or not taken at all.
+EARNING_STATUSES = frozenset({"pending", "processing", "on-hold", "completed"})
+# Statuses that pay no commission.
+VOID_STATUSES = frozenset({"cancelled", "failed", "refunded", "trash", "deleted"})
+STATUSES = EARNING_STATUSES | VOID_STATUSES
 COMPLETED = "completed"
 
 
@@ -35,6 +40,12 @@ class Order(db.Model):
     customer_ip_hash: Mapped[str | None] = mapped_column(String(64))
     customer_ua_hash: Mapped[str | None] = mapped_column(String(64))
     refunded_unallocated: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    # How each shop refund reduced the goods (orders.services.RefundNote, as JSON): the
+    # statement's answer to "why did this refund take that much?".
+    refund_notes: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # Digest of the last copy stored: tells a second change inside one second (same
+    # modification time, other content) from a duplicate.
+    shop_digest: Mapped[str | None] = mapped_column(String(32))
     # Goods after discounts and refunds, excl. tax and shipping: what "sales" means on
     # every page. Kept by store_order, so sums over orders need no join to the lines.
     net_total: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))

@@ -1,15 +1,22 @@
 """Storing shop orders idempotently.
 
 Whatever the delivery path (webhook, REST sync, a replay), an order is stored through
-:func:`store_order` (or :func:`store_orders` for a batch, with the same outcome): keyed by
-(shop, shop order id), a copy that is not newer than the one stored (by the shop's
-modification time) changes nothing, and the attribution is recorded once.
+:func:`store_orders` (or :func:`store_order` for one, with the same outcome): keyed by
+(shop, shop order id), an older copy than the one stored (by the shop's modification
+time) changes nothing, and the attribution is recorded once.
+
+Shops keep modification times in whole seconds, so two changes inside one second carry
+the same time: a copy with the stored time but different content is the later change
+(copies are taken in arrival order), an identical one is a duplicate. The content is
+compared by a digest of the copy, kept on the order.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -43,6 +50,27 @@ class Attribution:
 
 
 @dataclass(frozen=True)
+class Referral:
+    """What a copy of an order says about who referred it (attribution resolves it)."""
+
+    coupons: tuple[str, ...] = ()
+    portal_ref: str | None = None
+    utm: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundNote:
+    """How one shop refund reduced the goods: ``rule`` is ``lines`` (the refund's own
+    lines), ``proportional`` (an amount-only refund: amount × goods / order total) or
+    ``estimated`` (the refund's lines could not be read: proportional too)."""
+
+    refund_id: str
+    amount: Decimal
+    goods: Decimal
+    rule: str
+
+
+@dataclass(frozen=True)
 class OrderData:
     shop_order_id: str
     status: str
@@ -57,8 +85,20 @@ class OrderData:
     customer_ip: str | None = None  # hashed before storing, like the user agent
     customer_user_agent: str | None = None
     refunded_unallocated: Decimal = Decimal(0)
+    refunds: tuple[RefundNote, ...] = ()
     attribution: Attribution | None = None
+    referral: Referral | None = None
     shop: str = "woocommerce"
+
+    def digest(self) -> str:
+        """The copy's content, without what the portal adds (attribution, categories)."""
+        content = asdict(self)
+        for name in ("attribution", "referral", "modified_at"):
+            content.pop(name)
+        for line in content["lines"]:
+            line.pop("category_ids")
+        text = json.dumps(content, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -81,6 +121,16 @@ def _apply(order: Order, data: OrderData) -> None:
     order.modified_at_shop = data.modified_at
     order.completed_at = data.completed_at
     order.refunded_unallocated = data.refunded_unallocated
+    order.refund_notes = [
+        {
+            "refund_id": note.refund_id,
+            "amount": str(note.amount),
+            "goods": str(note.goods),
+            "rule": note.rule,
+        }
+        for note in data.refunds
+    ] or None
+    order.shop_digest = data.digest()
     # Update lines in place by shop line id: replacing the collection would insert the new
     # rows before deleting the old ones and trip the (order, shop line id) unique index.
     current = {line.shop_line_id: line for line in order.lines}
@@ -112,57 +162,44 @@ def find(shop: str, shop_order_id: str) -> Order | None:
     )
 
 
-def _lock_existing(shop: str, shop_order_id: str) -> Order | None:
-    """Lock the stored order (if any) before reading it, so two deliveries of one order
-    are applied one after the other: a no-op UPDATE takes PostgreSQL's row lock and
-    SQLite's write lock; the read after it sees the winner's copy."""
-    locked = db.session.execute(
-        update(Order)
-        .where(Order.shop == shop, Order.shop_order_id == shop_order_id)
-        .values(stored_at=Order.stored_at)
-        .execution_options(synchronize_session=False)
-    )
-    if locked.rowcount == 0:
-        return None
-    return db.session.scalar(
-        select(Order)
-        .options(selectinload(Order.lines))
-        .where(Order.shop == shop, Order.shop_order_id == shop_order_id)
-        .execution_options(populate_existing=True)
-    )
-
-
 def store_order(data: OrderData) -> Stored:
-    """Insert or update the order unless the stored copy is as new or newer. Commits."""
-    for _attempt in range(2):
-        existing = _lock_existing(data.shop, data.shop_order_id)
-        if existing is not None:
-            if data.modified_at <= existing.modified_at_shop:
-                order_id = existing.id
-                db.session.rollback()  # release the lock
-                return Stored(order_id, changed=False)  # duplicate or stale
-            order_id = existing.id
-            _apply(existing, data)
-            db.session.commit()
-            return Stored(order_id, changed=True)
-        order = Order(shop=data.shop, shop_order_id=data.shop_order_id)
-        _apply(order, data)
-        db.session.add(order)
+    """:func:`store_orders` for one copy, settling a concurrent insert of the same order
+    (the second try updates the winner's row). Commits."""
+    for attempt in range(2):
         try:
-            db.session.flush()
-            order_id = order.id  # read before commit expires it (saves a reload)
+            (stored,) = store_orders([data])
             db.session.commit()
+            return stored
         except IntegrityError:
-            db.session.rollback()  # the same order arrived concurrently: update instead
-            continue
-        return Stored(order_id, changed=True)
-    raise RuntimeError(f"could not store order {data.shop_order_id}")
+            db.session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def is_news(order: Order, data: OrderData, revive: bool = False) -> bool:
+    """Whether a copy changes the stored order: newer, or of the same second with other
+    content (the later of two changes in one second), or — ``revive``, a restore — the
+    same copy bringing a trashed order back."""
+    if data.modified_at != order.modified_at_shop:
+        return data.modified_at > order.modified_at_shop
+    if revive and order.status == "trash":
+        return True
+    return data.digest() != order.shop_digest
+
+
+def trash(order: Order, status: str = "trash") -> None:
+    """The shop removed the order (``trash``, or ``deleted`` for good). The shop's time
+    of it is unknown, so the stored modification time stays: a restore, newer than any
+    copy from before, brings it back."""
+    order.status = status
 
 
 def _lock_many(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Order]:
     """Lock and load the stored orders among ``keys``: PostgreSQL's row locks are taken in
     id order (concurrent batches cannot deadlock on them), SQLite's write lock by a no-op
-    UPDATE before anything is read, as :func:`_lock_existing` does for one order."""
+    UPDATE before anything is read (SQLite ignores FOR UPDATE; the read after the UPDATE
+    sees the winner's copy)."""
     found: dict[tuple[str, str], Order] = {}
     for shop in {shop for shop, _ in keys}:
         wanted = Order.shop == shop, Order.shop_order_id.in_({i for s, i in keys if s == shop})
@@ -185,23 +222,25 @@ def _lock_many(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Order]:
     return found
 
 
-def store_orders(batch: Sequence[OrderData]) -> list[Stored]:
-    """:func:`store_order` for a batch, in the caller's transaction: flushed, not committed.
+def store_orders(batch: Sequence[OrderData], revive: Sequence[bool] = ()) -> list[Stored]:
+    """Store a batch of copies in the caller's transaction: flushed, not committed.
 
-    Copies are taken in the given (arrival) order with :func:`store_order`'s rules — one
-    that is not newer than the stored order, or than an earlier copy in the batch, changes
-    nothing, and the first attribution sticks — so the outcome is the one of storing them
-    one by one, for one lock-and-load and one flush. Raises ``IntegrityError`` when another
-    transaction inserted one of the new orders meanwhile: the caller rolls back and stores
-    that batch one by one (:func:`store_order` settles the race).
+    Copies are taken in the given (arrival) order — one that is not news (:func:`is_news`)
+    against the stored order, or an earlier copy in the batch, changes nothing, and the
+    first attribution sticks — so the outcome is the one of storing them one by one, for
+    one lock-and-load and one flush. ``revive`` flags the copies that are restores. Raises
+    ``IntegrityError`` when another transaction inserted one of the new orders meanwhile:
+    the caller rolls back and stores that batch one by one (:func:`store_order` settles the
+    race).
     """
     current = _lock_many({(data.shop, data.shop_order_id) for data in batch})
     applied: set[tuple[str, str]] = set()
     outcome: list[tuple[Order, bool]] = []
-    for data in batch:
+    revives = list(revive) + [False] * (len(batch) - len(revive))
+    for data, restore in zip(batch, revives, strict=True):
         key = (data.shop, data.shop_order_id)
         order = current.get(key)
-        if order is not None and data.modified_at <= order.modified_at_shop:
+        if order is not None and not is_news(order, data, restore):
             outcome.append((order, False))  # duplicate or stale
             continue
         if order is None:

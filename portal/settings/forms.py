@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from portal.forms import PlainDecimalField
 from portal.i18n import LOCALE_NAMES
@@ -20,6 +20,20 @@ SELF_PURCHASE_LABELS = {
 
 def _spec(key: str) -> dict[str, object]:
     return {"label": SPECS[key].label, "description": SPECS[key].help}
+
+
+def _slugs(value: str | None) -> str | None:
+    """``Shipped, wc-quote`` → ``shipped,quote``."""
+    if not isinstance(value, str):
+        return value
+    names = (name.strip().lower().removeprefix("wc-") for name in value.split(","))
+    return ",".join(name for name in names if name)
+
+
+STATUS_SLUGS = Regexp(
+    r"^([a-z0-9_-]{1,20}(,[a-z0-9_-]{1,20})*)?$",
+    message=_l("Status slugs of letters, digits, - and _ (up to 20 each), separated by commas."),
+)
 
 
 def _upper(value: str | None) -> str | None:
@@ -98,6 +112,14 @@ class SettingsForm(FlaskForm):
     self_purchase = SelectField(
         choices=[SelectChoice(k, v) for k, v in SELF_PURCHASE_LABELS.items()],
         **_spec("self_purchase"),
+    )
+    shop_paid_statuses = StringField(
+        validators=[Length(max=500), STATUS_SLUGS], filters=[_slugs], **_spec("shop_paid_statuses")
+    )
+    shop_ignored_statuses = StringField(
+        validators=[Length(max=500), STATUS_SLUGS],
+        filters=[_slugs],
+        **_spec("shop_ignored_statuses"),
     )
 
     def values(self) -> dict[str, object]:

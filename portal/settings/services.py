@@ -187,6 +187,27 @@ SPECS: dict[str, SettingSpec] = {
             minimum=0,
         ),
         SettingSpec(
+            "shop_paid_statuses",
+            str,
+            "",
+            _l("Custom order statuses that count as paid"),
+            _l(
+                "Comma-separated slugs of statuses a shop plugin adds (e.g. shipped). Orders "
+                "in them earn like processing orders."
+            ),
+        ),
+        SettingSpec(
+            "shop_ignored_statuses",
+            str,
+            "",
+            _l("Custom order statuses that are not orders"),
+            _l(
+                "Comma-separated slugs (e.g. quote). Drafts (checkout-draft, draft, "
+                "auto-draft) are never orders. A delivery in a status named in neither list "
+                "waits on the Shop page until you add it here and replay it."
+            ),
+        ),
+        SettingSpec(
             "self_purchase",
             str,
             "uplines_only",

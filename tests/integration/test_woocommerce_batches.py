@@ -26,6 +26,7 @@ from portal.commissions import services as commissions
 from portal.commissions.models import Commission
 from portal.extensions import db
 from portal.ledger import services as ledger
+from portal.orders import intake
 from portal.orders import services as orders
 from portal.orders.models import CustomerBinding, Order
 from tests.helpers import run_together
@@ -75,10 +76,10 @@ class World:
         bad = self.order(250, 305, coupon=s)
         bad["line_items"][0]["total"] = "lots"
         copies[50:50] = [bad]
-        partial = [{"id": 1, "total": "-30.00"}]
+        partial = [{"id": 1, "total": "-33.00"}]  # goods 30.00 of the total 110.00
         copies.append(self.order(5, 400, status="completed", coupon=s, refunds=partial))
         copies.append(self.order(6, 401, status="cancelled", coupon=s))
-        full = [{"id": 2, "total": "-100.00"}]
+        full = [{"id": 2, "total": "-110.00"}]
         copies.append(self.order(10, 402, status="refunded", coupon=s, refunds=full))
         copies += [self.order(n, 500 + n, status="completed", coupon=s) for n in range(11, 25)]
         return copies
@@ -127,9 +128,11 @@ def one_by_one(app: Flask, copies: list[dict[str, Any]]) -> None:
     """The reference: each copy mapped, stored and applied on its own."""
     with app.app_context():
         for payload in copies:
-            (data,) = inbox.orders_from_payloads([payload])
-            if isinstance(data, mapping.MappingError):
+            try:
+                data = mapping.order_data(payload)
+            except mapping.MappingError:
                 continue
+            (data,) = intake.prepare([data])
             commissions.apply_orders([orders.store_order(data).order_id])
 
 
@@ -154,7 +157,11 @@ def test_a_synced_page_ends_like_orders_stored_one_by_one(shop, make_distributor
             first = runner.invoke(args=["woo", "sync", "--full"])
             assert first.exit_code == 0, first.output
             assert batched.snapshot(shop) == expected
-            assert sum("/orders" in r for r in fake.requests) == 3  # 230 copies, 3 pages
+            listed = [r for r in fake.requests if "/orders?" in r and "include" not in r]
+            assert sum("status=any" in r for r in listed) == 3  # 230 copies, 3 pages
+            assert sum("status=trash" in r for r in listed) == 1  # and the trash
+            refunds = [r for r in fake.requests if "/refunds" in r]
+            assert refunds == ["GET /wp-json/wc/v3/refunds?include=1%2C2&per_page=100"]
             again = runner.invoke(args=["woo", "sync", "--full"])  # idempotent re-run
             assert again.exit_code == 0, again.output
             assert again.output.strip().endswith(f"{len(copies) - 1} order(s), 0 changed")
@@ -270,7 +277,7 @@ def test_mapping_a_batch_costs_the_same_queries_whatever_its_size(shop, make_dis
             listen = lambda *args: seen.append(args[2])  # noqa: E731
             event.listen(db.engine, "before_cursor_execute", listen)
             try:
-                mapped = inbox.orders_from_payloads(copies)
+                mapped = intake.prepare([mapping.order_data(p) for p in copies])
             finally:
                 event.remove(db.engine, "before_cursor_execute", listen)
                 db.session.rollback()

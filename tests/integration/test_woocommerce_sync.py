@@ -49,14 +49,15 @@ def test_sync_after_missed_deliveries_equals_receiving_them(woo, client, make_di
     refunded = {
         **done,
         "date_modified_gmt": "2026-11-21T08:00:00",
-        "refunds": [{"id": 9, "total": "-30.00"}],
+        "refunds": [{"id": 9, "total": "-33.00"}],  # goods 30.00 of 110.00
     }
     for n, payload in enumerate((created, done, refunded)):  # order 1: every delivery
+        fake.orders[1] = payload  # the shop has it as it was delivered
         deliver(client, "order.created" if n == 0 else "order.updated", payload, delivery=f"w{n}")
     fake.orders[2] = {**refunded, "id": 2, "number": "2"}  # order 2: deliveries lost
     result = run_sync(app)
     assert result.exit_code == 0, result.output
-    assert "synced 0 product(s), 1 order(s), 1 changed" in result.output
+    assert "synced 0 product(s), 2 order(s), 1 changed" in result.output
     assert commission_states(app, "2") == commission_states(app, "1")
     assert commission_states(app, "2")[0][2] == D("7.00")
 
@@ -80,9 +81,8 @@ def test_pagination_retry_and_resume(woo, make_distributor) -> None:
     fake.requests.clear()
     again = run_sync(app)
     assert "0 changed" in again.output  # only the overlap at the watermark is re-read
-    assert all(
-        "modified_after=2026-11-10T13%3A59%3A58" in r for r in fake.requests if "orders" in r
-    )
+    listed = [r for r in fake.requests if "/orders?" in r and "include" not in r]
+    assert listed and all("modified_after=2026-11-10T13%3A59%3A58" in r for r in listed)
 
 
 def test_categories_from_the_catalogue_drive_overrides(woo, make_distributor) -> None:
@@ -229,3 +229,63 @@ def test_admin_issues_a_personal_coupon(woo, admin_client, client, make_distribu
         assert needle in admin_client.get(bad.headers["Location"]).get_data(as_text=True)
     deliver(client, "order.created", woo_order(9, coupons=[code.lower()]))
     assert commission_states(app, "9")[0][2] == D("10.00")  # the coupon attributes the order
+
+
+def test_a_product_newer_than_the_catalogue_is_read_before_its_order(
+    woo, client, make_distributor
+) -> None:
+    """A category rule, and an order for a product the last catalogue sync did not see:
+    the product is read over REST before the order is computed."""
+    fake, app = woo
+    _, code = make_distributor("seller@shop.example")
+    fake.products[93] = {"id": 93, "name": "Tea", "categories": [{"id": 15}], "images": []}
+    with app.app_context():
+        from portal.commissions.models import CommissionPlan
+
+        plan = db.session.scalar(select(CommissionPlan))
+        db.session.add(
+            PlanOverride(
+                plan=plan, scope="category", target_id="15", depth=1, kind="percent", value=D("20")
+            )
+        )
+        db.session.commit()
+    assert deliver(client, "order.created", woo_order(5, coupons=[code])).status_code == 200
+    assert commission_states(app, "5")[0][2] == D("16.00")  # 60 × 20 % + 40 × 10 %
+    reads = [r for r in fake.requests if r.startswith("GET /wp-json/wc/v3/products?")]
+    assert len(reads) == 1 and "include=22%2C93" in reads[0]
+    deliver(client, "order.created", woo_order(6, coupons=[code]), delivery="d2")
+    assert len([r for r in fake.requests if "/products?" in r]) == 1  # known now (22: gone)
+
+
+def test_reconcile_reads_the_trash_and_finds_orders_deleted_for_good(
+    woo, client, make_distributor
+) -> None:
+    from tests.helpers import login
+
+    fake, app = woo
+    _, code = make_distributor("seller@shop.example")
+    for n in (1, 2, 3):
+        fake.orders[n] = woo_order(n, modified=f"2026-11-20T10:0{n}:00", coupons=[code])
+    assert run_sync(app).exit_code == 0
+    assert commission_states(app, "3") == [(1, "pending", D("10.00"))]
+    # In the shop: order 2 moved to the trash (no webhook arrived), order 3 deleted for
+    # good (WooCommerce sends no webhook for that at all).
+    fake.orders[2] = {
+        **fake.orders[2],
+        "status": "trash",
+        "date_modified_gmt": "2026-11-21T09:00:00",
+    }
+    del fake.orders[3]
+    result = run_sync(app)
+    assert result.exit_code == 0, result.output
+    assert commission_states(app, "2") == [(1, "reversed", D("0"))]
+    assert commission_states(app, "3") == [(1, "reversed", D("0"))]
+    assert commission_states(app, "1") == [(1, "pending", D("10.00"))]
+    with app.app_context():
+        gone = orders.find("woocommerce", "3")
+        assert (orders.find("woocommerce", "2").status, gone.status) == ("trash", "deleted")
+        gone_id = gone.id
+    login(client, "seller@shop.example")
+    page = client.get(f"/me/orders/{gone_id}")
+    assert "Deleted in the shop" in page.text
+    assert "The shop no longer has this order, so its commission was reversed." in page.text
