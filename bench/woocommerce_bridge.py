@@ -29,6 +29,11 @@ of its own and empties it afterwards)::
    its own process, timed from start to exit: products, orders and commissions stored.
    Target ≤ 3 minutes.
 
+4. ``drain`` — **the intake itself**: ``--orders`` (default 6,000) deliveries stored in the
+   inbox, then one in-process ``inbox.drain()`` timed: deliveries → orders, commissions and
+   ledger entries per second. ``--poison-every N`` makes every Nth delivery unmappable,
+   so its batch is taken again one delivery at a time (the cost of per-row isolation).
+
 Every bench ends with ``ledger verify`` on what it booked. While ``e2e`` and ``sync`` fill
 the empty tables, the bench runs ANALYZE every 10 s, as autovacuum would on a live server.
 """
@@ -61,6 +66,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from rq import Queue, Worker
 
+from plugins.woocommerce_bridge import inbox
 from plugins.woocommerce_bridge.signatures import sign
 from portal import create_app
 from portal.accounts.models import Role, User
@@ -471,6 +477,35 @@ def bench_e2e(app: Flask, database_url: str, redis_url: str, count: int) -> None
     print(f"ledger verify: {'clean' if not problems else problems[:5]}")
 
 
+# --- 4. drain -----------------------------------------------------------------------------
+
+
+def bench_drain(app: Flask, count: int, poison_every: int) -> None:
+    """``count`` deliveries stored in the inbox (no queue), then one in-process drain
+    timed: deliveries → orders, commissions and ledger entries per second, the speed of
+    the intake itself. ``poison_every``: every Nth delivery cannot be mapped, so its
+    batch is taken again one delivery at a time."""
+    sellers = seed(app, CHAINS)
+    with app.app_context():
+        for n in range(1, count + 1):
+            payload = woo_order(n, sellers)
+            if poison_every and n % poison_every == 0:
+                payload["line_items"][0]["total"] = "1e30"
+            inbox.store(
+                "order.created", {"X-WC-Webhook-Delivery-ID": f"d{n}"}, json.dumps(payload).encode()
+            )
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+        start = time.monotonic()
+        done = inbox.drain(limit=count)
+        took = time.monotonic() - start
+        problems = ledger.verify()
+    poisoned = f", every {poison_every}th poisoned" if poison_every else ""
+    print(f"\n{count} deliveries{poisoned}, one in-process drain, PostgreSQL")
+    print(f"drained in {took:6.1f} s   {done / took:>6.0f} deliveries/s   ({done} processed)")
+    print(f"ledger verify: {'clean' if not problems else problems[:5]}")
+
+
 # --- 3. REST sync -------------------------------------------------------------------------
 
 
@@ -524,9 +559,10 @@ def bench_sync(app: Flask, database_url: str, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("bench", choices=("webhook", "e2e", "sync"))
+    parser.add_argument("bench", choices=("webhook", "e2e", "sync", "drain"))
     parser.add_argument("--rounds", type=int, default=3, help="webhook: bare/webhook rounds")
-    parser.add_argument("--orders", type=int, help="e2e: 6,000; sync: 100,000")
+    parser.add_argument("--orders", type=int, help="e2e, drain: 6,000; sync: 100,000")
+    parser.add_argument("--poison-every", type=int, default=0, help="drain: every Nth is bad")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
@@ -544,6 +580,8 @@ def main() -> None:
         bench_webhook(app, url, redis_url, args.rounds)
     elif args.bench == "e2e":
         bench_e2e(app, url, redis_url, args.orders or 6_000)
+    elif args.bench == "drain":
+        bench_drain(app, args.orders or 6_000, args.poison_every)
     else:
         bench_sync(app, url, args.orders or 100_000)
 

@@ -18,7 +18,7 @@ amounts out of range, NUL bytes — is a :class:`MappingError` with a readable r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -239,20 +239,15 @@ def _refunds(
             unallocated += share
             rule = "proportional" if split is not None else "estimated"
         notes.append(RefundNote(refund_id, amount, share, rule))
-    refunded_lines = []
-    for line in lines:
-        taken = min(max(by_line.pop(line.shop_line_id, Decimal(0)), Decimal(0)), line.total)
-        refunded_lines.append(
-            LineData(
-                shop_line_id=line.shop_line_id,
-                product_id=line.product_id,
-                variation_id=line.variation_id,
-                qty=line.qty,
-                total=line.total,
-                name=line.name,
-                refunded_total=taken,
-            )
+    refunded_lines = [
+        replace(
+            line,
+            refunded_total=min(
+                max(by_line.pop(line.shop_line_id, Decimal(0)), Decimal(0)), line.total
+            ),
         )
+        for line in lines
+    ]
     if by_line:  # refunded lines the order no longer lists: count them without a line
         unallocated += sum(by_line.values(), Decimal(0))
     left = sum((line.total - line.refunded_total for line in refunded_lines), Decimal(0))

@@ -31,6 +31,20 @@ def woo(shop: Flask) -> Iterator[tuple[FakeShop, Flask]]:
     shop.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
 
 
+def category_rule(app: Flask) -> None:
+    """Category 15 earns 20 % at depth 1 (the plan pays 10 %)."""
+    from portal.commissions.models import CommissionPlan
+
+    with app.app_context():
+        plan = db.session.scalar(select(CommissionPlan))
+        db.session.add(
+            PlanOverride(
+                plan=plan, scope="category", target_id="15", depth=1, kind="percent", value=D("20")
+            )
+        )
+        db.session.commit()
+
+
 def run_sync(app: Flask, *args: str):
     return app.test_cli_runner().invoke(cli, ["woo", "sync", *args])
 
@@ -96,16 +110,7 @@ def test_categories_from_the_catalogue_drive_overrides(woo, make_distributor) ->
         "permalink": "https://shop.example/tea",
         "images": [],
     }
-    with app.app_context():
-        from portal.commissions.models import CommissionPlan
-
-        plan = db.session.scalar(select(CommissionPlan))
-        db.session.add(
-            PlanOverride(
-                plan=plan, scope="category", target_id="15", depth=1, kind="percent", value=D("20")
-            )
-        )
-        db.session.commit()
+    category_rule(app)
     fake.orders[5] = woo_order(5, coupons=[code])
     assert run_sync(app).exit_code == 0
     assert commission_states(app, "5")[0][2] == D("16.00")  # 60 × 20 % + 40 × 10 %
@@ -239,16 +244,7 @@ def test_a_product_newer_than_the_catalogue_is_read_before_its_order(
     fake, app = woo
     _, code = make_distributor("seller@shop.example")
     fake.products[93] = {"id": 93, "name": "Tea", "categories": [{"id": 15}], "images": []}
-    with app.app_context():
-        from portal.commissions.models import CommissionPlan
-
-        plan = db.session.scalar(select(CommissionPlan))
-        db.session.add(
-            PlanOverride(
-                plan=plan, scope="category", target_id="15", depth=1, kind="percent", value=D("20")
-            )
-        )
-        db.session.commit()
+    category_rule(app)
     assert deliver(client, "order.created", woo_order(5, coupons=[code])).status_code == 200
     assert commission_states(app, "5")[0][2] == D("16.00")  # 60 × 20 % + 40 × 10 %
     reads = [r for r in fake.requests if r.startswith("GET /wp-json/wc/v3/products?")]
