@@ -96,6 +96,19 @@ def worker_env(app_config: dict[str, Any], redis_url: str, instance: str) -> dic
     return env
 
 
+def burst_worker(env: dict[str, str], timeout: float = 180) -> Any:
+    """Run ``portal worker --burst`` in its own process until the queue is empty."""
+    import subprocess
+
+    return subprocess.run(
+        [*portal_command(), "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def queries_for(app: Any, client: Any, path: str) -> int:
     """How many SQL statements one GET of ``path`` runs (N+1 checks compare two counts)."""
     from sqlalchemy import event

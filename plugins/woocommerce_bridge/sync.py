@@ -200,8 +200,7 @@ def reconcile(full: bool = False, since: datetime | None = None) -> Report:
 
 def periodic_reconcile() -> None:
     """The 15-minute job: does nothing until the shop's REST keys are configured."""
-    cfg = current_app.config
-    if not (cfg["WOO_STORE_URL"] and cfg["WOO_CONSUMER_KEY"] and cfg["WOO_CONSUMER_SECRET"]):
+    if not lookups.Shop.configured():
         return
     try:
         reconcile()

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select, update
@@ -90,8 +91,10 @@ class OrderData:
     referral: Referral | None = None
     shop: str = "woocommerce"
 
+    @cached_property
     def digest(self) -> str:
-        """The copy's content, without what the portal adds (attribution, categories)."""
+        """The copy's content, without what the portal adds (attribution, categories);
+        worked out once per copy (is_news and _apply both ask)."""
         content = asdict(self)
         for name in ("attribution", "referral", "modified_at"):
             content.pop(name)
@@ -130,7 +133,7 @@ def _apply(order: Order, data: OrderData) -> None:
         }
         for note in data.refunds
     ] or None
-    order.shop_digest = data.digest()
+    order.shop_digest = data.digest
     # Update lines in place by shop line id: replacing the collection would insert the new
     # rows before deleting the old ones and trip the (order, shop line id) unique index.
     current = {line.shop_line_id: line for line in order.lines}
@@ -185,7 +188,7 @@ def is_news(order: Order, data: OrderData, revive: bool = False) -> bool:
         return data.modified_at > order.modified_at_shop
     if revive and order.status == "trash":
         return True
-    return data.digest() != order.shop_digest
+    return data.digest != order.shop_digest
 
 
 def trash(order: Order, status: str = "trash") -> None:

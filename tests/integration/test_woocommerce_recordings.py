@@ -23,7 +23,6 @@ totals after discounts, without tax or shipping):
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from decimal import Decimal as D
 from typing import Any
@@ -39,7 +38,7 @@ from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.orders.models import Order
 from tests import recordings
-from tests.helpers import login, portal_command, worker_env
+from tests.helpers import burst_worker, login, worker_env
 from tests.woo import API_SECRET, KEY, SECRET, FakeShop, ShopServer, deliver
 
 HELD = "holding/available"  # completed orders: available once the return window passed
@@ -175,13 +174,7 @@ def test_a_real_worker_drains_the_recorded_deliveries(
         WOO_CONSUMER_KEY=KEY,
         WOO_CONSUMER_SECRET=API_SECRET,
     )
-    result = subprocess.run(
-        [*portal_command(), "worker", "--burst"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = burst_worker(env, timeout=180)
     assert result.returncode == 0, result.stderr
     assert snapshot(app) == (EXPECTED, EARNED)
 

@@ -207,9 +207,8 @@ def test_an_order_that_cannot_be_mapped_keeps_its_error(shop: Flask, client) -> 
 def test_deliveries_are_processed_by_a_real_worker(
     shop: Flask, app_config, redis_url: str, instance_path: str, make_distributor
 ) -> None:
-    import subprocess
 
-    from tests.helpers import portal_command, worker_env
+    from tests.helpers import burst_worker, worker_env
 
     _, code = make_distributor("seller@shop.example")
     queued = create_app({**app_config, "REDIS_URL": redis_url, "WOO_WEBHOOK_SECRET": SECRET})
@@ -224,13 +223,7 @@ def test_deliveries_are_processed_by_a_real_worker(
     assert commission_states(shop) == []  # stored and queued, not yet processed
     env = worker_env(app_config, redis_url, instance_path)
     env["WOO_WEBHOOK_SECRET"] = SECRET
-    result = subprocess.run(
-        [*portal_command(), "worker", "--burst"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = burst_worker(env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert commission_states(shop) == [(1, "pending", D("10.00"))]
     with shop.app_context():
