@@ -183,7 +183,7 @@ def _register_jobs(app: Flask) -> None:
     from portal import jobs
     from portal.accounts.services import purge_old_login_failures
     from portal.campaigns.services import close_due_campaigns
-    from portal.commissions.jobs import mature_commissions
+    from portal.commissions.jobs import apply_due_commissions, mature_commissions
     from portal.distributors.upgrades import upgrade_levels
     from portal.materials.services import announce_new_materials
     from portal.notifications.jobs import notify_available_commissions
@@ -191,6 +191,7 @@ def _register_jobs(app: Flask) -> None:
 
     jobs.every(app, 3600, purge_old_login_failures)
     jobs.every(app, 300, mature_commissions)
+    jobs.every(app, 60, apply_due_commissions)
     jobs.every(app, 300, close_due_campaigns)
     jobs.every(app, 60, deliver_emails)
     jobs.every(app, 300, notify_available_commissions)

@@ -6,6 +6,7 @@ Flask-Migrate contributes ``portal db …``; plugins add their own groups from `
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -133,12 +134,21 @@ def ledger_group() -> None:
 
 
 @ledger_group.command("verify")
+@click.option(
+    "--grace",
+    default=600,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seconds an order may wait for its commission run before it is reported.",
+)
 @with_appcontext
-def ledger_verify_command() -> None:
-    """Recompute every balance from the entries; exit 1 on any mismatch."""
+def ledger_verify_command(grace: int) -> None:
+    """Recompute every balance from the entries, and find orders whose commissions never
+    ran; exit 1 on any problem."""
+    from portal.commissions import sweep
     from portal.ledger import services as ledger
 
-    problems = ledger.verify()
+    problems = ledger.verify() + sweep.overdue(timedelta(seconds=grace))
     for problem in problems[:50]:
         click.echo(problem, err=True)
     if problems:

@@ -484,19 +484,20 @@ def _lock(order_ids: list[int]) -> list[Order]:
 
 
 def _finish(orders: list[Order], contexts: dict[int, dict[str, Any]]) -> None:
-    """Count the run on every order and store the contexts it froze (already set on the
-    objects): one UPDATE per kind of row — one for a batch of new orders."""
+    """Count the run on every order, clear its "commissions due" mark and store the
+    contexts the run froze (already set on the objects): one UPDATE per kind of row — one
+    for a batch of new orders."""
     with_context, without = [], []
     for order in orders:
         runs = order.commission_runs + 1
         set_committed_value(order, "commission_runs", runs)
+        set_committed_value(order, "commissions_due_at", None)
+        row = {"id": order.id, "commission_runs": runs, "commissions_due_at": None}
         ctx = contexts.get(order.id)
         if ctx is None:
-            without.append({"id": order.id, "commission_runs": runs})
+            without.append(row)
         else:
-            with_context.append(
-                {"id": order.id, "commission_runs": runs, "commission_context": ctx}
-            )
+            with_context.append(row | {"commission_context": ctx})
     bulk.update_rows(Order.__table__, "id", with_context)
     bulk.update_rows(Order.__table__, "id", without)
 

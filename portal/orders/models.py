@@ -62,6 +62,11 @@ class Order(db.Model):
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Bumped by every commission run; the UPDATE is also the lock that serialises runs.
     commission_runs: Mapped[int] = mapped_column(default=0)
+    # Set when the stored copy changes, cleared by the commission run that follows it —
+    # in the same transaction on every intake path. A mark that outlives its transaction
+    # is work a crash or a bug left undone: the sweep (portal.commissions.sweep) runs it,
+    # and ``portal ledger verify`` reports marks older than its grace.
+    commissions_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"

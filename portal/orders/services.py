@@ -29,6 +29,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.services import keyed_hash
 from portal.extensions import db
 from portal.orders.models import Order, OrderLine
+from portal.timeutil import utcnow
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Stored:
 
 
 def _apply(order: Order, data: OrderData) -> None:
+    order.commissions_due_at = utcnow()
     order.number = data.number
     order.status = data.status
     order.currency = data.currency.upper()
@@ -196,6 +198,7 @@ def trash(order: Order, status: str = "trash") -> None:
     of it is unknown, so the stored modification time stays: a restore, newer than any
     copy from before, brings it back."""
     order.status = status
+    order.commissions_due_at = utcnow()
 
 
 def _lock_many(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Order]:

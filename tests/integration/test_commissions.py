@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select
 
 from portal.accounts.models import Role, User
 from portal.cli import cli
+from portal.commissions import jobs as commission_jobs
 from portal.commissions import services
 from portal.commissions.models import Commission, CommissionPlan, CommissionState, PlanOverride
 from portal.extensions import db
@@ -390,6 +391,30 @@ def test_ledger_verify_command(app: Flask, chain) -> None:
     assert bad.exit_code == 1
     assert f"commission {commission_id}: entries sum to 10.01, amount is 10.00" in bad.output
     assert bad.output.strip().splitlines()[-1] == "Error: ledger verify: 1 problem(s)"
+
+
+def test_an_order_stored_without_its_commission_run_is_reported_and_swept(
+    app: Flask, chain
+) -> None:
+    """A path that stores an order and commits without running its commissions (a bug, or
+    a run that died after a commit of its own) leaves the order marked due: ``ledger
+    verify`` names it once its grace is over, and the periodic sweep runs it."""
+    with app.app_context():
+        order_id = orders.store_order(order_data(chain[0])).order_id
+        db.session.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(cli, ["ledger", "verify"]).exit_code == 0  # within the grace
+    late = runner.invoke(cli, ["ledger", "verify", "--grace", "0"])
+    assert late.exit_code == 1
+    assert f"order {order_id} (shop order 1001): stored " in late.output
+    assert "its commissions never ran" in late.output
+    with app.app_context():
+        assert commission_jobs.apply_due_commissions() == 1
+        assert commission_jobs.apply_due_commissions() == 0  # the run cleared the mark
+    assert balances(app, chain[0]) == {Bucket.PENDING: D("10.00")}
+    assert runner.invoke(cli, ["ledger", "verify", "--grace", "0"]).exit_code == 0
+    bad = runner.invoke(cli, ["ledger", "verify", "--grace", "soon"])
+    assert bad.exit_code == 2 and "'soon' is not a valid integer" in bad.output
 
 
 def test_jobs_mature_command(app: Flask, chain) -> None:
