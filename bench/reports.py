@@ -91,6 +91,8 @@ def _constant_page(app: Flask, user_id: int, samples: int) -> tuple[float, float
     kpis = Kpis(
         Decimal("123456.78"),
         1234,
+        Decimal("100000.00"),
+        1000,
         45678,
         dict.fromkeys((s.value for s in CommissionState), Decimal("100")),
         100_000,

@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from portal.campaigns.models import Campaign, CampaignMetric
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
-from portal.orders.models import VOID_STATUSES, Order
+from portal.orders.models import Order
+from portal.risk import qualifying
 
 ZERO = Decimal(0)
 PLACES = Decimal("0.0001")  # the scale of money and targets
@@ -55,11 +56,8 @@ class Progress:
 
 
 def _counted_orders(start: datetime | None, end: datetime) -> list[ColumnElement[bool]]:
-    conditions = [
-        Order.distributor_id.is_not(None),
-        Order.status.not_in(VOID_STATUSES),
-        Order.created_at_shop < end,
-    ]
+    """Qualifying orders (``portal.risk.qualifying``) placed in ``[start, end)``."""
+    conditions = [*qualifying.conditions(), Order.created_at_shop < end]
     if start is not None:
         conditions.append(Order.created_at_shop >= start)
     return conditions

@@ -19,7 +19,8 @@ from portal.commissions.models import Commission, CommissionState
 from portal.extensions import db
 from portal.ledger.models import EntryKind, LedgerEntry
 from portal.links.models import Click
-from portal.orders.models import VOID_STATUSES, Order
+from portal.orders.models import Order
+from portal.risk import qualifying
 from portal.timeutil import as_date, utc_date
 
 ZERO = Decimal(0)
@@ -31,7 +32,7 @@ EARNING_KINDS = tuple(
 
 @dataclass(frozen=True)
 class PeriodFigures:
-    sales: Decimal  # attributed orders' goods after refunds (Order.net_total)
+    sales: Decimal  # qualifying orders' goods after refunds (portal.risk.qualifying)
     orders: int
     earned: Decimal  # commission and bonuses booked, net of reversals
     clicks: int
@@ -99,7 +100,7 @@ def series(distributor_id: int, span: Period) -> Series:
         .where(
             Order.distributor_id == distributor_id,
             _within(Order.created_at_shop, span),
-            Order.status.not_in(VOID_STATUSES),
+            *qualifying.conditions(),
         )
         .group_by(day)
     ):

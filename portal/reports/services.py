@@ -19,6 +19,7 @@ from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.links.models import Click
 from portal.orders.models import VOID_STATUSES, Order
+from portal.risk import qualifying
 from portal.timeutil import as_date, utc_date
 
 ZERO = Decimal(0)
@@ -28,6 +29,8 @@ ZERO = Decimal(0)
 class Kpis:
     gmv: Decimal  # attributed orders' goods after refunds
     orders: int
+    qualifying_gmv: Decimal  # the part of it that counts for incentives (risk.qualifying)
+    qualifying_orders: int
     clicks: int
     commissions: dict[str, Decimal]  # by state, for orders placed in the range
     active: int  # active distributors now
@@ -96,8 +99,17 @@ def report(period: Period, top: int = 10) -> Report:
     and order KPIs, the sales series), one per (day, state) over the commissions
     (commission KPIs and series), one count of the clicks, and the ranking."""
     day = utc_date(Order.created_at_shop)
+    counts = qualifying.qualifies()
     sold = db.session.execute(
-        select(day, func.count(), func.sum(Order.net_total)).where(*_sold(period)).group_by(day)
+        select(
+            day,
+            func.count(),
+            func.sum(Order.net_total),
+            func.count().filter(counts),
+            func.sum(Order.net_total).filter(counts),
+        )
+        .where(*_sold(period))
+        .group_by(day)
     ).all()
     cday = utc_date(Commission.order_created_at)
     earned = db.session.execute(
@@ -118,7 +130,7 @@ def report(period: Period, top: int = 10) -> Report:
         ).group_by(Distributor.level_id)
     ).all()
 
-    gmv_by_day = {as_date(d): Decimal(total) + ZERO for d, _, total in sold}
+    gmv_by_day = {as_date(d): Decimal(total) + ZERO for d, _, total, _, _ in sold}
     by_state = dict.fromkeys((s.value for s in CommissionState), ZERO)
     commission_by_day: dict[date, Decimal] = defaultdict(Decimal)
     for d, state, total in earned:
@@ -128,7 +140,9 @@ def report(period: Period, top: int = 10) -> Report:
     members = {level_id: active for level_id, active, _ in people}
     kpis = Kpis(
         sum(gmv_by_day.values(), ZERO),
-        sum(count for _, count, _ in sold),
+        sum(row[1] for row in sold),
+        sum((Decimal(row[4] or 0) for row in sold), ZERO) + ZERO,
+        sum(row[3] for row in sold),
         clicks,
         by_state,
         sum(members.values()),

@@ -24,6 +24,8 @@ from portal.orders.models import VOID_STATUSES, Order
 from portal.orders.reassign import reassign
 from portal.orders.services import Attribution, LineData, OrderData
 from portal.reports import services as reports
+from portal.risk.models import RiskFlag
+from portal.risk.qualifying import PAID_STATUSES
 from portal.timeutil import utcnow
 from tests.helpers import queries_for
 from tests.money import signed_in
@@ -161,9 +163,16 @@ def direct(period: Period) -> tuple[reports.Report, list[reports.ExportRow]]:
         s.value: sum((c.amount for c in earned if c.state == s), D(0)) for s in CommissionState
     }
     active = [d for d in people if d.status == DistributorStatus.ACTIVE]
+    held = {f.order_id for f in db.session.scalars(select(RiskFlag)) if f.status != "released"}
+    held |= {c.order_id for c in earned if c.state == CommissionState.ON_REVIEW}
+    counted = [
+        o for o in sold if o.status in PAID_STATUSES and o.net_total > 0 and o.id not in held
+    ]
     kpis = reports.Kpis(
         sum((o.net_total for o in sold), D(0)),
         len(sold),
+        sum((o.net_total for o in counted), D(0)),
+        len(counted),
         sum(1 for c in db.session.scalars(select(Click)) if start <= c.created_at < end),
         by_state,
         len(active),
