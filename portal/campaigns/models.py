@@ -97,10 +97,17 @@ class CampaignPrize(db.Model):
     campaign: Mapped[Campaign] = relationship(back_populates="prizes")
 
 
+class AwardState(enum.StrEnum):
+    HOLDING = "holding"  # booked, waiting for the return window (portal.campaigns.settlement)
+    AVAILABLE = "available"  # matured
+    REVERSED = "reversed"  # worth nothing with today's figures
+
+
 class CampaignAward(db.Model):
     """One bonus booked. ``award_key`` is ``tier:<target>`` or ``rank:<n>``; the unique
-    key makes a second booking of the same award impossible, and the row is inserted in
-    the same transaction as its ledger entry."""
+    key makes a second booking of the same award impossible. ``amount`` is what the
+    ledger holds for it, changed only in the same transaction as the entries that move
+    it (portal.campaigns.settlement)."""
 
     __tablename__ = "campaign_awards"
     __table_args__ = (UniqueConstraint("campaign_id", "distributor_id", "award_key"),)
@@ -109,7 +116,9 @@ class CampaignAward(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
     award_key: Mapped[str] = mapped_column(String(40))
-    value: Mapped[Decimal] = mapped_column(Numeric(14, 4))  # the metric at close
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 4))  # the metric, last worked out
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state: Mapped[AwardState] = mapped_column(str_enum(AwardState), default=AwardState.HOLDING)
+    matures_at: Mapped[datetime] = mapped_column(UTCDateTime())

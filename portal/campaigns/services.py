@@ -11,10 +11,9 @@ from sqlalchemy import select, update
 
 from portal.accounts.models import User
 from portal.audit.services import record
-from portal.campaigns import progress
+from portal.campaigns import settlement
 from portal.campaigns.models import (
     Campaign,
-    CampaignAward,
     CampaignMetric,
     CampaignPrize,
     CampaignState,
@@ -22,10 +21,6 @@ from portal.campaigns.models import (
 )
 from portal.commissions.engine import round_money
 from portal.extensions import db
-from portal.ledger.models import Bucket, EntryKind
-from portal.ledger.services import Journal, lock_distributor
-from portal.notifications.models import NotificationKind
-from portal.notifications.services import notify
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 
@@ -94,60 +89,15 @@ def start_closing(campaign_id: int, now: datetime | None = None, actor: User | N
     return bool(won)
 
 
-def _book(campaign: Campaign, award: progress.Award) -> bool:
-    """One award in its own transaction: the award row and its ledger entry commit
-    together or not at all. False when it was booked before."""
-    lock_distributor(award.distributor_id)
-    exists = db.session.scalar(
-        select(CampaignAward.id).where(
-            CampaignAward.campaign_id == campaign.id,
-            CampaignAward.distributor_id == award.distributor_id,
-            CampaignAward.award_key == award.award_key,
-        )
-    )
-    if exists is not None:
-        db.session.rollback()
-        return False
-    db.session.add(
-        CampaignAward(
-            campaign_id=campaign.id,
-            distributor_id=award.distributor_id,
-            award_key=award.award_key,
-            value=award.value,
-            amount=award.amount,
-            currency=campaign.currency,
-        )
-    )
-    journal = Journal()
-    journal.book(
-        award.distributor_id,
-        Bucket.AVAILABLE,
-        award.amount,
-        campaign.currency,
-        EntryKind.BONUS,
-        f"campaign:{campaign.id}:{award.award_key}",
-    )
-    journal.write()
-    # Announced in the same transaction: a bonus is never booked unannounced, nor twice.
-    notify(
-        award.distributor_id,
-        NotificationKind.CAMPAIGN_WON,
-        {"campaign": campaign.name, "amount": str(award.amount), "currency": campaign.currency},
-        key=f"campaign:{campaign.id}:{award.distributor_id}:{award.award_key}",
-    )
-    db.session.commit()
-    return True
-
-
 def award(campaign_id: int) -> int:
-    """Book every award of a closing campaign, then mark it closed; returns how many
-    were booked by this run. Safe to run again, concurrently, or after a crash: booked
-    awards are skipped by their unique key."""
+    """Book every award of a closing campaign into holding (``settlement.settle``) and
+    mark it closed, in one transaction; returns how many awards this run booked. Safe to
+    run again, concurrently, or after a crash: the campaign's lock serialises runs and a
+    booked award is brought to its outcome, never booked twice."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.state is not CampaignState.CLOSING:
         return 0
-    awards = progress.outcome(campaign)
-    booked = sum(_book(campaign, a) for a in awards)
+    booked = settlement.settle(campaign_id)
     closed = db.session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.state == CampaignState.CLOSING)
@@ -160,15 +110,17 @@ def award(campaign_id: int) -> int:
             "campaign.awarded",
             "campaign",
             campaign_id,
-            after={"awards": len(awards), "booked": booked},
+            after={"booked": booked},
         )
     db.session.commit()
     return booked
 
 
 def close_due_campaigns() -> int:
-    """The periodic job: close every campaign whose period is over and award it, and
-    finish any campaign a crashed run left closing. Returns the awards booked."""
+    """The periodic job: close every campaign whose period is over and award it, finish
+    any campaign a crashed run left closing, and settle the awards of closed campaigns
+    (``settlement.settle_awards``: matured, or changed by their orders). Returns the
+    awards booked or changed."""
     now = utcnow()
     due = db.session.scalars(
         select(Campaign.id).where(Campaign.state == CampaignState.OPEN, Campaign.ends_at <= now)
@@ -182,4 +134,4 @@ def close_due_campaigns() -> int:
     for campaign_id in closing:
         booked += award(campaign_id)
         log.info("campaign %s awarded", campaign_id)
-    return booked
+    return booked + settlement.settle_awards(now)

@@ -17,8 +17,14 @@ from portal import jobs
 from portal.accounts.access import distributor_blueprint, staff_blueprint
 from portal.campaigns import progress, services
 from portal.campaigns.forms import CampaignForm
-from portal.campaigns.labels import METRIC_LABELS, STATE_LABELS
-from portal.campaigns.models import Campaign, CampaignAward, CampaignMetric, CampaignState
+from portal.campaigns.labels import AWARD_STATE_LABELS, METRIC_LABELS, STATE_LABELS
+from portal.campaigns.models import (
+    AwardState,
+    Campaign,
+    CampaignAward,
+    CampaignMetric,
+    CampaignState,
+)
 from portal.distributors.current import current_distributor
 from portal.distributors.models import Distributor, Level
 from portal.extensions import db
@@ -40,7 +46,11 @@ def campaign_number(value: Decimal) -> str:
 
 
 def _labels() -> dict[str, Any]:
-    return {"metric_labels": METRIC_LABELS, "campaign_states": STATE_LABELS}
+    return {
+        "metric_labels": METRIC_LABELS,
+        "campaign_states": STATE_LABELS,
+        "award_state_labels": AWARD_STATE_LABELS,
+    }
 
 
 def _levels() -> list[tuple[int, str]]:
@@ -77,14 +87,11 @@ def detail(campaign_id: int) -> Response:
         awards = progress.outcome(campaign)
         booked = False
     else:
-        awards = [
-            progress.Award(a.distributor_id, a.award_key, a.value, a.amount)
-            for a in db.session.scalars(
-                select(CampaignAward)
-                .where(CampaignAward.campaign_id == campaign.id)
-                .order_by(CampaignAward.id)
-            )
-        ]
+        awards = db.session.scalars(  # with their state (portal.campaigns.settlement)
+            select(CampaignAward)
+            .where(CampaignAward.campaign_id == campaign.id)
+            .order_by(CampaignAward.id)
+        ).all()
         booked = True
     names = dict(
         db.session.execute(
@@ -152,20 +159,26 @@ def mine() -> Response:
         .limit(10)
     ).all()
     # Decimal(str()): SQLite sums NUMERIC as floats.
-    won = {
-        campaign_id: Decimal(str(total))
-        for campaign_id, total in db.session.execute(
-            select(CampaignAward.campaign_id, func.sum(CampaignAward.amount))
-            .where(CampaignAward.distributor_id == distributor.id)
-            .group_by(CampaignAward.campaign_id)
+    won, held_until = {}, {}
+    for campaign_id, total, holding in db.session.execute(
+        select(
+            CampaignAward.campaign_id,
+            func.sum(CampaignAward.amount),
+            func.max(CampaignAward.matures_at).filter(CampaignAward.state == AwardState.HOLDING),
         )
-    }
+        .where(CampaignAward.distributor_id == distributor.id)
+        .group_by(CampaignAward.campaign_id)
+    ):
+        won[campaign_id] = Decimal(str(total))
+        if holding is not None:
+            held_until[campaign_id] = holding
     return render(
         "me/campaigns.html",
         "me/campaigns.html",
         running=[(c, progress.progress_for(c, distributor.id)) for c in running],
         past=past,
         won=won,
+        held_until=held_until,
         refresh=_refresh_seconds(),
         **_labels(),
     )

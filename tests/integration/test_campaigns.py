@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,16 +14,19 @@ from sqlalchemy import func, select
 
 from portal import jobs
 from portal.accounts.models import Role
-from portal.campaigns import progress, services
+from portal.campaigns import progress, services, settlement
 from portal.campaigns.models import Campaign, CampaignAward, CampaignMetric, CampaignState
+from portal.commissions import services as commissions
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.notifications.models import Notification, NotificationKind
 from portal.orders import services as orders
-from portal.orders.models import VOID_STATUSES, Order
+from portal.orders.models import Order
 from portal.orders.services import Attribution, LineData, OrderData
+from portal.risk.models import FlagStatus, RiskFlag
+from portal.risk.qualifying import PAID_STATUSES
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 from tests.helpers import csrf_token, login, run_together
@@ -100,10 +104,13 @@ def recompute(metric: CampaignMetric, start: datetime, end: datetime) -> dict[in
             ):
                 result[d.parent_id] += 1
         return dict(result)
-    counted = [
+    counted = [  # qualifying: attributed, paid, something left after refunds (no flags here)
         o
         for o in db.session.scalars(select(Order).order_by(Order.created_at_shop))
-        if o.distributor_id and o.status not in VOID_STATUSES and o.created_at_shop < end
+        if o.distributor_id
+        and o.status in PAID_STATUSES
+        and o.net_total > 0
+        and o.created_at_shop < end
     ]
     if metric is CampaignMetric.NEW_CUSTOMERS:
         first: dict[tuple[int, str], datetime] = {}
@@ -183,8 +190,9 @@ def _check_books(sellers: list[int]) -> None:
     entries = _bonus_entries()
     assert len(entries) == 5
     assert len({(d, ref) for d, _a, ref in entries}) == 5
-    for i, d in enumerate(sellers):
-        assert ledger.balances(d)[Bucket.AVAILABLE] == EXPECTED_TOTAL.get(i, D(0))
+    for i, d in enumerate(sellers):  # held for the return window, like a commission
+        assert ledger.balances(d)[Bucket.HOLDING] == EXPECTED_TOTAL.get(i, D(0))
+        assert ledger.balances(d)[Bucket.AVAILABLE] == D(0)
     assert db.session.scalar(select(func.count(CampaignAward.id))) == 5
     assert ledger.verify() == []
 
@@ -216,30 +224,113 @@ def test_awarding_books_each_bonus_once_even_when_run_again(app: Flask, sellers:
         assert sorted(won) == sorted(w.distributor_id for w in preview)  # announced once each
 
 
-def test_a_crash_between_two_awards_loses_nothing_and_books_nothing_twice(
+def test_a_crash_while_awarding_loses_nothing_and_books_nothing_twice(
     app: Flask, sellers: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_book = services._book
+    real_bring = settlement._bring
     calls = []
 
-    def crash_on_third(campaign: Campaign, award: progress.Award) -> bool:
-        calls.append(award)
+    def crash_on_third(*args: Any) -> bool:
+        calls.append(args)
         if len(calls) == 3:
             raise RuntimeError("worker killed")
-        return real_book(campaign, award)
+        return real_bring(*args)
 
     with app.app_context():
         cid = _ended_campaign(sellers)
-        monkeypatch.setattr(services, "_book", crash_on_third)
+        monkeypatch.setattr(settlement, "_bring", crash_on_third)
         with pytest.raises(RuntimeError):
             services.close_due_campaigns()
         db.session.rollback()
-        assert len(_bonus_entries()) == 2  # the two before the crash, committed
+        assert _bonus_entries() == []  # the awards are booked together or not at all
         assert db.session.get(Campaign, cid).state is CampaignState.CLOSING
-        monkeypatch.setattr(services, "_book", real_book)
-        assert services.close_due_campaigns() == 3
+        monkeypatch.setattr(settlement, "_bring", real_bring)
+        assert services.close_due_campaigns() == 5
         _check_books(sellers)
         assert db.session.get(Campaign, cid).state is CampaignState.CLOSED
+
+
+def _awards() -> dict[tuple[int, str], tuple[str, D]]:
+    return {
+        (a.distributor_id, a.award_key): (a.state.value, a.amount)
+        for a in db.session.scalars(select(CampaignAward))
+    }
+
+
+def _refund(n: int, seller: int, status: str = "refunded") -> None:
+    """Order ``n`` of ``_ended_campaign`` refunded in full (or another status) now."""
+    order = orders.find("woocommerce", str(n))
+    # Same modification second, other content: the later copy.
+    store(seller, n, order.created_at_shop, status=status, refunded="100.00")
+    commissions.apply_orders([order.id])
+
+
+def test_a_bonus_holds_for_the_return_window_and_follows_refunds_and_rejections(
+    app: Flask, sellers: list[int]
+) -> None:
+    """Closed with a: 3 orders (tiers 2 and 3, prize 1), b: 2 (tier 2, prize 2), c: 1.
+    Before the bonuses mature, a's third order is refunded (tier 3 lost) and one of b's
+    is rejected in risk review (tier 2 lost; b still ranks 2nd, before c by joining
+    first); then they mature into available."""
+    a, b, _c = sellers
+    with app.app_context():
+        settings.update({"return_window_days": 7}, None)
+        cid = _ended_campaign(sellers)
+        assert services.close_due_campaigns() == 5
+        closed = db.session.get(Campaign, cid).closed_at
+        _refund(102, a)
+        order = orders.find("woocommerce", "201")
+        db.session.add(
+            RiskFlag(
+                order_id=order.id,
+                distributor_id=b,
+                rule="large_order",
+                evidence={},
+                status=FlagStatus.REJECTED,
+            )
+        )
+        commissions.apply_orders([order.id])
+        assert settlement.settle_awards(closed + timedelta(days=1)) == 2
+        assert _awards() == {
+            (a, "tier:2"): ("holding", D("50")),
+            (a, "tier:3"): ("reversed", D("0")),
+            (a, "rank:1"): ("holding", D("300")),
+            (b, "tier:2"): ("reversed", D("0")),
+            (b, "rank:2"): ("holding", D("100")),
+        }
+        assert ledger.balances(a)[Bucket.HOLDING] == D("350")
+        assert ledger.balances(b)[Bucket.HOLDING] == D("100")
+        assert settlement.settle_awards(closed + timedelta(days=6)) == 0  # nothing new
+        assert settlement.settle_awards(closed + timedelta(days=7)) == 3  # matured
+        assert ledger.balances(a)[Bucket.AVAILABLE] == D("350")
+        assert ledger.balances(a)[Bucket.HOLDING] == D("0")
+        assert ledger.balances(b)[Bucket.AVAILABLE] == D("100")
+        assert {state for state, _ in _awards().values()} == {"available", "reversed"}
+        assert ledger.verify() == []
+
+
+def test_a_refund_after_the_bonus_matured_is_a_negative_carry(
+    app: Flask, sellers: list[int]
+) -> None:
+    a, _b, _c = sellers
+    with app.app_context():
+        settings.update({"return_window_days": 0}, None)
+        _ended_campaign(sellers)
+        services.close_due_campaigns()
+        later = utcnow() + timedelta(days=1)
+        settlement.settle_awards(later)
+        assert ledger.balances(a)[Bucket.AVAILABLE] == D("375")  # 50 + 25 + 300, matured
+        journal = ledger.Journal()  # paid out (the withdrawal path's net effect)
+        journal.book(a, Bucket.AVAILABLE, D("-375"), "USD", EntryKind.WITHDRAWAL, "w:1")
+        journal.book(a, Bucket.PAID, D("375"), "USD", EntryKind.WITHDRAWAL, "w:1")
+        journal.write()
+        db.session.commit()
+        assert settlement.settle_awards(later) == 0  # no order changed: not worked out again
+        _refund(102, a)
+        assert settlement.settle_awards(later + timedelta(minutes=5)) == 1  # tier 3 lost
+        assert ledger.balances(a)[Bucket.AVAILABLE] == D("-25")  # taken from the next payout
+        assert _awards()[(a, "tier:3")] == ("reversed", D("0"))
+        assert ledger.verify() == []
 
 
 def test_two_award_runs_at_the_same_moment_book_once(app: Flask, sellers: list[int]) -> None:
@@ -365,6 +456,7 @@ def test_distributors_see_progress_leaderboards_and_past_results(
     assert f'hx-get="/me/campaigns/{running}/progress"' in page
     assert f'<progress id="campaign-{running}-bar" max="5.0000" value="3.0000"' in page
     assert "You won" in page
+    assert "on hold until" in page  # the prize waits for the return window
     card = client.get(f"/me/campaigns/{running}/progress", headers={"HX-Request": "true"})
     assert card.status_code == 200 and "<html" not in card.get_data(as_text=True)
     assert client.get(f"/me/campaigns/{running}/progress").status_code == 200  # full page
@@ -397,6 +489,7 @@ def test_ops_close_an_ended_campaign_and_the_job_is_periodic(
         _check_books(sellers)
     page = admin_client.get(f"/admin/campaigns/{cid}").get_data(as_text=True)
     assert "Awards booked" in page
+    assert page.count("On hold for the return window") == 5
     assert "portal.campaigns.services.close_due_campaigns" in {
         job.name for job in jobs.periodic_jobs(app)
     }
