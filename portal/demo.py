@@ -304,6 +304,105 @@ def _payouts(star: Distributor, admin: User, now: datetime) -> None:
         withdrawals.request_withdrawal(star.id, Decimal("50"), account.id)
 
 
+def _money_rules(star: Distributor, admin: User, now: datetime) -> None:
+    """What the guard rails look like in use: an order of the sample distributor's
+    rejected in risk review, one refunded after its commission was paid out (a negative
+    carry), and the closed campaign's bonus reduced by a refund before it matured."""
+    from portal.campaigns import settlement
+    from portal.campaigns.models import Campaign, CampaignAward
+    from portal.commissions.models import Commission, CommissionState
+    from portal.commissions.services import apply_order
+    from portal.orders.models import Order
+    from portal.orders.services import LineData, OrderData, store_order
+    from portal.risk import review
+    from portal.risk.models import RiskFlag
+
+    placed = now - timedelta(days=2)
+    suspicious = OrderData(
+        shop_order_id="5900",
+        number="5900",
+        status="processing",
+        currency="CNY",
+        created_at=placed,
+        modified_at=placed,
+        lines=(LineData("1", _PRODUCTS[0][0], 1, _PRODUCTS[0][2], (_PRODUCTS[0][1],)),),
+        customer_email="same.person@mail.example",
+        attribution=Attribution(star.id, "coupon", {"code": star.code}),
+    )
+    order_id = store_order(suspicious).order_id
+    db.session.add(
+        RiskFlag(
+            order_id=order_id,
+            distributor_id=star.id,
+            rule="same_device",
+            evidence={"seen": "the distributor's own phone"},
+        )
+    )
+    apply_order(order_id, placed)
+    review.decide(order_id, admin, release=False, reason="Own purchase with another email")
+
+    def refund_in_full(order: Order, at: datetime) -> None:
+        lines = tuple(
+            LineData(
+                line.shop_line_id,
+                line.product_id,
+                line.qty,
+                line.total,
+                tuple(line.category_ids),
+                refunded_total=line.total,
+                name=line.name,
+            )
+            for line in order.lines
+        )
+        copy = OrderData(
+            shop_order_id=order.shop_order_id,
+            number=order.number,
+            status="refunded",
+            currency=order.currency,
+            created_at=order.created_at_shop,
+            modified_at=at,
+            lines=lines,
+            customer_email=order.customer_email,
+        )
+        apply_order(store_order(copy).order_id, at)
+
+    paid = db.session.scalar(
+        select(Order)
+        .join(Commission, Commission.order_id == Order.id)
+        .where(Commission.beneficiary_id == star.id, Commission.state == CommissionState.PAID)
+        .order_by(Order.id)
+        .limit(1)
+    )
+    if paid is not None:
+        refund_in_full(paid, now - timedelta(hours=5))
+    # The closed race's narrowest tier winner loses sales (refunds) below the tier.
+    race = db.session.scalar(select(Campaign).where(Campaign.name == "Summer sales race"))
+    narrowest = db.session.scalar(
+        select(CampaignAward)
+        .where(CampaignAward.campaign_id == race.id, CampaignAward.award_key.startswith("tier:"))
+        .order_by(CampaignAward.value)
+        .limit(1)
+    )
+    if narrowest is not None:
+        target = Decimal(narrowest.award_key.removeprefix("tier:"))
+        left = narrowest.value
+        for order in db.session.scalars(
+            select(Order)
+            .where(
+                Order.distributor_id == narrowest.distributor_id,
+                Order.status == "completed",
+                Order.created_at_shop >= race.starts_at,
+                Order.created_at_shop < race.ends_at,
+            )
+            .order_by(Order.net_total.desc())
+        ).all():
+            if left < target:
+                break
+            left -= order.net_total
+            refund_in_full(order, now - timedelta(hours=1))
+        settlement.settle_awards(now + settlement.SETTLE)
+
+
 def seed(size: int = 60) -> list[DemoLogin]:
     """Fill an empty database; returns the logins to print. Commits."""
     rng = random.Random(20261125)
@@ -387,6 +486,7 @@ def seed(size: int = 60) -> list[DemoLogin]:
     _clicks(rng, sellers, sample, now)
     _payouts(sample, admin, now)
     seed_campaigns(admin)
+    _money_rules(sample, admin, now)
     seed_materials(admin)
     return [
         DemoLogin("admin", *ADMIN_LOGIN),

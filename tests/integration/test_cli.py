@@ -16,9 +16,10 @@ from portal.cli import cli
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
 from portal.ledger import services as ledger
-from portal.ledger.models import Bucket
+from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.links.models import Click
 from portal.orders.models import Order
+from portal.risk.models import FlagStatus, RiskFlag
 from portal.withdrawals.models import Withdrawal
 from tests.helpers import free_port, wait_until_serving
 
@@ -103,6 +104,21 @@ def test_demo_seed_on_the_test_database(app: Flask) -> None:
         assert db.session.scalar(select(func.count(Product.id))) >= 5
         methods = db.session.scalars(select(Order.attribution_method).distinct())
         assert set(methods) == {"coupon", "ref_meta", "utm", "binding"}
+        # The money rules at work: a rejected order, a refund after payout (a negative
+        # carry), a campaign bonus clawed back before it matured.
+        rejected = select(RiskFlag.id).where(RiskFlag.status == FlagStatus.REJECTED)
+        assert db.session.scalar(rejected) is not None
+        carried = select(LedgerEntry.id).where(
+            LedgerEntry.distributor_id == sample.id,
+            LedgerEntry.bucket == Bucket.AVAILABLE.value,
+            LedgerEntry.kind == EntryKind.ADJUSTMENT.value,
+            LedgerEntry.amount < 0,
+        )
+        assert db.session.scalar(carried) is not None
+        clawed = select(LedgerEntry.id).where(
+            LedgerEntry.kind == EntryKind.BONUS.value, LedgerEntry.amount < 0
+        )
+        assert db.session.scalar(clawed) is not None
     again = run(app, "demo", "--no-serve")
     assert again.exit_code == 0 and "not seeding again" in again.output
     with app.app_context():
