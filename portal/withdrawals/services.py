@@ -63,6 +63,11 @@ class InvalidTransition(WithdrawalError):
 # --- payout accounts ------------------------------------------------------------------
 
 _PHONE = re.compile(r"\+?\d{6,15}")
+_DOMESTIC_PHONE = re.compile(r"\d{6,15}")
+# What mailbox providers and PayPal actually issue: a letter or digit first, then letters,
+# digits and . _ % + -. RFC 5321 allows more ("=1+2@example.com"), but such an address
+# is a spreadsheet formula in a payout file, and no real wallet is registered to one.
+_EMAIL_LOCAL_PART = re.compile(r"[^\W_][\w.%+-]*")
 _WECHAT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{5,19}")  # WeChat's own rule
 _ACCOUNT_NUMBER = re.compile(r"\d{6,34}")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
@@ -77,17 +82,21 @@ def _iban_ok(iban: str) -> bool:
 
 def _email(value: str) -> str | None:
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        email = validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
         return None
+    return email if _EMAIL_LOCAL_PART.fullmatch(email.rpartition("@")[0]) else None
 
 
 def normalise_account(method: PayoutMethod, value: str) -> str:
     """The account as stored for ``method``, or :class:`WithdrawalError` on ``account``.
 
     Bank: an IBAN (check digits verified) or a plain account number of 6–34 digits;
-    PayPal: an email; Alipay: a phone number or an email; WeChat Pay: a WeChat ID
-    (6–20 letters, digits, ``_`` or ``-``, starting with a letter).
+    PayPal: an email or the domestic mobile number the account uses (digits only: the
+    payout file takes it as typed, and a leading ``+`` would read as a formula); Alipay:
+    a phone number or an email; WeChat Pay: a WeChat ID (6–20 letters, digits, ``_`` or
+    ``-``, starting with a letter). Emails start with a letter or digit (see
+    ``_EMAIL_LOCAL_PART``).
     """
     value = value.strip()
     if method is PayoutMethod.BANK:
@@ -100,9 +109,18 @@ def normalise_account(method: PayoutMethod, value: str) -> str:
             return compact
         raise WithdrawalError("account", _("Enter an IBAN or an account number (digits only)."))
     if method is PayoutMethod.PAYPAL:
+        phone = _SEPARATORS.sub("", value)
+        if _DOMESTIC_PHONE.fullmatch(phone):
+            return phone
         email = _email(value)
         if email is None:
-            raise WithdrawalError("account", _("Enter the email address of your PayPal account."))
+            raise WithdrawalError(
+                "account",
+                _(
+                    "Enter the email address of your PayPal account, or its mobile number "
+                    "(digits only)."
+                ),
+            )
         return email
     if method is PayoutMethod.ALIPAY:
         phone = _SEPARATORS.sub("", value)
