@@ -200,11 +200,17 @@ def add_account(
     return row
 
 
-def remove_account(distributor_id: int, account_id: int) -> PayoutAccount:
-    """Soft-remove: the row stays for the withdrawals that name it, new ones can't. Commits."""
+def account_for(distributor_id: int, account_id: int) -> PayoutAccount:
+    """The distributor's own payout account that is not removed, else :class:`NotFound`."""
     account = db.session.get(PayoutAccount, account_id)
     if account is None or account.distributor_id != distributor_id or account.removed_at:
         raise NotFound(None, _("No such payout account."))
+    return account
+
+
+def remove_account(distributor_id: int, account_id: int) -> PayoutAccount:
+    """Soft-remove: the row stays for the withdrawals that name it, new ones can't. Commits."""
+    account = account_for(distributor_id, account_id)
     account.removed_at = utcnow()
     db.session.commit()
     return account
@@ -502,13 +508,29 @@ def approve(withdrawal_id: int, actor: User) -> Withdrawal:
     return withdrawal
 
 
-def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
-    """requested or approved → rejected; the amount returns to ``available``. Commits."""
+def clean_reason(reason: str | None) -> str:
+    """A rejection's reason as stored, or :class:`WithdrawalError` on ``reason``."""
     reason = (reason or "").strip()
     if not reason:
         raise WithdrawalError("reason", _("Give a reason; the distributor will see it."))
     if len(reason) > MAX_NOTE:
         raise WithdrawalError("reason", _("Keep the reason under %(n)d characters.", n=MAX_NOTE))
+    return reason
+
+
+def clean_reference(reference: str | None) -> str:
+    """A payment's reference as stored, or :class:`WithdrawalError` on ``reference``."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise WithdrawalError("reference", _("Enter the payment's reference."))
+    if len(reference) > 120:
+        raise WithdrawalError("reference", _("Keep the reference under 120 characters."))
+    return reference
+
+
+def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
+    """requested or approved → rejected; the amount returns to ``available``. Commits."""
+    reason = clean_reason(reason)
     withdrawal = _transition(
         withdrawal_id,
         actor,
@@ -526,11 +548,7 @@ def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
 def pay(withdrawal_id: int, actor: User, reference: str) -> Withdrawal:
     """approved → paid with the payment's reference: ``withdrawing → paid`` in the ledger,
     and the distributor's available commissions marked paid, oldest first. Commits."""
-    reference = (reference or "").strip()
-    if not reference:
-        raise WithdrawalError("reference", _("Enter the payment's reference."))
-    if len(reference) > 120:
-        raise WithdrawalError("reference", _("Keep the reference under 120 characters."))
+    reference = clean_reference(reference)
     withdrawal = _transition(
         withdrawal_id,
         actor,

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
+from portal import confirm
 from portal.accounts.access import distributor_blueprint
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
@@ -208,10 +209,25 @@ def add_account() -> Response:
     )
 
 
+def _remove_question(account: PayoutAccount) -> confirm.Confirmation:
+    return confirm.Confirmation(
+        question=_("Remove the payout account %(account)s?", account=services.label(account)),
+        button=_("Remove the account"),
+        back=url_for(".accounts"),
+        facts=[(_("Account holder's name"), account.holder_name)],
+        consequences=[
+            _("New withdrawals cannot be paid to it; you can add it again later."),
+            _("Withdrawals you already requested to it are still paid there."),
+        ],
+    )
+
+
 @me.post("/withdrawals/accounts/<int:account_id>/remove")
 def remove_account(account_id: int) -> Response:
     distributor = _active()
     try:
+        if not confirm.confirmed():
+            return confirm.ask(_remove_question(services.account_for(distributor.id, account_id)))
         account = services.remove_account(distributor.id, account_id)
     except services.NotFound:
         abort(404)

@@ -436,11 +436,21 @@ def test_adding_and_removing_accounts_through_the_pages(app: Flask, plan, make_d
         bank = db.session.scalar(
             select(PayoutAccount).where(PayoutAccount.method == PayoutMethod.BANK)
         )
-    response = post(client, f"/me/withdrawals/accounts/{bank.id}/remove", HX)
+    remove = f"/me/withdrawals/accounts/{bank.id}/remove"
+    asked = post(client, remove, {**HX, "HX-Target": "payout-accounts"})
+    dialog = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "<dialog" in dialog and "<html" not in dialog
+    assert asked.headers["HX-Retarget"] == "#confirm-dialog"
+    assert "Remove the payout account Bank transfer · ICBC · •••• 6789?" in dialog
+    assert 'hx-target="#payout-accounts"' in dialog and 'name="confirmed" value="1"' in dialog
+    with app.app_context():
+        assert db.session.get(PayoutAccount, bank.id).removed_at is None  # asked, not done
+    response = post(client, remove, HX, confirmed="1")
     listing, message = response.get_data(as_text=True).split('<div id="flashes"')
     assert response.status_code == 200 and "ICBC" not in listing and "j•••@" in listing
     assert "Bank transfer · ICBC · •••• 6789 removed." in message
-    assert post(client, f"/me/withdrawals/accounts/{bank.id}/remove").status_code == 404
+    assert post(client, remove).status_code == 404
+    assert post(client, remove, confirmed="1").status_code == 404
     with app.app_context():
         assert db.session.get(PayoutAccount, bank.id).removed_at is not None
         assert [a.method for a in services.accounts(distributor_id)] == [PayoutMethod.PAYPAL]
@@ -587,6 +597,9 @@ def test_another_distributors_ids_are_404(app: Flask, seller, make_distributor) 
         poll = f"/me/withdrawals/{their_withdrawal}?state=requested"
         assert client.get(poll, headers=headers).status_code == 404
     assert post(client, f"/me/withdrawals/accounts/{theirs}/remove").status_code == 404
+    assert (
+        post(client, f"/me/withdrawals/accounts/{theirs}/remove", confirmed="1").status_code == 404
+    )
     response = post(client, "/me/withdrawals", amount="20", payout_account_id=str(theirs))
     assert response.status_code == 400 and "Not a valid choice" in response.get_data(as_text=True)
     with app.app_context():

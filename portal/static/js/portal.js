@@ -11,6 +11,9 @@
  *   field, else the message the response flashed into #flashes (a live region), else the
  *   swapped element itself. A result that flashed nothing and shows no alert is announced
  *   from the swapped element's status badge through the #swap-status live region.
+ * - The confirm step (portal/confirm.py) swapped into #confirm-dialog opens as a modal
+ *   <dialog> (focus on Cancel, Escape closes); closing it empties it and gives the focus
+ *   back to what opened it. Its confirm button posts; the dialog closes as it does.
  *
  * Listeners are delegated from the document, so content swapped in by htmx works too.
  * No inline handlers: the Content-Security-Policy forbids them.
@@ -167,6 +170,71 @@
       if (badge && !target.querySelector("[role='alert']")) {
         say(badge.textContent.trim(), "swap-status");
       }
+    }
+  });
+
+  // --- the confirm step ---------------------------------------------------------------
+  var confirmOpener = null;
+
+  function confirmDialog() {
+    var box = document.getElementById("confirm-dialog");
+    return box && box.querySelector("dialog[data-confirm]");
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "confirm-dialog") {
+      confirmOpener = document.activeElement;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "confirm-dialog") {
+      return;
+    }
+    var dialog = confirmDialog();
+    if (!dialog) {
+      return;
+    }
+    dialog.addEventListener("close", function () {
+      if (dialog.dataset.posting) {
+        return;  // emptied once the confirmed request has its answer
+      }
+      dialog.remove();
+      if (confirmOpener && confirmOpener.isConnected) {
+        confirmOpener.focus();
+      }
+    });
+    if (typeof dialog.showModal === "function") {
+      dialog.showModal();
+    } else {
+      dialog.setAttribute("open", "");
+    }
+    var cancel = dialog.querySelector("[data-confirm-cancel]");
+    if (cancel) {
+      cancel.focus();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-confirm-cancel]");
+    var dialog = cancel && cancel.closest("dialog");
+    if (dialog) {
+      dialog.close();
+    }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog[data-confirm]");
+    if (dialog) {
+      dialog.dataset.posting = "1";
+      dialog.close();
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog[data-confirm]");
+    if (dialog) {
+      dialog.remove();
     }
   });
 
