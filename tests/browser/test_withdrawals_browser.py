@@ -32,6 +32,15 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def confirm_in_dialog(page: Page, button: str) -> None:
+    """Answer the confirm step's modal dialog (focus starts on Cancel) with ``button``."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    dialog.get_by_role("button", name=button, exact=True).click()
+    expect(page.locator("dialog")).to_have_count(0)
+
+
 def earn_50(app: Flask, distributor_id: int, ops_id: int) -> None:
     """A 10 % plan, a completed 500.00 order past its return window: 50.00 available; and a
     1.5 % withdrawal fee."""
