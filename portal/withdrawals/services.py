@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
@@ -321,6 +321,75 @@ def withdrawal_for(distributor_id: int, withdrawal_id: int) -> Withdrawal | None
 # --- request and decisions ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one distributor may request right now (the live quote shows it as they type)."""
+
+    available: Decimal
+    minimum: Decimal
+    maximum: Decimal  # the available balance, capped by what the daily limit leaves today
+    daily_room: Decimal | None  # None: no daily limit
+    currency: str
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.maximum > ZERO and self.maximum >= self.minimum
+
+
+def _daily_room(distributor_id: int) -> Decimal | None:
+    limit = settings.get("withdrawal_daily_limit")
+    if limit <= ZERO:
+        return None
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    requested = db.session.scalar(
+        select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
+            Withdrawal.distributor_id == distributor_id,
+            Withdrawal.requested_at >= today,
+            Withdrawal.state != WithdrawalState.REJECTED,
+        )
+    )
+    return max(limit - Decimal(requested), ZERO)
+
+
+def limits(distributor_id: int) -> Limits:
+    currency = settings.get("currency")
+    available = ledger.balances(distributor_id)[Bucket.AVAILABLE]
+    room = _daily_room(distributor_id)
+    ceiling = available if room is None else min(available, room)
+    # Rounded down: "withdraw all" must never ask for a fraction more than there is.
+    maximum = max(round_money(ceiling, currency, ROUND_DOWN), ZERO)
+    return Limits(available, settings.get("min_withdrawal"), maximum, room, currency)
+
+
+def check_amount(amount: Decimal, allowed: Limits) -> None:
+    """The minimum, the daily limit and the available balance; :class:`WithdrawalError`
+    on ``amount``."""
+    currency = allowed.currency
+    if amount < allowed.minimum:
+        raise WithdrawalError(
+            "amount",
+            _("The minimum withdrawal is %(minimum)s.", minimum=money(allowed.minimum, currency)),
+        )
+    if allowed.daily_room is not None and amount > allowed.daily_room:
+        raise WithdrawalError(
+            "amount",
+            _(
+                "The daily limit is %(limit)s; you can still request %(room)s today.",
+                limit=money(settings.get("withdrawal_daily_limit"), currency),
+                room=money(allowed.daily_room, currency),
+            ),
+        )
+    if amount > allowed.available:
+        if allowed.available <= ZERO:
+            message = _("You have nothing available to withdraw yet.")
+        else:
+            message = _(
+                "You can withdraw at most %(available)s.",
+                available=money(allowed.available, currency),
+            )
+        raise WithdrawalError("amount", message)
+
+
 def _checked_request(distributor_id: int, amount: Decimal, payout_account_id: int) -> Quote:
     """Every rule of a request, read under the lock; raises :class:`WithdrawalError`."""
     status = db.session.scalar(select(Distributor.status).where(Distributor.id == distributor_id))
@@ -328,47 +397,11 @@ def _checked_request(distributor_id: int, amount: Decimal, payout_account_id: in
         raise NotFound(None, _("No such distributor."))
     if status is not DistributorStatus.ACTIVE:
         raise WithdrawalError(None, _("Only active distributors can withdraw."))
-    currency = settings.get("currency")
-    result = quote(amount, currency)
+    result = quote(amount, settings.get("currency"))
     account = db.session.get(PayoutAccount, payout_account_id)
     if account is None or account.distributor_id != distributor_id or account.removed_at:
         raise WithdrawalError("payout_account_id", _("Choose one of your payout accounts."))
-    minimum = settings.get("min_withdrawal")
-    if amount < minimum:
-        raise WithdrawalError(
-            "amount",
-            _("The minimum withdrawal is %(minimum)s.", minimum=money(minimum, currency)),
-        )
-    limit = settings.get("withdrawal_daily_limit")
-    if limit > ZERO:
-        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-        requested = db.session.scalar(
-            select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
-                Withdrawal.distributor_id == distributor_id,
-                Withdrawal.requested_at >= today,
-                Withdrawal.state != WithdrawalState.REJECTED,
-            )
-        )
-        room = limit - Decimal(requested)
-        if amount > room:
-            raise WithdrawalError(
-                "amount",
-                _(
-                    "The daily limit is %(limit)s; you can still request %(room)s today.",
-                    limit=money(limit, currency),
-                    room=money(max(room, ZERO), currency),
-                ),
-            )
-    available = ledger.balances(distributor_id)[Bucket.AVAILABLE]
-    if amount > available:
-        if available <= ZERO:
-            message = _("You have nothing available to withdraw yet.")
-        else:
-            message = _(
-                "You can withdraw at most %(available)s.",
-                available=money(available, currency),
-            )
-        raise WithdrawalError("amount", message)
+    check_amount(amount, limits(distributor_id))
     return result
 
 

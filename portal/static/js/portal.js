@@ -6,6 +6,9 @@
  *   so "Copy" from the system menu is one tap away.
  * - <button data-share="ID" data-share-title="…" hidden>: shown only where the Web Share
  *   API exists (phones); shares the URL in the input #ID.
+ * - <a data-fill="ID" data-value="…">: puts the value into the input #ID (e.g. "withdraw
+ *   all") and fires its input event, so an htmx quote on it refreshes; the link itself
+ *   reloads the page with the value for those without JavaScript.
  * - htmx swaps the person started (a click or a submit, not polling): when the swap took
  *   away the focused element, focus moves to where the result is — the first invalid
  *   field, else the message the response flashed into #flashes (a live region), else the
@@ -119,6 +122,18 @@
     } else {
       share(target);
     }
+  });
+
+  document.addEventListener("click", function (event) {
+    var filler = event.target.closest("[data-fill]");
+    var input = filler && document.getElementById(filler.dataset.fill);
+    if (!input) {
+      return;
+    }
+    event.preventDefault();
+    input.value = filler.dataset.value;
+    input.focus();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
   // Tapping a read-only link field selects it whole, ready to copy by hand.
