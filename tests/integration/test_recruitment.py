@@ -147,6 +147,8 @@ def test_auto_approval_setting(app, admin_client) -> None:
             "withdrawal_fee_fixed": "0",
             "withdrawal_daily_limit": "0",
             "withdrawal_auto_approve_below": "0",
+            "adjustment_approval_above": "1000",
+            "adjustment_limit_ops": "10000",
             "risk_self_purchase": "y",
             "risk_same_device": "ip",
             "risk_team_loop": "y",
