@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from flask import Response, request
+from flask import Response, request, url_for
 
 from portal.rendering import is_htmx, render
 
@@ -51,11 +51,13 @@ def ask(confirmation: Confirmation) -> Response:
         if name not in ("csrf_token", CONFIRMED)
     ]
     target = request.headers.get("HX-Target") if is_htmx() else None
+    endpoint = request.endpoint
+    assert endpoint is not None  # always answering a view's POST
     response = render(
         "confirm.html",
         "_confirm_dialog.html",
         c=confirmation,
-        action=request.path,
+        action=url_for(endpoint, **(request.view_args or {})),
         fields=fields,
         target=target if target and target != DIALOG_TARGET else None,
     )
