@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.core.views import admin as admin_home_bp
     from portal.core.views import bp as core_bp
     from portal.core.views import register_error_handlers
+    from portal.distributors.approvals import admin as admin_adjustments_bp
     from portal.distributors.detail import admin as admin_distributor_bp
     from portal.distributors.views import admin as admin_distributors_bp
     from portal.distributors.views import public as join_bp
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_home_bp,
         admin_distributors_bp,
         admin_distributor_bp,
+        admin_adjustments_bp,
         admin_settings_bp,
         admin_audit_bp,
         admin_tokens_bp,

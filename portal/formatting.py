@@ -20,9 +20,3 @@ def percent(value: Any) -> str:
     if value is None:
         return "—"
     return f"{format_decimal(value, format='#,##0.####')} %"
-
-
-def csv_text(value: str) -> str:
-    """A text cell for CSV downloads: a leading = + - @ would start a spreadsheet formula
-    (names are typed by people), so such cells get a quote in front."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

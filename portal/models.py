@@ -12,7 +12,7 @@ from portal.commissions.models import (
     PlanExclusion,
     PlanOverride,
 )
-from portal.distributors.models import Distributor, Level, PersonalCoupon
+from portal.distributors.models import AdjustmentRequest, Distributor, Level, PersonalCoupon
 from portal.ledger.models import LedgerEntry
 from portal.links.models import Click
 from portal.materials.models import Material
@@ -23,6 +23,7 @@ from portal.settings.models import Setting
 from portal.withdrawals.models import PayoutAccount, Withdrawal
 
 __all__ = [
+    "AdjustmentRequest",
     "ApiToken",
     "AuditEntry",
     "Campaign",

@@ -1,4 +1,4 @@
-"""``/admin/audit``: browse and filter the audit log (staff; read-only)."""
+"""``/admin/audit``: browse and filter the audit log (admins only; read-only)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from portal.accounts.access import staff_blueprint
+from portal.accounts.access import admin_only, staff_blueprint
 from portal.audit import services
 from portal.forms import strip
 from portal.pagination import paginate
@@ -85,6 +85,7 @@ class AuditFilterForm(FlaskForm):
 
 
 @admin.get("/audit")
+@admin_only
 def index() -> Response:
     form = AuditFilterForm(formdata=request.args)
     valid = form.validate()

@@ -3,7 +3,6 @@ with its state history: the page that answers "why didn't I get this?"."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,9 +14,9 @@ from sqlalchemy.orm import selectinload
 from portal.centre.periods import Period
 from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
+from portal.csvwriter import GuardedWriter
 from portal.distributors.models import Distributor
 from portal.extensions import db
-from portal.formatting import csv_text
 from portal.orders.models import Order
 
 
@@ -126,7 +125,7 @@ def csv_lines(
 ) -> Iterator[str]:
     """The statement as CSV, one row per commission line, streamed page by page."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = GuardedWriter(buffer)
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -151,11 +150,11 @@ def csv_lines(
 def _csv_row(row: OrderRow, commission: Commission) -> list[object]:
     order = row.order
     return [
-        csv_text(order.number or order.shop_order_id),
+        order.number or order.shop_order_id,
         order.created_at_shop.date().isoformat(),
-        csv_text(order.status),
-        csv_text(row.seller or "me"),
-        csv_text(order.attribution_method or ""),
+        order.status,
+        row.seller or "me",
+        order.attribution_method or "",
         commission.depth,
         round_money(commission.basis, commission.currency),
         "" if commission.rate is None else format(commission.rate.normalize(), "f"),

@@ -243,7 +243,11 @@ def _is_self_purchase(order: Order, member: Member) -> bool:
     return bool(order.customer_id and member.shop_customer_id == order.customer_id)
 
 
-def _level_or_plan_rate(member: Member, depth: int, plan: Plan) -> tuple[Decimal | None, str]:
+def level_or_plan_rate(member: Member, depth: int, plan: Plan) -> tuple[Decimal | None, str]:
+    """The percentage ``member`` earns at ``depth`` where no override applies, and its rule
+    id: the member's level rate when the level sets one (``level:d<depth>``), else the
+    plan's (``plan:<role>:d<depth>``). The plan editor reads its "which rate wins" table
+    from here, so it cannot disagree with what orders are booked with."""
     level_rate = member.level_rates[depth - 1] if depth <= len(member.level_rates) else None
     if level_rate is not None:
         return level_rate, f"level:d{depth}"
@@ -272,7 +276,7 @@ def _resolve(
                 break
     if override is not None:
         return override
-    rate, rule = _level_or_plan_rate(member, depth, plan)
+    rate, rule = level_or_plan_rate(member, depth, plan)
     if rate is None:
         return None
     return RateKind.PERCENT, rate, rule
@@ -288,9 +292,14 @@ def _summarise(parts: list[Part]) -> tuple[Decimal | None, Decimal | None, str]:
     return None, None, rule
 
 
+def paid_depth(plan: Plan, settings_max_depth: int) -> int:
+    """How many members of the upline chain earn: the plan's depth within the setting's."""
+    return min(plan.max_depth, settings_max_depth, MAX_DEPTH)
+
+
 def compute(order: Order, chain: Iterable[Member], plan: Plan, settings: Settings) -> Result:
     """Every commission line the order earns, depth 1 first."""
-    members = list(chain)[: min(plan.max_depth, settings.max_depth, MAX_DEPTH)]
+    members = list(chain)[: paid_depth(plan, settings.max_depth)]
     currency = order.currency
     eligible = _net_lines(order, plan.exclusions)
     basis = sum((net for _, net, _ in eligible), ZERO)
@@ -302,7 +311,7 @@ def compute(order: Order, chain: Iterable[Member], plan: Plan, settings: Setting
         reason = _reason_for(order, member, buyer, depth, plan, settings)
         parts: list[Part] = []
         if plan.basis is Basis.ORDER:
-            rate, rule = _level_or_plan_rate(member, depth, plan)
+            rate, rule = level_or_plan_rate(member, depth, plan)
             if rate is not None:
                 parts.append(
                     Part("*", "*", basis, RateKind.PERCENT, rate, basis * rate / HUNDRED, rule)

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import LazyString
+from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -21,8 +21,9 @@ from portal.audit import services as audit
 from portal.commissions import context, engine, services
 from portal.commissions.models import CommissionPlan, PlanExclusion, PlanOverride
 from portal.distributors import services as distributors
-from portal.distributors.models import Distributor, DistributorRole, Level
+from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
+from portal.formatting import percent
 from portal.orders import services as orders
 from portal.orders.models import VOID_STATUSES, Order
 from portal.settings import services as settings
@@ -143,6 +144,126 @@ def proposed_plan(
             for o in row.overrides
         ),
     )
+
+
+# --- which rate wins --------------------------------------------------------------------
+
+
+RateSource = tuple[Decimal | None, bool]  # (percent, the level's own rate rather than the plan's)
+
+
+@dataclass(frozen=True)
+class LevelRates:
+    """The percentage each depth pays a distributor of one level (``level_id`` ``None``:
+    distributors without a level) where no override applies, as the engine resolves it."""
+
+    name: str
+    level_id: int | None
+    members: int  # active distributors at this level, any role
+    rates: tuple[RateSource, ...]  # per paid depth
+
+
+@dataclass(frozen=True)
+class RateTable:
+    depths: int  # how many depths the plan pays (within the max-depth setting)
+    rows: tuple[LevelRates, ...]
+    overrides: tuple[int, ...]  # per paid depth: overrides that beat these rates (per product)
+
+
+def _active_members() -> dict[tuple[int | None, str], int]:
+    """Active distributors per (level id, role)."""
+    rows = db.session.execute(
+        select(Distributor.level_id, Distributor.role, func.count(Distributor.id))
+        .where(Distributor.status == DistributorStatus.ACTIVE)
+        .group_by(Distributor.level_id, Distributor.role)
+    )
+    return {(level_id, str(role)): n for level_id, role, n in rows}
+
+
+def _rates_of(
+    level: Level | None, plan: engine.Plan, depths: int
+) -> list[tuple[Decimal | None, bool]]:
+    own = (level.rate_depth1, level.rate_depth2, level.rate_depth3) if level else (None,) * 3
+    member = engine.Member(distributor_id=0, role=plan.role, level_rates=own)
+    resolved = [engine.level_or_plan_rate(member, depth, plan) for depth in range(1, depths + 1)]
+    return [(rate, rule.startswith("level:")) for rate, rule in resolved]
+
+
+def rate_table(plan: engine.Plan) -> RateTable:
+    """For every level and for distributors without one: which rate each paid depth uses
+    — the level's own or the plan's — straight from the engine's resolution."""
+    depths = engine.paid_depth(plan, settings.get("max_depth"))
+    members = _active_members()
+    rows = [
+        LevelRates(
+            level.name,
+            level.id,
+            sum(n for (level_id, _role), n in members.items() if level_id == level.id),
+            tuple(_rates_of(level, plan, depths)),
+        )
+        for level in distributors.levels()
+    ]
+    rows.append(
+        LevelRates(
+            _("No level"),
+            None,
+            sum(n for (level_id, _role), n in members.items() if level_id is None),
+            tuple(_rates_of(None, plan, depths)),
+        )
+    )
+    per_product = plan.basis is engine.Basis.PRODUCT
+    overrides = tuple(
+        sum(1 for o in plan.overrides if o.depth == depth) if per_product else 0
+        for depth in range(1, depths + 1)
+    )
+    return RateTable(depths, tuple(rows), overrides)
+
+
+def ineffective_changes(role: DistributorRole, proposed: engine.Plan) -> list[str]:
+    """Warnings for the plan rates ``proposed`` changes that no order can feel: a depth
+    the plan does not pay, or one where every active distributor who could earn it (the
+    role's own at depth 1, anyone above) has a level with its own rate there."""
+    current = services.plan_for(role.value)
+    depths = engine.paid_depth(proposed, settings.get("max_depth"))
+    members = _active_members()
+    own_rates = {level.id: level for level in distributors.levels()}
+    warnings = []
+    for depth in range(1, engine.MAX_DEPTH + 1):
+        old, new = current.rates[depth - 1], proposed.rates[depth - 1]
+        if old == new:
+            continue
+        if depth > depths:
+            warnings.append(
+                ngettext(
+                    "The depth-%(depth)d rate (%(old)s → %(new)s) changes no order: only "
+                    "%(num)d depth is paid.",
+                    "The depth-%(depth)d rate (%(old)s → %(new)s) changes no order: only "
+                    "%(num)d depths are paid.",
+                    depths,
+                    depth=depth,
+                    old=percent(old),
+                    new=percent(new),
+                )
+            )
+            continue
+        uses_plan_rate = sum(
+            n
+            for (level_id, member_role), n in members.items()
+            if (depth > 1 or member_role == role.value)
+            and not _rates_of(own_rates.get(level_id), proposed, depth)[depth - 1][1]
+        )
+        if not uses_plan_rate:
+            warnings.append(
+                _(
+                    "The depth-%(depth)d rate (%(old)s → %(new)s) changes no order: every "
+                    "distributor who could earn it has a level with its own depth-%(depth)d "
+                    "rate, which wins. Change the levels' rates instead.",
+                    depth=depth,
+                    old=percent(old),
+                    new=percent(new),
+                )
+            )
+    return warnings
 
 
 # --- overrides --------------------------------------------------------------------------

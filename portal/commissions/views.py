@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.accounts.access import admin_only, staff_blueprint
-from portal.commissions import plans
+from portal.commissions import plans, services
 from portal.commissions.forms import LevelForm, OverrideForm, PlanForm, PreviewForm
 from portal.commissions.models import PlanOverride
 from portal.distributors.models import DistributorRole, Level
@@ -51,6 +51,7 @@ def _page(forms: dict[str, PlanForm] | None = None, status: int = 200) -> Respon
                 "form": forms.get(role.value) or _plan_form(role),
                 "overrides": plans.plan_row(role).overrides,
                 "override_form": OverrideForm(formdata=None, prefix=f"new-{role.value}"),
+                "rates": plans.rate_table(services.plan_for(role.value)),
             }
         )
     db.session.commit()  # plan rows created on first view
@@ -69,8 +70,14 @@ def save(role: str) -> Response:
     form = _plan_form(plan_role, request.form)
     if not form.validate():
         return _page({plan_role.value: form}, status=400)
-    plans.save_plan(plan_role, _values(form, plans.PLAN_FIELDS), form.exclusion_ids(), current_user)
+    values, exclusions = _values(form, plans.PLAN_FIELDS), form.exclusion_ids()
+    warnings = plans.ineffective_changes(
+        plan_role, plans.proposed_plan(plan_role, values, exclusions)
+    )
+    plans.save_plan(plan_role, values, exclusions, current_user)
     flash(_("The plan was saved. New orders use it; existing orders keep theirs."), "success")
+    for warning in warnings:
+        flash(warning, "warning")
     return redirect(url_for("admin_plans.index") + f"#plan-{plan_role.value}")
 
 
@@ -78,18 +85,22 @@ def save(role: str) -> Response:
 def backtest(role: str) -> Response:
     plan_role = _role(role)
     form = _plan_form(plan_role, request.form)
-    report = None
+    report, warnings, rates = None, [], None
     if form.validate():
         proposed = plans.proposed_plan(
             plan_role, _values(form, plans.PLAN_FIELDS), form.exclusion_ids()
         )
         report = plans.backtest(plan_role, proposed)
+        warnings = plans.ineffective_changes(plan_role, proposed)
+        rates = plans.rate_table(proposed)
     return render(
         "admin/backtest.html",
         "admin/_backtest.html",
         http_status=200 if report else 400,
         role=plan_role,
         report=report,
+        warnings=warnings,
+        rates=rates,
         form=form,
     )
 

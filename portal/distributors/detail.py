@@ -1,5 +1,6 @@
 """One distributor for ops: profile, team, money, ledger, audit trail, and the changes
-ops make (status, level / role / upline, manual ledger adjustment)."""
+ops make (status, level / role / upline, manual ledger adjustment — confirmed first, and
+above the approval amount waiting for a second staff member)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
+from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.audit.models import AuditEntry
 from portal.centre import figures, periods, team
-from portal.distributors import management, services
+from portal.distributors import adjustments, approvals, management, services
 from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
+from portal.formatting import money
 from portal.forms import PlainDecimalField, attach_error, strip
 from portal.ledger.models import Bucket, LedgerEntry
 from portal.ledger.services import balances
@@ -134,6 +137,12 @@ def _page(distributor: Distributor, **forms: Any) -> Response:
         status_form=forms.get("status_form") or StatusForm(formdata=None),
         profile_form=forms.get("profile_form") or _profile_form(distributor),
         adjust_form=forms.get("adjust_form") or AdjustForm(formdata=None),
+        waiting=list(
+            db.session.scalars(
+                adjustments.pending(distributor.id).options(*approvals.ROW_OPTIONS).limit(20)
+            )
+        ),
+        **approvals.row_context(),
         orders=db.session.scalar(
             select(func.count(Order.id)).where(Order.distributor_id == distributor.id)
         ),
@@ -211,16 +220,61 @@ def profile(distributor_id: int) -> Response:
     return _page(distributor, profile_form=form)
 
 
+def _adjust_question(distributor: Distributor, plan: adjustments.Plan) -> confirm.Confirmation:
+    amount = money(plan.amount, plan.currency)
+    available = balances(distributor.id)[Bucket.AVAILABLE]
+    after = money(available + plan.amount, plan.currency)
+    if plan.needs_approval:
+        consequences = [
+            _(
+                "Above %(threshold)s: it is not booked yet. It waits until another staff "
+                "member approves it; you cannot approve it yourself.",
+                threshold=money(plan.threshold, plan.currency),
+            )
+        ]
+    else:
+        consequences = [_("It is booked into the available balance now.")]
+    consequences.append(_("The distributor sees the reason; it is kept in the audit log."))
+    return confirm.Confirmation(
+        question=_(
+            "Adjust %(name)s's balance by %(amount)s?", name=distributor.display_name, amount=amount
+        ),
+        button=_("Ask for approval") if plan.needs_approval else _("Book adjustment"),
+        back=url_for("admin_distributor.show", distributor_id=distributor.id),
+        facts=[
+            (_("Distributor"), f"{distributor.display_name} ({distributor.code})"),
+            (_("Amount"), amount),
+            (_("Available balance"), f"{money(available, plan.currency)} → {after}"),
+            (_("Reason"), plan.reason),
+            (_("By"), current_user.email),
+        ],
+        consequences=consequences,
+    )
+
+
 @admin.post("/distributors/<int:distributor_id>/adjust")
 def adjust(distributor_id: int) -> Response:
     distributor = db.get_or_404(Distributor, distributor_id)
     form = AdjustForm()
     if form.validate():
         try:
-            management.adjust(distributor.id, form.amount.data, form.reason.data, current_user)
+            if not confirm.confirmed():
+                plan = adjustments.check(form.amount.data, form.reason.data, current_user)
+                return confirm.ask(_adjust_question(distributor, plan))
+            waiting = adjustments.submit(
+                distributor.id, form.amount.data, form.reason.data, current_user
+            )
         except management.ManagementError as exc:
             db.session.rollback()
             attach_error(form, exc.field, exc.message)
         else:
-            return _done(distributor.id, _("The adjustment is booked."))
+            if waiting is None:
+                return _done(distributor.id, _("The adjustment is booked."))
+            return _done(
+                distributor.id,
+                _(
+                    "The adjustment of %(amount)s waits for a second staff member's approval.",
+                    amount=money(waiting.amount, waiting.currency),
+                ),
+            )
     return _page(distributor, adjust_form=form)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from portal.distributors.models import DistributorRole, DistributorStatus
+from portal.distributors.models import AdjustmentState, DistributorRole, DistributorStatus
 
 ROLE_LABELS = {
     DistributorRole.AFFILIATE: _l("Affiliate / creator"),
@@ -17,4 +17,10 @@ STATUS_LABELS = {
     DistributorStatus.ACTIVE: _l("Active"),
     DistributorStatus.SUSPENDED: _l("Suspended"),
     DistributorStatus.REJECTED: _l("Rejected"),
+}
+
+ADJUSTMENT_STATE_LABELS = {
+    AdjustmentState.PENDING: _l("Waiting for approval"),
+    AdjustmentState.APPROVED: _l("Approved and booked"),
+    AdjustmentState.REJECTED: _l("Rejected"),
 }

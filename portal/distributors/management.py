@@ -1,5 +1,6 @@
-"""What ops change on a distributor: status, level, role, upline, and manual ledger
-adjustments. Every change is audited with before → after; the caller never commits.
+"""What ops change on a distributor: status, level, role, upline (manual ledger
+adjustments are in :mod:`portal.distributors.adjustments`). Every change is audited with
+before → after; the caller never commits.
 
 Changes apply from now on: orders already computed keep the plan and upline frozen on
 them (see portal.commissions.context), so history is never re-priced.
@@ -7,21 +8,14 @@ them (see portal.commissions.context), so history is never re-priced.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.audit import services as audit
-from portal.commissions.engine import minor_unit_exponent, round_money
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
-from portal.ledger.models import Bucket, EntryKind
-from portal.ledger.services import Journal, lock_distributor
-from portal.settings import services as settings
 
-MAX_ADJUSTMENT = Decimal(10) ** 9
 MAX_DEPTH_WALK = 10_000  # an upline chain longer than this is corrupt data, not a tree
 
 
@@ -126,46 +120,3 @@ def change_profile(
             {k: after[k] for k in changed},
         )
     return changed
-
-
-def adjust(distributor_id: int, amount: Decimal, reason: str, actor: User) -> None:
-    """Book a manual amount into the distributor's available balance (negative takes
-    money back; a negative balance is carried into the next withdrawal)."""
-    currency = settings.get("currency")
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
-        raise ManagementError("amount", _("Enter an amount other than zero, e.g. 25 or -10."))
-    if abs(amount) >= MAX_ADJUSTMENT:
-        raise ManagementError("amount", _("That amount is too large."))
-    if round_money(amount, currency) != amount:
-        raise ManagementError(
-            "amount",
-            _(
-                "Use at most %(places)d decimals for %(currency)s.",
-                places=minor_unit_exponent(currency),
-                currency=currency,
-            ),
-        )
-    reason = reason.strip()
-    if not reason:
-        raise ManagementError("reason", _("Give a reason; the distributor sees it."))
-    _get(distributor_id)
-    lock_distributor(distributor_id)
-    entry = audit.record(
-        actor,
-        "ledger.adjust",
-        "distributor",
-        distributor_id,
-        None,
-        {"amount": str(amount), "currency": currency, "reason": reason},
-    )
-    db.session.flush()  # the audit entry's id names the ledger entry
-    journal = Journal()
-    journal.book(
-        distributor_id,
-        Bucket.AVAILABLE,
-        amount,
-        currency,
-        EntryKind.MANUAL,
-        f"manual:{entry.id} {reason}"[:120],
-    )
-    journal.write()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.accounts.models import User
 from portal.columns import str_enum
 from portal.extensions import db
+from portal.money import Money
 from portal.timeutil import UTCDateTime, utcnow
 
 
@@ -95,3 +96,34 @@ class PersonalCoupon(db.Model):
     shop_coupon_id: Mapped[str] = mapped_column(String(32))
     percent: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AdjustmentState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class AdjustmentRequest(db.Model):
+    """A manual adjustment above the approval threshold, waiting for a second staff
+    member (maker-checker). It is not money: the ledger entry is booked only when someone
+    other than the maker approves it. Decided once, by a conditional UPDATE."""
+
+    __tablename__ = "adjustment_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(100))
+    state: Mapped[AdjustmentState] = mapped_column(
+        str_enum(AdjustmentState), default=AdjustmentState.PENDING, index=True
+    )
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)  # why it was rejected
+
+    distributor: Mapped[Distributor] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])

@@ -12,6 +12,7 @@ from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.accounts.services import AccountError
 from portal.distributors import services
@@ -126,12 +127,34 @@ def applications() -> Response:
     )
 
 
+def _reject_question(distributor: Distributor, reason: str | None) -> confirm.Confirmation:
+    return confirm.Confirmation(
+        question=_("Reject the application of %(name)s?", name=distributor.display_name),
+        button=_("Reject the application"),
+        back=url_for("admin_distributors.applications"),
+        facts=[
+            (_("Applicant"), f"{distributor.display_name} · {distributor.user.email}"),
+            (_("Reason (shown to the applicant)"), reason or "—"),
+        ],
+        consequences=[
+            _(
+                "The applicant cannot become a distributor with this account: a rejection "
+                "cannot be undone. They see the reason when they sign in."
+            ),
+        ],
+    )
+
+
 def _review(distributor_id: int, action: str) -> Response:
     form = ReviewForm()
     error = None
     if not form.validate():
         error = error_text(form)
-    else:
+    elif action == "reject" and not confirm.confirmed():
+        applicant = db.get_or_404(Distributor, distributor_id)
+        if applicant.status is DistributorStatus.APPLIED:
+            return confirm.ask(_reject_question(applicant, form.reason.data))
+    if error is None:
         try:
             if action == "approve":
                 services.approve(distributor_id, current_user)

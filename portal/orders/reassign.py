@@ -26,14 +26,24 @@ class ReassignError(Exception):
         self.message = message
 
 
-def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
-    """Credit the order to the active distributor with ``code``. Commits."""
-    reason = reason.strip()
-    if not reason:
+def new_distributor(order: Order, code: str, reason: str) -> Distributor:
+    """Whom the order would be credited to (what the confirm step names), or
+    :class:`ReassignError` when it cannot be re-assigned that way."""
+    if not reason.strip():
         raise ReassignError("reason", _("Give a reason; it is kept in the audit log."))
     target = db.session.scalar(select(Distributor).where(Distributor.code == code.strip().upper()))
     if target is None or target.status is not DistributorStatus.ACTIVE:
         raise ReassignError("code", _("No active distributor has that code."))
+    if order.distributor_id == target.id:
+        raise ReassignError(
+            "code", _("The order is already credited to %(code)s.", code=target.code)
+        )
+    return target
+
+
+def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
+    """Credit the order to the active distributor with ``code``. Commits."""
+    reason = reason.strip()
     # The same lock commission runs take, so no run sees a half-changed order.
     db.session.execute(
         update(Order)
@@ -44,11 +54,11 @@ def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
     order = db.session.get(Order, order_id, populate_existing=True)
     if order is None:
         raise LookupError(order_id)
-    if order.distributor_id == target.id:
+    try:
+        target = new_distributor(order, code, reason)
+    except ReassignError:
         db.session.rollback()
-        raise ReassignError(
-            "code", _("The order is already credited to %(code)s.", code=target.code)
-        )
+        raise
     previous = (
         db.session.scalar(select(Distributor.code).where(Distributor.id == order.distributor_id))
         if order.distributor_id

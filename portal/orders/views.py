@@ -7,18 +7,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
+from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.commissions.models import Commission
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.formatting import money
 from portal.forms import strip
 from portal.orders.models import Order
-from portal.orders.reassign import ReassignError, reassign
+from portal.orders.reassign import ReassignError, new_distributor, reassign
 from portal.pagination import paginate
 from portal.rendering import render
 from portal.risk.review import flags_for
@@ -88,12 +90,46 @@ def show(order_id: int) -> Response:
     return _page(order, ReassignForm(formdata=None))
 
 
+def _reassign_question(order: Order, target: Distributor, reason: str) -> confirm.Confirmation:
+    current = db.session.get(Distributor, order.distributor_id) if order.distributor_id else None
+    earned = db.session.scalar(
+        select(func.coalesce(func.sum(Commission.amount), 0)).where(Commission.order_id == order.id)
+    )
+    number = order.number or order.shop_order_id
+    return confirm.Confirmation(
+        question=_(
+            "Re-assign order #%(number)s to %(name)s?", number=number, name=target.display_name
+        ),
+        button=_("Re-assign the order"),
+        back=url_for("admin_orders.show", order_id=order.id),
+        facts=[
+            (_("Now credited to"), f"{current.display_name} ({current.code})" if current else "—"),
+            (_("Credit to"), f"{target.display_name} ({target.code})"),
+            (_("Commission on the order now"), money(earned, order.currency)),
+            (_("Reason"), reason),
+        ],
+        consequences=[
+            _(
+                "Every commission on this order is reversed through the ledger; one already "
+                "paid is carried as a negative amount into the next payout."
+            ),
+            _(
+                "Commission is computed again for %(name)s and their upline with the current plan.",
+                name=target.display_name,
+            ),
+        ],
+    )
+
+
 @admin.post("/orders/<int:order_id>/reassign")
 def reassign_order(order_id: int) -> Response:
     order = db.get_or_404(Order, order_id)
     form = ReassignForm()
     if form.validate():
         try:
+            if not confirm.confirmed():
+                target = new_distributor(order, form.code.data, form.reason.data)
+                return confirm.ask(_reassign_question(order, target, form.reason.data))
             reassign(order.id, form.code.data, form.reason.data, current_user)
         except ReassignError as exc:
             db.session.rollback()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,7 +15,7 @@ from portal.accounts.access import staff_blueprint
 from portal.centre.charts import bar_chart
 from portal.centre.periods import Period, last_days
 from portal.commissions.engine import quantum
-from portal.formatting import csv_text
+from portal.csvwriter import GuardedWriter
 from portal.rendering import render
 from portal.reports import services
 from portal.settings import services as settings
@@ -74,14 +73,14 @@ def distributors_csv() -> Response:
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = GuardedWriter(buffer)
         writer.writerow(["code", "name", "level", "orders", "sales", "commission", "currency"])
         for n, row in enumerate(services.export_rows(period), start=1):
             writer.writerow(
                 [
                     row.code,
-                    csv_text(row.name),
-                    csv_text(row.level or ""),
+                    row.name,
+                    row.level,
                     row.orders,
                     row.sales.quantize(cents, ROUND_HALF_UP),
                     row.commission.quantize(cents, ROUND_HALF_UP),

@@ -90,6 +90,16 @@ class SettingsForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=1000000000)],
         **_spec("withdrawal_auto_approve_below"),
     )
+    adjustment_approval_above = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=1000000000)],
+        **_spec("adjustment_approval_above"),
+    )
+    adjustment_limit_ops = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=1000000000)],
+        **_spec("adjustment_limit_ops"),
+    )
     risk_self_purchase = BooleanField(**_spec("risk_self_purchase"))
     risk_same_device = SelectField(
         choices=[

@@ -142,6 +142,28 @@ SPECS: dict[str, SettingSpec] = {
             minimum=0,
         ),
         SettingSpec(
+            "adjustment_approval_above",
+            Decimal,
+            Decimal("1000"),
+            _l("Manual adjustments above this need a second staff member"),
+            _l(
+                "In the shop currency, either sign. Above it an adjustment waits until another "
+                "staff member approves it (never the one who asked); 0: every adjustment does."
+            ),
+            minimum=0,
+        ),
+        SettingSpec(
+            "adjustment_limit_ops",
+            Decimal,
+            Decimal("10000"),
+            _l("Largest manual adjustment ops can make"),
+            _l(
+                "Per adjustment, either sign, in the shop currency: ops can neither ask for "
+                "nor approve more. Admins are not bound by it."
+            ),
+            minimum=0,
+        ),
+        SettingSpec(
             "risk_self_purchase",
             bool,
             True,

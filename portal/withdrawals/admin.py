@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, or_, select
@@ -13,12 +15,15 @@ from sqlalchemy.orm import selectinload
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
+from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.formatting import money
 from portal.forms import error_text, like_escape, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
+from portal.settings import services as settings
 from portal.withdrawals import payouts, services
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
@@ -87,6 +92,70 @@ def queue() -> Response:
     )
 
 
+# Which states each decision starts from (anything else is refused by the service).
+_SOURCES = {
+    "approve": (WithdrawalState.REQUESTED,),
+    "reject": (WithdrawalState.REQUESTED, WithdrawalState.APPROVED),
+    "pay": (WithdrawalState.APPROVED,),
+}
+
+
+def _consequence(action: str, amount: str) -> str:
+    if action == "approve":
+        return _("It can then be paid and appears in the payout files.")
+    if action == "reject":
+        return _(
+            "%(amount)s goes back to the distributor's available balance; they see the reason.",
+            amount=amount,
+        )
+    return _(
+        "%(amount)s is recorded as paid with this reference and the distributor is told; "
+        "this cannot be undone.",
+        amount=amount,
+    )
+
+
+def _decision_question(
+    withdrawal_id: int, action: str, note: str | None
+) -> confirm.Confirmation | None:
+    """What the confirm step asks before ``action``; ``None`` when the withdrawal is not
+    in a state for it (the service then says why). Checks the note first."""
+    withdrawal = db.session.get(Withdrawal, withdrawal_id)
+    if withdrawal is None:
+        raise services.NotFound(None, _("No such withdrawal."))
+    if withdrawal.state not in _SOURCES[action]:
+        return None
+    distributor = db.session.get(Distributor, withdrawal.distributor_id)
+    amount = money(withdrawal.amount, withdrawal.currency)
+    facts = [
+        (_("Distributor"), f"{distributor.display_name} ({distributor.code})"),
+        (_("Amount"), amount),
+        (_("Sends"), money(withdrawal.net, withdrawal.currency)),
+        (
+            _("Pay to"),
+            f"{services.label(withdrawal.payout_account)} · "
+            f"{withdrawal.payout_account.holder_name}",
+        ),
+    ]
+    if action == "reject":
+        facts.append((_("Reason (shown to the distributor)"), services.clean_reason(note)))
+    elif action == "pay":
+        facts.append((_("Payment reference"), services.clean_reference(note)))
+    questions = {
+        "approve": _("Approve withdrawal #%(id)d?", id=withdrawal.id),
+        "reject": _("Reject withdrawal #%(id)d?", id=withdrawal.id),
+        "pay": _("Mark withdrawal #%(id)d paid?", id=withdrawal.id),
+    }
+    buttons = {"approve": _("Approve"), "reject": _("Reject"), "pay": _("Mark paid")}
+    return confirm.Confirmation(
+        question=questions[action],
+        button=buttons[action],
+        back=url_for("admin_withdrawals.queue"),
+        facts=facts,
+        consequences=[_consequence(action, amount)],
+    )
+
+
 def _decide(withdrawal_id: int, action: str) -> Response:
     form = DecisionForm()
     error = None
@@ -94,6 +163,10 @@ def _decide(withdrawal_id: int, action: str) -> Response:
         error = error_text(form)
     else:
         try:
+            if not confirm.confirmed():
+                question = _decision_question(withdrawal_id, action, form.note.data)
+                if question is not None:
+                    return confirm.ask(question)
             if action == "approve":
                 services.approve(withdrawal_id, current_user)
             elif action == "reject":
@@ -142,6 +215,50 @@ def pay(withdrawal_id: int) -> Response:
     return _decide(withdrawal_id, "pay")
 
 
+def _batch_question(action: str, ids: list[int], reference: str) -> confirm.Confirmation:
+    chosen = list(
+        db.session.scalars(
+            select(Withdrawal).where(Withdrawal.id.in_(ids), Withdrawal.state.in_(_SOURCES[action]))
+        )
+    )
+    currency = settings.get("currency")
+    total = money(sum((w.amount for w in chosen), Decimal(0)), currency)
+    facts = [
+        (_("Selected"), str(len(ids))),
+        (_("Can be done"), str(len(chosen))),
+        (_("Total"), total),
+    ]
+    if action == "pay":
+        facts.append((_("Payment reference"), reference))
+    skipped = len(ids) - len(chosen)
+    consequences = [_consequence(action, total)]
+    if skipped:
+        consequences.append(
+            ngettext(
+                "%(num)d selected withdrawal is in another state and is skipped.",
+                "%(num)d selected withdrawals are in another state and are skipped.",
+                skipped,
+            )
+        )
+    return confirm.Confirmation(
+        question=ngettext(
+            "Approve %(num)d withdrawal?",
+            "Approve %(num)d withdrawals?",
+            len(chosen),
+        )
+        if action == "approve"
+        else ngettext(
+            "Mark %(num)d withdrawal paid?",
+            "Mark %(num)d withdrawals paid?",
+            len(chosen),
+        ),
+        button=_("Approve") if action == "approve" else _("Mark paid"),
+        back=url_for("admin_withdrawals.queue"),
+        facts=facts,
+        consequences=consequences,
+    )
+
+
 @admin.post("/withdrawals/batch")
 def batch() -> Response:
     """The selected rows: approve, mark paid with one reference, or download a payout
@@ -170,6 +287,8 @@ def batch() -> Response:
     if action == "pay" and not form.note.data:
         flash(_("Enter the payment's reference to mark withdrawals paid."), "error")
         return redirect(request.referrer or url_for("admin_withdrawals.queue"))
+    if not confirm.confirmed():
+        return confirm.ask(_batch_question(action, ids, form.note.data or ""))
     done, refused = 0, []
     for withdrawal_id in ids:
         try:

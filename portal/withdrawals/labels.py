@@ -24,7 +24,7 @@ METHOD_LABELS = {
 # What the "account" field holds for each method.
 ACCOUNT_LABELS = {
     PayoutMethod.BANK: _l("Account number or IBAN"),
-    PayoutMethod.PAYPAL: _l("PayPal email"),
+    PayoutMethod.PAYPAL: _l("PayPal email or mobile number"),
     PayoutMethod.ALIPAY: _l("Alipay account (phone number or email)"),
     PayoutMethod.WECHAT: _l("WeChat ID"),
 }

@@ -8,7 +8,6 @@ interface later.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +21,9 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.commissions.engine import round_money
+from portal.csvwriter import GuardedWriter
 from portal.distributors.models import Distributor
 from portal.extensions import db
-from portal.formatting import csv_text
 from portal.timeutil import utcnow
 from portal.withdrawals.models import PayoutMethod, Withdrawal, WithdrawalState
 from portal.withdrawals.services import WithdrawalError
@@ -47,7 +46,7 @@ class PayoutProvider(Protocol):
 
 def _csv(rows: list[list[object]], header: list[str] | None) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = GuardedWriter(buffer)
     if header:
         writer.writerow(header)
     writer.writerows(rows)
@@ -69,9 +68,9 @@ class BankTransferCsv:
     def export(self, withdrawals: Sequence[Withdrawal]) -> Export:
         rows: list[list[object]] = [
             [
-                csv_text(w.payout_account.holder_name),
+                w.payout_account.holder_name,
                 w.payout_account.account,
-                csv_text(w.payout_account.bank_name or ""),
+                w.payout_account.bank_name,
                 round_money(w.net, w.currency),
                 w.currency,
                 _reference(w),

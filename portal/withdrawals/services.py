@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
@@ -63,6 +63,11 @@ class InvalidTransition(WithdrawalError):
 # --- payout accounts ------------------------------------------------------------------
 
 _PHONE = re.compile(r"\+?\d{6,15}")
+_DOMESTIC_PHONE = re.compile(r"\d{6,15}")
+# What mailbox providers and PayPal actually issue: a letter or digit first, then letters,
+# digits and . _ % + -. RFC 5321 allows more ("=1+2@example.com"), but such an address
+# is a spreadsheet formula in a payout file, and no real wallet is registered to one.
+_EMAIL_LOCAL_PART = re.compile(r"[^\W_][\w.%+-]*")
 _WECHAT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{5,19}")  # WeChat's own rule
 _ACCOUNT_NUMBER = re.compile(r"\d{6,34}")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
@@ -77,17 +82,21 @@ def _iban_ok(iban: str) -> bool:
 
 def _email(value: str) -> str | None:
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        email = validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
         return None
+    return email if _EMAIL_LOCAL_PART.fullmatch(email.rpartition("@")[0]) else None
 
 
 def normalise_account(method: PayoutMethod, value: str) -> str:
     """The account as stored for ``method``, or :class:`WithdrawalError` on ``account``.
 
     Bank: an IBAN (check digits verified) or a plain account number of 6–34 digits;
-    PayPal: an email; Alipay: a phone number or an email; WeChat Pay: a WeChat ID
-    (6–20 letters, digits, ``_`` or ``-``, starting with a letter).
+    PayPal: an email or the domestic mobile number the account uses (digits only: the
+    payout file takes it as typed, and a leading ``+`` would read as a formula); Alipay:
+    a phone number or an email; WeChat Pay: a WeChat ID (6–20 letters, digits, ``_`` or
+    ``-``, starting with a letter). Emails start with a letter or digit (see
+    ``_EMAIL_LOCAL_PART``).
     """
     value = value.strip()
     if method is PayoutMethod.BANK:
@@ -100,9 +109,18 @@ def normalise_account(method: PayoutMethod, value: str) -> str:
             return compact
         raise WithdrawalError("account", _("Enter an IBAN or an account number (digits only)."))
     if method is PayoutMethod.PAYPAL:
+        phone = _SEPARATORS.sub("", value)
+        if _DOMESTIC_PHONE.fullmatch(phone):
+            return phone
         email = _email(value)
         if email is None:
-            raise WithdrawalError("account", _("Enter the email address of your PayPal account."))
+            raise WithdrawalError(
+                "account",
+                _(
+                    "Enter the email address of your PayPal account, or its mobile number "
+                    "(digits only)."
+                ),
+            )
         return email
     if method is PayoutMethod.ALIPAY:
         phone = _SEPARATORS.sub("", value)
@@ -182,11 +200,17 @@ def add_account(
     return row
 
 
-def remove_account(distributor_id: int, account_id: int) -> PayoutAccount:
-    """Soft-remove: the row stays for the withdrawals that name it, new ones can't. Commits."""
+def account_for(distributor_id: int, account_id: int) -> PayoutAccount:
+    """The distributor's own payout account that is not removed, else :class:`NotFound`."""
     account = db.session.get(PayoutAccount, account_id)
     if account is None or account.distributor_id != distributor_id or account.removed_at:
         raise NotFound(None, _("No such payout account."))
+    return account
+
+
+def remove_account(distributor_id: int, account_id: int) -> PayoutAccount:
+    """Soft-remove: the row stays for the withdrawals that name it, new ones can't. Commits."""
+    account = account_for(distributor_id, account_id)
     account.removed_at = utcnow()
     db.session.commit()
     return account
@@ -297,6 +321,75 @@ def withdrawal_for(distributor_id: int, withdrawal_id: int) -> Withdrawal | None
 # --- request and decisions ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one distributor may request right now (the live quote shows it as they type)."""
+
+    available: Decimal
+    minimum: Decimal
+    maximum: Decimal  # the available balance, capped by what the daily limit leaves today
+    daily_room: Decimal | None  # None: no daily limit
+    currency: str
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.maximum > ZERO and self.maximum >= self.minimum
+
+
+def _daily_room(distributor_id: int) -> Decimal | None:
+    limit = settings.get("withdrawal_daily_limit")
+    if limit <= ZERO:
+        return None
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    requested = db.session.scalar(
+        select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
+            Withdrawal.distributor_id == distributor_id,
+            Withdrawal.requested_at >= today,
+            Withdrawal.state != WithdrawalState.REJECTED,
+        )
+    )
+    return max(limit - Decimal(requested), ZERO)
+
+
+def limits(distributor_id: int) -> Limits:
+    currency = settings.get("currency")
+    available = ledger.balances(distributor_id)[Bucket.AVAILABLE]
+    room = _daily_room(distributor_id)
+    ceiling = available if room is None else min(available, room)
+    # Rounded down: "withdraw all" must never ask for a fraction more than there is.
+    maximum = max(round_money(ceiling, currency, ROUND_DOWN), ZERO)
+    return Limits(available, settings.get("min_withdrawal"), maximum, room, currency)
+
+
+def check_amount(amount: Decimal, allowed: Limits) -> None:
+    """The minimum, the daily limit and the available balance; :class:`WithdrawalError`
+    on ``amount``."""
+    currency = allowed.currency
+    if amount < allowed.minimum:
+        raise WithdrawalError(
+            "amount",
+            _("The minimum withdrawal is %(minimum)s.", minimum=money(allowed.minimum, currency)),
+        )
+    if allowed.daily_room is not None and amount > allowed.daily_room:
+        raise WithdrawalError(
+            "amount",
+            _(
+                "The daily limit is %(limit)s; you can still request %(room)s today.",
+                limit=money(settings.get("withdrawal_daily_limit"), currency),
+                room=money(allowed.daily_room, currency),
+            ),
+        )
+    if amount > allowed.available:
+        if allowed.available <= ZERO:
+            message = _("You have nothing available to withdraw yet.")
+        else:
+            message = _(
+                "You can withdraw at most %(available)s.",
+                available=money(allowed.available, currency),
+            )
+        raise WithdrawalError("amount", message)
+
+
 def _checked_request(distributor_id: int, amount: Decimal, payout_account_id: int) -> Quote:
     """Every rule of a request, read under the lock; raises :class:`WithdrawalError`."""
     status = db.session.scalar(select(Distributor.status).where(Distributor.id == distributor_id))
@@ -304,47 +397,11 @@ def _checked_request(distributor_id: int, amount: Decimal, payout_account_id: in
         raise NotFound(None, _("No such distributor."))
     if status is not DistributorStatus.ACTIVE:
         raise WithdrawalError(None, _("Only active distributors can withdraw."))
-    currency = settings.get("currency")
-    result = quote(amount, currency)
+    result = quote(amount, settings.get("currency"))
     account = db.session.get(PayoutAccount, payout_account_id)
     if account is None or account.distributor_id != distributor_id or account.removed_at:
         raise WithdrawalError("payout_account_id", _("Choose one of your payout accounts."))
-    minimum = settings.get("min_withdrawal")
-    if amount < minimum:
-        raise WithdrawalError(
-            "amount",
-            _("The minimum withdrawal is %(minimum)s.", minimum=money(minimum, currency)),
-        )
-    limit = settings.get("withdrawal_daily_limit")
-    if limit > ZERO:
-        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-        requested = db.session.scalar(
-            select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
-                Withdrawal.distributor_id == distributor_id,
-                Withdrawal.requested_at >= today,
-                Withdrawal.state != WithdrawalState.REJECTED,
-            )
-        )
-        room = limit - Decimal(requested)
-        if amount > room:
-            raise WithdrawalError(
-                "amount",
-                _(
-                    "The daily limit is %(limit)s; you can still request %(room)s today.",
-                    limit=money(limit, currency),
-                    room=money(max(room, ZERO), currency),
-                ),
-            )
-    available = ledger.balances(distributor_id)[Bucket.AVAILABLE]
-    if amount > available:
-        if available <= ZERO:
-            message = _("You have nothing available to withdraw yet.")
-        else:
-            message = _(
-                "You can withdraw at most %(available)s.",
-                available=money(available, currency),
-            )
-        raise WithdrawalError("amount", message)
+    check_amount(amount, limits(distributor_id))
     return result
 
 
@@ -484,13 +541,29 @@ def approve(withdrawal_id: int, actor: User) -> Withdrawal:
     return withdrawal
 
 
-def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
-    """requested or approved → rejected; the amount returns to ``available``. Commits."""
+def clean_reason(reason: str | None) -> str:
+    """A rejection's reason as stored, or :class:`WithdrawalError` on ``reason``."""
     reason = (reason or "").strip()
     if not reason:
         raise WithdrawalError("reason", _("Give a reason; the distributor will see it."))
     if len(reason) > MAX_NOTE:
         raise WithdrawalError("reason", _("Keep the reason under %(n)d characters.", n=MAX_NOTE))
+    return reason
+
+
+def clean_reference(reference: str | None) -> str:
+    """A payment's reference as stored, or :class:`WithdrawalError` on ``reference``."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise WithdrawalError("reference", _("Enter the payment's reference."))
+    if len(reference) > 120:
+        raise WithdrawalError("reference", _("Keep the reference under 120 characters."))
+    return reference
+
+
+def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
+    """requested or approved → rejected; the amount returns to ``available``. Commits."""
+    reason = clean_reason(reason)
     withdrawal = _transition(
         withdrawal_id,
         actor,
@@ -508,11 +581,7 @@ def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
 def pay(withdrawal_id: int, actor: User, reference: str) -> Withdrawal:
     """approved → paid with the payment's reference: ``withdrawing → paid`` in the ledger,
     and the distributor's available commissions marked paid, oldest first. Commits."""
-    reference = (reference or "").strip()
-    if not reference:
-        raise WithdrawalError("reference", _("Enter the payment's reference."))
-    if len(reference) > 120:
-        raise WithdrawalError("reference", _("Keep the reference under 120 characters."))
+    reference = clean_reference(reference)
     withdrawal = _transition(
         withdrawal_id,
         actor,

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
+from portal import confirm
 from portal.accounts.access import distributor_blueprint
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
@@ -51,24 +52,48 @@ def _active() -> Distributor:
 # --- requests and history -------------------------------------------------------------
 
 
+def _live_quote(distributor_id: int, form: FeeForm | WithdrawalForm) -> dict[str, Any]:
+    """The quote under the amount: the distributor's limits, and for the amount typed so
+    far the fee and what arrives — or why it cannot be requested."""
+    allowed = services.limits(distributor_id)
+    result, error = None, None
+    typed = bool(form.amount.raw_data and form.amount.raw_data[0].strip())
+    if typed and form.amount.errors:
+        error = " ".join(str(e) for e in form.amount.errors)
+    elif typed and form.amount.data is not None:
+        try:
+            result = services.quote(form.amount.data, allowed.currency)
+            services.check_amount(form.amount.data, allowed)
+        except services.WithdrawalError as exc:
+            result, error = None, exc.message
+    return {"quote": result, "error": error, "limits": allowed}
+
+
 def _page(distributor: Distributor, form: WithdrawalForm | None = None) -> dict[str, Any]:
     accounts = services.accounts(distributor.id)
+    form = form or WithdrawalForm(accounts, formdata=None)
     return {
         "distributor": distributor,
         "can_withdraw": can_promote(distributor),
         "accounts": accounts,
-        "form": form or WithdrawalForm(accounts, formdata=None),
+        "form": form,
         "terms": services.terms(),
         "balance": services.balance(distributor.id),
         "page": paginate(services.history(distributor.id)),
+        **_live_quote(distributor.id, form),
     }
 
 
 @me.get("/withdrawals")
 def index() -> Response:
-    """The page; the history table alone for the pager's swaps."""
+    """The page (``?amount=`` fills the amount: "withdraw all" without JavaScript); the
+    history table alone for the pager's swaps."""
     distributor = current_distributor()
-    return render("me/withdrawals.html", "me/_withdrawal_history.html", **_page(distributor))
+    form = None
+    if "amount" in request.args:
+        form = WithdrawalForm(services.accounts(distributor.id), formdata=request.args)
+        form.amount.validate(form)
+    return render("me/withdrawals.html", "me/_withdrawal_history.html", **_page(distributor, form))
 
 
 @me.post("/withdrawals")
@@ -107,24 +132,17 @@ def create() -> Response:
 
 @me.get("/withdrawals/fee")
 def fee() -> Response:
-    """Fee and net for the amount typed so far (the request form asks as you type)."""
+    """The live quote for the amount typed so far (the request form asks as you type):
+    available, minimum and maximum, then the fee and net or what is wrong."""
+    distributor = current_distributor()
     form = FeeForm(formdata=request.args)
-    terms = services.terms()
-    result, error = None, None
-    if form.validate():
-        try:
-            result = services.quote(form.amount.data, terms.currency)
-        except services.WithdrawalError as exc:
-            error = exc.message
-    elif form.amount.raw_data and form.amount.raw_data[0].strip():
-        error = " ".join(str(e) for e in form.amount.errors)
+    form.validate()
     return render(
         "me/withdrawal_fee.html",
         "me/_withdrawal_fee.html",
         form=form,
-        quote=result,
-        error=error,
-        terms=terms,
+        terms=services.terms(),
+        **_live_quote(distributor.id, form),
     )
 
 
@@ -208,10 +226,25 @@ def add_account() -> Response:
     )
 
 
+def _remove_question(account: PayoutAccount) -> confirm.Confirmation:
+    return confirm.Confirmation(
+        question=_("Remove the payout account %(account)s?", account=services.label(account)),
+        button=_("Remove the account"),
+        back=url_for(".accounts"),
+        facts=[(_("Account holder's name"), account.holder_name)],
+        consequences=[
+            _("New withdrawals cannot be paid to it; you can add it again later."),
+            _("Withdrawals you already requested to it are still paid there."),
+        ],
+    )
+
+
 @me.post("/withdrawals/accounts/<int:account_id>/remove")
 def remove_account(account_id: int) -> Response:
     distributor = _active()
     try:
+        if not confirm.confirmed():
+            return confirm.ask(_remove_question(services.account_for(distributor.id, account_id)))
         account = services.remove_account(distributor.id, account_id)
     except services.NotFound:
         abort(404)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import Role
 from portal.extensions import db
 from portal.withdrawals.models import Withdrawal, WithdrawalState
-from tests.browser.test_withdrawals_browser import earn_50, sign_in
+from tests.browser.test_withdrawals_browser import confirm_in_dialog, earn_50, sign_in
 from tests.money import add_account, request
 
 
@@ -28,9 +28,12 @@ def test_ops_approve_and_pay_in_place(
     row = page.locator(f"#withdrawal-{withdrawal_id}")
     expect(row).to_contain_text("Seller Lin")
     row.get_by_role("button", name="Approve").click()
+    confirm_in_dialog(page, "Approve")
     expect(row.locator(".badge")).to_have_text("Approved")
     row.get_by_label("Payment reference").fill("PP-0001")
     row.get_by_role("button", name="Mark paid").click()
+    expect(page.get_by_role("dialog")).to_contain_text("PP-0001")
+    confirm_in_dialog(page, "Mark paid")
     expect(row.locator(".badge")).to_have_text("Paid")
     expect(row).to_contain_text("PP-0001")
     assert page.evaluate("window.__noReload") is True

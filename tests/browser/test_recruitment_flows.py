@@ -43,12 +43,27 @@ def test_approve_and_reject_swap_rows_in_place(
     expect(row.locator(".badge")).to_have_text("Active")
     assert status_of(app, first) is DistributorStatus.ACTIVE
 
+    # Rejecting asks first, in a modal dialog: Escape (or Cancel) changes nothing and
+    # gives the focus back to the button that asked.
     row = page.locator(f"#application-{second}")
     row.get_by_label("Reason (shown to the applicant)").fill("Outside our delivery area")
-    row.get_by_role("button", name="Reject").click()
+    reject = row.get_by_role("button", name="Reject")
+    reject.click()
+    dialog = page.get_by_role("dialog", name="Reject the application of Second Applicant?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Outside our delivery area")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(reject).to_be_focused()
+    assert status_of(app, second) is DistributorStatus.APPLIED
+
+    reject.click()
+    dialog.get_by_role("button", name="Reject the application").click()
     expect(row.locator(".badge")).to_have_text("Rejected")
+    expect(page.locator("dialog")).to_have_count(0)
     assert status_of(app, second) is DistributorStatus.REJECTED
-    assert page.evaluate("window.__noReload") is True  # both were swaps, not page loads
+    assert page.evaluate("window.__noReload") is True  # all were swaps, not page loads
 
 
 def test_apply_on_a_phone_through_an_invite(

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from portal.accounts.models import Role
 from tests.browser.axe import axe_source, violations
-from tests.browser.test_withdrawals_browser import earn_50, sign_in
+from tests.browser.test_withdrawals_browser import confirm_in_dialog, earn_50, sign_in
 from tests.money import add_account, request
 
 
@@ -63,6 +63,9 @@ def test_deciding_a_row_focuses_it_and_announces_its_state(
 
     row = page.locator(f"#withdrawal-{withdrawal_id}")
     row.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    assert violations(page) == []  # the open confirm dialog too
+    confirm_in_dialog(page, "Approve")
     expect(row.locator(".badge")).to_have_text("Approved")
     expect(row).to_be_focused()
     status = page.locator("#swap-status")
@@ -73,6 +76,7 @@ def test_deciding_a_row_focuses_it_and_announces_its_state(
     row.get_by_label("Payment reference").fill("PP-0001")
     expect(row.get_by_label("Payment reference")).to_be_focused()
     row.get_by_role("button", name="Mark paid").click()
+    confirm_in_dialog(page, "Mark paid")
     expect(row.locator(".badge")).to_have_text("Paid")
     expect(row).to_be_focused()
     expect(status).to_have_text("Paid")

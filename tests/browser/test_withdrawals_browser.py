@@ -32,6 +32,15 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def confirm_in_dialog(page: Page, button: str) -> None:
+    """Answer the confirm step's modal dialog (focus starts on Cancel) with ``button``."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    dialog.get_by_role("button", name=button, exact=True).click()
+    expect(page.locator("dialog")).to_have_count(0)
+
+
 def earn_50(app: Flask, distributor_id: int, ops_id: int) -> None:
     """A 10 % plan, a completed 500.00 order past its return window: 50.00 available; and a
     1.5 % withdrawal fee."""
@@ -81,10 +90,21 @@ def test_withdraw_on_a_phone_without_reloads(
     page.evaluate("window.__noReload = true")
     expect(page.locator("#withdrawal-balance")).to_contain_text("$50.00")
     amount = page.get_by_label("Amount")
+    quote = page.locator("#withdrawal-fee .quote-result")
+    limits = page.locator("#withdrawal-fee .quote-limits")
+    expect(limits).to_have_text("Available $50.00 · minimum $10.00 · up to $50.00 now")
     amount.press_sequentially("20")
-    expect(page.locator("#withdrawal-fee")).to_have_text("Fee $0.30 · you receive $19.70")
+    expect(quote).to_have_text("Fee $0.30 · you receive $19.70")
     amount.fill("20.001")
-    expect(page.locator("#withdrawal-fee")).to_contain_text("Use at most 2 decimals for USD.")
+    expect(quote).to_contain_text("Use at most 2 decimals for USD.")
+    amount.fill("999999")
+    expect(quote).to_have_text("You can withdraw at most $50.00.")
+    amount.fill("5")
+    expect(quote).to_have_text("The minimum withdrawal is $10.00.")
+    page.get_by_role("link", name="Withdraw all ($50.00)").click()
+    expect(amount).to_have_value("50.00")
+    expect(amount).to_be_focused()
+    expect(quote).to_have_text("Fee $0.75 · you receive $49.25")
     amount.fill("60")
     page.get_by_role("button", name="Request withdrawal").click()
     expect(page.locator("#amount-error")).to_have_text("You can withdraw at most $50.00.")

@@ -166,10 +166,17 @@ def test_one_page_costs_the_same_queries_however_many_actors(
     assert queries() == few
 
 
-def test_ops_read_the_log_but_distributors_do_not(app: Flask, make_user, make_distributor) -> None:
+def test_only_admins_read_the_log(app: Flask, make_user, make_distributor) -> None:
+    make_user("admin@shop.example", Role.ADMIN)
     make_user("ops@shop.example", Role.OPS)
     make_distributor("dist@shop.example")
-    assert signed_in(app, "ops@shop.example").get("/admin/audit").status_code == 200
+    admin = signed_in(app, "admin@shop.example")
+    assert admin.get("/admin/audit").status_code == 200
+    assert 'href="/admin/audit"' in admin.get("/admin/").get_data(as_text=True)
+    ops = signed_in(app, "ops@shop.example")
+    assert ops.get("/admin/audit").status_code == 403
+    assert ops.get("/admin/audit", headers=HX).status_code == 403
+    assert 'href="/admin/audit"' not in ops.get("/admin/").get_data(as_text=True)
     assert signed_in(app, "dist@shop.example").get("/admin/audit").status_code == 403
     anonymous = app.test_client().get("/admin/audit")
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")

@@ -111,8 +111,11 @@ def test_manual_adjustments_are_ledger_entries_with_a_reason(
         response = post(ops, distributor_id, "adjust", amount=amount, reason=reason)
         assert response.status_code == 400, (amount, reason)
     assert balances(app, distributor_id) == {Bucket.AVAILABLE: D("50.00")}
-    assert post(ops, distributor_id, "adjust", amount="12.50", reason="Goodwill").status_code == 302
-    assert post(ops, distributor_id, "adjust", amount="-70", reason="Fraud").status_code == 302
+    for amount, reason in (("12.50", "Goodwill"), ("-70", "Fraud")):
+        asked = post(ops, distributor_id, "adjust", amount=amount, reason=reason)
+        assert asked.status_code == 200 and "Adjust Lin&#39;s balance by" in asked.text
+        done = post(ops, distributor_id, "adjust", amount=amount, reason=reason, confirmed="1")
+        assert done.status_code == 302
     assert balances(app, distributor_id) == {Bucket.AVAILABLE: D("-7.50")}
     assert verify(app) == []
     with app.app_context():

@@ -42,10 +42,11 @@ def staff(app: Flask, make_user) -> FlaskClient:
 
 
 def decide_on_page(client: FlaskClient, withdrawal_id: int, action: str, note: str = ""):
+    """A decision in the queue's row, confirmed (the confirm step has its own tests)."""
     token = csrf_token(client, "/admin/withdrawals")
     return client.post(
         f"/admin/withdrawals/{withdrawal_id}/{action}",
-        data={"csrf_token": token, "note": note},
+        data={"csrf_token": token, "note": note, "confirmed": "1"},
         headers=HX,
     )
 
@@ -98,7 +99,13 @@ def test_the_whole_lifecycle_through_the_pages(app: Flask, seller, make_user) ->
 
     paid = ops.post(
         "/admin/withdrawals/batch",
-        data={"csrf_token": token, "action": "pay", "note": "PP-BATCH-7", "ids": [withdrawal_id]},
+        data={
+            "csrf_token": token,
+            "action": "pay",
+            "note": "PP-BATCH-7",
+            "ids": [withdrawal_id],
+            "confirmed": "1",
+        },
     )
     assert paid.status_code == 302
     assert state_of(app, withdrawal_id) is WithdrawalState.PAID
@@ -202,10 +209,13 @@ def test_batch_actions_skip_what_cannot_be_done(app: Flask, seller, make_user) -
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "beneficiary_name" and len(rows) == 2
     assert rows[1][:6] == ["Jane Doe", "DE89370400440532013000", "GLS", "10.00", "USD", f"W{one}"]
-    ops.post(
-        "/admin/withdrawals/batch",
-        data={"csrf_token": token, "action": "pay", "note": "SEPA-1", "ids": [one, two]},
-    )
+    batch = {"csrf_token": token, "action": "pay", "note": "SEPA-1", "ids": [one, two]}
+    asked = ops.post("/admin/withdrawals/batch", data=batch).get_data(as_text=True)
+    assert "Mark 1 withdrawal paid?" in asked and "SEPA-1" in asked and "$10.00" in asked
+    assert "1 selected withdrawal is in another state and is skipped." in asked
+    assert asked.count('name="ids"') == 2  # both go through again; the service skips one
+    assert state_of(app, one) is WithdrawalState.APPROVED  # asked, nothing done yet
+    ops.post("/admin/withdrawals/batch", data={**batch, "confirmed": "1"})
     assert (state_of(app, one), state_of(app, two)) == (
         WithdrawalState.PAID,
         WithdrawalState.REQUESTED,

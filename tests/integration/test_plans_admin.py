@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.audit.models import AuditEntry
 from portal.commissions import services
 from portal.commissions.models import CommissionPlan, PlanOverride
-from portal.distributors.models import Level
+from portal.distributors.models import Distributor, Level
 from portal.extensions import db
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
@@ -302,3 +302,73 @@ def test_non_finite_and_oversized_numbers_are_field_errors(
         )
         assert response.status_code == 400, lines
         assert "total an amount" in response.get_data(as_text=True)
+
+
+def _sell(app: Flask, seller: int, n: int) -> None:
+    now = utcnow()
+    with app.app_context():
+        for i in range(n):
+            stored = orders.store_order(
+                OrderData(
+                    shop_order_id=f"R{seller}-{i}",
+                    status="processing",
+                    currency="USD",
+                    created_at=now - timedelta(days=5),
+                    modified_at=now - timedelta(days=5),
+                    lines=(LineData("1", "P1", 1, D("100.00")),),
+                    attribution=Attribution(seller, "coupon"),
+                )
+            )
+            services.apply_order(stored.order_id, now)
+
+
+def test_a_plan_rate_every_level_overrides_is_named_and_warned(
+    app: Flask, admin_client, make_distributor
+) -> None:
+    """The issue's case: 10 % → 14 % backtests to 0.00 because every level has its own
+    seller rate. The editor says the level rate wins and warns the change does nothing."""
+    plan_post(admin_client, max_depth="1", rate_depth1="10", exclusions="")
+    with app.app_context():
+        gold = Level(name="Gold", rank=1, rate_depth1=D("12"))
+        silver = Level(name="Silver", rank=2, rate_depth1=D("8"))
+        db.session.add_all([gold, silver])
+        db.session.commit()
+        levels = {"gold": gold.id, "silver": silver.id}
+    sellers = [make_distributor(f"s{n}@shop.example", name=f"S{n}")[0] for n in range(2)]
+    with app.app_context():
+        db.session.get(Distributor, sellers[0]).level_id = levels["gold"]
+        db.session.get(Distributor, sellers[1]).level_id = levels["silver"]
+        db.session.commit()
+    for seller in sellers:
+        _sell(app, seller, 2)
+
+    page = admin_client.get("/admin/plans").get_data(as_text=True)
+    table = page.split('id="plan-affiliate"')[1].split("Product and category overrides")[0]
+    assert "Which rate wins" in table
+    assert "Gold" in table and '12 % <span class="badge badge-level-rate">level rate' in table
+    assert "No level" in table and '10 % <span class="badge badge-plan-rate">plan rate' in table
+
+    tried = plan_post(
+        admin_client, url_suffix="/backtest", max_depth="1", rate_depth1="14", exclusions=""
+    )
+    html = tried.get_data(as_text=True)
+    assert "4 orders of this role re-priced." in html and "$0.00" in html
+    assert "The depth-1 rate (10 % → 14 %) changes no order" in html
+    assert "has a level with its own depth-1" in html
+    saved = plan_post(admin_client, max_depth="1", rate_depth1="14", exclusions="")
+    assert "changes no order" in admin_client.get(saved.headers["Location"]).text
+
+    # Changing a depth the plan does not pay is just as idle.
+    idle = plan_post(
+        admin_client, url_suffix="/backtest", max_depth="1", rate_depth1="14", rate_depth2="9"
+    )
+    assert "The depth-2 rate (3 % → 9 %) changes no order: only 1 depth is paid." in idle.text
+
+    # One distributor without a level: the plan rate is used, no warning.
+    newcomer, _ = make_distributor("new@shop.example", name="New")
+    _sell(app, newcomer, 1)
+    live = plan_post(
+        admin_client, url_suffix="/backtest", max_depth="1", rate_depth1="20", exclusions=""
+    ).get_data(as_text=True)
+    assert "changes no order" not in live
+    assert "$6.00" in live  # the newcomer's one order: 14 % → 20 % of 100.00

@@ -38,9 +38,14 @@ def test_reassign_moves_the_commission_and_claws_back_a_paid_one(
     assert refused.status_code == 400 and "No active distributor" in refused.get_data(as_text=True)
     no_reason = ops.post(f"{page}/reassign", data={"csrf_token": token, "code": right_code})
     assert no_reason.status_code == 400
-    done = ops.post(
-        f"{page}/reassign", data={"csrf_token": token, "code": right_code, "reason": "lost coupon"}
-    )
+    form = {"csrf_token": token, "code": right_code, "reason": "lost coupon"}
+    asked = ops.post(f"{page}/reassign", data=form)
+    question = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Re-assign order #1001 to Right?" in question
+    assert "Wrong" in question and "$30.00" in question and "lost coupon" in question
+    with app.app_context():
+        assert db.session.get(Order, order_id).distributor_id == wrong  # not yet
+    done = ops.post(f"{page}/reassign", data={**form, "confirmed": "1"})
     assert done.status_code == 302
     with app.app_context():
         order = db.session.get(Order, order_id)

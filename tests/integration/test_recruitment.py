@@ -98,10 +98,16 @@ def test_application_then_approval_then_dashboard(app: Flask, client, staff) -> 
 def test_reject_without_htmx_redirects_and_shows_the_reason(app, client, staff) -> None:
     apply_form(client)
     applicant = distributor_by_email(app, "lin@shop.example")
-    response = staff.post(
-        f"/admin/distributors/{applicant.id}/reject",
-        data={"csrf_token": csrf_token(staff, "/admin/"), "reason": "Not in our region"},
-    )
+    url = f"/admin/distributors/{applicant.id}/reject"
+    form = {"csrf_token": csrf_token(staff, "/admin/"), "reason": "Not in our region"}
+    asked = staff.post(url, data=form)  # the confirm step first, nothing changes yet
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "<html" in page
+    assert "Reject the application of" in page and "lin@shop.example" in page
+    assert 'name="confirmed" value="1"' in page and 'value="Not in our region"' in page
+    assert 'href="/admin/distributors/applications"' in page  # Cancel, without JavaScript
+    assert distributor_by_email(app, "lin@shop.example").status is DistributorStatus.APPLIED
+    response = staff.post(url, data={**form, "confirmed": "1"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/distributors/applications"
     assert "was rejected" in staff.get(response.headers["Location"]).get_data(as_text=True)
@@ -141,6 +147,8 @@ def test_auto_approval_setting(app, admin_client) -> None:
             "withdrawal_fee_fixed": "0",
             "withdrawal_daily_limit": "0",
             "withdrawal_auto_approve_below": "0",
+            "adjustment_approval_above": "1000",
+            "adjustment_limit_ops": "10000",
             "risk_self_purchase": "y",
             "risk_same_device": "ip",
             "risk_team_loop": "y",

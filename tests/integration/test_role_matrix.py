@@ -77,7 +77,15 @@ def test_admin_urls_by_role(app: Flask, clients) -> None:
         for r, _ in _rules(app, "/admin")
         if getattr(app.view_functions[r.endpoint], "required_roles", None)
     ]
-    assert any(r.endpoint == "admin_settings.edit" for r in admin_only)
+    reserved = {r.endpoint for r in admin_only}
+    # The README reserves these for admins: settings, API tokens and the audit log.
+    assert {"admin_settings.edit", "admin_tokens.index", "admin_audit.index"} <= reserved
+
+
+def test_ops_are_refused_the_audit_log_and_admins_read_it(clients) -> None:
+    assert clients["ops"].get("/admin/audit").status_code == 403
+    assert clients["ops"].get("/admin/audit", headers={"HX-Request": "true"}).status_code == 403
+    assert clients["admin"].get("/admin/audit").status_code == 200
 
 
 def test_me_urls_by_role(app: Flask, clients) -> None:

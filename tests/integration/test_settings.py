@@ -24,6 +24,8 @@ VALID = {
     "withdrawal_fee_fixed": "0",
     "withdrawal_daily_limit": "5000",
     "withdrawal_auto_approve_below": "0",
+    "adjustment_approval_above": "1000",
+    "adjustment_limit_ops": "10000",
     "risk_self_purchase": "y",
     "risk_same_device": "ip",
     "risk_team_loop": "y",
@@ -66,6 +68,8 @@ def test_bad_settings_are_field_errors(app: Flask, admin_client) -> None:
         ("withdrawal_fee_percent", "101"),
         ("withdrawal_fee_fixed", "NaN"),
         ("withdrawal_fee_fixed", "lots"),
+        ("adjustment_approval_above", "-1"),
+        ("adjustment_limit_ops", "1e12"),
     ):
         response = post(admin_client, **{field: value})
         assert response.status_code == 400, field

@@ -6,6 +6,7 @@ Balances come from real commissions: orders are stored, commissions applied and 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal as D
 
@@ -436,11 +437,21 @@ def test_adding_and_removing_accounts_through_the_pages(app: Flask, plan, make_d
         bank = db.session.scalar(
             select(PayoutAccount).where(PayoutAccount.method == PayoutMethod.BANK)
         )
-    response = post(client, f"/me/withdrawals/accounts/{bank.id}/remove", HX)
+    remove = f"/me/withdrawals/accounts/{bank.id}/remove"
+    asked = post(client, remove, {**HX, "HX-Target": "payout-accounts"})
+    dialog = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "<dialog" in dialog and "<html" not in dialog
+    assert asked.headers["HX-Retarget"] == "#confirm-dialog"
+    assert "Remove the payout account Bank transfer · ICBC · •••• 6789?" in dialog
+    assert 'hx-target="#payout-accounts"' in dialog and 'name="confirmed" value="1"' in dialog
+    with app.app_context():
+        assert db.session.get(PayoutAccount, bank.id).removed_at is None  # asked, not done
+    response = post(client, remove, HX, confirmed="1")
     listing, message = response.get_data(as_text=True).split('<div id="flashes"')
     assert response.status_code == 200 and "ICBC" not in listing and "j•••@" in listing
     assert "Bank transfer · ICBC · •••• 6789 removed." in message
-    assert post(client, f"/me/withdrawals/accounts/{bank.id}/remove").status_code == 404
+    assert post(client, remove).status_code == 404
+    assert post(client, remove, confirmed="1").status_code == 404
     with app.app_context():
         assert db.session.get(PayoutAccount, bank.id).removed_at is not None
         assert [a.method for a in services.accounts(distributor_id)] == [PayoutMethod.PAYPAL]
@@ -475,20 +486,50 @@ def test_htmx_request_swaps_the_form_balance_and_history(app: Flask, seller) -> 
     assert balances(app, seller)[Bucket.AVAILABLE] == D("20.00")
 
 
-def test_the_fee_is_quoted_as_you_type(app: Flask, seller, make_user) -> None:
-    configure(app, make_user("admin@shop.example"), withdrawal_fee_percent=D("1.5"))
+def test_the_quote_shows_fee_and_limits_as_you_type(app: Flask, seller, make_user) -> None:
+    admin = make_user("admin@shop.example")
+    configure(app, admin, withdrawal_fee_percent=D("1.5"))
     client = signed_in(app, "seller@shop.example")
-    fragment = client.get("/me/withdrawals/fee?amount=100", headers=HX).get_data(as_text=True)
-    assert fragment.strip() == "Fee $1.50 · you receive $98.50"
-    page = client.get("/me/withdrawals/fee?amount=100")
-    assert "<html" in page.get_data(as_text=True) and "$98.50" in page.get_data(as_text=True)
-    assert "Use at most 2 decimals" in client.get(
-        "/me/withdrawals/fee?amount=1.234", headers=HX
-    ).get_data(as_text=True)
-    assert "Not a valid decimal" in client.get(
-        "/me/withdrawals/fee?amount=abc", headers=HX
-    ).get_data(as_text=True)
-    assert "Type an amount" in client.get("/me/withdrawals/fee", headers=HX).get_data(as_text=True)
+
+    def quote(amount: str | None) -> tuple[str, str]:
+        query = "" if amount is None else f"?amount={amount}"
+        html = client.get(f"/me/withdrawals/fee{query}", headers=HX).get_data(as_text=True)
+        limits, result = re.findall(r'class="quote-(?:limits|result)">(.*?)</span>\n?', html)
+        return limits, re.sub(r"<[^>]+>", "", result)
+
+    limits = "Available $50.00 · minimum $10.00 · up to $50.00 now"
+    assert quote("40") == (limits, "Fee $0.60 · you receive $39.40")
+    assert quote("100") == (limits, "You can withdraw at most $50.00.")
+    assert quote("999999") == (limits, "You can withdraw at most $50.00.")
+    assert quote("5") == (limits, "The minimum withdrawal is $10.00.")
+    assert quote("1.234")[1] == "Use at most 2 decimals for USD."
+    assert quote("abc")[1] == "Not a valid decimal value."
+    assert quote(None) == (limits, "Type an amount to see the fee and what you receive.")
+    page = client.get("/me/withdrawals/fee?amount=40")
+    assert "<html" in page.get_data(as_text=True) and "$39.40" in page.get_data(as_text=True)
+
+    # The daily limit caps the maximum; "withdraw all" offers exactly that.
+    configure(app, admin, withdrawal_daily_limit=D("30"))
+    assert quote("35") == (
+        "Available $50.00 · minimum $10.00 · up to $30.00 now",
+        "The daily limit is $30.00; you can still request $30.00 today.",
+    )
+    add_account(app, seller)
+    html = client.get("/me/withdrawals").get_data(as_text=True)
+    assert 'data-fill="amount" data-value="30.00"' in html
+    assert 'href="/me/withdrawals?amount=30.00"' in html and "Withdraw all ($30.00)" in html
+    # Without JavaScript the link fills the form and quotes it on the page.
+    filled = client.get("/me/withdrawals?amount=30.00").get_data(as_text=True)
+    assert 'value="30.00"' in filled and "Fee $0.45 · you receive $29.55" in filled
+
+
+def test_no_withdraw_all_below_the_minimum(app: Flask, plan, make_distributor) -> None:
+    poor, _ = make_distributor("poor@shop.example")
+    earn(app, poor, "5.00", "3001")
+    add_account(app, poor)
+    html = signed_in(app, "poor@shop.example").get("/me/withdrawals").get_data(as_text=True)
+    assert "Available $5.00 · minimum $10.00 · up to $5.00 now" in html
+    assert "Withdraw all" not in html
 
 
 def test_open_rows_poll_and_see_the_state_change(app: Flask, seller, ops) -> None:
@@ -587,6 +628,9 @@ def test_another_distributors_ids_are_404(app: Flask, seller, make_distributor) 
         poll = f"/me/withdrawals/{their_withdrawal}?state=requested"
         assert client.get(poll, headers=headers).status_code == 404
     assert post(client, f"/me/withdrawals/accounts/{theirs}/remove").status_code == 404
+    assert (
+        post(client, f"/me/withdrawals/accounts/{theirs}/remove", confirmed="1").status_code == 404
+    )
     response = post(client, "/me/withdrawals", amount="20", payout_account_id=str(theirs))
     assert response.status_code == 400 and "Not a valid choice" in response.get_data(as_text=True)
     with app.app_context():

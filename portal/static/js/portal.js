@@ -6,11 +6,17 @@
  *   so "Copy" from the system menu is one tap away.
  * - <button data-share="ID" data-share-title="…" hidden>: shown only where the Web Share
  *   API exists (phones); shares the URL in the input #ID.
+ * - <a data-fill="ID" data-value="…">: puts the value into the input #ID (e.g. "withdraw
+ *   all") and fires its input event, so an htmx quote on it refreshes; the link itself
+ *   reloads the page with the value for those without JavaScript.
  * - htmx swaps the person started (a click or a submit, not polling): when the swap took
  *   away the focused element, focus moves to where the result is — the first invalid
  *   field, else the message the response flashed into #flashes (a live region), else the
  *   swapped element itself. A result that flashed nothing and shows no alert is announced
  *   from the swapped element's status badge through the #swap-status live region.
+ * - The confirm step (portal/confirm.py) swapped into #confirm-dialog opens as a modal
+ *   <dialog> (focus on Cancel, Escape closes); closing it empties it and gives the focus
+ *   back to what opened it. Its confirm button posts; the dialog closes as it does.
  *
  * Listeners are delegated from the document, so content swapped in by htmx works too.
  * No inline handlers: the Content-Security-Policy forbids them.
@@ -118,6 +124,18 @@
     }
   });
 
+  document.addEventListener("click", function (event) {
+    var filler = event.target.closest("[data-fill]");
+    var input = filler && document.getElementById(filler.dataset.fill);
+    if (!input) {
+      return;
+    }
+    event.preventDefault();
+    input.value = filler.dataset.value;
+    input.focus();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
   // Tapping a read-only link field selects it whole, ready to copy by hand.
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("input.copy-source")) {
@@ -167,6 +185,71 @@
       if (badge && !target.querySelector("[role='alert']")) {
         say(badge.textContent.trim(), "swap-status");
       }
+    }
+  });
+
+  // --- the confirm step ---------------------------------------------------------------
+  var confirmOpener = null;
+
+  function confirmDialog() {
+    var box = document.getElementById("confirm-dialog");
+    return box && box.querySelector("dialog[data-confirm]");
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "confirm-dialog") {
+      confirmOpener = document.activeElement;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "confirm-dialog") {
+      return;
+    }
+    var dialog = confirmDialog();
+    if (!dialog) {
+      return;
+    }
+    dialog.addEventListener("close", function () {
+      if (dialog.dataset.posting) {
+        return;  // emptied once the confirmed request has its answer
+      }
+      dialog.remove();
+      if (confirmOpener && confirmOpener.isConnected) {
+        confirmOpener.focus();
+      }
+    });
+    if (typeof dialog.showModal === "function") {
+      dialog.showModal();
+    } else {
+      dialog.setAttribute("open", "");
+    }
+    var cancel = dialog.querySelector("[data-confirm-cancel]");
+    if (cancel) {
+      cancel.focus();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-confirm-cancel]");
+    var dialog = cancel && cancel.closest("dialog");
+    if (dialog) {
+      dialog.close();
+    }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog[data-confirm]");
+    if (dialog) {
+      dialog.dataset.posting = "1";
+      dialog.close();
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog[data-confirm]");
+    if (dialog) {
+      dialog.remove();
     }
   });
 
