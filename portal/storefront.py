@@ -97,8 +97,7 @@ def record(
     utc_offset_minutes: int | None = None,
 ) -> Storefront:
     """Keep what the shop said (the fields given; flushed, the caller commits). A
-    currency that is not an ISO 4217 code is ignored. The shop's currency becomes the
-    portal's while the portal's currency setting was never set."""
+    currency that is not an ISO 4217 code is ignored."""
     known = current()
     values = asdict(known)
     if url is not None:
@@ -116,9 +115,15 @@ def record(
         row.value = values
     db.session.flush()
     db.session.info.setdefault("settings", {}).pop(KEY, None)
-    if values["currency"] and db.session.get(Setting, "currency") is None:
-        adopt_currency(None)
     return current()
+
+
+def adopt_if_unset() -> bool:
+    """Take the shop's currency while the portal's currency setting was never set (its
+    default is nobody's decision); audited as the system's."""
+    if db.session.get(Setting, "currency") is not None:
+        return False
+    return adopt_currency(None)
 
 
 def currency_differs() -> bool:

@@ -43,7 +43,7 @@ def upgrade():
     op.create_table(
         'woo_rest_finds',
         sa.Column('shop_order_id', sa.String(length=64), nullable=False),
-        sa.Column('modified_at_shop', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('delivery_after', sa.DateTime(timezone=True), nullable=False),
         sa.Column('found_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('shop_order_id', name=op.f('pk_woo_rest_finds')),
     )

@@ -10,12 +10,14 @@ import base64
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from plugins.woocommerce_bridge.client import WooClient, WooError
 from plugins.woocommerce_bridge.models import WooConnection
 from portal.extensions import db
 
@@ -104,6 +106,14 @@ def effective() -> Credentials:
             unreadable=unreadable,
         )
     return cache[_CACHE]
+
+
+def client(**options: Any) -> WooClient:
+    """A REST client with the effective credentials (``WooError`` without them)."""
+    found = effective()
+    if not found.rest:
+        raise WooError("the shop is not connected: enter its address and REST keys")
+    return WooClient(found.store_url, found.key, found.secret, **options)
 
 
 def forget() -> None:

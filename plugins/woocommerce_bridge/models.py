@@ -101,10 +101,12 @@ class WooConnection(db.Model):
 class WooRestFind(db.Model):
     """An order whose latest state a REST reconcile brought before any webhook did (its
     change was after ``WooConnection.webhooks_since``). It counts as missed by the
-    webhooks until a delivery for the order arrives; kept for ``health.FIND_DAYS``."""
+    webhooks until a delivery for the order is received after ``delivery_after`` (its
+    modification time at the shop, less the clocks' difference); kept for
+    ``health.FIND_DAYS``."""
 
     __tablename__ = "woo_rest_finds"
 
     shop_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    modified_at_shop: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivery_after: Mapped[datetime] = mapped_column(UTCDateTime())
     found_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
