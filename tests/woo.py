@@ -139,6 +139,9 @@ class FakeShop:
     # Webhooks as WooCommerce keeps them (with their secret and failure count).
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     nonces: set[str] = field(default_factory=set)
+    # Answers a real shop gave (the recordings), served as they are for GET of the path
+    # under /wp-json/wc/v3 (e.g. "/settings/general").
+    recorded: dict[str, Any] = field(default_factory=dict)
 
     # --- authentication (WC_REST_Authentication) ----------------------------------------
 
@@ -542,6 +545,13 @@ class FakeShop:
 
     def _route(self, request: Request) -> Response:
         path = request.path.removeprefix("/wp-json/wc/v3")
+        if request.method == "GET" and path in self.recorded:
+            answer = self.recorded[path]
+            return (
+                self._paged(request, answer, len(answer))
+                if isinstance(answer, list)
+                else _json(answer)
+            )
         if path == "/orders":
             return self._list(request, self.lazy_orders or list(self.orders.values()))
         if re.fullmatch(r"/orders/\d+/refunds", path):
