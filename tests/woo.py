@@ -142,6 +142,7 @@ class FakeShop:
     # Answers a real shop gave (the recordings), served as they are for GET of the path
     # under /wp-json/wc/v3 (e.g. "/settings/general").
     recorded: dict[str, Any] = field(default_factory=dict)
+    auth_used: list[str] = field(default_factory=list)  # basic | oauth1, per request let in
 
     # --- authentication (WC_REST_Authentication) ----------------------------------------
 
@@ -204,12 +205,14 @@ class FakeShop:
     def _refusal(self, request: Request) -> Response | None:
         """None when a key authenticated the request and may do what it asks."""
         done, error = self._basic(request) if request.scheme == "https" else (False, None)
+        how = "basic"
         if not done:
             done, oauth_error = self._oauth(request)
-            error = oauth_error or error
+            error, how = oauth_error or error, "oauth1"
         if not done:
             code, message = UNAUTHENTICATED.get(request.method, UNAUTHENTICATED["GET"])
             return error or _error(code, message, 401)
+        self.auth_used.append(how)
         wants = "read" if request.method in ("GET", "HEAD") else "write"
         if wants not in self.permissions:
             message = f"The API key provided does not have {wants} permissions."

@@ -26,11 +26,21 @@ from portal.forms import strip
 _PRINTABLE = r"[\x21-\x7e]{1,125}"
 
 
-def _address(form: Any, field: Any) -> None:
+def _control(ch: str) -> bool:
+    return ord(ch) < 32 or ord(ch) == 127
+
+
+def _visible(form: Any, field: Any) -> None:
+    """Control characters (a NUL byte…) are refused, and not shown back in the page."""
     value = field.data or ""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValidationError(_l("The address has control characters in it."))
-    parts = urlsplit(value)
+    if any(_control(ch) for ch in value):
+        field.data = "".join(ch for ch in value if not _control(ch))
+        field.raw_data = [field.data]
+        raise StopValidation(_l("Remove the control characters (e.g. a NUL byte) from this."))
+
+
+def _address(form: Any, field: Any) -> None:
+    parts = urlsplit(field.data or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(_l("Enter the shop's address, starting with https:// or http://."))
     if parts.username or parts.password or parts.query or parts.fragment:
@@ -60,13 +70,14 @@ class ConnectForm(FlaskForm):
 
     store_url = StringField(
         _l("Shop address"),
-        validators=[DataRequired(), Length(max=255), _address],
+        validators=[_visible, DataRequired(), Length(max=255), _address],
         filters=[strip, _trailing_slash],
         description=_l("The WordPress site's address, e.g. https://shop.example.com"),
     )
     consumer_key = StringField(
         _l("Consumer key"),
         validators=[
+            _visible,
             _unless_kept,
             Length(max=128),
             Regexp(
@@ -79,6 +90,7 @@ class ConnectForm(FlaskForm):
     consumer_secret = PasswordField(
         _l("Consumer secret"),
         validators=[
+            _visible,
             _unless_kept,
             Length(max=128),
             Regexp(
