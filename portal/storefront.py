@@ -3,9 +3,11 @@ recorded by the shop plugin through :func:`record` whenever it reads them (the c
 never names the plugin). Kept in the settings table under one key of its own.
 
 The portal's own currency stays a setting: orders in another currency are held for
-review, never converted. While nobody has set that setting, the shop's currency becomes
-it; afterwards a difference is shown to the merchant (``currency_differs``), who can
-take the shop's with :func:`adopt_currency`. The portal counts days (reports, daily
+review, never converted. Until the portal has its first order the shop's currency
+becomes it (:func:`adopt_if_new`: nothing was counted in the old one); afterwards a
+difference is shown to the merchant (``currency_differs``), who can take the shop's
+with :func:`adopt_currency` — balances already earned stay in the currency they were
+earned in. The portal counts days (reports, daily
 limits) in UTC, whatever the shop's timezone."""
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
+from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.extensions import db
+from portal.orders.models import Order
 from portal.settings import services as settings
 from portal.settings.models import Setting
 from portal.timeutil import utcnow
@@ -118,12 +122,12 @@ def record(
     return current()
 
 
-def adopt_if_unset() -> bool:
-    """Take the shop's currency while the portal's currency setting was never set (its
-    default is nobody's decision); audited as the system's."""
-    if db.session.get(Setting, "currency") is not None:
+def adopt_if_new(actor: User | None = None) -> bool:
+    """Take the shop's currency while the portal has no order yet (audited; ``actor``
+    None: the system's doing). The caller commits."""
+    if db.session.scalar(select(Order.id).limit(1)) is not None:
         return False
-    return adopt_currency(None)
+    return adopt_currency(actor)
 
 
 def currency_differs() -> bool:

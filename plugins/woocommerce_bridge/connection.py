@@ -138,15 +138,16 @@ def repair(api: WooClient, delivery_url: str) -> Repair:
 
 
 def connect(store_url: str, key: str, secret: str, delivery_url: str, actor: User) -> Connected:
-    """Try the keys and keep them, take the shop's currency, make the webhooks (flushed;
-    the caller commits). Raises ``WooError`` — nothing kept — when the keys do not read."""
+    """Try the keys and keep them, take the shop's currency while the portal has no
+    order yet, make the webhooks (flushed; the caller commits). Raises ``WooError`` —
+    nothing kept — when the keys do not read."""
     api = WooClient(store_url, key, secret, timeout=15, retries=1, backoff=0.2)
     try:
         read_storefront(api)  # raises WooRefused when the shop refuses the keys
         before = credentials.row()
         old_url = before.store_url if before is not None else None
         credentials.save(store_url, key, secret)
-        storefront.adopt_currency(actor)
+        storefront.adopt_if_new(actor)
         checked(api.auth, None)
         try:
             done: Repair | None = repair(api, delivery_url)

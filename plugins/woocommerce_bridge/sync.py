@@ -186,7 +186,7 @@ def look_at_the_shop(api: WooClient) -> datetime | None:
     in it, read at the start of every run; a step that fails is logged and the orders
     are read all the same. Returns since when the portal's webhooks exist."""
     steps = (
-        lambda: (connection.read_storefront(api), storefront.adopt_if_unset()),
+        lambda: (connection.read_storefront(api), storefront.adopt_if_new()),
         lambda: health.snapshot(api),
     )
     for step in steps:
