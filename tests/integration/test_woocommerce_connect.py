@@ -233,3 +233,34 @@ def test_a_changed_secret_key_makes_the_stored_keys_unreadable(
         app.config["SECRET_KEY"] = saved
     with app.app_context():
         assert credentials.effective().secret == API_SECRET
+
+
+def test_the_loopback_shop_refuses_a_replayed_or_tampered_oauth_request(fake) -> None:
+    """The shop's OAuth check can fail, so the tests that pass through it mean something."""
+    from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_QUERY
+    from oauthlib.oauth1 import Client as OAuth1Client
+
+    _shop, server = fake
+    url = f"{server.url}/wp-json/wc/v3/orders?include=1,2&modified_after=2026-11-10T13:59:58"
+    signer = OAuth1Client(
+        KEY,
+        client_secret=API_SECRET,
+        signature_method=SIGNATURE_HMAC_SHA1,  # WooCommerce takes SHA1 as well as SHA256
+        signature_type=SIGNATURE_TYPE_QUERY,
+    )
+    signed, _, _ = signer.sign(url, "GET")
+    assert httpx.get(signed).status_code == 200
+    replayed = httpx.get(signed)
+    assert replayed.status_code == 401
+    assert replayed.json()["message"] == "Invalid nonce - nonce has already been used."
+    tampered = signer.sign(url, "GET")[0].replace("include=1%2C2", "include=1%2C3")
+    answer = httpx.get(tampered)
+    assert answer.status_code == 401
+    assert answer.json()["message"] == "Invalid signature - provided signature does not match."
+    stale = OAuth1Client(
+        KEY,
+        client_secret=API_SECRET,
+        signature_type=SIGNATURE_TYPE_QUERY,
+        timestamp="1000000000",
+    ).sign(url, "GET")[0]
+    assert httpx.get(stale).json()["message"] == "Invalid timestamp."
