@@ -185,13 +185,14 @@ def look_at_the_shop(api: WooClient) -> datetime | None:
     """What the shop says about itself (currency, timezone) and the portal's webhooks
     in it, read at the start of every run; a step that fails is logged and the orders
     are read all the same. Returns since when the portal's webhooks exist."""
-    steps = (
-        lambda: (connection.read_storefront(api), storefront.adopt_if_new()),
-        lambda: health.snapshot(api),
-    )
-    for step in steps:
+
+    def read_storefront(api: WooClient) -> None:
+        connection.read_storefront(api)
+        storefront.adopt_if_new()
+
+    for step in (read_storefront, health.snapshot):
         try:
-            step()
+            step(api)
             db.session.commit()
         except WooError as exc:
             db.session.rollback()
