@@ -43,7 +43,7 @@ class Connected:
     webhook_error: str | None  # the keys read, but the webhooks could not be made
 
 
-def read_storefront(api: WooClient) -> storefront.Storefront:
+def read_storefront(api: WooClient) -> None:
     """The shop's currency (``woocommerce_currency``) and timezone, recorded in the
     core. A shop whose REST index cannot be read keeps the timezone last recorded."""
     general = api.json("GET", "/settings/general")
@@ -69,7 +69,7 @@ def read_storefront(api: WooClient) -> storefront.Storefront:
             named = index.get("timezone_string")
             timezone = named if isinstance(named, str) else ""
             offset = storefront.offset_minutes(timezone, index.get("gmt_offset"))
-    return storefront.record(
+    storefront.record(
         url=api.store_url, currency=currency, timezone=timezone, utc_offset_minutes=offset
     )
 

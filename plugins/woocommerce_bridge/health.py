@@ -103,7 +103,7 @@ def _created(hook: dict[str, Any]) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def keep(hooks: Sequence[dict[str, Any]], delivery_url: str | None) -> list[dict[str, Any]]:
+def _keep(hooks: Sequence[dict[str, Any]], delivery_url: str | None) -> None:
     """Keep the portal's webhooks among ``hooks`` as the shop listed them (flushed)."""
     ours = [h for h in hooks if is_ours(h, delivery_url)]
     stored = credentials.row(create=True)
@@ -122,12 +122,11 @@ def keep(hooks: Sequence[dict[str, Any]], delivery_url: str | None) -> list[dict
         created = [c for c in map(_created, ours) if c is not None]
         stored.webhooks_since = min(created, default=stored.webhooks_read_at)
     db.session.flush()
-    return ours
 
 
-def snapshot(api: WooClient, delivery_url: str | None = None) -> list[dict[str, Any]]:
-    """Read the shop's webhooks and keep the portal's; returns them."""
-    return keep(read(api), delivery_url or expected_delivery_url())
+def snapshot(api: WooClient, delivery_url: str | None = None) -> None:
+    """Read the shop's webhooks and keep the portal's."""
+    _keep(read(api), delivery_url or expected_delivery_url())
 
 
 def secret_set() -> None:
