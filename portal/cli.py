@@ -16,6 +16,7 @@ from werkzeug.serving import run_simple
 
 from portal import create_app, demo, jobs
 from portal.accounts import services as accounts
+from portal.accounts.forms import email_errors
 from portal.accounts.models import Role
 from portal.extensions import db
 
@@ -84,8 +85,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 @with_appcontext
 def create_admin_command(email: str, role: str, password: str) -> None:
     """Create an admin (or ops) user."""
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise click.ClickException(f"not an email address: {email!r}")
+    problems = email_errors(email)
+    if problems:
+        raise click.ClickException(f"not an email address the login form takes: {email!r}")
     try:
         user = accounts.create_user(email, password, Role(role))
     except accounts.AccountError as exc:

@@ -3,7 +3,8 @@
 Counters live in Redis, so every gunicorn worker on every machine adds to the same
 numbers and nothing is kept in a web process between requests; without Redis (the
 demo, tests without it) they live in this process. Recording never fails a request.
-Gauges (queue depth, failed jobs) are read from RQ when scraped.
+Gauges (queue depth, failed jobs) are read from RQ when scraped, and from whatever a
+plugin registered with :func:`add_gauges` (read when scraped, in the scrape's app context).
 
 Set ``PORTAL_METRICS_TOKEN`` to require ``Authorization: Bearer <token>`` (otherwise
 keep ``/metrics`` behind the reverse proxy).
@@ -11,11 +12,13 @@ keep ``/metrics`` behind the reverse proxy).
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, has_request_context, request
@@ -32,6 +35,38 @@ HELP = {
     "portal_webhook_deliveries_total": ("counter", "Shop webhook deliveries by outcome."),
 }
 _memory: dict[str, float] = defaultdict(float)
+
+
+@dataclass(frozen=True)
+class Gauge:
+    name: str
+    help: str
+    value: float
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def add_gauges(app: Flask, source: Callable[[], Iterable[Gauge]]) -> None:
+    """Have ``source`` read more gauges on every scrape (a plugin's own figures)."""
+    app.extensions.setdefault("metrics.gauges", []).append(source)
+
+
+def _registered_gauges(app: Flask) -> list[str]:
+    lines: list[str] = []
+    described: set[str] = set()
+    for source in app.extensions.get("metrics.gauges", []):
+        try:
+            gauges = list(source())
+        except Exception:  # one broken source must not hide the other figures
+            log.exception("a gauge source failed")
+            continue
+        for gauge in gauges:
+            if gauge.name not in described:
+                described.add(gauge.name)
+                lines += [f"# HELP {gauge.name} {gauge.help}", f"# TYPE {gauge.name} gauge"]
+            value = gauge.value
+            shown = int(value) if float(value).is_integer() else value
+            lines.append(f"{_field(gauge.name, gauge.labels)} {shown}")
+    return lines
 
 
 def _key(app: Flask) -> str:
@@ -152,6 +187,7 @@ def exposition(app: Flask) -> str:
             number = values[field]
             lines.append(f"{field} {int(number) if number.is_integer() else number}")
     lines += _queue_gauges(app)
+    lines += _registered_gauges(app)
     return "\n".join(lines) + "\n"
 
 

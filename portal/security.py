@@ -5,14 +5,32 @@ and HSTS once the portal is served over HTTPS."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal import storefront
+
+log = logging.getLogger(__name__)
 
 
-def _policy(app: Flask) -> str:
+def _shop_url(app: Flask, response: Response) -> str:
+    """The shop's address, for pages only (a recorded one is read from the database;
+    nothing else shows pictures)."""
+    if app.config["WOO_STORE_URL"] or response.mimetype != "text/html":
+        return app.config["WOO_STORE_URL"]
+    try:
+        return storefront.url()
+    except SQLAlchemyError:
+        log.warning("the shop's address could not be read for the page's policy")
+        return ""
+
+
+def _policy(shop_url: str) -> str:
     # Product pictures come straight from the shop (catalogue image URLs).
-    shop = urlsplit(app.config.get("WOO_STORE_URL") or "")
+    shop = urlsplit(shop_url)
     images = ["'self'", "data:"]
     if shop.scheme in ("http", "https") and shop.hostname:
         images.append(f"{shop.scheme}://{shop.netloc}")
@@ -36,7 +54,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def secure_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", _policy(app))
+        if "Content-Security-Policy" not in headers:
+            headers["Content-Security-Policy"] = _policy(_shop_url(app, response))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

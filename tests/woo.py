@@ -1,19 +1,33 @@
 """Test helpers for the WooCommerce bridge: order payloads, signed deliveries, and a real
-HTTP server on loopback speaking the WooCommerce REST v3 subset the portal uses:
-orders and products with pagination headers, ``modified_after``, Basic auth, and a 429
-on demand. Not a mock of the client: the portal's httpx client talks to it over TCP."""
+HTTP(S) server on loopback speaking the WooCommerce REST v3 subset the portal uses:
+orders and products with pagination headers, ``modified_after``, a 429 on demand, the
+general settings, WordPress's REST index (the timezone) and webhooks (list, create,
+update, delete; disabled after more than 5 failed deliveries, the failure count kept on
+re-activation, as WooCommerce does).
+
+Authentication is checked as ``WC_REST_Authentication`` checks it: over HTTPS the key
+and secret as Basic auth; over plain HTTP only a one-legged OAuth 1.0a signature
+(HMAC-SHA1/SHA256 of ``METHOD&url&params`` keyed with ``secret&``, timestamp within 15
+minutes, each nonce once) — verified here independently of the portal's signing library.
+Not a mock of the client: the portal's httpx client talks to it over TCP."""
 
 from __future__ import annotations
 
 import base64
 import bisect
+import hmac
 import json
 import re
+import ssl
+import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
 from flask import Flask
 from sqlalchemy import select
@@ -27,6 +41,14 @@ from portal.orders import services as orders
 
 KEY, API_SECRET = "ck_test", "cs_test"
 SECRET = "wh-secret-123"  # the webhook secret
+MAX_FAILURES = 5  # woocommerce_max_webhook_delivery_failures
+# The hooks WooCommerce 10.0.2 lists for each order topic (webhooks.json).
+HOOKS = {
+    "order.created": ["woocommerce_new_order"],
+    "order.updated": ["woocommerce_update_order", "woocommerce_order_refunded"],
+    "order.deleted": ["wp_trash_post", "woocommerce_trash_order"],
+    "order.restored": ["untrashed_post", "woocommerce_untrash_order"],
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,43 @@ class LazyOrders:
         return [self.make(n) for n in range(start, stop)], total
 
 
+def _error(code: str, message: str, status: int) -> Response:
+    body = {"code": code, "message": message, "data": {"status": status}}
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def _rfc3986(value: str) -> str:
+    """PHP's ``rawurlencode`` (``wc_rest_urlencode_rfc3986``)."""
+    return quote(value, safe="~")
+
+
+# Answers of a request no key authenticated, per method (the routes' permission checks).
+UNAUTHENTICATED = {
+    "GET": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "POST": ("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources."),
+    "PUT": ("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource."),
+    "DELETE": (
+        "woocommerce_rest_cannot_delete",
+        "Sorry, you are not allowed to delete this resource.",
+    ),
+}
+OAUTH_PARAMS = (
+    "oauth_consumer_key",
+    "oauth_timestamp",
+    "oauth_nonce",
+    "oauth_signature",
+    "oauth_signature_method",
+)
+
+
+def _now_gmt() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+
+
 @dataclass
 class FakeShop:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -73,10 +132,94 @@ class FakeShop:
     throttle_next: int = 0  # answer this many requests with 429 first
     requests: list[str] = field(default_factory=list)
     lazy_orders: LazyOrders | None = None  # served instead of ``orders`` when set
+    permissions: str = "read_write"  # the key's: read | write | read_write
+    currency: str = "USD"  # woocommerce_currency
+    timezone_string: str = ""  # WordPress: empty when a plain UTC offset is chosen
+    gmt_offset: Any = "0"
+    # Webhooks as WooCommerce keeps them (with their secret and failure count).
+    webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    nonces: set[str] = field(default_factory=set)
+    # Answers a real shop gave (the recordings), served as they are for GET of the path
+    # under /wp-json/wc/v3 (e.g. "/settings/general").
+    recorded: dict[str, Any] = field(default_factory=dict)
+    auth_used: list[str] = field(default_factory=list)  # basic | oauth1, per request let in
 
-    def _authorised(self, request: Request) -> bool:
-        expected = "Basic " + base64.b64encode(f"{KEY}:{API_SECRET}".encode()).decode()
-        return request.headers.get("Authorization") == expected
+    # --- authentication (WC_REST_Authentication) ----------------------------------------
+
+    def _basic(self, request: Request) -> tuple[bool, Response | None]:
+        key = request.args.get("consumer_key")
+        secret = request.args.get("consumer_secret")
+        auth = request.authorization
+        if not (key and secret) and auth is not None and auth.type == "basic":
+            key, secret = auth.username, auth.password
+        if not (key and secret) or key != KEY:
+            return False, None  # an unknown key: WooCommerce goes on to OAuth
+        if not hmac.compare_digest(secret, API_SECRET):
+            error = _error(
+                "woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401
+            )
+            return False, error
+        return True, None
+
+    def _oauth(self, request: Request) -> tuple[bool, Response | None]:
+        params = {**request.args.to_dict(), **request.form.to_dict()}
+        header = request.headers.get("Authorization", "").strip()
+        if header.startswith("OAuth "):
+            for name, quoted, bare in re.findall(r'(oauth_[a-z_-]*)=(?:"([^"]*)"|([^,]*))', header):
+                params[name] = unquote_plus(quoted or bare)  # PHP urldecode()
+        missing = [name for name in OAUTH_PARAMS if not params.get(name)]
+        if len(missing) == len(OAUTH_PARAMS):
+            return False, None  # not trying OAuth at all
+        if missing:
+            text = "Missing OAuth parameter" + ("s " if len(missing) > 1 else " ")
+            error = _error(
+                "woocommerce_rest_authentication_missing_parameter", text + ", ".join(missing), 401
+            )
+            return False, error
+        if params["oauth_consumer_key"] != KEY:
+            return False, _error(
+                "woocommerce_rest_authentication_error", "Consumer key is invalid.", 401
+            )
+        given = params.pop("oauth_signature").replace(" ", "+")
+        base_uri = f"{request.scheme}://{request.host}{request.path}"
+        pairs = (_rfc3986(_rfc3986(k) + "=" + _rfc3986(v)) for k, v in sorted(params.items()))
+        to_sign = f"{request.method.upper()}&{_rfc3986(base_uri)}&" + "%26".join(pairs)
+        method = params["oauth_signature_method"]
+        if method not in ("HMAC-SHA1", "HMAC-SHA256"):
+            error = "Invalid signature - signature method is invalid."
+            return False, _error("woocommerce_rest_authentication_error", error, 401)
+        digest = hmac.new(
+            f"{API_SECRET}&".encode(), to_sign.encode(), method.removeprefix("HMAC-").lower()
+        ).digest()
+        if not hmac.compare_digest(base64.b64encode(digest).decode(), given):
+            error = "Invalid signature - provided signature does not match."
+            return False, _error("woocommerce_rest_authentication_error", error, 401)
+        if abs(int(params["oauth_timestamp"]) - time.time()) > 15 * 60:
+            return False, _error("woocommerce_rest_authentication_error", "Invalid timestamp.", 401)
+        if params["oauth_nonce"] in self.nonces:
+            error = "Invalid nonce - nonce has already been used."
+            return False, _error("woocommerce_rest_authentication_error", error, 401)
+        self.nonces.add(params["oauth_nonce"])
+        return True, None
+
+    def _refusal(self, request: Request) -> Response | None:
+        """None when a key authenticated the request and may do what it asks."""
+        done, error = self._basic(request) if request.scheme == "https" else (False, None)
+        how = "basic"
+        if not done:
+            done, oauth_error = self._oauth(request)
+            error, how = oauth_error or error, "oauth1"
+        if not done:
+            code, message = UNAUTHENTICATED.get(request.method, UNAUTHENTICATED["GET"])
+            return error or _error(code, message, 401)
+        self.auth_used.append(how)
+        wants = "read" if request.method in ("GET", "HEAD") else "write"
+        if wants not in self.permissions:
+            message = f"The API key provided does not have {wants} permissions."
+            return _error("woocommerce_rest_authentication_error", message, 401)
+        return None
+
+    # --- orders, products, refunds -----------------------------------------------------
 
     def _order(self, order_id: int) -> dict[str, Any] | None:
         if self.lazy_orders is None:
@@ -102,10 +245,8 @@ class FakeShop:
         """``GET /orders/<id>/refunds``."""
         order = self._order(order_id)
         if order is None:
-            body = {"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID."}
-            return Response(json.dumps(body), status=404, content_type="application/json")
-        listed = self._order_refunds(order_id, order)
-        return Response(json.dumps(listed), content_type="application/json")
+            return _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+        return _json(self._order_refunds(order_id, order))
 
     def _all_refunds(self, request: Request) -> Response:
         """``GET /refunds?include=…`` (WooCommerce 9.0+, ``WC_REST_Refunds_Controller``):
@@ -121,7 +262,7 @@ class FakeShop:
             for refund in self._order_refunds(order_id, order)
             if str(refund["id"]) in wanted
         ]
-        return Response(json.dumps(found), content_type="application/json")
+        return _json(found)
 
     @staticmethod
     def _filtered(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -136,6 +277,14 @@ class FakeShop:
             wanted = set(include.split(","))
             items = [i for i in items if str(i["id"]) in wanted]
         return items
+
+    @staticmethod
+    def _paged(request: Request, chunk: list[Any], total: int) -> Response:
+        per_page = min(int(request.args.get("per_page", 10)), 100)
+        response = _json(chunk)
+        response.headers["X-WP-Total"] = str(total)
+        response.headers["X-WP-TotalPages"] = str(max(1, -(-total // per_page)))
+        return response
 
     def _list(self, request: Request, items: list[dict[str, Any]] | LazyOrders) -> Response:
         after = request.args.get("modified_after")
@@ -155,49 +304,378 @@ class FakeShop:
                 items = [i for i in items if i.get("date_modified_gmt", "") > after]
             items = sorted(items, key=lambda i: (i.get("date_modified_gmt", ""), i["id"]))
             chunk, total = items[(page - 1) * per_page : page * per_page], len(items)
-        pages = max(1, -(-total // per_page))
-        response = Response(json.dumps(chunk), content_type="application/json")
-        response.headers["X-WP-Total"] = str(total)
-        response.headers["X-WP-TotalPages"] = str(pages)
-        return response
+        return self._paged(request, chunk, total)
+
+    def _coupon(self, request: Request) -> Response:
+        data = json.loads(request.get_data())
+        if data["code"].lower() in self.coupons:
+            return _error(
+                "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists", 400
+            )
+        coupon = {**data, "id": 500 + len(self.coupons)}
+        self.coupons[data["code"].lower()] = coupon
+        return _json(coupon, 201)
+
+    # --- settings, the site's timezone -------------------------------------------------
+
+    def _settings_general(self, request: Request) -> Response:
+        """``GET /settings/general``, shaped like the recording's settings-general.json."""
+        base = f"{request.scheme}://{request.host}/wp-json/wc/v3/settings/general"
+
+        def setting(key: str, label: str, kind: str, default: str, value: str, **extra: Any):
+            return {
+                "id": key,
+                "label": label,
+                "description": label,
+                "type": kind,
+                "default": default,
+                **extra,
+                "tip": label,
+                "value": value,
+                "_links": {
+                    "self": [
+                        {
+                            "href": f"{base}/{key}",
+                            "targetHints": {"allow": ["GET", "POST", "PUT", "PATCH"]},
+                        }
+                    ],
+                    "collection": [{"href": base}],
+                },
+            }
+
+        return _json(
+            [
+                setting("woocommerce_store_address", "Address line 1", "text", "", "1 Test St"),
+                setting(
+                    "woocommerce_default_country",
+                    "Country / State",
+                    "select",
+                    "US:CA",
+                    "US:CA",
+                    options={
+                        "US:CA": "United States (US) — California",
+                        "CN:CN2": "China — Beijing",
+                    },
+                ),
+                setting(
+                    "woocommerce_currency",
+                    "Currency",
+                    "select",
+                    "USD",
+                    self.currency,
+                    options={
+                        "USD": "United States (US) dollar ($) — USD",
+                        "CNY": "Chinese yuan (¥) — CNY",
+                    },
+                ),
+                setting("woocommerce_price_num_decimals", "Number of decimals", "number", "2", "2"),
+            ]
+        )
+
+    def _index(self, request: Request) -> Response:
+        """WordPress's REST index (``WP_REST_Server::get_index``), ``_fields`` applied."""
+        index = {
+            "name": "Fake shop",
+            "description": "",
+            "url": f"{request.scheme}://{request.host}",
+            "home": f"{request.scheme}://{request.host}",
+            "gmt_offset": self.gmt_offset,
+            "timezone_string": self.timezone_string,
+            "namespaces": ["wp/v2", "wc/v3"],
+            "authentication": [],
+            "routes": {},
+        }
+        fields = [f for f in request.args.get("_fields", "").split(",") if f]
+        return _json({k: v for k, v in index.items() if k in fields} if fields else index)
+
+    # --- webhooks (WC_REST_Webhooks_Controller) ----------------------------------------
+
+    def add_webhook(
+        self, topic: str, delivery_url: str, secret: str, status: str = "active"
+    ) -> int:
+        """A webhook made in the shop (by hand, or by the portal over REST)."""
+        webhook_id = max(self.webhooks, default=0) + 1
+        now = _now_gmt()
+        self.webhooks[webhook_id] = {
+            "id": webhook_id,
+            "name": f"portal {topic}",
+            "status": status,
+            "topic": topic,
+            "delivery_url": delivery_url,
+            "secret": secret,
+            "api_version": "wp_api_v3",
+            "failure_count": 0,
+            "date_created_gmt": now,
+            "date_modified_gmt": now,
+        }
+        return webhook_id
+
+    def fail_deliveries(self, webhook_id: int, count: int = 1) -> None:
+        """Deliveries the receiver did not take (WC_Webhook::failed_delivery): more than
+        5 in a row disable the webhook, and it is never retried."""
+        hook = self.webhooks[webhook_id]
+        hook["failure_count"] += count
+        if hook["failure_count"] > MAX_FAILURES:
+            hook["status"] = "disabled"
+
+    def delivered(self, webhook_id: int) -> None:
+        """A delivery the receiver took: the failure count starts again."""
+        self.webhooks[webhook_id]["failure_count"] = 0
+
+    def _webhook_view(self, request: Request, hook: dict[str, Any], edit: bool = False):
+        base = f"{request.scheme}://{request.host}/wp-json/wc/v3/webhooks"
+        resource, event = hook["topic"].split(".", 1)
+        view = {
+            "id": hook["id"],
+            "name": hook["name"],
+            "status": hook["status"],
+            "topic": hook["topic"],
+            "resource": resource,
+            "event": event,
+            "hooks": HOOKS.get(hook["topic"], []),
+            "delivery_url": hook["delivery_url"],
+            "date_created": hook["date_created_gmt"],
+            "date_created_gmt": hook["date_created_gmt"],
+            "date_modified": hook["date_modified_gmt"],
+            "date_modified_gmt": hook["date_modified_gmt"],
+        }
+        if edit:  # the "edit" context of create and update answers
+            view["secret"] = hook["secret"]
+        allow = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        view["_links"] = {
+            "self": [{"href": f"{base}/{hook['id']}", "targetHints": {"allow": allow}}],
+            "collection": [{"href": base}],
+        }
+        return view
+
+    @staticmethod
+    def _valid_topic(topic: Any) -> bool:
+        if not isinstance(topic, str) or "." not in topic:
+            return False
+        resource, event = topic.lower().split(".", 1)
+        return resource in ("order", "product", "coupon", "customer") and event in (
+            "created",
+            "updated",
+            "deleted",
+            "restored",
+        )
+
+    @staticmethod
+    def _valid_url(url: Any) -> bool:
+        return isinstance(url, str) and re.match(r"^https?://[^\s/]+", url) is not None
+
+    def _webhooks(self, request: Request) -> Response:
+        if request.method == "GET":
+            status = request.args.get("status", "all")
+            hooks = [h for h in sorted(self.webhooks.values(), key=lambda h: h["id"])]
+            if status != "all":
+                hooks = [h for h in hooks if h["status"] == status]
+            per_page = min(int(request.args.get("per_page", 10)), 100)
+            page = int(request.args.get("page", 1))
+            chunk = hooks[(page - 1) * per_page : page * per_page]
+            return self._paged(request, [self._webhook_view(request, h) for h in chunk], len(hooks))
+        data = json.loads(request.get_data() or b"{}")
+        if not self._valid_topic(data.get("topic")):
+            return _error(
+                "woocommerce_rest_shop_webhook_invalid_topic",
+                "Webhook topic is required and must be valid.",
+                400,
+            )
+        if not self._valid_url(data.get("delivery_url")):
+            return _error(
+                "woocommerce_rest_shop_webhook_invalid_delivery_url",
+                "Webhook delivery URL must be a valid URL starting with http:// or https://.",
+                400,
+            )
+        webhook_id = self.add_webhook(
+            data["topic"],
+            data["delivery_url"],
+            data.get("secret") or "generated-by-the-shop",
+            "disabled" if data.get("status") in ("paused", "disabled") else "active",
+        )
+        if data.get("name"):
+            self.webhooks[webhook_id]["name"] = data["name"]
+        return _json(self._webhook_view(request, self.webhooks[webhook_id], edit=True), 201)
+
+    def _webhook(self, request: Request, webhook_id: int) -> Response:
+        hook = self.webhooks.get(webhook_id)
+        if request.method == "DELETE":
+            if request.args.get("force") != "true":
+                return _error(
+                    "woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501
+                )
+            if hook is None:
+                return _error("woocommerce_rest_shop_webhook_invalid_id", "Invalid ID.", 404)
+            del self.webhooks[webhook_id]
+            return _json(self._webhook_view(request, hook, edit=True))
+        if hook is None:
+            return _error("woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.", 400)
+        if request.method == "GET":
+            return _json(self._webhook_view(request, hook))
+        data = json.loads(request.get_data() or b"{}")
+        if data.get("topic"):
+            if not self._valid_topic(data["topic"]):
+                return _error(
+                    "woocommerce_rest_shop_webhook_invalid_topic",
+                    "Webhook topic must be valid.",
+                    400,
+                )
+            hook["topic"] = data["topic"]
+        if data.get("delivery_url"):
+            if not self._valid_url(data["delivery_url"]):
+                return _error(
+                    "woocommerce_rest_shop_webhook_invalid_delivery_url",
+                    "Webhook delivery URL must be a valid URL starting with http:// or https://.",
+                    400,
+                )
+            hook["delivery_url"] = data["delivery_url"]
+        if data.get("secret"):
+            hook["secret"] = data["secret"]
+        if data.get("status"):
+            if data["status"] not in ("active", "paused", "disabled"):
+                return _error(
+                    "woocommerce_rest_shop_webhook_invalid_status",
+                    "Webhook status must be valid.",
+                    400,
+                )
+            hook["status"] = data["status"]  # the failure count stays as it was
+        if data.get("name"):
+            hook["name"] = data["name"]
+        hook["date_modified_gmt"] = _now_gmt()
+        return _json(self._webhook_view(request, hook, edit=True))
+
+    # --- routing -----------------------------------------------------------------------
+
+    def _route(self, request: Request) -> Response:
+        path = request.path.removeprefix("/wp-json/wc/v3")
+        if request.method == "GET" and path in self.recorded:
+            answer = self.recorded[path]
+            return (
+                self._paged(request, answer, len(answer))
+                if isinstance(answer, list)
+                else _json(answer)
+            )
+        if path == "/orders":
+            return self._list(request, self.lazy_orders or list(self.orders.values()))
+        if re.fullmatch(r"/orders/\d+/refunds", path):
+            return self._refunds(int(path.split("/")[-2]))
+        if path == "/refunds" and self.refunds_endpoint:
+            return self._all_refunds(request)
+        if path == "/coupons" and request.method == "POST":
+            return self._coupon(request)
+        if path == "/products":
+            return self._list(request, list(self.products.values()))
+        if path == "/settings/general":
+            return self._settings_general(request)
+        if path == "/webhooks":
+            return self._webhooks(request)
+        if re.fullmatch(r"/webhooks/\d+", path):
+            return self._webhook(request, int(path.split("/")[-1]))
+        return _error(
+            "rest_no_route", "No route was found matching the URL and request method.", 404
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        self.requests.append(f"{request.method} {request.full_path}")
-        if not self._authorised(request):
-            response = Response(json.dumps({"code": "woocommerce_rest_cannot_view"}), status=401)
+        shown = "&".join(
+            f"{k}={quote(v, safe='')}"
+            for k, v in request.args.items(multi=True)
+            if not k.startswith("oauth_")
+        )
+        self.requests.append(f"{request.method} {request.path}?{shown}")
+        if request.path.rstrip("/") == "/wp-json":
+            response = self._index(request)  # public: no key needed
+        elif not request.path.startswith("/wp-json/wc/v3/"):
+            response = Response("no route", status=404)
+        elif (refused := self._refusal(request)) is not None:
+            response = refused
         elif self.throttle_next > 0:
             self.throttle_next -= 1
             response = Response("slow down", status=429, headers={"Retry-After": "0"})
-        elif request.path == "/wp-json/wc/v3/orders":
-            response = self._list(request, self.lazy_orders or list(self.orders.values()))
-        elif re.fullmatch(r"/wp-json/wc/v3/orders/\d+/refunds", request.path):
-            response = self._refunds(int(request.path.split("/")[-2]))
-        elif request.path == "/wp-json/wc/v3/refunds" and self.refunds_endpoint:
-            response = self._all_refunds(request)
-        elif request.path == "/wp-json/wc/v3/coupons" and request.method == "POST":
-            data = json.loads(request.get_data())
-            if data["code"].lower() in self.coupons:
-                message = {
-                    "code": "woocommerce_rest_coupon_code_already_exists",
-                    "message": "The coupon code already exists",
-                }
-                response = Response(json.dumps(message), status=400)
-            else:
-                coupon = {**data, "id": 500 + len(self.coupons)}
-                self.coupons[data["code"].lower()] = coupon
-                response = Response(json.dumps(coupon), status=201, content_type="application/json")
-        elif request.path == "/wp-json/wc/v3/products":
-            response = self._list(request, list(self.products.values()))
         else:
-            response = Response("no route", status=404)
+            response = self._route(request)
         return response(environ, start_response)
 
 
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a certificate for 127.0.0.1 signed by it: (CA file, cert, key)."""
+    from datetime import UTC, datetime, timedelta
+    from ipaddress import IPv4Address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def certificate(subject: str, key: Any, issuer: str, signer: Any, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            ).add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+        else:
+            builder = (
+                builder.add_extension(
+                    x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]),
+                    critical=False,
+                )
+                .add_extension(
+                    x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
+                    critical=False,
+                )
+                .add_extension(
+                    x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                    critical=False,
+                )
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("fake shop CA", ca_key, "fake shop CA", ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = certificate("127.0.0.1", key, "fake shop CA", ca_key, ca=False)
+    paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
 class ShopServer:
-    def __init__(self, shop: FakeShop) -> None:
-        self.server = make_server("127.0.0.1", 0, shop, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+    """The fake shop on a loopback port: plain HTTP, or HTTPS (``tls=True``) with a
+    certificate from a CA of its own, ``ca_file`` (point ``SSL_CERT_FILE`` at it)."""
+
+    def __init__(self, shop: FakeShop, tls: bool = False) -> None:
+        context = None
+        self.ca_file: Path | None = None
+        if tls:
+            self._folder = tempfile.TemporaryDirectory()
+            self.ca_file, cert, key = _certificates(Path(self._folder.name))
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+        self.server = make_server("127.0.0.1", 0, shop, threaded=True, ssl_context=context)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> ShopServer:
@@ -206,6 +684,7 @@ class ShopServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
+        self.server.server_close()
 
 
 def woo_order(

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import jobs
+from portal import jobs, metrics
 
 
 def load(app: Flask) -> None:
     import plugins.woocommerce_bridge.models  # noqa: F401  (registers the inbox table)
-    from plugins.woocommerce_bridge import admin, cli, inbox, sync, webhooks
+    from plugins.woocommerce_bridge import admin, cli, health, inbox, sync, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(admin.admin)
@@ -20,3 +20,4 @@ def load(app: Flask) -> None:
     jobs.every(app, 60, inbox.drain, name="woocommerce.drain")
     jobs.every(app, 900, sync.periodic_reconcile, name="woocommerce.reconcile")
     app.cli.add_command(cli.woo)
+    metrics.add_gauges(app, health.gauges)

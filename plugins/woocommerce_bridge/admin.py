@@ -1,31 +1,32 @@
-"""Admin → Shop connection: what to paste into WooCommerce, a connection test, the
-delivery log with replay, and the reconciliation status."""
+"""Admin → Shop: connecting the shop (address and REST keys, admin only), the shop's
+currency and timezone against the portal's, the webhooks' health with re-activate and
+repair, a connection test, personal coupons, the delivery log with replay, and the
+reconciliation status."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import DecimalField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from plugins.woocommerce_bridge import coupons, inbox, sync
-from plugins.woocommerce_bridge.client import WooError
+from plugins.woocommerce_bridge import connection, coupons, credentials, health, inbox, sync
+from plugins.woocommerce_bridge.client import BASIC, WooError
+from plugins.woocommerce_bridge.forms import ConnectForm, CouponForm
 from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
-from portal import jobs
+from portal import jobs, storefront
 from portal.accounts.access import admin_only, staff_blueprint
 from portal.distributors.models import PersonalCoupon
 from portal.distributors.services import find_active
 from portal.extensions import db
-from portal.forms import strip
+from portal.forms import attach_error
 from portal.pagination import paginate
 from portal.rendering import is_htmx, public_url, render
+from portal.settings import services as settings
 
 admin = staff_blueprint("admin_shop", __name__)
 
@@ -34,63 +35,193 @@ def _mask(secret: str) -> str:
     return secret[:3] + "•" * max(0, len(secret) - 3) if secret else ""
 
 
-@admin.get("/shop")
-def connection() -> Response:
-    cfg = current_app.config
-    secret = cfg["WOO_WEBHOOK_SECRET"]
-    return render(
-        "admin/shop.html",
-        "admin/_deliveries.html",
-        webhook_url=public_url("woocommerce.webhook"),
-        secret=secret if current_user.role.value == "admin" else _mask(secret),
-        store_url=cfg["WOO_STORE_URL"],
-        rest_configured=bool(cfg["WOO_CONSUMER_KEY"] and cfg["WOO_CONSUMER_SECRET"]),
-        state=db.session.get(WooSyncState, 1),
-        failed_only=request.args.get("failed") == "1",
-        failed=db.session.scalar(inbox.failed_count()),
-        page=paginate(inbox.deliveries_query(failed=request.args.get("failed") == "1")),
-        form=FlaskForm(),
-        coupon_form=CouponForm(formdata=None),
-        coupons=db.session.scalars(
+def _connect_form(creds: credentials.Credentials, form: ConnectForm | None = None) -> ConnectForm:
+    """The form without the fields the environment sets (they cannot be changed here)."""
+    if form is None:
+        form = ConnectForm(formdata=None, data={"store_url": creds.store_url})
+    stored = credentials.row()
+    form.keys_kept = bool(stored is not None and stored.consumer_key and stored.consumer_secret)
+    for field, name in (
+        ("store_url", "store_url"),
+        ("key", "consumer_key"),
+        ("secret", "consumer_secret"),
+    ):
+        if field in creds.from_environment and name in form:
+            del form[name]
+    return form
+
+
+def _context(connect_form: ConnectForm | None = None) -> dict[str, Any]:
+    creds = credentials.effective()
+    secret = creds.webhook_secret
+    failed_only = request.args.get("failed") == "1"
+    webhook_url = public_url("woocommerce.webhook")
+    return {
+        "creds": creds,
+        "env_names": sorted(credentials.ENVIRONMENT[f] for f in creds.from_environment),
+        "stored": credentials.row(),
+        "basic": BASIC,
+        "webhook_url": webhook_url,
+        "delivery_warning": connection.delivery_warning(webhook_url),
+        "secret": secret if current_user.role.value == "admin" else _mask(secret),
+        "front": storefront.current(),
+        "portal_currency": settings.get("currency"),
+        "currency_differs": storefront.currency_differs(),
+        "health": health.report(),
+        "connect_form": _connect_form(creds, connect_form),
+        "state": db.session.get(WooSyncState, 1),
+        "failed_only": failed_only,
+        "failed": db.session.scalar(inbox.failed_count()),
+        "page": paginate(inbox.deliveries_query(failed=failed_only)),
+        "form": FlaskForm(),
+        "coupon_form": CouponForm(formdata=None),
+        "coupons": db.session.scalars(
             select(PersonalCoupon).order_by(PersonalCoupon.id.desc()).limit(50)
         ).all(),
+    }
+
+
+def _back(anchor: str = "") -> Response:
+    return redirect(url_for("admin_shop.connection") + anchor)
+
+
+def _checked() -> None:
+    """A bare form (a button) whose CSRF token must be good."""
+    if not FlaskForm().validate():
+        abort(400)
+
+
+@admin.get("/shop", endpoint="connection")
+def shop_page() -> Response:
+    return render("admin/shop.html", "admin/_deliveries.html", **_context())
+
+
+@admin.post("/shop/connect")
+@admin_only
+def connect() -> Response:
+    creds = credentials.effective()
+    form = _connect_form(creds, ConnectForm())
+    if form.validate():
+
+        def given(field: str, name: str) -> str:
+            """Typed in, else the environment's or the stored one."""
+            return (form[name].data if name in form else "") or getattr(creds, field)
+
+        try:
+            done = connection.connect(
+                given("store_url", "store_url"),
+                given("key", "consumer_key"),
+                given("secret", "consumer_secret"),
+                public_url("woocommerce.webhook"),
+                current_user,
+            )
+        except WooError as exc:
+            db.session.rollback()
+            attach_error(form, None, _("Not connected: %(reason)s", reason=str(exc)))
+        else:
+            db.session.commit()
+            _flash_connected(done)
+            return _back()
+    return render("admin/shop.html", "admin/shop.html", http_status=400, **_context(form))
+
+
+def _flash_connected(done: connection.Connected) -> None:
+    how = _("Basic auth over HTTPS") if done.auth == BASIC else _("OAuth 1.0a over HTTP")
+    flash(_("Connected; the keys go to the shop with %(how)s.", how=how), "success")
+    if done.repair is not None:
+        _flash_repair(done.repair)
+    else:
+        flash(
+            _(
+                "The webhooks were not made: %(reason)s. Give the key Read/Write access and "
+                "press Repair webhooks, or add them by hand.",
+                reason=done.webhook_error,
+            ),
+            "error",
+        )
+
+
+def _flash_repair(done: connection.Repair) -> None:
+    flash(
+        _(
+            "Webhooks: %(created)d created, %(replaced)d replaced, %(kept)d kept.",
+            created=len(done.created),
+            replaced=len(done.replaced),
+            kept=len(done.kept),
+        ),
+        "success",
     )
+
+
+@admin.post("/shop/webhooks/repair")
+@admin_only
+def repair() -> Response:
+    _checked()
+    try:
+        done = connection.repair_webhooks(public_url("woocommerce.webhook"), current_user)
+    except WooError as exc:
+        db.session.rollback()
+        flash(_("The webhooks were not repaired: %(reason)s", reason=str(exc)), "error")
+    else:
+        db.session.commit()
+        _flash_repair(done)
+    return _back("#webhooks")
+
+
+@admin.post("/shop/webhooks/<int:webhook_id>/activate")
+def activate(webhook_id: int) -> Response:
+    _checked()
+    try:
+        found = connection.reactivate(webhook_id, current_user)
+    except WooError as exc:
+        db.session.rollback()
+        flash(_("The webhook was not re-activated: %(reason)s", reason=str(exc)), "error")
+        return _back("#webhooks")
+    if not found:
+        abort(404)
+    db.session.commit()
+    flash(
+        _(
+            "Webhook %(id)d is active again. WooCommerce kept its failure count: one more "
+            "failed delivery disables it again (Repair webhooks replaces it with a new one).",
+            id=webhook_id,
+        ),
+        "info",
+    )
+    return _back("#webhooks")
+
+
+@admin.post("/shop/currency")
+@admin_only
+def adopt_currency() -> Response:
+    _checked()
+    if storefront.adopt_currency(current_user):
+        db.session.commit()
+        flash(_("The portal's currency is now %(code)s.", code=settings.get("currency")), "success")
+    return _back("#storefront")
 
 
 @admin.post("/shop/test")
 def test() -> Response:
-    if not FlaskForm().validate():
-        abort(400)
+    _checked()
     try:
         total = sync.test_connection()
         ok, message = True, _("Connected. The shop reports %(n)s orders.", n=total)
     except WooError as exc:
         ok, message = False, str(exc)
+    db.session.commit()  # how the check went, for the page
     if is_htmx():
         return render("admin/_shop_test.html", "admin/_shop_test.html", ok=ok, message=message)
     flash(message, "success" if ok else "error")
-    return redirect(url_for("admin_shop.connection"))
+    return _back()
 
 
 @admin.post("/shop/sync")
 def sync_now() -> Response:
-    if not FlaskForm().validate():
-        abort(400)
+    _checked()
     jobs.enqueue(sync.periodic_reconcile)
     flash(_("Reconciliation started."), "info")
-    return redirect(url_for("admin_shop.connection"))
-
-
-class CouponForm(FlaskForm):
-    code = StringField(
-        _l("Distributor code"), validators=[DataRequired(), Length(max=8)], filters=[strip]
-    )
-    percent = DecimalField(
-        _l("Discount %"),
-        places=None,
-        default=Decimal("10"),
-        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=100)],
-    )
+    return _back()
 
 
 @admin.post("/shop/coupons")
@@ -110,13 +241,12 @@ def issue_coupon() -> Response:
                 flash(_("Coupon %(code)s created in the shop.", code=coupon.code), "success")
     else:
         flash(_("Give a distributor code and a discount from 0.01 to 100 %."), "error")
-    return redirect(url_for("admin_shop.connection") + "#coupons")
+    return _back("#coupons")
 
 
 @admin.post("/shop/deliveries/<int:delivery_id>/replay")
 def replay(delivery_id: int) -> Response:
-    if not FlaskForm().validate():
-        abort(400)
+    _checked()
     if not inbox.replay(delivery_id):
         abort(404)
     jobs.enqueue(inbox.drain)
@@ -124,4 +254,4 @@ def replay(delivery_id: int) -> Response:
     if is_htmx():
         return render("admin/_delivery_row.html", "admin/_delivery_row.html", d=delivery)
     flash(_("Delivery %(id)d queued again.", id=delivery_id), "info")
-    return redirect(url_for("admin_shop.connection"))
+    return _back()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from plugins.woocommerce_bridge import sync
+from plugins.woocommerce_bridge import credentials
 from plugins.woocommerce_bridge.client import WooError
 from portal.accounts.models import User
 from portal.audit import services as audit
@@ -22,7 +22,7 @@ def issue(distributor: Distributor, percent: Decimal, actor: User) -> PersonalCo
     code = distributor.code
     if db.session.scalar(select(PersonalCoupon.id).where(PersonalCoupon.code == code)):
         raise WooError(f"coupon {code} was already issued")
-    api = sync.client()
+    api = credentials.client()
     try:
         response = api.request(
             "POST",

@@ -29,10 +29,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from plugins.woocommerce_bridge import lookups, mapping
-from plugins.woocommerce_bridge.models import WooDelivery
+from plugins.woocommerce_bridge.models import WooConnection, WooDelivery
 from portal import jobs, metrics
 from portal.extensions import db
 from portal.orders import intake
@@ -75,6 +75,25 @@ def store(topic: str, headers: dict[str, str], body: bytes) -> None:
         except DBAPIError as exc:
             if attempt or not exc.connection_invalidated:
                 raise  # the second try runs on a new connection
+
+
+def count_refused() -> None:
+    """A delivery refused with a bad signature, counted for the Shop page on the inbox's
+    autocommit connection (never fails the answer)."""
+    now = utcnow()
+    counted = update(WooConnection).where(WooConnection.id == 1)
+    counted = counted.values(unauthorized=WooConnection.unauthorized + 1, last_unauthorized_at=now)
+    try:
+        with _inbox_engine().connect() as conn:
+            if conn.execute(counted).rowcount:
+                return
+            try:
+                first = {"unauthorized": 1, "unauthorized_since": now, "webhooks": []}
+                conn.execute(insert(WooConnection).values(id=1, last_unauthorized_at=now, **first))
+            except IntegrityError:  # another process made the row first
+                conn.execute(counted)
+    except SQLAlchemyError:
+        log.warning("a refused woocommerce delivery was not counted", exc_info=True)
 
 
 def _inbox_engine() -> Engine:

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
-from plugins.woocommerce_bridge import mapping
+from plugins.woocommerce_bridge import credentials, mapping
 from plugins.woocommerce_bridge.client import WooClient, WooError, WooNotFound
 from plugins.woocommerce_bridge.models import WooRefund
 from portal.catalogue.models import Product
@@ -40,23 +39,14 @@ class Shop:
 
     @staticmethod
     def configured() -> bool:
-        cfg = current_app.config
-        return bool(cfg["WOO_STORE_URL"] and cfg["WOO_CONSUMER_KEY"] and cfg["WOO_CONSUMER_SECRET"])
+        return credentials.effective().rest
 
     def get(self, path: str, **params: Any) -> Any:
         if self._down is not None:
             raise self._down
-        if self._api is None:
-            cfg = current_app.config
-            self._api = WooClient(
-                cfg["WOO_STORE_URL"],
-                cfg["WOO_CONSUMER_KEY"],
-                cfg["WOO_CONSUMER_SECRET"],
-                timeout=10,
-                retries=1,
-                backoff=0.2,
-            )
         try:
+            if self._api is None:
+                self._api = credentials.client(timeout=10, retries=1, backoff=0.2)
             return self._api.request("GET", path, params=params).json()
         except WooNotFound:
             raise

@@ -66,3 +66,47 @@ class WooSyncState(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     # How far the round of "is this order still in the shop?" checks has come (order id).
     gone_checked_after: Mapped[int | None] = mapped_column()
+
+
+class WooConnection(db.Model):
+    """One row: the shop as connected from Admin → Shop — its address and REST keys
+    (Fernet tokens, see ``credentials``), the webhook secret the portal gave the shop's
+    webhooks, how the last check went — and the webhooks' health: the portal's webhooks
+    as ``GET /webhooks`` last listed them, and the deliveries refused with a bad
+    signature since the secret was last set."""
+
+    __tablename__ = "woo_connection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_url: Mapped[str | None] = mapped_column(String(255))
+    consumer_key: Mapped[str | None] = mapped_column(Text)
+    consumer_secret: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where the portal's webhooks deliver (jobs have no request to build it from).
+    delivery_url: Mapped[str | None] = mapped_column(String(255))
+    auth: Mapped[str | None] = mapped_column(String(16))  # basic | oauth1, as last sent
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)  # the last check's refusal, if any
+    webhooks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    webhooks_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the portal first saw webhooks of its own: orders changed after it should
+    # arrive by webhook, so one only a reconcile brings counts as missed.
+    webhooks_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unauthorized: Mapped[int] = mapped_column(default=0)
+    unauthorized_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_unauthorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WooRestFind(db.Model):
+    """An order whose latest state a REST reconcile brought before any webhook did (its
+    change was after ``WooConnection.webhooks_since``). It counts as missed by the
+    webhooks until a delivery for the order is received after ``delivery_after`` (its
+    modification time at the shop, less the clocks' difference); kept for
+    ``health.FIND_DAYS``."""
+
+    __tablename__ = "woo_rest_finds"
+
+    shop_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delivery_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

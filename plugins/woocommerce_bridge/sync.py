@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
-from plugins.woocommerce_bridge import inbox, lookups, mapping
+from plugins.woocommerce_bridge import connection, credentials, health, inbox, lookups, mapping
 from plugins.woocommerce_bridge.client import WooClient, WooError
 from plugins.woocommerce_bridge.models import WooSyncState
+from portal import storefront
 from portal.catalogue.models import Product
 from portal.extensions import db
 from portal.orders import intake
@@ -45,11 +45,6 @@ class Report:
     orders: int = 0
     changed: int = 0
     gone: int = 0
-
-
-def client() -> WooClient:
-    cfg = current_app.config
-    return WooClient(cfg["WOO_STORE_URL"], cfg["WOO_CONSUMER_KEY"], cfg["WOO_CONSUMER_SECRET"])
 
 
 def state() -> WooSyncState:
@@ -78,10 +73,13 @@ def sync_products(api: WooClient) -> int:
     return count
 
 
-def _store_page(page: list[Any], report: Report, shop: lookups.Shop) -> None:
+def _store_page(
+    page: list[Any], report: Report, shop: lookups.Shop, webhooks_since: datetime | None
+) -> None:
     """Take a page of orders through the intake: in one transaction, or — when anything
     in it fails — each order alone, an order that fails kept as a failed delivery (with
-    its reason, replayable) so the sync goes on past it."""
+    its reason, replayable) so the sync goes on past it. Orders whose state only this
+    read brought are kept for the webhook health (``health.record_finds``)."""
 
     def run(chunk: Sequence[Any]) -> list[orders.Stored]:
         found = inbox.mapped([(inbox.REST_TOPIC, payload) for payload in chunk], shop)
@@ -89,7 +87,14 @@ def _store_page(page: list[Any], report: Report, shop: lookups.Shop) -> None:
             if isinstance(outcome, str):
                 log.warning("woocommerce sync: an order kept as failed: %s", outcome)
                 inbox.keep_failed(payload, outcome)
-        return [s for s in intake.take(found.units) if s is not None]
+        stored = intake.take(found.units)
+        changed = (
+            (unit.data.shop_order_id, unit.data.modified_at)
+            for unit, result in zip(found.units, stored, strict=True)
+            if isinstance(unit, intake.Copy) and result is not None and result.changed
+        )
+        health.record_finds(changed, webhooks_since)
+        return [s for s in stored if s is not None]
 
     def failed(payload: Any, exc: Exception) -> None:
         log.warning("woocommerce sync: an order kept as failed: %r", exc)
@@ -111,7 +116,12 @@ def _newest(page: list[Any]) -> datetime | None:
     return max((t for t in times if t is not None), default=None)
 
 
-def sync_orders(api: WooClient, since: datetime | None, shop: lookups.Shop) -> Report:
+def sync_orders(
+    api: WooClient,
+    since: datetime | None,
+    shop: lookups.Shop,
+    webhooks_since: datetime | None = None,
+) -> Report:
     """Orders modified since ``since``: every status (``any`` leaves out the trash, so
     the trash is read too), the watermark moved after each page."""
     report = Report()
@@ -120,7 +130,7 @@ def sync_orders(api: WooClient, since: datetime | None, shop: lookups.Shop) -> R
         params["modified_after"] = (since - OVERLAP).strftime("%Y-%m-%dT%H:%M:%S")
     for status in ("any", "trash"):
         for page in api.pages("/orders", {**params, "status": status}):
-            _store_page(page, report, shop)
+            _store_page(page, report, shop, webhooks_since)
             newest = _newest(page)
             if newest is not None:
                 row = state()
@@ -171,21 +181,47 @@ def check_gone(api: WooClient, shop: lookups.Shop, limit: int = GONE_CHECK) -> i
     return len(gone)
 
 
+def look_at_the_shop(api: WooClient) -> datetime | None:
+    """What the shop says about itself (currency, timezone) and the portal's webhooks
+    in it, read at the start of every run; a step that fails is logged and the orders
+    are read all the same. Returns since when the portal's webhooks exist."""
+
+    def read_storefront(api: WooClient) -> None:
+        connection.read_storefront(api)
+        storefront.adopt_if_new()
+
+    for step in (read_storefront, health.snapshot):
+        try:
+            step(api)
+            db.session.commit()
+        except WooError as exc:
+            db.session.rollback()
+            log.warning("woocommerce reconcile: the shop's settings or webhooks: %s", exc)
+    health.prune()
+    db.session.commit()
+    stored = credentials.row()
+    return stored.webhooks_since if stored is not None else None
+
+
 def reconcile(full: bool = False, since: datetime | None = None) -> Report:
-    """Products, then orders since the watermark (or ``since``, or everything)."""
+    """The shop's settings and webhooks, products, then orders since the watermark (or
+    ``since``, or everything)."""
     row = state()
     start = None if full else since or row.orders_modified_after
     db.session.commit()
-    api = client()
+    api = credentials.client()
     shop = lookups.Shop()
     try:
+        webhooks_since = look_at_the_shop(api)
         report = Report(products=sync_products(api))
-        found = sync_orders(api, start, shop)
+        found = sync_orders(api, start, shop, webhooks_since)
         report.orders, report.changed = found.orders, found.changed
         report.gone = check_gone(api, shop)
     except WooError as exc:
+        db.session.rollback()
         row = state()
         row.last_run_at, row.last_error = utcnow(), str(exc)
+        connection.checked(api.auth, exc)
         db.session.commit()
         raise
     finally:
@@ -194,6 +230,7 @@ def reconcile(full: bool = False, since: datetime | None = None) -> Report:
     row = state()
     row.last_run_at, row.last_error = utcnow(), None
     row.last_orders, row.last_products = report.orders, report.products
+    connection.checked(api.auth, None)
     db.session.commit()
     return report
 
@@ -209,10 +246,15 @@ def periodic_reconcile() -> None:
 
 
 def test_connection() -> str:
-    """One cheap REST call; returns what the shop said, raises WooError with the reason."""
-    api = client()
+    """One cheap REST call; returns what the shop said, raises WooError with the reason.
+    How it went is kept for the Shop page either way (flushed; the caller commits)."""
+    api = credentials.client()
     try:
         response = api.request("GET", "/orders", params={"per_page": 1})
+    except WooError as exc:
+        connection.checked(api.auth, exc)
+        raise
     finally:
         api.close()
+    connection.checked(api.auth, None)
     return response.headers.get("X-WP-Total", "?")

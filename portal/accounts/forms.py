@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, Form, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from portal.accounts.services import MIN_PASSWORD_LENGTH
@@ -17,6 +17,20 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     remember = BooleanField(_l("Keep me signed in"))
+
+
+class _EmailOnly(Form):
+    """The login form's email field alone (no CSRF, no request: for the CLI)."""
+
+    email = LoginForm.email
+
+
+def email_errors(email: str) -> list[str]:
+    """Why the login form would refuse this email; empty when it takes it (so an
+    account made elsewhere can always sign in)."""
+    form = _EmailOnly(data={"email": email})
+    form.validate()
+    return [str(error) for error in form.email.errors]
 
 
 class PasswordChangeForm(FlaskForm):

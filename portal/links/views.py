@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, make_response, redirect, render
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from portal import storefront
 from portal.accounts.access import distributor_blueprint
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
@@ -26,7 +27,7 @@ me = distributor_blueprint("me_links", __name__)
 @public.get("/r/<code>/p/<product_id>", endpoint="follow_product")
 def follow(code: str, product_id: str | None = None) -> Response | tuple[str, int]:
     """Count the click (people only, no raw IP or user agent) and send them to the shop."""
-    shop_url = current_app.config["WOO_STORE_URL"]
+    shop_url = storefront.url()
     if not shop_url:
         return render_template("links/unavailable.html"), 503
     user_agent = request.user_agent.string

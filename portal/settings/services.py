@@ -269,8 +269,9 @@ def all_values() -> dict[str, Any]:
     }
 
 
-def update(values: dict[str, Any], actor: User) -> list[str]:
-    """Store changed settings with one audit entry each; return the keys that changed.
+def update(values: dict[str, Any], actor: User | None) -> list[str]:
+    """Store changed settings with one audit entry each (``actor`` None: the system);
+    return the keys that changed.
 
     The caller commits, so the change and its audit entries land together.
     """

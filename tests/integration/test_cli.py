@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -21,7 +22,7 @@ from portal.links.models import Click
 from portal.orders.models import Order
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.withdrawals.models import Withdrawal
-from tests.helpers import free_port, wait_until_serving
+from tests.helpers import free_port, login, wait_until_serving
 
 
 def run(app: Flask, *args: str, input: str | None = None):
@@ -61,6 +62,35 @@ def test_create_admin_errors_are_one_line_and_non_zero(app: Flask) -> None:
         assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], lines
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a@b",  # no dot in the domain
+        "boss @shop.example",
+        "boss@shop..example",
+        "boss@",
+        "boss@shop.example\x00",
+        "x" * 250 + "@shop.example",  # longer than the login form takes
+    ],
+)
+def test_create_admin_refuses_what_the_login_form_refuses(app: Flask, client, email: str) -> None:
+    result = run(app, "create-admin", email, "--password", "long-enough-1")
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: not an email address"), lines
+    assert login(client, email, "long-enough-1").status_code == 400  # the form refuses it too
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_an_admin_created_on_the_command_line_can_sign_in(app: Flask, client) -> None:
+    assert (
+        run(app, "create-admin", " Boss@Shop.Example ", "--password", "long-enough-1").exit_code
+        == 0
+    )
+    assert login(client, "boss@shop.example", "long-enough-1").status_code == 302
 
 
 def test_worker_without_redis_explains_itself(app: Flask) -> None:

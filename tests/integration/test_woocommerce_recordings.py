@@ -226,3 +226,83 @@ def test_the_order_page_says_how_each_refund_counted(connected, make_user) -> No
     page = client.get(f"/me/orders/{ids['18']}").text
     assert "Refund of $5.50: $5.00 of goods taken back" in page
     assert "the refund had no lines" in page
+
+
+# --- the shop's settings and webhooks (the loopback shop must answer in their shape) --
+
+
+def _same_shape(made: dict[str, Any], recorded: dict[str, Any]) -> None:
+    assert set(made) == set(recorded)
+    for key, value in recorded.items():
+        assert type(made[key]) is type(value), key
+
+
+def test_the_loopback_shop_answers_settings_and_webhooks_in_the_recordings_shape(
+    app: Flask,
+) -> None:
+    from plugins.woocommerce_bridge.client import WooClient
+
+    settings = {s["id"]: s for s in recordings.load("settings-general.json")}
+    hooks = {h["topic"]: h for h in recordings.load("webhooks.json")}
+    fake = FakeShop()
+    with ShopServer(fake) as server:
+        api = WooClient(server.url, KEY, API_SECRET)
+        general = api.json("GET", "/settings/general")
+        assert {"woocommerce_currency", "woocommerce_default_country"} <= {s["id"] for s in general}
+        for item in general:
+            _same_shape(item, settings[item["id"]])
+        for topic, recorded in hooks.items():
+            body = {"topic": topic, "delivery_url": recorded["delivery_url"], "secret": "s"}
+            made = api.json("POST", "/webhooks", json=body)
+            assert made.pop("secret") == "s"  # the "edit" context of a create answer
+            _same_shape(made, recorded)
+            assert (made["resource"], made["event"], made["hooks"]) == (
+                recorded["resource"],
+                recorded["event"],
+                recorded["hooks"],
+            )
+        for listed in api.json("GET", "/webhooks"):
+            assert "secret" not in listed
+            _same_shape(listed, hooks[listed["topic"]])
+        api.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "disabled"),
+    [("webhooks.json", []), ("webhooks-after-outage.json", ["order.updated"])],
+)
+def test_the_recorded_webhook_lists_show_their_health(
+    app: Flask, admin_client, answer: str, disabled: list[str]
+) -> None:
+    from plugins.woocommerce_bridge import health, sync
+    from portal import storefront
+
+    fake = FakeShop(
+        recorded={
+            "/settings/general": recordings.load("settings-general.json"),
+            "/webhooks": recordings.load(answer),
+        }
+    )
+    keys = ("WOO_STORE_URL", "WOO_CONSUMER_KEY", "WOO_CONSUMER_SECRET", "PORTAL_BASE_URL")
+    saved = {k: app.config[k] for k in keys}
+    with ShopServer(fake) as server:
+        # The recording's portal listened at 127.0.0.1:5301.
+        app.config.update(
+            WOO_STORE_URL=server.url,
+            WOO_CONSUMER_KEY=KEY,
+            WOO_CONSUMER_SECRET=API_SECRET,
+            PORTAL_BASE_URL="http://127.0.0.1:5301",
+        )
+        try:
+            with app.app_context():
+                sync.reconcile()
+                found = health.report()
+                assert [h.topic for h in found.hooks] == list(health.TOPICS)
+                assert [h.topic for h in found.not_active] == disabled
+                assert found.missing == []
+                assert storefront.current().currency == "USD"
+            page = admin_client.get("/admin/shop").get_data(as_text=True)
+            assert page.count(">disabled<") == len(disabled)
+            assert ("keeps its failure count" in page) is bool(disabled)
+        finally:
+            app.config.update(saved)

@@ -125,12 +125,13 @@ def test_wrong_keys_and_unreachable_shop_are_one_readable_line(woo) -> None:
     result = run_sync(app)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: the shop refused the API keys (check key, secret and read access)"
+        "Error: the shop refused the key and secret signed with OAuth 1.0a over plain HTTP: "
+        "Invalid signature - provided signature does not match."
     ]
     with app.app_context():
         assert "refused" in db.session.get(WooSyncState, 1).last_error
-    with pytest.raises(WooError, match="HTTPS"):
-        WooClient("http://shop.example", KEY, API_SECRET)
+    with pytest.raises(WooError, match="not an http"):
+        WooClient("ftp://shop.example", KEY, API_SECRET)
     down = WooClient("http://127.0.0.1:1", KEY, API_SECRET, retries=1, backoff=0)
     with pytest.raises(WooError, match="unreachable"):
         down.request("GET", "/orders")
@@ -168,7 +169,7 @@ def test_shop_connection_page(woo, admin_client, make_user, client) -> None:
     refused = admin_client.post(
         "/admin/shop/test", data={"csrf_token": token}, headers={"HX-Request": "true"}
     )
-    assert "refused the API keys" in refused.get_data(as_text=True)
+    assert "refused the key and secret signed with OAuth" in refused.get_data(as_text=True)
 
     bad = woo_order(3)
     bad["line_items"][0]["total"] = "lots"
