@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from portal.accounts.models import Role
@@ -71,7 +71,10 @@ class StaffInviteForm(Form):
     email = email_field()
     role = SelectField(
         _l("Role"),
-        choices=[(Role.OPS.value, _l("Ops")), (Role.ADMIN.value, _l("Admin"))],
+        choices=[
+            SelectChoice(Role.OPS.value, _l("Ops")),
+            SelectChoice(Role.ADMIN.value, _l("Admin")),
+        ],
         default=Role.OPS.value,
         validators=[DataRequired()],
     )

@@ -285,13 +285,10 @@ def _subject(message: email.message.Message) -> str:
 
 
 def test_emails_are_written_in_the_recipients_language(
-    app: Flask, make_distributor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, make_distributor, outbox
 ) -> None:
     """The job runs in the shop's default language (English); each email still speaks
     its recipient's: a profile choice, else the shop default."""
-    outbox = tmp_path / "mail"
-    monkeypatch.setitem(app.config, "PORTAL_MAIL_SENDER", "file")
-    monkeypatch.setitem(app.config, "PORTAL_MAIL_FILE", str(outbox))
     chinese, _ = make_distributor("zh@shop.example")
     english, _ = make_distributor("en@shop.example")
     set_locale(app, "zh@shop.example", "zh_Hans")
@@ -306,12 +303,7 @@ def test_emails_are_written_in_the_recipients_language(
             )
         db.session.commit()
         assert mail.deliver_emails() == 2
-    emails = [
-        email.message_from_string(part)
-        for part in re.split(r"(?m)^(?=From: )", outbox.read_text(encoding="utf-8"))
-        if part.strip()
-    ]
-    by_recipient = {message["To"]: message for message in emails}
+    by_recipient = {message["To"]: message for message in outbox()}
     to_zh, to_en = by_recipient["zh@shop.example"], by_recipient["en@shop.example"]
     assert _subject(to_zh) == zh("Commission available")
     assert _subject(to_en) == "Commission available"
