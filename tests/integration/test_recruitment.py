@@ -12,7 +12,7 @@ from portal.audit.models import AuditEntry
 from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
-from tests.helpers import PASSWORD, csrf_token, link_in, login
+from tests.helpers import PASSWORD, choose_password, csrf_token, link_in, login
 
 
 def apply_form(client, path: str = "/join", **overrides: str):
@@ -253,12 +253,7 @@ def test_admin_adds_a_distributor_under_a_parent(
     assert invitation["To"] == "zhou@shop.example"
     assert invitation["Subject"] == "Choose your password"
     person = app.test_client()
-    link = link_in(invitation)
-    token = csrf_token(person, link)
-    chosen = person.post(
-        link, data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": token}
-    )
-    assert chosen.status_code == 302
+    assert choose_password(person, link_in(invitation)).status_code == 302
     assert login(person, "zhou@shop.example").status_code == 302
 
 
