@@ -111,6 +111,7 @@ def email(to: str, locale: str, write: Callable[[], tuple[str, str]]) -> EmailMe
         subject, body = write()
     message["Subject"] = subject
     message.set_content(body)
+    message["Content-Language"] = locale.replace("_", "-")  # zh_Hans → zh-Hans (BCP 47)
     return message
 
 
