@@ -34,7 +34,7 @@ class Form(FlaskForm):
         valid = super().validate(extra_validators)
         for field in _fields(self):
             if _unprintable(field):
-                field.errors = [MESSAGE]
+                field.errors = [str(MESSAGE)]
                 valid = False
         return valid
 
