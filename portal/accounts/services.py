@@ -11,11 +11,19 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal import jobs
 from portal.accounts import passwords, throttle, tokens
-from portal.accounts.models import NO_PASSWORD, AccountToken, Role, TokenPurpose, User
+from portal.accounts.models import (
+    NO_PASSWORD,
+    STAFF_ROLES,
+    AccountToken,
+    Role,
+    TokenPurpose,
+    User,
+)
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -35,7 +43,8 @@ class AccountError(Exception):
 
 
 class EmailTaken(AccountError):
-    pass
+    def __init__(self) -> None:
+        super().__init__(_("An account with this email already exists."), field="email")
 
 
 class InvalidCredentials(AccountError):
@@ -118,7 +127,7 @@ def create_user(
     cannot sign in until they choose one through an invitation or reset link."""
     email = normalise_email(email)
     if email_exists(email):
-        raise EmailTaken(_("An account with this email already exists."), field="email")
+        raise EmailTaken()
     user = User(email=email, role=role, locale=locale, password_hash=NO_PASSWORD)
     if password is not None:
         check_password_policy(password, email, names)
@@ -136,10 +145,14 @@ def invite(user: User) -> AccountToken:
 def invite_staff(actor: User, email: str, role: Role) -> User:
     """An admin adds an admin or ops user, who gets a set-your-password invitation.
     Commits."""
-    if role not in (Role.ADMIN, Role.OPS):
+    if role not in STAFF_ROLES:
         raise AccountError(_("Choose admin or ops."), field="role")
     user = create_user(email, None, role)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # a concurrent request took the email in the meantime
+        db.session.rollback()
+        raise EmailTaken() from None
     invite(user)
     audit.record(
         actor, "user.invite", "user", user.id, after={"email": user.email, "role": role.value}
@@ -150,7 +163,7 @@ def invite_staff(actor: User, email: str, role: Role) -> User:
 
 
 def staff_query() -> Select[tuple[User]]:
-    return select(User).where(User.role.in_((Role.ADMIN, Role.OPS))).order_by(User.email)
+    return select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.email)
 
 
 def authenticate(email: str, password: str, ip: str | None, user_agent: str = "") -> User:

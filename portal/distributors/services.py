@@ -99,9 +99,7 @@ def _insert(applicant: Applicant, **fields: object) -> Distributor:
                 savepoint.rollback()
                 # A concurrent request may have taken the email in the meantime.
                 if accounts.email_exists(applicant.email):
-                    raise accounts.EmailTaken(
-                        _("An account with this email already exists."), field="email"
-                    ) from None
+                    raise accounts.EmailTaken() from None
                 continue
             savepoint.commit()
             return distributor
