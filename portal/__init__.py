@@ -60,10 +60,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if app.config["PORTAL_PROXY_COUNT"]:
         hops = app.config["PORTAL_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    inputs.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
     security.init_app(app)
-    inputs.init_app(app)
     logs.init_app(app)
     metrics.init_app(app)
     _register_jobs(app)

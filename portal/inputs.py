@@ -3,8 +3,9 @@
 PostgreSQL refuses NUL in text (the driver raises), and no person types control
 characters; they come from fuzzers and broken clients. So:
 
-* in the URL (path values, query keys and values) they are a 400 page before any view runs
-  (the API answers it as JSON);
+* in the query string (keys and values) they are a 400 page before any view runs (the API
+  answers it as JSON);
+* in a path segment (``<code>``, ``<product_id>``) the URL matches no route: a 404;
 * in a form of the core they are a field error (:class:`portal.forms.Form` checks every
   field);
 * in a form posted to a view outside the core (plugins), which may not use that form
@@ -16,10 +17,12 @@ Tab, newline and carriage return are allowed in multi-line text (textareas) only
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
+from werkzeug.routing import UnicodeConverter
 
 MULTILINE_ALLOWED = frozenset("\t\n\r")
 FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -38,7 +41,7 @@ def unprintable(text: str, multiline: bool = False) -> bool:
 
 
 class UnprintableInput(BadRequest):
-    """A control character in the URL or in a form no core form checks."""
+    """A control character in the query string or in a form no core form checks."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -46,8 +49,17 @@ class UnprintableInput(BadRequest):
         )
 
 
-def _url_values() -> list[str]:
-    values = [v for v in (request.view_args or {}).values() if isinstance(v, str)]
+class PlainSegment(UnicodeConverter):
+    """The default ``<name>`` converter, refusing control characters: such a URL names
+    nothing, and no view ever sees the value."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f-\x9f]", 1)
+
+
+def _query_values() -> list[str]:
+    values: list[str] = []
     for key, items in request.args.lists():
         values += [key, *items]
     return values
@@ -60,7 +72,10 @@ def _view_in_core() -> bool:
 
 def _form_values() -> list[str]:
     if request.mimetype not in FORM_MIMETYPES:
-        return []  # JSON and raw bodies (webhooks) belong to their views
+        return []  # JSON and raw bodies belong to their views
+    # Keep the raw body readable for the view (a signed webhook checks its bytes): the
+    # form is then parsed from this cached copy instead of consuming the stream.
+    request.get_data(parse_form_data=False)
     values: list[str] = []
     for key, items in request.form.lists():
         values += [key, *items]
@@ -69,9 +84,12 @@ def _form_values() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
+    """Before any blueprint: rules take their converters when they are added."""
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PlainSegment
+
     @app.before_request
     def refuse_control_characters() -> None:
-        if any(unprintable(value) for value in _url_values()):
+        if any(unprintable(value) for value in _query_values()):
             raise UnprintableInput()
         if not _view_in_core() and any(
             unprintable(value, multiline=True) for value in _form_values()

@@ -49,8 +49,8 @@ def login() -> Page:
             form.form_errors.append(_wait_message(exc))
             form.form_errors.append(
                 _(
-                    "If this is your account, we emailed you a link that lets you sign in "
-                    "again at once. Or reset your password."
+                    "If this is your account, look in your email for a link that unlocks "
+                    "signing in at once, or reset your password."
                 )
             )
             status = 429
