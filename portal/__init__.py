@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Mapping
 from datetime import timedelta
@@ -14,7 +15,7 @@ from flask_login.utils import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
-from portal import logs, metrics, security
+from portal import inputs, logs, metrics, security
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.paths import resource_dir
 
@@ -34,9 +35,17 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(
         config_module.from_environment(app.instance_path, os.environ),
-        PORTAL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
-        PORTAL_LOGIN_MAX_FAILURES_PER_IP=20,
-        PORTAL_LOGIN_WINDOW_MINUTES=15,
+        # Sign-in throttle (portal.accounts.throttle): free failures per (account,
+        # address) and per address, then waits doubling from the first delay to the most.
+        PORTAL_LOGIN_FREE_FAILURES_PER_ACCOUNT=5,
+        PORTAL_LOGIN_FREE_FAILURES_PER_IP=20,
+        PORTAL_LOGIN_FIRST_DELAY=timedelta(seconds=30),
+        PORTAL_LOGIN_MAX_DELAY=timedelta(hours=1),
+        PORTAL_LOGIN_MEMORY=timedelta(days=1),
+        # "Forgot password" requests per hour, per address and per email.
+        PORTAL_RESET_MAX_PER_IP=10,
+        PORTAL_RESET_MAX_PER_EMAIL=3,
+        PORTAL_UNLOCK_TOKEN_AGE=timedelta(hours=1),
         REMEMBER_COOKIE_DURATION=timedelta(days=14),
         PORTAL_PLUGINS=DEFAULT_PLUGINS,
     )
@@ -47,9 +56,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
 
+    app.wsgi_app = security.SecureCookies(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["PORTAL_PROXY_COUNT"]:
         hops = app.config["PORTAL_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    inputs.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
     security.init_app(app)
@@ -75,8 +86,16 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        """``<user id>:<session version>`` (User.get_id): a session or remember cookie
+        from before the version last changed names no user any more."""
+        user_id, _sep, version = session_id.partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not hmac.compare_digest(version, str(user.session_version)):
+            return None
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Response:
@@ -97,6 +116,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.accounts.admin import admin as admin_staff_bp
     from portal.accounts.views import bp as accounts_bp
     from portal.api.admin import admin as admin_tokens_bp
     from portal.api.views import bp as api_bp
@@ -147,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_settings_bp,
         admin_audit_bp,
         admin_tokens_bp,
+        admin_staff_bp,
         admin_plans_bp,
         api_bp,
     ):
@@ -183,6 +204,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_jobs(app: Flask) -> None:
     from portal import jobs
+    from portal.accounts.mail import deliver_account_emails
     from portal.accounts.services import purge_old_login_failures
     from portal.campaigns.services import close_due_campaigns
     from portal.commissions.jobs import apply_due_commissions, mature_commissions
@@ -196,6 +218,7 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 60, apply_due_commissions)
     jobs.every(app, 300, close_due_campaigns)
     jobs.every(app, 60, deliver_emails)
+    jobs.every(app, 60, deliver_account_emails)
     jobs.every(app, 300, notify_available_commissions)
     jobs.every(app, 3600, upgrade_levels)
     jobs.every(app, 300, announce_new_materials)

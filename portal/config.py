@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +70,18 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "SMTP_USER": env.get("SMTP_USER", ""),
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_SECURITY": env.get("SMTP_SECURITY") or "starttls",  # starttls | ssl | none
+        # How long emailed reset and invitation links work.
+        "PORTAL_RESET_TOKEN_AGE": timedelta(
+            minutes=int(env.get("PORTAL_RESET_LINK_MINUTES") or 60)
+        ),
+        "PORTAL_INVITE_TOKEN_AGE": timedelta(days=int(env.get("PORTAL_INVITE_LINK_DAYS") or 7)),
+        # Secure also whenever a request arrives over HTTPS (portal.security.SecureCookies).
         "SESSION_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_SECURE": https,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": "translations",
         "WTF_CSRF_TIME_LIMIT": None,

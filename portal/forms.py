@@ -6,7 +6,44 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, Field, FieldList, FormField
+from wtforms.widgets import TextArea
+
+from portal.inputs import MESSAGE, unprintable
+
+
+def _fields(form: Any) -> Any:
+    """Every field of a form, into nested forms and lists."""
+    for field in form:
+        if isinstance(field, FormField):
+            yield from _fields(field.form)
+        elif isinstance(field, FieldList):
+            for entry in field.entries:
+                yield from _fields(entry.form) if isinstance(entry, FormField) else [entry]
+        else:
+            yield field
+
+
+class Form(FlaskForm):
+    """The base of every form of the core: a control character typed or posted into any
+    field (NUL, escape, …; tab and newlines are fine in a textarea) is that field's error,
+    so no such value ever reaches a service or the database (see :mod:`portal.inputs`)."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in _fields(self):
+            if _unprintable(field):
+                field.errors = [str(MESSAGE)]
+                valid = False
+        return valid
+
+
+def _unprintable(field: Field) -> bool:
+    multiline = isinstance(field.widget, TextArea)
+    return any(
+        isinstance(value, str) and unprintable(value, multiline) for value in field.raw_data or ()
+    )
 
 
 def like_escape(text: str) -> str:

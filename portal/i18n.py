@@ -2,8 +2,9 @@
 
 Order of precedence for a request: the signed-in user's profile (``User.locale``), then the
 ``locale`` cookie the switcher sets for visitors who are not signed in, then the browser's
-``Accept-Language``, then the shop default (setting ``default_locale``). Emails are written
-in the recipient's language, whoever triggered them.
+``Accept-Language``, then the shop default (setting ``default_locale``). Signing up saves
+the page's language on the new profile, signing in saves a switcher choice made before.
+Emails are written in the recipient's language, whoever triggered them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.accounts.models import User
-from portal.accounts.views import safe_next
 from portal.extensions import db
+from portal.security import safe_next
 
 COOKIE = "locale"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -51,13 +52,20 @@ def select_locale() -> str:
     supported = _supported()
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
-    cookie = request.cookies.get(COOKIE)
-    if cookie in supported:
+    cookie = chosen_locale()
+    if cookie:
         return cookie
     best = request.accept_languages.best_match(list(_BROWSER_TAGS))
     if best:
         return _BROWSER_TAGS[best]
     return _default()
+
+
+def chosen_locale() -> str | None:
+    """The language a visitor picked with the switcher (the cookie), if any: an explicit
+    choice, unlike the browser's or the shop's default."""
+    cookie = request.cookies.get(COOKIE)
+    return cookie if cookie in _supported() else None
 
 
 def recipient_locale(user: User) -> str:

@@ -1,11 +1,13 @@
 """Security headers on every response: a strict Content-Security-Policy (no inline
 script or style anywhere; htmx and portal.js are files, htmx's own indicator style is
 switched off in base.html), no MIME sniffing, no framing, a cautious referrer policy,
-and HSTS once the portal is served over HTTPS."""
+and HSTS once the portal is served over HTTPS; every cookie is Secure on HTTPS requests."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response
@@ -14,6 +16,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal import storefront
 
 log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
 
 
 def _shop_url(app: Flask, response: Response) -> str:
@@ -62,3 +78,28 @@ def init_app(app: Flask) -> None:
         if app.config["PORTAL_BASE_URL"].startswith("https://"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+class SecureCookies:
+    """WSGI middleware: on a request that came over HTTPS (after ``ProxyFix``, so behind a
+    TLS proxy too) every cookie set — session, remember-me, language — is marked
+    ``Secure``, even when ``PORTAL_BASE_URL`` does not say ``https://``. Flask and
+    Flask-Login only know a fixed setting; the scheme is known per request."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.app(environ, start_response)
+
+        def secure_start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            marked = [
+                (name, value + "; Secure")
+                if name.lower() == "set-cookie" and "; secure" not in value.lower()
+                else (name, value)
+                for name, value in headers
+            ]
+            return start_response(status, marked, *args)
+
+        return self.app(environ, secure_start)

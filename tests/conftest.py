@@ -24,7 +24,7 @@ from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.timeutil import utcnow
-from tests.helpers import PASSWORD, TEST_SECRET, login, unavailable
+from tests.helpers import PASSWORD, TEST_SECRET, login, read_emails, unavailable
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +105,17 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def outbox(
+    app: Flask, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], list[Any]]:
+    """Emails go to a file; calling the fixture's value reads them back (oldest first)."""
+    path = tmp_path_factory.mktemp("outbox") / "mail"
+    monkeypatch.setitem(app.config, "PORTAL_MAIL_SENDER", "file")
+    monkeypatch.setitem(app.config, "PORTAL_MAIL_FILE", str(path))
+    return lambda: read_emails(path)
 
 
 @pytest.fixture

@@ -50,6 +50,38 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD, **environ: 
     )
 
 
+def read_emails(path: Any) -> list[Any]:
+    """The emails the file sender appended to ``path`` (PORTAL_MAIL_FILE), oldest first."""
+    import email
+    import email.policy
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [
+        email.message_from_string(part, policy=email.policy.default)
+        for part in re.split(r"(?m)^(?=From: )", path.read_text(encoding="utf-8"))
+        if part.strip()
+    ]
+
+
+def link_in(message: Any) -> str:
+    """The path (and query) of the one link in an email's body."""
+    from urllib.parse import urlsplit
+
+    links = re.findall(r"https?://\S+", message.get_content())
+    assert len(links) == 1, links
+    parts = urlsplit(links[0])
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def choose_password(client: FlaskClient, link: str, password: str = PASSWORD) -> Any:
+    """Open a reset or invitation link and post a new password through its form."""
+    token = csrf_token(client, link)
+    return client.post(link, data={"password": password, "confirm": password, "csrf_token": token})
+
+
 def run_together(app: Any, *calls: Any, timeout: float = 60) -> list[BaseException]:
     """Run each callable in its own thread and app context, released at the same moment;
     returns the exceptions they raised."""

@@ -10,7 +10,6 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -23,7 +22,7 @@ from portal.accounts.access import admin_only, staff_blueprint
 from portal.distributors.models import PersonalCoupon
 from portal.distributors.services import find_active
 from portal.extensions import db
-from portal.forms import attach_error
+from portal.forms import Form, attach_error
 from portal.pagination import paginate
 from portal.rendering import is_htmx, public_url, render
 from portal.settings import services as settings
@@ -73,7 +72,7 @@ def _context(connect_form: ConnectForm | None = None) -> dict[str, Any]:
         "failed_only": failed_only,
         "failed": db.session.scalar(inbox.failed_count()),
         "page": paginate(inbox.deliveries_query(failed=failed_only)),
-        "form": FlaskForm(),
+        "form": Form(),
         "coupon_form": CouponForm(formdata=None),
         "coupons": db.session.scalars(
             select(PersonalCoupon).order_by(PersonalCoupon.id.desc()).limit(50)
@@ -87,7 +86,7 @@ def _back(anchor: str = "") -> Response:
 
 def _checked() -> None:
     """A bare form (a button) whose CSRF token must be good."""
-    if not FlaskForm().validate():
+    if not Form().validate():
         abort(400)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, PasswordField, StringField
 from wtforms.validators import (
     DataRequired,
@@ -19,7 +18,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import strip
+from portal.forms import Form, strip
 
 # WooCommerce's keys: ck_/cs_ and 40 hex digits; anything printable without spaces is let
 # through (a shop may issue others), NUL bytes and spaces are not.
@@ -63,7 +62,7 @@ def _trailing_slash(value: str | None) -> str | None:
     return value.rstrip("/") if isinstance(value, str) else value
 
 
-class ConnectForm(FlaskForm):
+class ConnectForm(Form):
     """The shop's address and REST keys. The secret is never put back into the page."""
 
     keys_kept = False  # set by the view: stored keys exist
@@ -102,7 +101,7 @@ class ConnectForm(FlaskForm):
     )
 
 
-class CouponForm(FlaskForm):
+class CouponForm(Form):
     code = StringField(
         _l("Distributor code"), validators=[DataRequired(), Length(max=8)], filters=[strip]
     )

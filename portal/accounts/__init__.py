@@ -1,1 +1,1 @@
-"""Users, roles, login and throttling."""
+"""Users, roles, sessions, sign-in throttling, passwords and the emailed account links."""

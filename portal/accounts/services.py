@@ -1,22 +1,33 @@
-"""Account rules: creating users, authenticating with throttling, changing passwords."""
+"""Account rules: creating and inviting users, signing in with throttling, choosing and
+resetting passwords, ending sessions, unlocking and deactivating accounts."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.accounts.models import LoginFailure, Role, User
+from portal import jobs
+from portal.accounts import passwords, throttle, tokens
+from portal.accounts.models import (
+    NO_PASSWORD,
+    STAFF_ROLES,
+    AccountToken,
+    Role,
+    TokenPurpose,
+    User,
+)
+from portal.audit import services as audit
 from portal.extensions import db
 from portal.timeutil import utcnow
 
-MIN_PASSWORD_LENGTH = 8
 # Compared against when the email is unknown, so a miss costs as much as a wrong password
 # and response time does not reveal which emails have accounts.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -32,7 +43,8 @@ class AccountError(Exception):
 
 
 class EmailTaken(AccountError):
-    pass
+    def __init__(self) -> None:
+        super().__init__(_("An account with this email already exists."), field="email")
 
 
 class InvalidCredentials(AccountError):
@@ -45,20 +57,8 @@ class LoginThrottled(AccountError):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    per_account: int
-    per_ip: int
-    window: timedelta
-
-    @classmethod
-    def from_config(cls) -> ThrottlePolicy:
-        cfg = current_app.config
-        return cls(
-            per_account=cfg["PORTAL_LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-            per_ip=cfg["PORTAL_LOGIN_MAX_FAILURES_PER_IP"],
-            window=timedelta(minutes=cfg["PORTAL_LOGIN_WINDOW_MINUTES"]),
-        )
+class InvalidLink(AccountError):
+    """A reset, invitation or unlock link that is forged, used, expired or unknown."""
 
 
 def normalise_email(email: str) -> str:
@@ -93,92 +93,241 @@ def _remember_device(user: User, ip: str | None, user_agent: str) -> None:
         device.last_seen = utcnow()
 
 
+def send_links() -> None:
+    """Email the account links just committed (in-process without Redis, else a job)."""
+    from portal.accounts.mail import deliver_account_emails
+
+    jobs.enqueue(deliver_account_emails)
+
+
 def email_exists(email: str) -> bool:
     return (
         db.session.scalar(select(User.id).where(User.email == normalise_email(email))) is not None
     )
 
 
-def create_user(email: str, password: str, role: Role, locale: str | None = None) -> User:
-    """Add a user to the session (not committed). Raises :class:`EmailTaken`."""
+def check_password_policy(
+    password: str, email: str, names: Iterable[str] = (), field: str = "password"
+) -> None:
+    """Raise :class:`AccountError` on ``field`` when the policy refuses ``password``."""
+    problem = passwords.problem(password, email, names)
+    if problem:
+        raise AccountError(problem, field=field)
+
+
+def create_user(
+    email: str,
+    password: str | None,
+    role: Role,
+    locale: str | None = None,
+    names: Iterable[str] = (),
+) -> User:
+    """Add a user to the session (not committed). Raises :class:`EmailTaken`, or
+    :class:`AccountError` for a password the policy refuses. Without a password the user
+    cannot sign in until they choose one through an invitation or reset link."""
     email = normalise_email(email)
     if email_exists(email):
-        raise EmailTaken(_("An account with this email already exists."), field="email")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), field="password"
-        )
-    user = User(email=email, role=role, locale=locale)
-    user.set_password(password)
+        raise EmailTaken()
+    user = User(email=email, role=role, locale=locale, password_hash=NO_PASSWORD)
+    if password is not None:
+        check_password_policy(password, email, names)
+        user.set_password(password)
     db.session.add(user)
     return user
 
 
-def _failures_since(column: object, value: str, since: datetime) -> tuple[int, datetime | None]:
-    count, first = db.session.execute(
-        select(func.count(LoginFailure.id), func.min(LoginFailure.created_at)).where(
-            column == value, LoginFailure.created_at >= since
-        )
-    ).one()
-    if first is not None and first.tzinfo is None:  # SQLite aggregates lose the zone
-        first = first.replace(tzinfo=utcnow().tzinfo)
-    return count, first
+def invite(user: User) -> AccountToken:
+    """An invitation link for a user added without a password (the caller commits, then
+    calls :func:`send_links`)."""
+    return tokens.issue(user, TokenPurpose.INVITE)
 
 
-def check_throttle(email: str, ip: str | None, policy: ThrottlePolicy | None = None) -> None:
-    """Raise :class:`LoginThrottled` when the account or the address failed too often."""
-    policy = policy or ThrottlePolicy.from_config()
-    now = utcnow()
-    since = now - policy.window
-    for column, value, limit in (
-        (LoginFailure.email, normalise_email(email), policy.per_account),
-        (LoginFailure.ip_hash, hash_ip(ip), policy.per_ip),
-    ):
-        count, first = _failures_since(column, value, since)
-        if count >= limit and first is not None:
-            raise LoginThrottled(
-                _("Too many failed attempts. Try again later."),
-                retry_after=max(first + policy.window - now, timedelta(seconds=1)),
-            )
+def invite_staff(actor: User, email: str, role: Role) -> User:
+    """An admin adds an admin or ops user, who gets a set-your-password invitation.
+    Commits."""
+    if role not in STAFF_ROLES:
+        raise AccountError(_("Choose admin or ops."), field="role")
+    user = create_user(email, None, role)
+    try:
+        db.session.flush()
+    except IntegrityError:  # a concurrent request took the email in the meantime
+        db.session.rollback()
+        raise EmailTaken() from None
+    invite(user)
+    audit.record(
+        actor, "user.invite", "user", user.id, after={"email": user.email, "role": role.value}
+    )
+    db.session.commit()
+    send_links()
+    return user
+
+
+def staff_query() -> Select[tuple[User]]:
+    return select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.email)
 
 
 def authenticate(email: str, password: str, ip: str | None, user_agent: str = "") -> User:
     """Return the user for a correct email/password, recording failures.
 
-    While throttled even a correct password is refused, otherwise throttling would not stop
-    a guessing attack. A success clears the account's failure count (not the address's).
+    While this address must wait even a correct password is refused (and the attempt is
+    not counted), otherwise throttling would not stop a guessing attack. The failure that
+    starts the waits emails the owner an unlock link. A success clears the failures of
+    this account from this address.
     """
     email = normalise_email(email)
-    check_throttle(email, ip)
+    ip_hash = hash_ip(ip)
+    policy = throttle.ThrottlePolicy.from_config()
+    wait = throttle.login_wait(email, ip_hash, policy)
+    if wait is not None:
+        raise LoginThrottled(_("Too many failed attempts. Try again later."), retry_after=wait)
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
+    if user is None or not user.has_password:
         check_password_hash(_DUMMY_HASH, password)
     if user is None or not user.check_password(password) or not user.active:
-        db.session.add(LoginFailure(email=email, ip_hash=hash_ip(ip)))
+        starts_waits = throttle.record_failure(email, ip_hash, policy)
+        unlock = (
+            starts_waits
+            and user is not None
+            and user.active
+            and not tokens.live(user, TokenPurpose.UNLOCK)
+        )
+        if unlock:
+            assert user is not None
+            tokens.issue(user, TokenPurpose.UNLOCK)
         db.session.commit()
+        if unlock:
+            send_links()
         raise InvalidCredentials(_("Email or password is incorrect."))
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    throttle.clear(email, ip_hash)
     user.last_login_at = utcnow()
     _remember_device(user, ip, user_agent)
     db.session.commit()
     return user
 
 
+def remember_locale(user: User, locale: str) -> None:
+    """The language the person chose on the page they signed in on becomes their
+    profile's (it is the newer choice). Commits."""
+    if user.locale != locale:
+        user.locale = locale
+        db.session.commit()
+
+
 def change_password(user: User, current: str, new: str) -> None:
+    """Every other session of the user ends (the caller signs this one in again)."""
     if not user.check_password(current):
         raise AccountError(_("Current password is incorrect."), field="current_password")
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), field="new_password"
-        )
+    check_password_policy(new, user.email, _names(user), field="new_password")
     user.set_password(new)
+    user.end_sessions()
+    tokens.retire(user, TokenPurpose.RESET, TokenPurpose.INVITE)
     db.session.commit()
 
 
-def purge_old_login_failures(older_than: timedelta = timedelta(days=1)) -> int:
-    """Periodic housekeeping: failures outside any throttle window are useless."""
-    result = db.session.execute(
-        delete(LoginFailure).where(LoginFailure.created_at < utcnow() - older_than)
-    )
+def end_sessions(user: User) -> None:
+    """Sign out everywhere: every session and remember-me cookie of the user. Commits."""
+    user.end_sessions()
     db.session.commit()
-    return result.rowcount or 0
+
+
+def request_reset(email: str, ip: str | None) -> None:
+    """A "forgot password" request: emails a reset link when the email has an active
+    account, and does and answers the same otherwise (the caller shows one page for
+    both). Raises :class:`LoginThrottled` past the per-address or per-email limit."""
+    email = normalise_email(email)
+    if not throttle.reset_allowed(email, hash_ip(ip)):
+        raise LoginThrottled(
+            _("Too many reset requests. Try again later."), retry_after=timedelta(hours=1)
+        )
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None and user.active:
+        tokens.issue(user, TokenPurpose.RESET)
+    db.session.commit()
+    send_links()
+
+
+def _token(signed: str, purpose: TokenPurpose) -> AccountToken:
+    token = tokens.find(signed, purpose)
+    if token is None:
+        raise InvalidLink(_("This link is invalid, was already used or has expired."))
+    return token
+
+
+def _spend(token: AccountToken) -> User:
+    if not tokens.use(token):  # a second request with the same link got there first
+        db.session.rollback()
+        raise InvalidLink(_("This link is invalid, was already used or has expired."))
+    user = db.session.get(User, token.user_id)
+    assert user is not None
+    return user
+
+
+def link_user(signed: str, purpose: TokenPurpose) -> User:
+    """The user a usable link belongs to, else :class:`InvalidLink`."""
+    user = db.session.get(User, _token(signed, purpose).user_id)
+    assert user is not None
+    return user
+
+
+def _names(user: User) -> list[str]:
+    from portal.distributors.models import Distributor
+
+    name = db.session.scalar(select(Distributor.display_name).where(Distributor.user_id == user.id))
+    return [name] if name else []
+
+
+def set_password_from_link(signed: str, purpose: TokenPurpose, password: str) -> User:
+    """Choose a password through a reset or invitation link: the link is used up, every
+    session ends, other reset and invitation links die and the sign-in throttle of the
+    account is cleared (the person proved they read its email). Commits."""
+    token = _token(signed, purpose)
+    owner = db.session.get(User, token.user_id)
+    assert owner is not None
+    check_password_policy(password, owner.email, _names(owner))
+    user = _spend(token)
+    user.set_password(password)
+    user.end_sessions()
+    tokens.retire(user, TokenPurpose.RESET, TokenPurpose.INVITE)
+    throttle.clear(user.email)
+    db.session.commit()
+    return user
+
+
+def unlock(signed: str) -> User:
+    """The unlock link: the account's failed sign-ins from every address are forgotten.
+    Commits."""
+    user = _spend(_token(signed, TokenPurpose.UNLOCK))
+    throttle.clear(user.email)
+    db.session.commit()
+    return user
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """An admin deactivates a staff account (its sessions end at once) or reactivates it.
+    Commits."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_staff:
+        raise LookupError(user_id)
+    if user.id == actor.id:
+        raise AccountError(_("You cannot deactivate your own account."))
+    if user.active != active:
+        user.active = active
+        user.end_sessions()
+        audit.record(
+            actor,
+            "user.activate" if active else "user.deactivate",
+            "user",
+            user.id,
+            {"active": not active},
+            {"active": active},
+        )
+        db.session.commit()
+    return user
+
+
+def purge_old_login_failures(older_than: timedelta | None = None) -> int:
+    """Periodic housekeeping: failed sign-ins and reset requests outside any window (by
+    default, older than the throttle remembers failures)."""
+    removed = throttle.purge(older_than or current_app.config["PORTAL_LOGIN_MEMORY"])
+    db.session.commit()
+    return removed

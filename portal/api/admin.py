@@ -9,21 +9,20 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.accounts.access import admin_only, staff_blueprint
 from portal.api import services
-from portal.forms import strip
+from portal.forms import Form, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 
 admin = staff_blueprint("admin_tokens", __name__)
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(), Length(max=80)],

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from portal.api import openapi, services
 from portal.distributors.services import find_by_code
 from portal.extensions import csrf
+from portal.inputs import UnprintableInput
 from portal.orders.services import find
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -31,6 +32,11 @@ def require_token() -> tuple[Response, int] | None:
         return response, status
     g.api_token = token
     return None
+
+
+@bp.errorhandler(UnprintableInput)
+def unprintable_input(error: UnprintableInput) -> tuple[Response, int]:
+    return _error(400, "the address contains control characters (such as NUL)")
 
 
 @bp.errorhandler(services.QueryError)

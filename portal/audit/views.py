@@ -6,14 +6,13 @@ from typing import Any
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal.accounts.access import admin_only, staff_blueprint
 from portal.audit import services
-from portal.forms import strip
+from portal.forms import Form, strip
 from portal.pagination import paginate
 from portal.rendering import render
 
@@ -26,7 +25,7 @@ TARGET_PAGES = {
 }
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     """The filters, read from the query string (a GET form: nothing to protect by CSRF)."""
 
     class Meta:

@@ -7,7 +7,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     SelectChoice,
@@ -23,7 +22,7 @@ from portal.campaigns.labels import METRIC_LABELS
 from portal.campaigns.models import CampaignMetric
 from portal.campaigns.services import CampaignData
 from portal.distributors.labels import ROLE_LABELS
-from portal.forms import strip
+from portal.forms import Form, strip
 
 MAX_AMOUNT = Decimal("100000000")
 
@@ -65,7 +64,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[strip])
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=4000)], filters=[strip]

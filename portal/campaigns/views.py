@@ -10,7 +10,6 @@ from babel.numbers import format_decimal
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from portal import jobs
@@ -28,6 +27,7 @@ from portal.campaigns.models import (
 from portal.distributors.current import current_distributor
 from portal.distributors.models import Distributor, Level
 from portal.extensions import db
+from portal.forms import Form
 from portal.pagination import paginate
 from portal.rendering import render
 from portal.timeutil import utcnow
@@ -109,7 +109,7 @@ def detail(campaign_id: int) -> Response:
         booked=booked,
         names=names,
         now=utcnow(),
-        form=FlaskForm(),
+        form=Form(),
         **_labels(),
     )
 
@@ -118,7 +118,7 @@ def detail(campaign_id: int) -> Response:
 def close(campaign_id: int) -> Response:
     """Award a campaign whose period is over now, without waiting for the periodic job."""
     campaign = db.get_or_404(Campaign, campaign_id)
-    if not FlaskForm().validate():
+    if not Form().validate():
         abort(400)
     if services.start_closing(campaign.id, actor=current_user) or (
         campaign.state is CampaignState.CLOSING

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     IntegerField,
     SelectChoice,
@@ -23,7 +22,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import PlainDecimalField, strip
+from portal.forms import Form, PlainDecimalField, strip
 
 HUNDRED = Decimal(100)
 
@@ -42,7 +41,7 @@ def _depth_choices() -> list[SelectChoice]:
     return [SelectChoice(str(n), str(n)) for n in (1, 2, 3)]
 
 
-class PlanForm(FlaskForm):
+class PlanForm(Form):
     max_depth = SelectField(
         _l("Levels paid"),
         coerce=int,
@@ -94,7 +93,7 @@ class PlanForm(FlaskForm):
         return sorted(set(raw))
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(Form):
     scope = SelectField(
         _l("Applies to"),
         choices=[SelectChoice("product", _l("Product")), SelectChoice("category", _l("Category"))],
@@ -126,7 +125,7 @@ class OverrideForm(FlaskForm):
             raise ValidationError(_l("Use a percentage from 0 to 100."))
 
 
-class LevelForm(FlaskForm):
+class LevelForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)], filters=[strip])
     rank = IntegerField(_l("Rank"), validators=[InputRequired(), NumberRange(min=1, max=99)])
     rate_depth1 = PlainDecimalField(
@@ -140,7 +139,7 @@ class LevelForm(FlaskForm):
     )
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(Form):
     code = StringField(
         _l("Distributor code"), validators=[DataRequired(), Length(max=8)], filters=[strip]
     )

@@ -16,6 +16,7 @@ from portal import jobs
 from portal.accounts.access import staff_blueprint
 from portal.distributors import services as distributors
 from portal.extensions import db
+from portal.inputs import UnprintableInput
 
 bp = Blueprint("core", __name__)
 admin = staff_blueprint("admin", __name__)
@@ -78,6 +79,10 @@ def register_error_handlers(app: Any) -> None:
                 "Your form expired or was sent from elsewhere. Reload the page and try again."
             ),
         ), 400
+
+    @app.errorhandler(UnprintableInput)
+    def unprintable_input(error: UnprintableInput) -> tuple[str, int]:
+        return render_template("error.html", code=400, message=error.description), 400
 
     for code in (400, 403, 404, 405, 429, 500, 503):
         app.register_error_handler(code, _error_page)

@@ -8,7 +8,6 @@ from typing import Any
 from flask import Response, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from wtforms import StringField
 from wtforms.validators import Length, Optional
@@ -21,7 +20,7 @@ from portal.distributors.management import ManagementError
 from portal.distributors.models import AdjustmentRequest, AdjustmentState
 from portal.extensions import db
 from portal.formatting import money
-from portal.forms import error_text, strip
+from portal.forms import Form, error_text, strip
 from portal.ledger.models import Bucket
 from portal.ledger.services import balances
 from portal.pagination import paginate
@@ -35,7 +34,7 @@ ROW_OPTIONS = (
 )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """CSRF, and the reason a rejection needs."""
 
     note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])

@@ -10,7 +10,6 @@ from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
@@ -24,7 +23,7 @@ from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.formatting import money
-from portal.forms import PlainDecimalField, attach_error, strip
+from portal.forms import Form, PlainDecimalField, attach_error, strip
 from portal.ledger.models import Bucket, LedgerEntry
 from portal.ledger.services import balances
 from portal.orders.models import Order
@@ -37,11 +36,11 @@ from portal.timeutil import utcnow
 admin = staff_blueprint("admin_distributor", __name__)
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)], filters=[strip])
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     level_id = SelectField(_l("Level"), coerce=int)
     role = SelectField(_l("Role"))
     parent_code = StringField(
@@ -52,7 +51,7 @@ class ProfileForm(FlaskForm):
     )
 
 
-class AdjustForm(FlaskForm):
+class AdjustForm(Form):
     amount = PlainDecimalField(
         _l("Amount"),
         places=None,

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
-    EmailField,
-    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from portal.accounts.services import MIN_PASSWORD_LENGTH
+from portal.accounts.forms import confirm_field, email_field, new_password_field
 from portal.distributors.labels import ROLE_LABELS
 from portal.distributors.models import DistributorRole
-from portal.forms import strip
+from portal.forms import Form, strip
 
 
 def _role_field() -> SelectField:
@@ -29,26 +26,19 @@ def _role_field() -> SelectField:
     )
 
 
-class _DistributorFields(FlaskForm):
+class _DistributorFields(Form):
     display_name = StringField(
         _l("Name shown to your team"),
         validators=[DataRequired(), Length(min=2, max=80)],
         filters=[strip],
     )
-    email = EmailField(
-        _l("Email"), validators=[DataRequired(), Email(), Length(max=254)], filters=[strip]
-    )
-    password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=256)]
-    )
+    email = email_field()
     role = _role_field()
 
 
 class ApplicationForm(_DistributorFields):
-    confirm = PasswordField(
-        _l("Repeat password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("Passwords do not match."))],
-    )
+    password = new_password_field(_l("Password"))
+    confirm = confirm_field("password", _l("Repeat password"))
     note = TextAreaField(
         _l("How will you promote the shop? (optional)"), validators=[Optional(), Length(max=1000)]
     )
@@ -63,7 +53,7 @@ class AdminAddForm(_DistributorFields):
     )
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     reason = StringField(
         _l("Reason (shown to the applicant)"), validators=[Optional(), Length(max=500)]
     )

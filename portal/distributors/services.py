@@ -43,10 +43,11 @@ class InvalidTransition(RecruitmentError):
 @dataclass(frozen=True)
 class Applicant:
     email: str
-    password: str
+    password: str | None  # None: added by staff, the person chooses it from an invitation
     display_name: str
     role: DistributorRole
     note: str | None = None
+    locale: str | None = None  # the language of the page they applied on
 
 
 def find_by_code(code: str) -> Distributor | None:
@@ -74,7 +75,13 @@ def _insert(applicant: Applicant, **fields: object) -> Distributor:
         for _attempt in range(_CODE_ATTEMPTS_PER_LENGTH):
             savepoint = db.session.begin_nested()
             try:
-                user = accounts.create_user(applicant.email, applicant.password, Role.DISTRIBUTOR)
+                user = accounts.create_user(
+                    applicant.email,
+                    applicant.password,
+                    Role.DISTRIBUTOR,
+                    locale=applicant.locale,
+                    names=[applicant.display_name],
+                )
                 distributor = Distributor(
                     user=user,
                     code=codes.generate(length),
@@ -92,9 +99,7 @@ def _insert(applicant: Applicant, **fields: object) -> Distributor:
                 savepoint.rollback()
                 # A concurrent request may have taken the email in the meantime.
                 if accounts.email_exists(applicant.email):
-                    raise accounts.EmailTaken(
-                        _("An account with this email already exists."), field="email"
-                    ) from None
+                    raise accounts.EmailTaken() from None
                 continue
             savepoint.commit()
             return distributor
@@ -123,6 +128,8 @@ def apply(applicant: Applicant, inviter: Distributor | None = None) -> Distribut
 def add_by_admin(
     actor: User, applicant: Applicant, level_id: int | None, parent: Distributor | None
 ) -> Distributor:
+    """An active distributor without a password: they get a set-your-password invitation
+    by email (no password is ever typed or passed on by staff). Commits."""
     now = utcnow()
     distributor = _insert(
         applicant,
@@ -141,7 +148,9 @@ def add_by_admin(
         distributor.id,
         after={"code": distributor.code, "email": applicant.email, "role": applicant.role.value},
     )
+    accounts.invite(distributor.user)
     db.session.commit()
+    accounts.send_links()
     return distributor
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from typing import TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
@@ -29,12 +30,16 @@ E = TypeVar("E", bound=enum.Enum)
 
 
 def _applicant(form: ApplicationForm | AdminAddForm) -> services.Applicant:
+    """From the public form: their password and the page's language; from staff's: an
+    invitation follows instead."""
+    public = isinstance(form, ApplicationForm)
     return services.Applicant(
         email=form.email.data,
-        password=form.password.data,
+        password=form.password.data if public else None,
         display_name=form.display_name.data,
         role=DistributorRole(form.role.data),
-        note=form.note.data if isinstance(form, ApplicationForm) else None,
+        note=form.note.data if public else None,
+        locale=str(get_locale()) if public else None,
     )
 
 
@@ -215,7 +220,8 @@ def add() -> Response | tuple[str, int]:
             else:
                 flash(
                     _(
-                        "%(name)s was added with code %(code)s.",
+                        "%(name)s was added with code %(code)s and was emailed a link to "
+                        "choose a password.",
                         name=distributor.display_name,
                         code=distributor.code,
                     ),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -17,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.forms import strip
+from portal.forms import Form, strip
 from portal.materials.models import MaterialKind
 
 KIND_LABELS = {
@@ -38,7 +37,7 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None else None
 
 
-class MaterialForm(FlaskForm):
+class MaterialForm(Form):
     kind = SelectField(
         _l("Kind"),
         choices=[SelectChoice(k.value, text) for k, text in KIND_LABELS.items()],
@@ -75,7 +74,7 @@ class MaterialForm(FlaskForm):
         return [p.strip() for p in (self.products.data or "").split(",") if p.strip()]
 
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """The library's search and filters, sent by GET as they change (no CSRF: it reads)."""
 
     class Meta:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Regexp
 
+from portal.forms import Form
 
-class ReadAllForm(FlaskForm):
+
+class ReadAllForm(Form):
     """Carries the newest notification on the page: one arriving after it was shown
     stays unread."""
 

@@ -1,5 +1,6 @@
-"""Email senders, chosen by ``PORTAL_MAIL_SENDER`` (console | file | smtp | none), and the
-outbox job that emails new notifications.
+"""Email senders, chosen by ``PORTAL_MAIL_SENDER`` (console | file | smtp | none), the
+outbox drain, and the job that emails new notifications (account links have their own
+outbox in :mod:`portal.accounts.mail`).
 
 Notifications are written in the transaction of the event (approval, payment, …); the
 email goes out afterwards from :func:`deliver_emails`, so a slow or failing mail server
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.distributors.models import Distributor
@@ -99,55 +101,64 @@ def sender() -> Sender:
     return ConsoleSender()
 
 
-def build(notification: Notification, to: str, locale: str) -> EmailMessage:
-    """The email for a notification, written in ``locale`` (the recipient's language,
-    not that of whoever or whatever triggered it)."""
+def email(to: str, locale: str, write: Callable[[], tuple[str, str]]) -> EmailMessage:
+    """An email to ``to`` whose (subject, body) ``write`` returns, written in ``locale``
+    (the recipient's language, not that of whoever or whatever triggered it)."""
     message = EmailMessage()
     message["From"] = current_app.config["PORTAL_MAIL_FROM"]
     message["To"] = to
     with force_locale(locale):
-        message["Subject"] = services.subject(notification)
-        message.set_content(services.message(notification))
+        subject, body = write()
+    message["Subject"] = subject
+    message.set_content(body)
+    message["Content-Language"] = locale.replace("_", "-")  # zh_Hans → zh-Hans (BCP 47)
     return message
 
 
-def deliver_emails(batch: int = 100) -> int:
-    """Periodic: email notifications not emailed yet, oldest first. Returns the count.
+def build(notification: Notification, to: str, locale: str) -> EmailMessage:
+    """The email for a notification."""
+    return email(
+        to, locale, lambda: (services.subject(notification), services.message(notification))
+    )
 
-    Each one is claimed (``emailed_at`` set where it is still NULL) and committed before
+
+def drain_outbox(
+    model: Any,
+    pending: Select[Any],
+    compose: Callable[[Any], EmailMessage | None],
+    batch: int = 100,
+) -> int:
+    """Email the rows of an outbox table (``model`` with an ``emailed_at`` column) that
+    ``pending`` selects, oldest first; ``compose`` writes a row's email (``None``: nothing
+    to send any more). Returns how many were sent.
+
+    Each row is claimed (``emailed_at`` set where it is still NULL) and committed before
     sending, so overlapping runs never send twice; a failed send releases the claim and
     the next run tries again.
     """
-    outbox = select(Notification.id).where(Notification.emailed_at.is_(None))
-    ids = list(db.session.scalars(outbox.order_by(Notification.id).limit(batch)))
+    ids = list(db.session.scalars(pending.order_by(model.id).limit(batch)))
     mailer = sender()
     sent = 0
-    for notification_id in ids:
+    for row_id in ids:
         claimed = db.session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.emailed_at.is_(None))
+            update(model)
+            .where(model.id == row_id, model.emailed_at.is_(None))
             .values(emailed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
         if claimed.rowcount != 1:
             continue
-        notification = db.session.get(Notification, notification_id)
-        assert notification is not None
-        distributor = db.session.scalar(
-            select(Distributor)
-            .options(selectinload(Distributor.user))
-            .where(Distributor.id == notification.distributor_id)
-        )
-        assert distributor is not None
+        message = compose(db.session.get(model, row_id))
+        if message is None:
+            continue
         try:
-            user = distributor.user
-            mailer.send(build(notification, user.email, recipient_locale(user)))
+            mailer.send(message)
         except (OSError, smtplib.SMTPException):
-            log.exception("emailing notification %s failed; retrying later", notification_id)
+            log.exception("emailing %s %s failed; retrying later", model.__tablename__, row_id)
             db.session.execute(
-                update(Notification)
-                .where(Notification.id == notification_id)
+                update(model)
+                .where(model.id == row_id)
                 .values(emailed_at=None)
                 .execution_options(synchronize_session=False)
             )
@@ -155,3 +166,20 @@ def deliver_emails(batch: int = 100) -> int:
             break
         sent += 1
     return sent
+
+
+def _notification_email(notification: Notification) -> EmailMessage:
+    distributor = db.session.scalar(
+        select(Distributor)
+        .options(selectinload(Distributor.user))
+        .where(Distributor.id == notification.distributor_id)
+    )
+    assert distributor is not None
+    user = distributor.user
+    return build(notification, user.email, recipient_locale(user))
+
+
+def deliver_emails(batch: int = 100) -> int:
+    """Periodic: email notifications not emailed yet, oldest first. Returns the count."""
+    outbox = select(Notification.id).where(Notification.emailed_at.is_(None))
+    return drain_outbox(Notification, outbox, _notification_email, batch)

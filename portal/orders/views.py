@@ -6,7 +6,6 @@ from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import StringField
@@ -18,7 +17,7 @@ from portal.commissions.models import Commission
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.formatting import money
-from portal.forms import strip
+from portal.forms import Form, strip
 from portal.orders.models import Order
 from portal.orders.reassign import ReassignError, new_distributor, reassign
 from portal.pagination import paginate
@@ -28,7 +27,7 @@ from portal.risk.review import flags_for
 admin = staff_blueprint("admin_orders", __name__)
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(Form):
     code = StringField(
         _l("Credit to (referral code)"),
         validators=[InputRequired(), Length(max=8)],

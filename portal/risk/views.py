@@ -7,7 +7,6 @@ from typing import Any
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import StringField
@@ -17,7 +16,7 @@ from portal.accounts.access import staff_blueprint
 from portal.commissions.models import Commission
 from portal.distributors.models import Distributor
 from portal.extensions import db
-from portal.forms import error_text, strip
+from portal.forms import Form, error_text, strip
 from portal.orders.models import Order
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
@@ -28,7 +27,7 @@ from portal.risk.models import FlagStatus
 admin = staff_blueprint("admin_risk", __name__)
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     reason = StringField(validators=[Optional(), Length(max=500)], filters=[strip])
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
-from portal.forms import PlainDecimalField
+from portal.forms import Form, PlainDecimalField
 from portal.i18n import LOCALE_NAMES
 from portal.settings.services import SPECS, SUPPORTED_LOCALES
 
@@ -40,7 +39,7 @@ def _upper(value: str | None) -> str | None:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     auto_approve_distributors = BooleanField(**_spec("auto_approve_distributors"))
     default_locale = SelectField(
         choices=[SelectChoice(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],

@@ -9,7 +9,6 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import StringField
@@ -20,7 +19,7 @@ from portal.accounts.access import staff_blueprint
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.formatting import money
-from portal.forms import error_text, like_escape, strip
+from portal.forms import Form, error_text, like_escape, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 from portal.settings import services as settings
@@ -31,7 +30,7 @@ from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, W
 admin = staff_blueprint("admin_withdrawals", __name__)
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """CSRF plus the free text a decision may need (a reason, a payment reference)."""
 
     note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])

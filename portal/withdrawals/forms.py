@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from portal.forms import PlainDecimalField, strip
+from portal.forms import Form, PlainDecimalField, strip
 from portal.withdrawals.labels import ACCOUNT_LABELS, METHOD_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod
 from portal.withdrawals.services import label
 
 
-class WithdrawalForm(FlaskForm):
+class WithdrawalForm(Form):
     amount = PlainDecimalField(_l("Amount"), places=None, validators=[InputRequired()])
     payout_account_id = SelectField(_l("Pay to"), coerce=int, validators=[InputRequired()])
 
@@ -24,7 +23,7 @@ class WithdrawalForm(FlaskForm):
         self.payout_account_id.choices = [SelectChoice(a.id, label(a)) for a in accounts]
 
 
-class FeeForm(FlaskForm):
+class FeeForm(Form):
     """The amount typed so far, sent by GET as the distributor types (no CSRF: it reads)."""
 
     class Meta:
@@ -33,7 +32,7 @@ class FeeForm(FlaskForm):
     amount = PlainDecimalField(_l("Amount"), places=None, validators=[InputRequired()])
 
 
-class PayoutAccountForm(FlaskForm):
+class PayoutAccountForm(Form):
     method = SelectField(
         _l("Method"),
         choices=[SelectChoice(m.value, text) for m, text in METHOD_LABELS.items()],

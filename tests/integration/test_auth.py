@@ -1,10 +1,9 @@
 from datetime import timedelta
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal.accounts import services
+from portal.accounts import services, throttle
 from portal.accounts.models import LoginFailure, Role, User
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -59,25 +58,38 @@ def test_invalid_login_form_gets_field_errors(client) -> None:
     assert "email-error" in html and "password-error" in html
 
 
-def test_throttle_per_account_refuses_even_the_right_password(app, client, make_user) -> None:
+def test_throttle_per_account_and_address_refuses_even_the_right_password(
+    app, client, make_user
+) -> None:
     make_user("victim@shop.example")
-    limit = app.config["PORTAL_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-    for i in range(limit):
-        # Different addresses: only the per-account counter can trip.
+    free = app.config["PORTAL_LOGIN_FREE_FAILURES_PER_ACCOUNT"]
+    for _ in range(free):
         assert (
-            login(client, "victim@shop.example", "guess", REMOTE_ADDR=f"10.0.0.{i}").status_code
-            == 401
+            login(client, "victim@shop.example", "guess", REMOTE_ADDR="10.0.0.1").status_code == 401
         )
-    response = login(client, "victim@shop.example", PASSWORD, REMOTE_ADDR="10.0.1.1")
+    response = login(client, "victim@shop.example", PASSWORD, REMOTE_ADDR="10.0.0.1")
     assert response.status_code == 429
     assert "Too many failed attempts" in response.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302  # still signed out
+    assert failures(app) == free  # a refused attempt is not another guess
+
+
+def test_someone_elses_failures_from_elsewhere_never_lock_the_owner_out(
+    app, client, make_user
+) -> None:
+    make_user("admin@shop.example")
+    free = app.config["PORTAL_LOGIN_FREE_FAILURES_PER_ACCOUNT"]
+    for i in range(free * 4):  # an attacker rotating addresses
+        login(client, "admin@shop.example", "guess", REMOTE_ADDR=f"10.0.{i // 200}.{i % 200}")
+    owner = app.test_client()
+    assert login(owner, "admin@shop.example", PASSWORD, REMOTE_ADDR="192.0.2.50").status_code == 302
+    assert owner.get("/admin/").status_code == 200
 
 
 def test_throttle_per_address(app, client, make_user) -> None:
     make_user("someone@shop.example")
-    limit = app.config["PORTAL_LOGIN_MAX_FAILURES_PER_IP"]
-    for i in range(limit):
+    free = app.config["PORTAL_LOGIN_FREE_FAILURES_PER_IP"]
+    for i in range(free):
         login(client, f"spray{i}@shop.example", "guess", REMOTE_ADDR="192.0.2.7")
     blocked = login(client, "someone@shop.example", PASSWORD, REMOTE_ADDR="192.0.2.7")
     assert blocked.status_code == 429
@@ -85,29 +97,58 @@ def test_throttle_per_address(app, client, make_user) -> None:
     assert elsewhere.status_code == 302
 
 
-def test_throttle_window_expires(app, make_user) -> None:
-    make_user("later@shop.example")
-    policy = services.ThrottlePolicy(per_account=2, per_ip=100, window=timedelta(minutes=15))
+def _fail(email: str, ip_hash: str, ago: timedelta, n: int = 1) -> None:
+    for _ in range(n):
+        db.session.add(LoginFailure(email=email, ip_hash=ip_hash, created_at=utcnow() - ago))
+    db.session.commit()
+
+
+def test_the_wait_grows_with_each_failure_up_to_a_ceiling(app) -> None:
+    policy = throttle.ThrottlePolicy(
+        free_per_account=3,
+        free_per_ip=100,
+        first_delay=timedelta(seconds=30),
+        max_delay=timedelta(minutes=10),
+        memory=timedelta(days=1),
+    )
+    assert [policy.delay(n, 3) for n in (0, 2)] == [None, None]
+    assert [policy.delay(n, 3).total_seconds() for n in (3, 4, 5, 6, 7, 100, 10**6)] == [
+        30,
+        60,
+        120,
+        240,
+        480,
+        600,
+        600,
+    ]
     with app.test_request_context():
-        old = utcnow() - timedelta(minutes=16)
-        for _ in range(2):
-            db.session.add(LoginFailure(email="later@shop.example", ip_hash="x", created_at=old))
-        db.session.commit()
-        services.check_throttle("later@shop.example", "198.51.100.1", policy)  # expired: no raise
-        db.session.add(LoginFailure(email="later@shop.example", ip_hash="x"))
-        db.session.add(LoginFailure(email="later@shop.example", ip_hash="x"))
-        db.session.commit()
-        with pytest.raises(services.LoginThrottled) as caught:
-            services.check_throttle("later@shop.example", "198.51.100.1", policy)
-        assert timedelta(0) < caught.value.retry_after <= policy.window
+        _fail("later@shop.example", "h", timedelta(seconds=40), n=3)
+        assert throttle.login_wait("later@shop.example", "h", policy) is None  # 30 s passed
+        _fail("later@shop.example", "h", timedelta(seconds=40))
+        wait = throttle.login_wait("later@shop.example", "h", policy)
+        assert timedelta(seconds=15) < wait <= timedelta(seconds=20)  # 60 s after the 4th
+        assert throttle.login_wait("later@shop.example", "other", policy) is None
+        assert throttle.login_wait("other@shop.example", "h", policy) is None
 
 
-def test_success_clears_the_account_counter(app, client, make_user) -> None:
+def test_failures_past_the_memory_are_forgotten(app) -> None:
+    policy = throttle.ThrottlePolicy(
+        2, 100, timedelta(hours=1), timedelta(hours=1), timedelta(hours=2)
+    )
+    with app.test_request_context():
+        _fail("old@shop.example", "h", timedelta(hours=3), n=5)
+        assert throttle.login_wait("old@shop.example", "h", policy) is None
+        _fail("old@shop.example", "h", timedelta(minutes=1), n=2)
+        assert throttle.login_wait("old@shop.example", "h", policy) is not None
+
+
+def test_success_clears_the_account_counter_from_that_address(app, client, make_user) -> None:
     make_user("b@shop.example")
-    for _ in range(app.config["PORTAL_LOGIN_MAX_FAILURES_PER_ACCOUNT"] - 1):
+    login(client, "b@shop.example", "guess", REMOTE_ADDR="198.51.100.9")
+    for _ in range(app.config["PORTAL_LOGIN_FREE_FAILURES_PER_ACCOUNT"] - 1):
         login(client, "b@shop.example", "guess")
     assert login(client, "b@shop.example").status_code == 302
-    assert failures(app) == 0
+    assert failures(app) == 1  # the other address's failure stays
 
 
 def test_ip_is_stored_hashed(app, client) -> None:
@@ -201,7 +242,7 @@ def test_behind_a_proxy_throttling_counts_the_forwarded_client(app_config, make_
     proxied = create_app({**app_config, "PORTAL_PROXY_COUNT": 1})
     make_user("h@shop.example")
     client = proxied.test_client()
-    limit = proxied.config["PORTAL_LOGIN_MAX_FAILURES_PER_IP"]
+    limit = proxied.config["PORTAL_LOGIN_FREE_FAILURES_PER_IP"]
     for i in range(limit):  # one attacker, many accounts, all through the same proxy
         login(
             client,

@@ -20,6 +20,7 @@ from wtforms.i18n import messages_path
 
 from portal.accounts.models import Role, User
 from portal.commissions.labels import STATE_LABELS as COMMISSION_STATES
+from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.notifications import mail
 from portal.notifications.models import Notification, NotificationKind
@@ -285,13 +286,10 @@ def _subject(message: email.message.Message) -> str:
 
 
 def test_emails_are_written_in_the_recipients_language(
-    app: Flask, make_distributor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, make_distributor, outbox
 ) -> None:
     """The job runs in the shop's default language (English); each email still speaks
     its recipient's: a profile choice, else the shop default."""
-    outbox = tmp_path / "mail"
-    monkeypatch.setitem(app.config, "PORTAL_MAIL_SENDER", "file")
-    monkeypatch.setitem(app.config, "PORTAL_MAIL_FILE", str(outbox))
     chinese, _ = make_distributor("zh@shop.example")
     english, _ = make_distributor("en@shop.example")
     set_locale(app, "zh@shop.example", "zh_Hans")
@@ -306,12 +304,7 @@ def test_emails_are_written_in_the_recipients_language(
             )
         db.session.commit()
         assert mail.deliver_emails() == 2
-    emails = [
-        email.message_from_string(part)
-        for part in re.split(r"(?m)^(?=From: )", outbox.read_text(encoding="utf-8"))
-        if part.strip()
-    ]
-    by_recipient = {message["To"]: message for message in emails}
+    by_recipient = {message["To"]: message for message in outbox()}
     to_zh, to_en = by_recipient["zh@shop.example"], by_recipient["en@shop.example"]
     assert _subject(to_zh) == zh("Commission available")
     assert _subject(to_en) == "Commission available"
@@ -319,3 +312,78 @@ def test_emails_are_written_in_the_recipients_language(
     assert format_currency(D("1234.50"), "USD", locale="zh_Hans") in body_zh
     assert body_zh.startswith("2 ") and "commissions" not in body_zh
     assert "2 commissions became available: $1,234.50" in to_en.get_payload(decode=True).decode()
+
+
+# --- the language of sign-up and sign-in --------------------------------------------------
+
+
+def _user_locale(app: Flask, email_address: str) -> str | None:
+    with app.app_context():
+        return db.session.scalar(db.select(User.locale).where(User.email == email_address))
+
+
+def test_a_chinese_applicant_is_approved_in_chinese(
+    app: Flask, admin_client: FlaskClient, outbox
+) -> None:
+    """The page's language at sign-up is saved on the user, so the approval email (sent
+    by a job in the shop's default language, English) speaks Chinese."""
+    client = app.test_client()
+    token = csrf_token(client, "/join")
+    response = client.post(
+        "/join",
+        headers={"Accept-Language": CHINESE},
+        data={
+            "display_name": "王芳",
+            "email": "wang@shop.example",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "role": "affiliate",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    assert _user_locale(app, "wang@shop.example") == "zh_Hans"
+    with app.app_context():
+        distributor_id = db.session.scalar(
+            db.select(Distributor.id)
+            .join(Distributor.user)
+            .where(User.email == "wang@shop.example")
+        )
+    token = csrf_token(admin_client, "/admin/distributors/applications")
+    admin_client.post(f"/admin/distributors/{distributor_id}/approve", data={"csrf_token": token})
+    with app.app_context():
+        assert mail.deliver_emails() == 1
+    (approval,) = outbox()
+    assert approval["Subject"] == zh("Your application was approved")
+    assert approval["Content-Language"] == "zh-Hans"
+
+
+def test_signing_in_keeps_the_language_chosen_on_the_page(
+    app: Flask, client: FlaskClient, make_distributor
+) -> None:
+    make_distributor("switch@shop.example")
+    set_locale(app, "switch@shop.example", "en")
+    client.set_cookie("locale", "zh_Hans")  # chosen with the switcher before signing in
+    assert login(client, "switch@shop.example").status_code == 302
+    assert _user_locale(app, "switch@shop.example") == "zh_Hans"
+    assert lang(client.get("/me/").get_data(as_text=True)) == "zh-Hans"
+
+
+def test_signing_in_without_a_choice_keeps_the_profile(
+    app: Flask, client: FlaskClient, make_distributor
+) -> None:
+    make_distributor("keep@shop.example")
+    set_locale(app, "keep@shop.example", "zh_Hans")
+    login(client, "keep@shop.example", HTTP_ACCEPT_LANGUAGE="en")
+    assert _user_locale(app, "keep@shop.example") == "zh_Hans"
+
+
+def test_account_emails_speak_the_recipients_language(
+    app: Flask, client: FlaskClient, make_distributor, outbox
+) -> None:
+    make_distributor("reset-zh@shop.example")
+    set_locale(app, "reset-zh@shop.example", "zh_Hans")
+    token = csrf_token(client, "/password/forgot")
+    client.post("/password/forgot", data={"email": "reset-zh@shop.example", "csrf_token": token})
+    (message,) = outbox()
+    assert message["Content-Language"] == "zh-Hans"

@@ -202,12 +202,18 @@ def test_links_of_inactive_distributors_are_a_friendly_404(
     assert clicks(store) == []
 
 
-@pytest.mark.parametrize("code", ["ZZZZZZ", "no", "0OIL1234", "ABCDEFGHJ", "%00"])
+@pytest.mark.parametrize("code", ["ZZZZZZ", "no", "0OIL1234", "ABCDEFGHJ"])
 def test_unknown_codes_are_a_friendly_404(store: Flask, client: FlaskClient, code: str) -> None:
     response = follow(client, f"/r/{code}")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert "This link does not work any more" in response.get_data(as_text=True)
+
+
+def test_a_control_character_in_the_code_is_a_plain_404(store: Flask, client: FlaskClient) -> None:
+    """It matches no route at all (portal.inputs), so no view looks it up."""
+    assert client.get("/r/%00").status_code == 404
+    assert client.get("/r/%00/p/1").status_code == 404
 
 
 def test_without_a_shop_url_links_answer_503(

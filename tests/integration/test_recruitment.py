@@ -12,7 +12,7 @@ from portal.audit.models import AuditEntry
 from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
-from tests.helpers import PASSWORD, csrf_token, login
+from tests.helpers import PASSWORD, choose_password, csrf_token, link_in, login
 
 
 def apply_form(client, path: str = "/join", **overrides: str):
@@ -231,13 +231,15 @@ def test_invalid_application_re_renders_with_errors(app, client) -> None:
     assert counts(app) == before
 
 
-def test_admin_adds_a_distributor_under_a_parent(app, admin_client, make_distributor) -> None:
+def test_admin_adds_a_distributor_under_a_parent(
+    app, admin_client, make_distributor, outbox
+) -> None:
+    """No password is typed by staff: the person chooses it from an emailed invitation."""
     parent_id, parent_code = make_distributor("boss@shop.example")
     token = csrf_token(admin_client, "/admin/distributors/new")
     data = {
         "display_name": "Agent Zhou",
         "email": "zhou@shop.example",
-        "password": PASSWORD,
         "role": "agent",
         "level_id": "0",
         "parent_code": " " + parent_code.lower(),
@@ -254,7 +256,13 @@ def test_admin_adds_a_distributor_under_a_parent(app, admin_client, make_distrib
     assert added.role is DistributorRole.AGENT
     listing = admin_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Agent Zhou" in listing and added.code in listing
-    assert login(app.test_client(), "zhou@shop.example").status_code == 302
+    assert login(app.test_client(), "zhou@shop.example").status_code == 401  # no password yet
+    (invitation,) = outbox()
+    assert invitation["To"] == "zhou@shop.example"
+    assert invitation["Subject"] == "Choose your password"
+    person = app.test_client()
+    assert choose_password(person, link_in(invitation)).status_code == 302
+    assert login(person, "zhou@shop.example").status_code == 302
 
 
 def test_codes_are_unique_across_many_recruits(app, client, make_distributor) -> None:

@@ -80,12 +80,56 @@ def test_admin_urls_by_role(app: Flask, clients) -> None:
     reserved = {r.endpoint for r in admin_only}
     # The README reserves these for admins: settings, API tokens and the audit log.
     assert {"admin_settings.edit", "admin_tokens.index", "admin_audit.index"} <= reserved
+    staff_pages = {r.endpoint for r in admin_only if r.endpoint.startswith("admin_staff.")}
+    assert staff_pages == {
+        "admin_staff.index",
+        "admin_staff.invite",
+        "admin_staff.deactivate",
+        "admin_staff.reactivate",
+    }
 
 
 def test_ops_are_refused_the_audit_log_and_admins_read_it(clients) -> None:
     assert clients["ops"].get("/admin/audit").status_code == 403
     assert clients["ops"].get("/admin/audit", headers={"HX-Request": "true"}).status_code == 403
     assert clients["admin"].get("/admin/audit").status_code == 200
+
+
+def test_account_urls_by_role(app: Flask, clients) -> None:
+    """``/account/…`` is for any signed-in user; the links from emails (reset, invitation,
+    unlock) and the reset request are public, and a made-up link is a 404 for everyone."""
+    expected = {
+        ("accounts.change_password", "GET"): 200,
+        ("accounts.change_password", "POST"): 400,  # posted empty
+        ("accounts.end_sessions", "POST"): 302,  # signed out: checked last
+    }
+    account = sorted(
+        _rules(app, "/account"), key=lambda rm: rm[0].endpoint == "accounts.end_sessions"
+    )
+    assert {(r.endpoint, m) for r, m in account} == set(expected)
+    for rule, method in account:
+        label = f"{method} {rule.rule}"
+        anon = _request(clients["anonymous"], rule, method)
+        assert anon.status_code == 302 and anon.headers["Location"].startswith("/login"), label
+        for who in ("admin", "ops", "distributor"):
+            status = _request(clients[who], rule, method).status_code
+            assert status == expected[(rule.endpoint, method)], f"{who} {label}"
+    public = [
+        *_rules(app, "/password"),
+        *_rules(app, "/welcome"),
+        *[(r, m) for r, m in _rules(app, "/login") if r.arguments],
+    ]
+    assert {r.endpoint for r, _ in public} == {
+        "accounts.forgot",
+        "accounts.reset",
+        "accounts.welcome",
+        "accounts.unlock",
+    }
+    for rule, method in public:
+        for who, client in clients.items():  # all signed out by now: these are public
+            status = _request(client, rule, method).status_code
+            expected = (404,) if rule.arguments else (200, 400)
+            assert status in expected, f"{who} {method} {rule.rule}: {status}"
 
 
 def test_me_urls_by_role(app: Flask, clients) -> None:
