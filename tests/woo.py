@@ -22,7 +22,8 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +41,18 @@ from portal.extensions import db
 from portal.orders import services as orders
 
 KEY, API_SECRET = "ck_test", "cs_test"
+
+
+@contextmanager
+def rest_keys(app: Flask, url: str) -> Iterator[None]:
+    """``app`` reads the shop at ``url`` with the test's REST keys, until the block ends."""
+    app.config.update(WOO_STORE_URL=url, WOO_CONSUMER_KEY=KEY, WOO_CONSUMER_SECRET=API_SECRET)
+    try:
+        yield
+    finally:
+        app.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
+
+
 SECRET = "wh-secret-123"  # the webhook secret
 MAX_FAILURES = 5  # woocommerce_max_webhook_delivery_failures
 # The hooks WooCommerce 10.0.2 lists for each order topic (webhooks.json).

@@ -29,7 +29,15 @@ from portal.orders import services as orders
 from portal.orders.models import Order
 from tests.helpers import run_together
 from tests.stories import World, deliveries
-from tests.woo import API_SECRET, KEY, SECRET, FakeShop, LazyOrders, ShopServer, deliver, woo_order
+from tests.woo import (
+    SECRET,
+    FakeShop,
+    LazyOrders,
+    ShopServer,
+    deliver,
+    rest_keys,
+    woo_order,
+)
 
 
 def one_by_one(app: Flask, copies: list[dict[str, Any]]) -> None:
@@ -56,25 +64,19 @@ def test_a_synced_page_ends_like_orders_stored_one_by_one(shop, make_distributor
 
     copies = batched.story()
     fake = FakeShop(lazy_orders=LazyOrders(len(copies), lambda n: copies[n - 1]))
-    with ShopServer(fake) as server:
-        shop.config.update(
-            WOO_STORE_URL=server.url, WOO_CONSUMER_KEY=KEY, WOO_CONSUMER_SECRET=API_SECRET
-        )
-        try:
-            runner = shop.test_cli_runner()
-            first = runner.invoke(args=["woo", "sync", "--full"])
-            assert first.exit_code == 0, first.output
-            assert batched.snapshot(shop) == expected
-            listed = [r for r in fake.requests if "/orders?" in r and "include" not in r]
-            assert sum("status=any" in r for r in listed) == 3  # 230 copies, 3 pages
-            assert sum("status=trash" in r for r in listed) == 1  # and the trash
-            refunds = [r for r in fake.requests if "/refunds" in r]
-            assert refunds == ["GET /wp-json/wc/v3/refunds?include=1%2C2&per_page=100"]
-            again = runner.invoke(args=["woo", "sync", "--full"])  # idempotent re-run
-            assert again.exit_code == 0, again.output
-            assert again.output.strip().endswith(f"{len(copies) - 1} order(s), 0 changed")
-        finally:
-            shop.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
+    with ShopServer(fake) as server, rest_keys(shop, server.url):
+        runner = shop.test_cli_runner()
+        first = runner.invoke(args=["woo", "sync", "--full"])
+        assert first.exit_code == 0, first.output
+        assert batched.snapshot(shop) == expected
+        listed = [r for r in fake.requests if "/orders?" in r and "include" not in r]
+        assert sum("status=any" in r for r in listed) == 3  # 230 copies, 3 pages
+        assert sum("status=trash" in r for r in listed) == 1  # and the trash
+        refunds = [r for r in fake.requests if "/refunds" in r]
+        assert refunds == ["GET /wp-json/wc/v3/refunds?include=1%2C2&per_page=100"]
+        again = runner.invoke(args=["woo", "sync", "--full"])  # idempotent re-run
+        assert again.exit_code == 0, again.output
+        assert again.output.strip().endswith(f"{len(copies) - 1} order(s), 0 changed")
     assert batched.snapshot(shop) == expected
     with shop.app_context():
         assert ledger.verify() == []

@@ -19,7 +19,7 @@ from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.settings import services as settings
 from tests.helpers import csrf_token, login
-from tests.woo import API_SECRET, KEY, FakeShop, ShopServer, deliver, woo_order
+from tests.woo import API_SECRET, KEY, FakeShop, ShopServer, deliver, rest_keys, woo_order
 
 
 @pytest.fixture
@@ -180,14 +180,8 @@ def test_a_shop_configured_in_the_environment_gets_its_currency_on_reconcile(
     shop: Flask,
 ) -> None:
     fake = FakeShop(currency="CNY", timezone_string="", gmt_offset="5.5")
-    with ShopServer(fake) as server:
-        shop.config.update(
-            WOO_STORE_URL=server.url, WOO_CONSUMER_KEY=KEY, WOO_CONSUMER_SECRET=API_SECRET
-        )
-        try:
-            reconcile(shop)
-        finally:
-            shop.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
+    with ShopServer(fake) as server, rest_keys(shop, server.url):
+        reconcile(shop)
     with shop.app_context():
         from portal import storefront
 
@@ -201,14 +195,8 @@ def test_a_shop_configured_in_the_environment_gets_its_currency_on_reconcile(
 def test_a_portal_with_orders_keeps_its_currency_on_reconcile(shop: Flask, client) -> None:
     assert deliver(client, "order.created", woo_order(1)).status_code == 200
     fake = FakeShop(currency="CNY")
-    with ShopServer(fake) as server:
-        shop.config.update(
-            WOO_STORE_URL=server.url, WOO_CONSUMER_KEY=KEY, WOO_CONSUMER_SECRET=API_SECRET
-        )
-        try:
-            reconcile(shop)
-        finally:
-            shop.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
+    with ShopServer(fake) as server, rest_keys(shop, server.url):
+        reconcile(shop)
     with shop.app_context():
         from portal import storefront
 

@@ -29,6 +29,7 @@ from tests.woo import (
     ShopServer,
     commission_states,
     deliver,
+    rest_keys,
     woo_order,
 )
 
@@ -153,15 +154,9 @@ def test_a_sync_goes_on_past_a_poison_order(shop: Flask, make_distributor) -> No
     for n in range(1, 6):
         fake.orders[n] = woo_order(n, modified=f"2026-11-20T10:0{n}:00", coupons=[code])
     fake.orders[3]["line_items"][0]["total"] = "1e30"
-    with ShopServer(fake) as server:
-        shop.config.update(
-            WOO_STORE_URL=server.url, WOO_CONSUMER_KEY=KEY, WOO_CONSUMER_SECRET=API_SECRET
-        )
-        try:
-            result = shop.test_cli_runner().invoke(args=["woo", "sync", "--full"])
-            again = shop.test_cli_runner().invoke(args=["woo", "sync", "--full"])
-        finally:
-            shop.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
+    with ShopServer(fake) as server, rest_keys(shop, server.url):
+        result = shop.test_cli_runner().invoke(args=["woo", "sync", "--full"])
+        again = shop.test_cli_runner().invoke(args=["woo", "sync", "--full"])
     assert result.exit_code == 0, result.output
     assert "4 order(s), 4 changed" in result.output
     assert again.exit_code == 0 and "4 order(s), 0 changed" in again.output

@@ -39,7 +39,7 @@ from portal.ledger import services as ledger
 from portal.orders.models import Order
 from tests import recordings
 from tests.helpers import burst_worker, login, worker_env
-from tests.woo import API_SECRET, KEY, SECRET, FakeShop, ShopServer, deliver
+from tests.woo import API_SECRET, KEY, SECRET, FakeShop, ShopServer, deliver, rest_keys
 
 HELD = "holding/available"  # completed orders: available once the return window passed
 EXPECTED: dict[str, Any] = {
@@ -90,12 +90,8 @@ def fake(request: pytest.FixtureRequest) -> FakeShop:
 
 @pytest.fixture
 def connected(programme: Flask, fake: FakeShop) -> Iterator[tuple[Flask, str]]:
-    with ShopServer(fake) as server:
-        programme.config.update(
-            WOO_STORE_URL=server.url, WOO_CONSUMER_KEY=KEY, WOO_CONSUMER_SECRET=API_SECRET
-        )
+    with ShopServer(fake) as server, rest_keys(programme, server.url):
         yield programme, server.url
-    programme.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
 
 
 def snapshot(app: Flask) -> tuple[dict[str, Any], set[tuple[Any, ...]]]:

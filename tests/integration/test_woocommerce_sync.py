@@ -17,18 +17,23 @@ from portal.commissions.models import PlanOverride
 from portal.extensions import db
 from portal.orders import services as orders
 from portal.orders.models import Order
-from tests.woo import API_SECRET, KEY, FakeShop, ShopServer, commission_states, deliver, woo_order
+from tests.woo import (
+    API_SECRET,
+    KEY,
+    FakeShop,
+    ShopServer,
+    commission_states,
+    deliver,
+    rest_keys,
+    woo_order,
+)
 
 
 @pytest.fixture
 def woo(shop: Flask) -> Iterator[tuple[FakeShop, Flask]]:
     fake = FakeShop()
-    with ShopServer(fake) as server:
-        shop.config.update(
-            WOO_STORE_URL=server.url, WOO_CONSUMER_KEY=KEY, WOO_CONSUMER_SECRET=API_SECRET
-        )
+    with ShopServer(fake) as server, rest_keys(shop, server.url):
         yield fake, shop
-    shop.config.update(WOO_STORE_URL="", WOO_CONSUMER_KEY="", WOO_CONSUMER_SECRET="")
 
 
 def category_rule(app: Flask) -> None:
