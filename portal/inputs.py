@@ -9,7 +9,8 @@ characters; they come from fuzzers and broken clients. So:
 * in a form of the core they are a field error (:class:`portal.forms.Form` checks every
   field);
 * in a form posted to a view outside the core (plugins), which may not use that form
-  class, they are the same 400 page.
+  class, they are the same 400 page — unless the plugin declares, with
+  :func:`forms_checked`, that its blueprint's forms are that class.
 
 Tab, newline and carriage return are allowed in multi-line text (textareas) only.
 """
@@ -65,9 +66,20 @@ def _query_values() -> list[str]:
     return values
 
 
-def _view_in_core() -> bool:
+_CHECKED = "portal.inputs.checked_blueprints"
+
+
+def forms_checked(app: Flask, blueprint: str) -> None:
+    """A plugin's blueprint whose forms are :class:`portal.forms.Form`: control characters
+    posted to it are field errors, as in the core, not the 400 page."""
+    app.extensions.setdefault(_CHECKED, set()).add(blueprint)
+
+
+def _forms_checked() -> bool:
     function = current_app.view_functions.get(request.endpoint or "")
-    return function is not None and function.__module__.startswith("portal.")
+    if function is not None and function.__module__.startswith("portal."):
+        return True
+    return request.blueprint in current_app.extensions.get(_CHECKED, ())
 
 
 def _form_values() -> list[str]:
@@ -91,7 +103,7 @@ def init_app(app: Flask) -> None:
     def refuse_control_characters() -> None:
         if any(unprintable(value) for value in _query_values()):
             raise UnprintableInput()
-        if not _view_in_core() and any(
+        if not _forms_checked() and any(
             unprintable(value, multiline=True) for value in _form_values()
         ):
             raise UnprintableInput()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import jobs, metrics
+from portal import inputs, jobs, metrics
 
 
 def load(app: Flask) -> None:
@@ -16,6 +16,7 @@ def load(app: Flask) -> None:
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(admin.admin)
+    inputs.forms_checked(app, admin.admin.name)  # its forms are portal.forms.Form
     # Anything stored while the queue was unreachable is processed within a minute.
     jobs.every(app, 60, inbox.drain, name="woocommerce.drain")
     jobs.every(app, 900, sync.periodic_reconcile, name="woocommerce.reconcile")

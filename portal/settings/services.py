@@ -250,14 +250,24 @@ def _dump(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
+_LOADED = object()  # the cache's mark: every setting of SPECS is in it
+
+
 def get(key: str) -> Any:
-    """The setting's value, read once per database session (a page formats many amounts;
-    the session ends with each request and each job)."""
+    """The setting's value. The first call in a database session reads every setting in
+    one query (a page asks for several and formats many amounts; the session ends with
+    each request and each job)."""
     cache = db.session.info.setdefault("settings", {})
-    if key not in cache:
-        spec = SPECS[key]
-        row = db.session.get(Setting, key)
-        cache[key] = spec.default if row is None else _load(spec, row.value)
+    if _LOADED not in cache:
+        stored = dict(
+            db.session.execute(
+                db.select(Setting.key, Setting.value).where(Setting.key.in_(SPECS))
+            ).all()
+        )
+        for name, spec in SPECS.items():
+            if name not in cache:
+                cache[name] = _load(spec, stored[name]) if name in stored else spec.default
+        cache[_LOADED] = True
     return cache[key]
 
 
