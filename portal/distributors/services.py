@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts import services as accounts
 from portal.accounts.models import Role, User
 from portal.audit import services as audit
-from portal.distributors import codes
+from portal.distributors import codes, signals
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
 from portal.forms import like_escape
@@ -117,6 +117,8 @@ def apply(applicant: Applicant, inviter: Distributor | None = None) -> Distribut
         level_id=_entry_level_id() if auto else None,
     )
     db.session.commit()
+    if auto:
+        signals.activated.send(distributor.id)
     return distributor
 
 
@@ -142,6 +144,7 @@ def add_by_admin(
         after={"code": distributor.code, "email": applicant.email, "role": applicant.role.value},
     )
     db.session.commit()
+    signals.activated.send(distributor.id)
     return distributor
 
 
@@ -195,6 +198,7 @@ def approve(distributor_id: int, actor: User) -> Distributor:
         level_id=func.coalesce(Distributor.level_id, _entry_level_id()),
     )
     notifications.announce(distributor.id, NotificationKind.APPROVED)
+    signals.activated.send(distributor.id)
     return distributor
 
 
