@@ -69,9 +69,10 @@ def link(distributor_id: int, **client: Any) -> bool:
     return linked
 
 
-def link_unlinked(api: WooClient, state: WooSyncState, limit: int = LINK_BATCH) -> int:
-    """Look up the next ``limit`` active, unlinked distributors, going round by id.
+def link_unlinked(api: WooClient, state: WooSyncState) -> int:
+    """Look up the next ``LINK_BATCH`` active, unlinked distributors, going round by id.
     Returns how many were linked; commits."""
+    limit = LINK_BATCH
     after = state.customers_checked_after or 0
     wanted = list(
         db.session.execute(
