@@ -129,10 +129,10 @@ def issue_coupon() -> Response:
     """The distributor issues their own coupon (when the setting allows), with the
     configured discount and limits; the shop plugin creates it in the shop."""
     distributor = _promoting()
-    if not can_self_issue(distributor):
-        abort(403)
     if not FlaskForm().validate():
         abort(400)
+    if not can_self_issue(distributor):
+        abort(403)
     try:
         personal.new(distributor, personal.configured_terms(), current_user)
     except personal.CouponError as exc:
