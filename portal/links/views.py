@@ -131,9 +131,9 @@ def issue_coupon() -> Response:
     distributor = _promoting()
     if not FlaskForm().validate():
         abort(400)
-    if not can_self_issue(distributor):
-        abort(403)
     try:
+        if not can_self_issue(distributor):
+            raise personal.CouponError(_("Coupons are issued by the shop: ask them for one."))
         personal.new(distributor, personal.configured_terms(), current_user)
     except personal.CouponError as exc:
         db.session.rollback()

@@ -181,7 +181,11 @@ def test_distributors_issue_their_own_coupon_when_the_setting_allows(
     login(client, "seller@shop.example")
     token = csrf_token(client, "/me/links")
     assert "Get my coupon" not in client.get("/me/links").get_data(as_text=True)
-    assert client.post("/me/links/coupon", data={"csrf_token": token}).status_code == 403
+    refused = client.post("/me/links/coupon", data={"csrf_token": token})
+    assert "Coupons are issued by the shop" in client.get(refused.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert fake.coupons == {}
     configure(app, coupon_self_issue=True, coupon_percent=D("7.5"), coupon_usage_limit=50)
     configure(app, coupon_usage_limit_per_user=1, coupon_valid_days=30)
     assert "Get my coupon" in client.get("/me/links").get_data(as_text=True)
