@@ -290,7 +290,9 @@ def _payouts(star: Distributor, admin: User, now: datetime) -> None:
     from portal.withdrawals.models import PayoutMethod
 
     db.session.add(
-        PersonalCoupon(distributor_id=star.id, code=star.code, shop_coupon_id="0", percent="10")
+        PersonalCoupon(
+            distributor_id=star.id, code=star.code, shop_coupon_id="0", percent="10", synced=True
+        )
     )
     db.session.commit()
     account = withdrawals.add_account(

@@ -1,6 +1,8 @@
 """Test helpers for the WooCommerce bridge: order payloads, signed deliveries, and a real
 HTTP(S) server on loopback speaking the WooCommerce REST v3 subset the portal uses:
-orders and products with pagination headers, ``modified_after``, a 429 on demand, the
+orders and products with pagination headers, ``modified_after``, a 429 on demand,
+coupons (create, read, update: ``status`` ``draft`` disables one), customers found by
+email, the
 general settings, WordPress's REST index (the timezone) and webhooks (list, create,
 update, delete; disabled after more than 5 failed deliveries, the failure count kept on
 re-activation, as WooCommerce does).
@@ -55,6 +57,7 @@ def rest_keys(app: Flask, url: str) -> Iterator[None]:
 
 SECRET = "wh-secret-123"  # the webhook secret
 MAX_FAILURES = 5  # woocommerce_max_webhook_delivery_failures
+COUPON_STATUSES = ("draft", "pending", "private", "publish")  # get_post_statuses()
 # The hooks WooCommerce 10.0.2 lists for each order topic (webhooks.json).
 HOOKS = {
     "order.created": ["woocommerce_new_order"],
@@ -105,6 +108,15 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
+def _invalid_param(name: str) -> Response:
+    body = {
+        "code": "rest_invalid_param",
+        "message": f"Invalid parameter(s): {name}",
+        "data": {"status": 400, "params": {name: f"{name} is not one of {COUPON_STATUSES}."}},
+    }
+    return _json(body, 400)
+
+
 def _rfc3986(value: str) -> str:
     """PHP's ``rawurlencode`` (``wc_rest_urlencode_rfc3986``)."""
     return quote(value, safe="~")
@@ -137,7 +149,8 @@ def _now_gmt() -> str:
 class FakeShop:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[int, dict[str, Any]] = field(default_factory=dict)
-    coupons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    coupons: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-case code
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     # GET /orders/<id>/refunds answers, as a real shop gives them (see the recordings'
     # refunds-*.json); an order's refunds missing here are answered amount-only.
     refunds: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -319,15 +332,63 @@ class FakeShop:
             chunk, total = items[(page - 1) * per_page : page * per_page], len(items)
         return self._paged(request, chunk, total)
 
+    # --- coupons and customers ---------------------------------------------------------
+
     def _coupon(self, request: Request) -> Response:
+        """``POST /coupons`` (WC_REST_Coupons_Controller): a unique code; ``status``
+        one of WordPress's post statuses, ``publish`` when not given."""
         data = json.loads(request.get_data())
         if data["code"].lower() in self.coupons:
             return _error(
                 "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists", 400
             )
-        coupon = {**data, "id": 500 + len(self.coupons)}
+        if data.get("status", "publish") not in COUPON_STATUSES:
+            return _invalid_param("status")
+        coupon = {
+            "status": "publish",
+            "usage_limit": None,
+            "usage_limit_per_user": None,
+            "date_expires_gmt": None,
+            **data,
+            "id": 500 + len(self.coupons),
+        }
         self.coupons[data["code"].lower()] = coupon
         return _json(coupon, 201)
+
+    def coupon_by_id(self, coupon_id: int) -> dict[str, Any] | None:
+        return next((c for c in self.coupons.values() if c["id"] == coupon_id), None)
+
+    def _coupon_item(self, request: Request, coupon_id: int) -> Response:
+        """``GET`` / ``PUT /coupons/<id>``: an unknown id is 400 on update (as the CRUD
+        controller answers), 404 on read."""
+        coupon = self.coupon_by_id(coupon_id)
+        if coupon is None:
+            status = 404 if request.method == "GET" else 400
+            return _error("woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.", status)
+        if request.method == "GET":
+            return _json(coupon)
+        data = json.loads(request.get_data() or b"{}")
+        if "status" in data and data["status"] not in COUPON_STATUSES:
+            return _invalid_param("status")
+        coupon.update({k: v for k, v in data.items() if k not in ("id", "code")})
+        return _json(coupon)
+
+    def _customers(self, request: Request) -> Response:
+        """``GET /customers``: ``email`` matched whole and case-blind (WP_User_Query
+        on ``user_email``); ``role`` ``customer`` unless ``all`` is asked for."""
+        found = sorted(self.customers.values(), key=lambda c: c["id"])
+        email = request.args.get("email")
+        if email:
+            found = [c for c in found if c["email"].lower() == email.lower()]
+        role = request.args.get("role", "customer")
+        if role != "all":
+            found = [c for c in found if c.get("role", "customer") == role]
+        return self._paged(request, found, len(found))
+
+    def add_customer(self, email: str, role: str = "customer") -> int:
+        customer_id = 20 + len(self.customers)
+        self.customers[customer_id] = {"id": customer_id, "email": email, "role": role}
+        return customer_id
 
     # --- settings, the site's timezone -------------------------------------------------
 
@@ -576,6 +637,10 @@ class FakeShop:
             return self._all_refunds(request)
         if path == "/coupons" and request.method == "POST":
             return self._coupon(request)
+        if re.fullmatch(r"/coupons/\d+", path) and request.method in ("GET", "PUT"):
+            return self._coupon_item(request, int(path.split("/")[-1]))
+        if path == "/customers" and request.method == "GET":
+            return self._customers(request)
         if path == "/products":
             return self._list(request, list(self.products.values()))
         if path == "/settings/general":

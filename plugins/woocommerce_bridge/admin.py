@@ -10,24 +10,27 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from plugins.woocommerce_bridge import connection, coupons, credentials, health, inbox, sync
 from plugins.woocommerce_bridge.client import BASIC, WooError
-from plugins.woocommerce_bridge.forms import ConnectForm, CouponForm
+from plugins.woocommerce_bridge.forms import BulkCouponForm, ConnectForm, CouponForm
 from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
 from portal import jobs, storefront
 from portal.accounts.access import admin_only, staff_blueprint
+from portal.distributors import coupons as personal
 from portal.distributors.models import PersonalCoupon
 from portal.distributors.services import find_active
 from portal.extensions import db
-from portal.forms import Form, attach_error
+from portal.forms import Form, attach_error, error_text
 from portal.pagination import paginate
 from portal.rendering import is_htmx, public_url, render
 from portal.settings import services as settings
 
 admin = staff_blueprint("admin_shop", __name__)
+BULK_LIMIT = 100  # coupons issued per bulk run (each is a request to the shop)
 
 
 def _mask(secret: str) -> str:
@@ -50,7 +53,11 @@ def _connect_form(creds: credentials.Credentials, form: ConnectForm | None = Non
     return form
 
 
-def _context(connect_form: ConnectForm | None = None) -> dict[str, Any]:
+def _context(
+    connect_form: ConnectForm | None = None,
+    bulk_form: BulkCouponForm | None = None,
+    bulk_results: list[coupons.Issued] | None = None,
+) -> dict[str, Any]:
     creds = credentials.effective()
     secret = creds.webhook_secret
     failed_only = request.args.get("failed") == "1"
@@ -74,8 +81,17 @@ def _context(connect_form: ConnectForm | None = None) -> dict[str, Any]:
         "page": paginate(inbox.deliveries_query(failed=failed_only)),
         "form": Form(),
         "coupon_form": CouponForm(formdata=None),
+        "bulk_form": bulk_form or BulkCouponForm(formdata=None, prefix="bulk"),
+        "bulk_results": bulk_results,
+        "bulk_limit": BULK_LIMIT,
+        "unsynced": db.session.scalar(
+            select(func.count()).select_from(personal.unsynced().subquery())
+        ),
         "coupons": db.session.scalars(
-            select(PersonalCoupon).order_by(PersonalCoupon.id.desc()).limit(50)
+            select(PersonalCoupon)
+            .options(selectinload(PersonalCoupon.distributor))
+            .order_by(PersonalCoupon.synced, PersonalCoupon.id.desc())
+            .limit(50)
         ).all(),
     }
 
@@ -233,13 +249,61 @@ def issue_coupon() -> Response:
             flash(_("No active distributor has the code %(code)s.", code=form.code.data), "error")
         else:
             try:
-                coupon = coupons.issue(distributor, form.percent.data, current_user)
-            except WooError as exc:
+                coupon = coupons.issue(distributor, form.terms(), current_user)
+            except (WooError, personal.CouponError) as exc:
                 flash(_("The coupon was not created: %(reason)s", reason=str(exc)), "error")
             else:
                 flash(_("Coupon %(code)s created in the shop.", code=coupon.code), "success")
     else:
-        flash(_("Give a distributor code and a discount from 0.01 to 100 %."), "error")
+        flash(_("The coupon was not created: %(reason)s", reason=error_text(form)), "error")
+    return _back("#coupons")
+
+
+@admin.post("/shop/coupons/bulk")
+@admin_only
+def issue_coupons() -> Response:
+    """Issue coupons to the distributors named (or every active one without a coupon,
+    ``BULK_LIMIT`` at a time), each alone; the page shows how each went."""
+    form = BulkCouponForm(prefix="bulk")
+    if not form.validate():
+        return render(
+            "admin/shop.html", "admin/shop.html", http_status=400, **_context(bulk_form=form)
+        )
+    if form.everyone.data:
+        wanted, unknown = coupons.without_coupon(BULK_LIMIT), []
+    else:
+        codes = form.code_list()[:BULK_LIMIT]
+        found = {code: find_active(code) for code in codes}
+        wanted = [d for d in found.values() if d is not None]
+        unknown = [code for code, d in found.items() if d is None]
+    results = coupons.issue_many(wanted, form.terms(), current_user)
+    results += [
+        coupons.Issued(code, "", error=_("No active distributor has this code."))
+        for code in unknown
+    ]
+    return render(
+        "admin/shop.html", "admin/shop.html", **_context(bulk_form=form, bulk_results=results)
+    )
+
+
+@admin.post("/shop/coupons/retry")
+def retry_coupons() -> Response:
+    """Push the coupons the shop has not applied yet, now."""
+    _checked()
+    try:
+        pushed, failed = coupons.push_pending()
+    except WooError as exc:
+        db.session.rollback()
+        flash(_("The coupons were not sent: %(reason)s", reason=str(exc)), "error")
+    else:
+        flash(
+            _(
+                "Coupons applied in the shop: %(pushed)d; still refused: %(failed)d.",
+                pushed=pushed,
+                failed=failed,
+            ),
+            "error" if failed else "success",
+        )
     return _back("#coupons")
 
 

@@ -1,24 +1,37 @@
-"""The Shop page's forms: connecting the shop, issuing a personal coupon."""
+"""The Shop page's forms: connecting the shop, issuing personal coupons (one, or many)."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, PasswordField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
     NumberRange,
+    Optional,
     Regexp,
     StopValidation,
     ValidationError,
 )
 
+from portal.distributors.coupons import Terms
 from portal.forms import Form, strip
+from portal.timeutil import utcnow
 
 # WooCommerce's keys: ck_/cs_ and 40 hex digits; anything printable without spaces is let
 # through (a shop may issue others), NUL bytes and spaces are not.
@@ -101,13 +114,67 @@ class ConnectForm(Form):
     )
 
 
-class CouponForm(Form):
-    code = StringField(
-        _l("Distributor code"), validators=[DataRequired(), Length(max=8)], filters=[strip]
-    )
+class CouponTermsForm(Form):
+    """A coupon's discount, limits and last day (empty: none)."""
+
     percent = DecimalField(
         _l("Discount %"),
         places=None,
         default=Decimal("10"),
         validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=100)],
     )
+    usage_limit = IntegerField(
+        _l("Uses in all"), validators=[Optional(), NumberRange(min=1, max=1000000)]
+    )
+    usage_limit_per_user = IntegerField(
+        _l("Uses per customer"), validators=[Optional(), NumberRange(min=1, max=1000000)]
+    )
+    valid_until = DateField(
+        _l("Valid until"),
+        validators=[Optional()],
+        description=_l("The last day it can be used (UTC). Empty: it never expires."),
+    )
+
+    def validate_valid_until(self, field: Any) -> None:
+        if field.data is not None and field.data < utcnow().date():
+            raise ValidationError(_l("Choose today or a later day."))
+
+    def terms(self) -> Terms:
+        until = self.valid_until.data
+        return Terms(
+            percent=self.percent.data,
+            usage_limit=self.usage_limit.data,
+            usage_limit_per_user=self.usage_limit_per_user.data,
+            expires_at=(
+                datetime.combine(until + timedelta(days=1), time(), UTC) if until else None
+            ),
+        )
+
+
+class CouponForm(CouponTermsForm):
+    code = StringField(
+        _l("Distributor code"), validators=[DataRequired(), Length(max=8)], filters=[strip]
+    )
+
+
+def _codes(value: str | None) -> list[str]:
+    """``ab12cd, EF34GH`` (commas, spaces or lines) → ``["AB12CD", "EF34GH"]``."""
+    if not isinstance(value, str):
+        return []
+    return list(dict.fromkeys(code.upper() for code in re.split(r"[\s,;]+", value) if code))
+
+
+class BulkCouponForm(CouponTermsForm):
+    codes = TextAreaField(
+        _l("Distributor codes"),
+        description=_l("Separated by commas, spaces or lines."),
+        validators=[Length(max=20000)],
+    )
+    everyone = BooleanField(_l("Every active distributor without a coupon"))
+
+    def validate_codes(self, field: Any) -> None:
+        if not self.everyone.data and not _codes(field.data):
+            raise ValidationError(_l("Give distributor codes, or choose every active one."))
+
+    def code_list(self) -> list[str]:
+        return _codes(self.codes.data)

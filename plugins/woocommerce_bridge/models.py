@@ -66,6 +66,8 @@ class WooSyncState(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     # How far the round of "is this order still in the shop?" checks has come (order id).
     gone_checked_after: Mapped[int | None] = mapped_column()
+    # How far the round of linking distributors to shop customers has come (distributor id).
+    customers_checked_after: Mapped[int | None] = mapped_column()
 
 
 class WooConnection(db.Model):

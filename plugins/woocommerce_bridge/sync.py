@@ -19,7 +19,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from plugins.woocommerce_bridge import connection, credentials, health, inbox, lookups, mapping
+from plugins.woocommerce_bridge import (
+    connection,
+    coupons,
+    credentials,
+    customers,
+    health,
+    inbox,
+    lookups,
+    mapping,
+)
 from plugins.woocommerce_bridge.client import WooClient, WooError
 from plugins.woocommerce_bridge.models import WooSyncState
 from portal import storefront
@@ -181,22 +190,31 @@ def check_gone(api: WooClient, shop: lookups.Shop, limit: int = GONE_CHECK) -> i
     return len(gone)
 
 
+def catch_up(api: WooClient) -> None:
+    """The shop side of distributors: coupons the shop has not applied yet (suspended,
+    reactivated, never created), and active distributors not linked to a shop customer
+    (a batch per run)."""
+    coupons.push_unsynced(api)
+    customers.link_unlinked(api, state())
+
+
 def look_at_the_shop(api: WooClient) -> datetime | None:
     """What the shop says about itself (currency, timezone) and the portal's webhooks
-    in it, read at the start of every run; a step that fails is logged and the orders
-    are read all the same. Returns since when the portal's webhooks exist."""
+    in it, read at the start of every run, and :func:`catch_up`; a step that fails is
+    logged and the orders are read all the same. Returns since when the portal's
+    webhooks exist."""
 
     def read_storefront(api: WooClient) -> None:
         connection.read_storefront(api)
         storefront.adopt_if_new()
 
-    for step in (read_storefront, health.snapshot):
+    for step in (read_storefront, health.snapshot, catch_up):
         try:
             step(api)
             db.session.commit()
         except WooError as exc:
             db.session.rollback()
-            log.warning("woocommerce reconcile: the shop's settings or webhooks: %s", exc)
+            log.warning("woocommerce reconcile: %s: %s", step.__name__, exc)
     health.prune()
     db.session.commit()
     stored = credentials.row()

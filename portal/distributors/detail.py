@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +18,7 @@ from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.audit.models import AuditEntry
 from portal.centre import figures, periods, team
-from portal.distributors import adjustments, approvals, management, services
+from portal.distributors import adjustments, approvals, coupons, management, services, signals
 from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
@@ -133,6 +133,8 @@ def _page(distributor: Distributor, **forms: Any) -> Response:
         flags=flags,
         rule_labels=RULE_LABELS,
         ledger=_ledger_page(distributor.id),
+        coupons=coupons.of(distributor.id),
+        retry_form=Form(formdata=None),
         status_form=forms.get("status_form") or StatusForm(formdata=None),
         profile_form=forms.get("profile_form") or _profile_form(distributor),
         adjust_form=forms.get("adjust_form") or AdjustForm(formdata=None),
@@ -186,7 +188,7 @@ def status(distributor_id: int) -> Response:
             db.session.rollback()
             (form[exc.field].errors if exc.field else form.form_errors).append(exc.message)
         else:
-            return _done(
+            done = _done(
                 distributor.id,
                 _(
                     "%(name)s: %(status)s.",
@@ -194,7 +196,20 @@ def status(distributor_id: int) -> Response:
                     status=STATUS_LABELS[target],
                 ),
             )
+            signals.coupons_changed.send(distributor.id)
+            return done
     return _page(distributor, status_form=form)
+
+
+@admin.post("/distributors/<int:distributor_id>/coupons/retry")
+def retry_coupons(distributor_id: int) -> Response:
+    """Send the coupons the shop has not applied to the shop again."""
+    distributor = db.get_or_404(Distributor, distributor_id)
+    if not Form().validate():
+        abort(400)
+    signals.coupons_changed.send(distributor.id)
+    flash(_("The coupons were sent to the shop again."), "info")
+    return redirect(url_for("admin_distributor.show", distributor_id=distributor.id) + "#coupons-h")
 
 
 @admin.post("/distributors/<int:distributor_id>/profile")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.audit import services as audit
+from portal.distributors import coupons
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
 
@@ -37,7 +38,9 @@ def set_status(distributor_id: int, status: DistributorStatus, actor: User, reas
     """Suspend an active distributor or reactivate a suspended one (reason required).
 
     Suspended distributors keep their money and can still sign in and read; their links
-    stop, they earn nothing at their depth and cannot withdraw.
+    stop, their coupons are to be disabled in the shop (restored on reactivation: the
+    caller sends ``signals.coupons_changed`` after committing), they earn nothing at
+    their depth and cannot withdraw.
     """
     distributor = _get(distributor_id)
     allowed = {
@@ -50,6 +53,7 @@ def set_status(distributor_id: int, status: DistributorStatus, actor: User, reas
         raise ManagementError("reason", _("Give a reason; it is kept in the audit log."))
     before = distributor.status.value
     distributor.status = status
+    coupons.follow_status(distributor)
     audit.record(
         actor,
         f"distributor.{'suspend' if status is DistributorStatus.SUSPENDED else 'reactivate'}",

@@ -85,17 +85,31 @@ class Distributor(db.Model):
 
 
 class PersonalCoupon(db.Model):
-    """A personal coupon created in the shop for a distributor; using it attributes the
-    order to them."""
+    """A distributor's personal coupon in the shop; using it attributes the order to them.
+
+    The row is what the coupon *should* be — its terms, and ``active`` (it works while its
+    distributor is active) — and whether the shop has it so (``synced``). The portal
+    changes the row and the shop plugin pushes every row that is not synced, recording
+    why the shop refused in ``last_error`` and trying again later: the shop being down
+    never loses a suspension."""
 
     __tablename__ = "distributor_coupons"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
-    shop_coupon_id: Mapped[str] = mapped_column(String(32))
+    shop_coupon_id: Mapped[str | None] = mapped_column(String(32))  # None: not in the shop yet
     percent: Mapped[str] = mapped_column(String(16))
+    usage_limit: Mapped[int | None]  # uses in all; None: no limit
+    usage_limit_per_user: Mapped[int | None]
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(default=True)
+    synced: Mapped[bool] = mapped_column(default=False, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    distributor: Mapped[Distributor] = relationship()
 
 
 class AdjustmentState(enum.StrEnum):

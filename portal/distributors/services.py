@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts import services as accounts
 from portal.accounts.models import Role, User
 from portal.audit import services as audit
-from portal.distributors import codes
+from portal.distributors import codes, signals
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
 from portal.forms import like_escape
@@ -122,6 +122,8 @@ def apply(applicant: Applicant, inviter: Distributor | None = None) -> Distribut
         level_id=_entry_level_id() if auto else None,
     )
     db.session.commit()
+    if auto:
+        signals.activated.send(distributor.id)
     return distributor
 
 
@@ -151,6 +153,7 @@ def add_by_admin(
     accounts.invite(distributor.user)
     db.session.commit()
     accounts.send_links()
+    signals.activated.send(distributor.id)
     return distributor
 
 
@@ -204,6 +207,7 @@ def approve(distributor_id: int, actor: User) -> Distributor:
         level_id=func.coalesce(Distributor.level_id, _entry_level_id()),
     )
     notifications.announce(distributor.id, NotificationKind.APPROVED)
+    signals.activated.send(distributor.id)
     return distributor
 
 

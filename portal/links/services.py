@@ -21,7 +21,7 @@ from sqlalchemy import Engine, Select, bindparam, create_engine, insert, null, o
 
 from portal.catalogue.models import Product
 from portal.distributors import codes
-from portal.distributors.models import Distributor, DistributorStatus, PersonalCoupon
+from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.formatting import money
 from portal.forms import like_escape
@@ -211,16 +211,6 @@ def product(product_id: str) -> Product | None:
     if len(product_id) > MAX_PRODUCT_ID:
         return None
     return db.session.scalar(select(Product).where(Product.product_id == product_id))
-
-
-def coupons(distributor_id: int) -> list[PersonalCoupon]:
-    return list(
-        db.session.scalars(
-            select(PersonalCoupon)
-            .where(PersonalCoupon.distributor_id == distributor_id)
-            .order_by(PersonalCoupon.created_at)
-        )
-    )
 
 
 def price_text(price: str | None) -> str | None:

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal import storefront
 from portal.accounts.access import distributor_blueprint
+from portal.distributors import coupons as personal
+from portal.distributors import signals
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
+from portal.extensions import db
+from portal.forms import Form
 from portal.links import cards, qr, services
 from portal.pagination import paginate
 from portal.rendering import render
+from portal.settings import services as settings
 
 public = Blueprint("links", __name__)
 me = distributor_blueprint("me_links", __name__)
@@ -82,11 +98,18 @@ def index() -> Response:
     return _page(distributor, _results(distributor) if can_promote(distributor) else {})
 
 
+def can_self_issue(distributor: Distributor) -> bool:
+    return bool(settings.get("coupon_self_issue")) and can_promote(distributor)
+
+
 def _page(distributor: Distributor, results: dict[str, Any]) -> Response:
+    coupons = personal.of(distributor.id)
     context: dict[str, Any] = {
         "distributor": distributor,
         "promoting": can_promote(distributor),
-        "coupons": services.coupons(distributor.id),
+        "coupons": coupons,
+        "self_issue": not coupons and can_self_issue(distributor),
+        "coupon_form": Form(formdata=None),
         **results,
     }
     if context["promoting"]:
@@ -99,6 +122,27 @@ def _page(distributor: Distributor, results: dict[str, Any]) -> Response:
             invite_qr=qr.svg(invite_link, _("QR code for your invite link")),
         )
     return render("me/links.html", "me/_product_links.html", **context)
+
+
+@me.post("/links/coupon")
+def issue_coupon() -> Response:
+    """The distributor issues their own coupon (when the setting allows), with the
+    configured discount and limits; the shop plugin creates it in the shop."""
+    distributor = _promoting()
+    if not Form().validate():
+        abort(400)
+    try:
+        if not can_self_issue(distributor):
+            raise personal.CouponError(_("Coupons are issued by the shop: ask them for one."))
+        personal.new(distributor, personal.configured_terms(), current_user)
+    except personal.CouponError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        signals.coupons_changed.send(distributor.id)
+        flash(_("Your coupon is on its way to the shop."), "success")
+    return redirect(url_for("me_links.index") + "#coupon-title")
 
 
 @me.get("/links/products")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from portal.distributors import coupons as personal_coupons
 from portal.distributors.models import Distributor
 from portal.links import services as links
 
@@ -28,7 +29,7 @@ class Filler:
 
     def coupon(self) -> str | None:
         if not self._coupon_loaded:
-            coupons = links.coupons(self.distributor.id)
+            coupons = personal_coupons.of(self.distributor.id)
             self._coupon = coupons[0].code if coupons else None
             self._coupon_loaded = True
         return self._coupon

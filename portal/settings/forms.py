@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
@@ -121,6 +123,23 @@ class SettingsForm(Form):
     self_purchase = SelectField(
         choices=[SelectChoice(k, v) for k, v in SELF_PURCHASE_LABELS.items()],
         **_spec("self_purchase"),
+    )
+    coupon_self_issue = BooleanField(**_spec("coupon_self_issue"))
+    coupon_percent = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=100)],
+        **_spec("coupon_percent"),
+    )
+    coupon_usage_limit = IntegerField(
+        validators=[InputRequired(), NumberRange(min=0, max=1000000)],
+        **_spec("coupon_usage_limit"),
+    )
+    coupon_usage_limit_per_user = IntegerField(
+        validators=[InputRequired(), NumberRange(min=0, max=1000000)],
+        **_spec("coupon_usage_limit_per_user"),
+    )
+    coupon_valid_days = IntegerField(
+        validators=[InputRequired(), NumberRange(min=0, max=3650)], **_spec("coupon_valid_days")
     )
     shop_paid_statuses = StringField(
         validators=[Length(max=500), STATUS_SLUGS], filters=[_slugs], **_spec("shop_paid_statuses")

@@ -237,6 +237,52 @@ SPECS: dict[str, SettingSpec] = {
             _l("Who earns when distributors buy through their own link or coupon."),
             choices=("uplines_only", "everyone", "nobody"),
         ),
+        SettingSpec(
+            "coupon_self_issue",
+            bool,
+            False,
+            _l("Distributors issue their own coupon"),
+            _l(
+                "An active distributor without a coupon can create one on their Share page, "
+                "with the discount and limits below. When off, only staff issue coupons."
+            ),
+        ),
+        SettingSpec(
+            "coupon_percent",
+            Decimal,
+            Decimal("10"),
+            _l("Coupon discount (%)"),
+            _l("The discount of a coupon a distributor issues themselves."),
+            minimum=0,
+            maximum=100,
+        ),
+        SettingSpec(
+            "coupon_usage_limit",
+            int,
+            0,
+            _l("Coupon uses in all"),
+            _l("How many times the coupon can be used, by everyone together. 0 means no limit."),
+            minimum=0,
+            maximum=1000000,
+        ),
+        SettingSpec(
+            "coupon_usage_limit_per_user",
+            int,
+            0,
+            _l("Coupon uses per customer"),
+            _l("How many times one customer can use it. 0 means no limit."),
+            minimum=0,
+            maximum=1000000,
+        ),
+        SettingSpec(
+            "coupon_valid_days",
+            int,
+            0,
+            _l("Coupon valid for (days)"),
+            _l("The coupon expires this many days after it is issued. 0 means it never does."),
+            minimum=0,
+            maximum=3650,
+        ),
     )
 }
 

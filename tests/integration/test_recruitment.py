@@ -154,6 +154,10 @@ def test_auto_approval_setting(app, admin_client) -> None:
             "risk_team_loop": "y",
             "risk_velocity_per_hour": "0",
             "risk_large_order": "0",
+            "coupon_percent": "10",
+            "coupon_usage_limit": "0",
+            "coupon_usage_limit_per_user": "0",
+            "coupon_valid_days": "0",
         },
     )
     assert response.status_code == 302

@@ -31,6 +31,10 @@ VALID = {
     "risk_team_loop": "y",
     "risk_velocity_per_hour": "0",
     "risk_large_order": "0",
+    "coupon_percent": "10",
+    "coupon_usage_limit": "0",
+    "coupon_usage_limit_per_user": "0",
+    "coupon_valid_days": "0",
 }
 
 
