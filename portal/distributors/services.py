@@ -26,7 +26,6 @@ from portal.extensions import db
 from portal.forms import like_escape
 from portal.notifications import services as notifications
 from portal.notifications.models import NotificationKind
-from portal.settings import services as settings
 from portal.timeutil import utcnow
 
 # Attempts per code length before trying a longer code. 31^6 ≈ 887 million codes, so

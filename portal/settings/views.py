@@ -28,7 +28,9 @@ def terms() -> Response | tuple[str, int]:
     return _save(TermsForm(data=services.all_values()), "admin/terms.html", "terms")
 
 
-def _save(form: SettingsForm | TermsForm, template: str, endpoint: str) -> Response | tuple[str, int]:
+def _save(
+    form: SettingsForm | TermsForm, template: str, endpoint: str
+) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         changed = services.update(form.values(), current_user)
         db.session.commit()
