@@ -208,6 +208,7 @@ def _register_jobs(app: Flask) -> None:
     from portal.accounts.services import purge_old_login_failures
     from portal.campaigns.services import close_due_campaigns
     from portal.commissions.jobs import apply_due_commissions, mature_commissions
+    from portal.distributors.buyers import recruit_buyers
     from portal.distributors.upgrades import upgrade_levels
     from portal.materials.services import announce_new_materials
     from portal.notifications.jobs import notify_available_commissions
@@ -221,4 +222,5 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 60, deliver_account_emails)
     jobs.every(app, 300, notify_available_commissions)
     jobs.every(app, 3600, upgrade_levels)
+    jobs.every(app, 300, recruit_buyers)
     jobs.every(app, 300, announce_new_materials)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
+    HiddenField,
     SelectChoice,
     SelectField,
     StringField,
@@ -42,6 +46,23 @@ class ApplicationForm(_DistributorFields):
     note = TextAreaField(
         _l("How will you promote the shop? (optional)"), validators=[Optional(), Length(max=1000)]
     )
+    accept_terms = BooleanField(_l("I have read and accept the distributor terms"))
+    # The fingerprint of the terms shown, so what was accepted is what was read.
+    terms_version = HiddenField()
+
+    def __init__(self, *args: Any, terms_version: str | None = None, **kwargs: Any) -> None:
+        """``terms_version``: the current terms' (``None``: no terms, no checkbox)."""
+        super().__init__(*args, **kwargs)
+        if terms_version is None:
+            del self.accept_terms
+            del self.terms_version
+            return
+        self.accept_terms.validators = [
+            DataRequired(message=_l("Accept the terms to become a distributor."))
+        ]
+        self.accept_terms.flags.required = True
+        if not self.is_submitted():
+            self.terms_version.data = terms_version
 
 
 class AdminAddForm(_DistributorFields):

@@ -75,6 +75,10 @@ class Distributor(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str | None] = mapped_column(Text)
+    # The distributor terms they accepted on the join page: when, and the SHA-256 of the
+    # exact text (every text ops saved is in the audit log), so the terms can be proven.
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    terms_version: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     level: Mapped[Level | None] = relationship()

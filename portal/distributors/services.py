@@ -1,8 +1,10 @@
-"""Recruitment and approval: the three ways a distributor joins, and the review queue.
+"""Recruitment and approval: the ways a distributor joins, and the review queue.
 
 * apply (一键申请): the public form at ``/join``;
 * invite (扫码授权): ``/join/<parent_code>`` places the recruit under that parent;
-* admin add (后台添加): ops create an active distributor directly.
+* admin add (后台添加): ops create an active distributor directly;
+* buyers (人人分销 / 满额分销): :mod:`portal.distributors.buyers` makes customers
+  distributors (see :mod:`portal.distributors.recruitment` for the modes).
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from sqlalchemy.orm import selectinload
 from portal.accounts import services as accounts
 from portal.accounts.models import Role, User
 from portal.audit import services as audit
-from portal.distributors import codes, signals
+from portal.distributors import codes, recruitment, signals
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
 from portal.forms import like_escape
 from portal.notifications import services as notifications
 from portal.notifications.models import NotificationKind
-from portal.settings import services as settings
 from portal.timeutil import utcnow
 
 # Attempts per code length before trying a longer code. 31^6 ≈ 887 million codes, so
@@ -48,6 +49,7 @@ class Applicant:
     role: DistributorRole
     note: str | None = None
     locale: str | None = None  # the language of the page they applied on
+    terms_version: str | None = None  # of the distributor terms they accepted
 
 
 def find_by_code(code: str) -> Distributor | None:
@@ -107,19 +109,34 @@ def _insert(applicant: Applicant, **fields: object) -> Distributor:
 
 
 def apply(applicant: Applicant, inviter: Distributor | None = None) -> Distributor:
-    """Public application (optionally through an invite). Commits.
+    """Public application, in the team of ``inviter`` (their link or ref cookie) or else
+    of the distributor the applicant is bound to as a customer. Commits.
 
-    With the auto-approval setting on, the distributor is active at once.
+    In the open recruitment mode the distributor is active at once. While there are
+    terms, the applicant must have accepted the current text.
     """
+    current = recruitment.terms_version()
+    if current is not None and applicant.terms_version != current:
+        raise RecruitmentError(
+            _("The terms changed while you were reading them: please read and accept them again."),
+            field="accept_terms",
+        )
+    if inviter is None:
+        email = accounts.normalise_email(applicant.email)
+        parent_id = recruitment.uplines([email]).get(email)
+    else:
+        parent_id = inviter.id
     now = utcnow()
-    auto = bool(settings.get("auto_approve_distributors"))
+    auto = recruitment.approves_at_once()
     distributor = _insert(
         applicant,
-        parent_id=inviter.id if inviter is not None else None,
+        parent_id=parent_id,
         status=DistributorStatus.ACTIVE if auto else DistributorStatus.APPLIED,
         applied_at=now,
         joined_at=now if auto else None,
         level_id=_entry_level_id() if auto else None,
+        terms_accepted_at=now if current else None,
+        terms_version=current,
     )
     db.session.commit()
     if auto:
@@ -159,6 +176,38 @@ def add_by_admin(
 
 def _entry_level_id() -> int | None:
     return db.session.scalar(select(Level.id).order_by(Level.rank).limit(1))
+
+
+def add_buyer(email: str, customer_id: str | None, parent_id: int | None) -> Distributor:
+    """A customer whose paid orders qualify them becomes an active distributor (the
+    caller commits, then calls :func:`accounts.send_links`): they get the same
+    set-your-password invitation as distributors staff add. Raises
+    :class:`accounts.EmailTaken` for an address that is already a user's."""
+    now = utcnow()
+    applicant = Applicant(
+        email=email,
+        password=None,
+        display_name=email.split("@", 1)[0][:80],
+        role=DistributorRole.AFFILIATE,
+    )
+    distributor = _insert(
+        applicant,
+        parent_id=parent_id,
+        status=DistributorStatus.ACTIVE,
+        applied_at=now,
+        joined_at=now,
+        level_id=_entry_level_id(),
+        shop_customer_id=customer_id,
+    )
+    audit.record(
+        None,
+        "distributor.recruit_buyer",
+        "distributor",
+        distributor.id,
+        after={"code": distributor.code, "email": distributor.user.email, "parent_id": parent_id},
+    )
+    accounts.invite(distributor.user)
+    return distributor
 
 
 def _review(

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.accounts.services import AccountError
-from portal.distributors import services
+from portal.distributors import recruitment, services
 from portal.distributors.forms import AdminAddForm, ApplicationForm, ReviewForm
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
@@ -30,9 +30,10 @@ E = TypeVar("E", bound=enum.Enum)
 
 
 def _applicant(form: ApplicationForm | AdminAddForm) -> services.Applicant:
-    """From the public form: their password and the page's language; from staff's: an
-    invitation follows instead."""
+    """From the public form: their password, the page's language and the terms they
+    accepted; from staff's: an invitation follows instead."""
     public = isinstance(form, ApplicationForm)
+    accepted = form["terms_version"].data if public and "terms_version" in form else None
     return services.Applicant(
         email=form.email.data,
         password=form.password.data if public else None,
@@ -40,6 +41,7 @@ def _applicant(form: ApplicationForm | AdminAddForm) -> services.Applicant:
         role=DistributorRole(form.role.data),
         note=form.note.data if public else None,
         locale=str(get_locale()) if public else None,
+        terms_version=accepted or None,
     )
 
 
@@ -50,7 +52,12 @@ def _application(inviter: Distributor | None) -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         flash(_("You are already signed in."), "info")
         return redirect(url_for("core.index"))
-    form = ApplicationForm()
+    if inviter is None:  # ?ref=<code>, else the cookie a short link set
+        inviter = services.find_active(
+            request.args.get("ref") or request.cookies.get(recruitment.REF_COOKIE) or ""
+        )
+    terms = recruitment.join_terms()
+    form = ApplicationForm(terms_version=terms.version)
     if form.validate_on_submit():
         try:
             distributor = services.apply(_applicant(form), inviter)
@@ -64,7 +71,7 @@ def _application(inviter: Distributor | None) -> Response | tuple[str, int]:
                 flash(_("Thanks! Your application is waiting for review."), "success")
             return redirect(url_for("me.home"))
     status = 400 if form.errors else 200
-    return render_template("join/apply.html", form=form, inviter=inviter), status
+    return render_template("join/apply.html", form=form, inviter=inviter, terms=terms), status
 
 
 @public.route("/join", methods=["GET", "POST"])

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from portal import storefront
 from portal.accounts.access import distributor_blueprint
 from portal.distributors import coupons as personal
-from portal.distributors import signals
+from portal.distributors import recruitment, signals
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
 from portal.extensions import db
@@ -42,7 +42,8 @@ me = distributor_blueprint("me_links", __name__)
 @public.get("/r/<code>", endpoint="follow")
 @public.get("/r/<code>/p/<product_id>", endpoint="follow_product")
 def follow(code: str, product_id: str | None = None) -> Response | tuple[str, int]:
-    """Count the click (people only, no raw IP or user agent) and send them to the shop."""
+    """Count the click (people only, no raw IP or user agent) and send them to the shop,
+    remembering whose link it was should they later join (the ref cookie)."""
     shop_url = storefront.url()
     if not shop_url:
         return render_template("links/unavailable.html"), 503
@@ -60,6 +61,7 @@ def follow(code: str, product_id: str | None = None) -> Response | tuple[str, in
         return render_template("links/unknown.html", shop_url=shop_url), 404
     response = redirect(services.target_url(shop_url, link.permalink, link.code), 302)
     response.headers["Cache-Control"] = "no-store"
+    recruitment.remember_referrer(response, link.code)
     return response
 
 

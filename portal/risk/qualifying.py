@@ -22,6 +22,12 @@ from portal.risk.models import FlagStatus, RiskFlag
 PAID_STATUSES = frozenset({"processing", "completed"})
 
 
+def paid() -> tuple[ColumnElement[bool], ...]:
+    """WHERE conditions on :class:`Order` for orders paid and worth something net of
+    refunds, whoever brought them (recruiting buyers counts these)."""
+    return (Order.status.in_(PAID_STATUSES), Order.net_total > 0)
+
+
 def conditions() -> tuple[ColumnElement[bool], ...]:
     """WHERE conditions on :class:`Order` for qualifying orders."""
     held = exists(
@@ -37,8 +43,7 @@ def conditions() -> tuple[ColumnElement[bool], ...]:
     )
     return (
         Order.distributor_id.is_not(None),
-        Order.status.in_(PAID_STATUSES),
-        Order.net_total > 0,
+        *paid(),
         ~held,
         ~on_review,
     )

@@ -5,12 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
-from portal.forms import Form, PlainDecimalField
+from portal.forms import Form, PlainDecimalField, strip
 from portal.i18n import LOCALE_NAMES
 from portal.settings.services import SPECS, SUPPORTED_LOCALES
+
+TERMS_MAX_LENGTH = 20000
 
 SELF_PURCHASE_LABELS = {
     "uplines_only": _l("The buyer earns nothing; their uplines earn"),
@@ -41,8 +50,27 @@ def _upper(value: str | None) -> str | None:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+RECRUITMENT_MODE_LABELS = {
+    "apply": _l("Apply and approval: staff review each application"),
+    "open": _l("Open: applications are approved at once"),
+    "every_buyer": _l("Every buyer: a customer's first paid order makes them a distributor"),
+    "spend_threshold": _l("Spend threshold: buyers become distributors after spending enough"),
+}
+
+
 class SettingsForm(Form):
-    auto_approve_distributors = BooleanField(**_spec("auto_approve_distributors"))
+    """Admin only. The recruitment terms are on their own page (:class:`TermsForm`),
+    which ops may edit too."""
+
+    recruitment_mode = SelectField(
+        choices=[SelectChoice(k, v) for k, v in RECRUITMENT_MODE_LABELS.items()],
+        **_spec("recruitment_mode"),
+    )
+    recruitment_threshold = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=1000000000)],
+        **_spec("recruitment_threshold"),
+    )
     default_locale = SelectField(
         choices=[SelectChoice(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
         **_spec("default_locale"),
@@ -151,4 +179,13 @@ class SettingsForm(Form):
     )
 
     def values(self) -> dict[str, object]:
-        return {name: self[name].data for name in SPECS}
+        return {name: self[name].data for name in SPECS if name in self}
+
+
+class TermsForm(Form):
+    recruitment_terms = TextAreaField(
+        validators=[Length(max=TERMS_MAX_LENGTH)], filters=[strip], **_spec("recruitment_terms")
+    )
+
+    def values(self) -> dict[str, object]:
+        return {"recruitment_terms": self.recruitment_terms.data or ""}

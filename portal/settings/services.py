@@ -18,6 +18,9 @@ from portal.extensions import db
 from portal.settings.models import Setting
 
 SUPPORTED_LOCALES = ("en", "zh_Hans")
+# apply: the approval queue; open: approved at once; every_buyer (人人分销) and
+# spend_threshold (满额分销): buyers become distributors (portal.distributors.recruitment).
+RECRUITMENT_MODES = ("apply", "open", "every_buyer", "spend_threshold")
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,37 @@ SPECS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
         SettingSpec(
-            "auto_approve_distributors",
-            bool,
-            False,
-            _l("Approve new distributors automatically"),
-            _l("When off, applications wait in the approval queue."),
+            "recruitment_mode",
+            str,
+            "apply",
+            _l("How people become distributors"),
+            _l(
+                "Every buyer and spend threshold: a periodic job makes buyers distributors "
+                "and emails them an invitation; the join page still takes applications for "
+                "review."
+            ),
+            RECRUITMENT_MODES,
+        ),
+        SettingSpec(
+            "recruitment_threshold",
+            Decimal,
+            Decimal("100"),
+            _l("Spend that makes a buyer a distributor"),
+            _l(
+                "For the spend threshold mode: paid orders in the shop currency, net of "
+                "refunds, added up over all time."
+            ),
+            minimum=0,
+        ),
+        SettingSpec(
+            "recruitment_terms",
+            str,
+            "",
+            _l("Distributor terms"),
+            _l(
+                "Shown on the join page with a checkbox applicants must tick (Markdown). "
+                "Empty: no checkbox."
+            ),
         ),
         SettingSpec(
             "default_locale",

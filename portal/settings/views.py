@@ -1,4 +1,5 @@
-"""The settings page (admin only; every change audited)."""
+"""The settings page (admin only) and the distributor terms page (admin and ops); every
+change audited."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from werkzeug.wrappers import Response
 from portal.accounts.access import admin_only, staff_blueprint
 from portal.extensions import db
 from portal.settings import services
-from portal.settings.forms import SettingsForm
+from portal.settings.forms import SettingsForm, TermsForm
 
 admin = staff_blueprint("admin_settings", __name__)
 
@@ -18,7 +19,18 @@ admin = staff_blueprint("admin_settings", __name__)
 @admin.route("/settings", methods=["GET", "POST"])
 @admin_only
 def edit() -> Response | tuple[str, int]:
-    form = SettingsForm(data=services.all_values())
+    return _save(SettingsForm(data=services.all_values()), "admin/settings.html", "edit")
+
+
+@admin.route("/settings/terms", methods=["GET", "POST"])
+def terms() -> Response | tuple[str, int]:
+    """Ops word the terms too: what applicants accept is copy, not a business rule."""
+    return _save(TermsForm(data=services.all_values()), "admin/terms.html", "terms")
+
+
+def _save(
+    form: SettingsForm | TermsForm, template: str, endpoint: str
+) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         changed = services.update(form.values(), current_user)
         db.session.commit()
@@ -26,6 +38,6 @@ def edit() -> Response | tuple[str, int]:
             flash(_("Settings saved."), "success")
         else:
             flash(_("Nothing changed."), "info")
-        return redirect(url_for("admin_settings.edit"))
+        return redirect(url_for(f"admin_settings.{endpoint}"))
     status = 400 if form.errors else 200
-    return render_template("admin/settings.html", form=form), status
+    return render_template(template, form=form), status

@@ -89,3 +89,29 @@ def test_plans_frozen_on_orders_move_into_plan_versions_and_back(app_config, tmp
         with db.engine.connect() as conn:
             back = [json.loads(c) if c else None for c in conn.scalars(read)]
         assert back == [*contexts, None]
+
+
+def test_auto_approval_becomes_the_open_recruitment_mode_and_back(app_config, tmp_path) -> None:
+    """a7c3e9b5d2f4: a stored "approve automatically" becomes the mode ``open``."""
+    fresh = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/rm.db"})
+    read = sa.text("SELECT key, value FROM settings ORDER BY key")
+    with fresh.app_context():
+        directory = fresh.extensions["migrate"].directory
+        upgrade(directory=directory, revision="b3f8e1d2c4a7")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO settings (key, value, updated_at) VALUES"
+                    " ('auto_approve_distributors', 'true', '2026-11-01 10:00:00')"
+                )
+            )
+        upgrade(directory=directory, revision="a7c3e9b5d2f4")
+        with db.engine.connect() as conn:
+            assert [(k, json.loads(v)) for k, v in conn.execute(read)] == [
+                ("recruitment_mode", "open")
+            ]
+        downgrade(directory=directory, revision="b3f8e1d2c4a7")
+        with db.engine.connect() as conn:
+            assert [(k, json.loads(v)) for k, v in conn.execute(read)] == [
+                ("auto_approve_distributors", True)
+            ]

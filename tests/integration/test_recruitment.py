@@ -129,13 +129,14 @@ def test_a_reviewed_application_cannot_be_reviewed_again(app, client, staff) -> 
     assert missing.status_code == 404
 
 
-def test_auto_approval_setting(app, admin_client) -> None:
+def test_open_recruitment_mode(app, admin_client) -> None:
     token = csrf_token(admin_client, "/admin/settings")
     response = admin_client.post(
         "/admin/settings",
         data={
             "csrf_token": token,
-            "auto_approve_distributors": "y",
+            "recruitment_mode": "open",
+            "recruitment_threshold": "100",
             "default_locale": "en",
             "currency": "usd",
             "return_window_days": "7",
@@ -169,7 +170,7 @@ def test_auto_approval_setting(app, admin_client) -> None:
         entry = db.session.scalars(
             select(AuditEntry).where(AuditEntry.action == "setting.update")
         ).one()
-        assert entry.before == {"value": False} and entry.after == {"value": True}
+        assert entry.before == {"value": "apply"} and entry.after == {"value": "open"}
 
 
 def test_invite_link_places_the_recruit_under_the_parent(app, client, make_distributor) -> None:

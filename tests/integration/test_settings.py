@@ -13,6 +13,8 @@ from portal.settings import services as settings
 from tests.helpers import csrf_token
 
 VALID = {
+    "recruitment_mode": "apply",
+    "recruitment_threshold": "100",
     "default_locale": "en",
     "currency": "cny",
     "return_window_days": "14",
