@@ -169,6 +169,12 @@ class SettingsForm(Form):
     coupon_valid_days = IntegerField(
         validators=[InputRequired(), NumberRange(min=0, max=3650)], **_spec("coupon_valid_days")
     )
+    alipay_payer_account = StringField(
+        validators=[Length(max=100)], filters=[strip], **_spec("alipay_payer_account")
+    )
+    alipay_payer_name = StringField(
+        validators=[Length(max=100)], filters=[strip], **_spec("alipay_payer_name")
+    )
     shop_paid_statuses = StringField(
         validators=[Length(max=500), STATUS_SLUGS], filters=[_slugs], **_spec("shop_paid_statuses")
     )

@@ -267,6 +267,23 @@ SPECS: dict[str, SettingSpec] = {
             choices=("uplines_only", "everyone", "nobody"),
         ),
         SettingSpec(
+            "alipay_payer_account",
+            str,
+            "",
+            _l("Alipay account that pays"),
+            _l(
+                "The email or phone number of the shop's Alipay business account, written "
+                "at the top of the Alipay batch file."
+            ),
+        ),
+        SettingSpec(
+            "alipay_payer_name",
+            str,
+            "",
+            _l("Name of the Alipay account that pays"),
+            _l("The account's registered name (账户名称), as Alipay shows it."),
+        ),
+        SettingSpec(
             "coupon_self_issue",
             bool,
             False,

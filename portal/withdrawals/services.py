@@ -69,6 +69,8 @@ _DOMESTIC_PHONE = re.compile(r"\d{6,15}")
 # is a spreadsheet formula in a payout file, and no real wallet is registered to one.
 _EMAIL_LOCAL_PART = re.compile(r"[^\W_][\w.%+-]*")
 _WECHAT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{5,19}")  # WeChat's own rule
+# What WeChat Pay transfers pay: the user's id under the merchant's app (28 characters).
+OPENID = re.compile(r"[A-Za-z0-9_-]{28}")
 _ACCOUNT_NUMBER = re.compile(r"\d{6,34}")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 _SEPARATORS = re.compile(r"[\s-]+")
@@ -132,7 +134,7 @@ def normalise_account(method: PayoutMethod, value: str) -> str:
                 "account", _("Enter the phone number or email of your Alipay account.")
             )
         return email
-    if not _WECHAT_ID.fullmatch(value):
+    if not (_WECHAT_ID.fullmatch(value) or OPENID.fullmatch(value)):
         raise WithdrawalError(
             "account",
             _("A WeChat ID has 6–20 letters, digits, _ or -, and starts with a letter."),

@@ -1,5 +1,13 @@
 """Payout files against hostile values: every provider's export, every cell through the
-formula guard; and PayPal accounts checked as emails or phone numbers when they are added."""
+formula guard; the Alipay and WeChat Pay layouts; and PayPal accounts checked as emails or
+phone numbers when they are added.
+
+The Alipay file follows the 批量付款到支付宝账户 template of Alipay's merchant back-office
+(two batch lines — 批次号, 付款日期, 付款人email, 账户名称, 总金额（元）, 总笔数 — then the
+payee columns 商户流水号, 收款人email, 收款人姓名, 付款金额（元）, 付款理由; read as GBK). The
+WeChat Pay file follows the batch detail of 商家转账到零钱 (商家明细单号, 收款用户openid,
+收款用户姓名, 转账金额（元）, 转账备注 of at most 32 characters — the fields of the v3
+``/v3/transfer/batches`` ``transfer_detail_list``, amounts in yuan rather than fen)."""
 
 from __future__ import annotations
 
@@ -13,10 +21,12 @@ from flask import Flask
 from portal.accounts.models import User
 from portal.csvwriter import FORMULA_LEAD, cell
 from portal.extensions import db
+from portal.settings import services as settings
 from portal.withdrawals import payouts, services
 from portal.withdrawals.models import PayoutAccount, PayoutMethod
+from portal.withdrawals.services import WithdrawalError
 from tests.helpers import csrf_token
-from tests.money import decide, request, signed_in
+from tests.money import decide, earn, request, signed_in
 
 HOSTILE = (
     '=HYPERLINK("http://evil.example","x")',
@@ -30,6 +40,14 @@ HOSTILE = (
 )
 
 
+def _hostile_account_number(method: PayoutMethod, n: int) -> str:
+    if method is PayoutMethod.PAYPAL:
+        return f"=1+{n}@example.com"
+    if method is PayoutMethod.WECHAT:  # an openid may well begin with a minus sign
+        return f"-{n}".ljust(28, "a")
+    return HOSTILE[n - 1]
+
+
 def _hostile_account(app: Flask, distributor_id: int, method: PayoutMethod, n: int) -> int:
     """A payout account stored before validation was strict (written straight to the
     table, as a legacy row or a manual database edit would be)."""
@@ -38,7 +56,7 @@ def _hostile_account(app: Flask, distributor_id: int, method: PayoutMethod, n: i
             distributor_id=distributor_id,
             method=method,
             holder_name=HOSTILE[n % len(HOSTILE)],
-            account=f"=1+{n}@example.com" if method is PayoutMethod.PAYPAL else HOSTILE[n - 1],
+            account=_hostile_account_number(method, n),
             bank_name=HOSTILE[(n + 1) % len(HOSTILE)] if method is PayoutMethod.BANK else None,
         )
         db.session.add(row)
@@ -46,8 +64,32 @@ def _hostile_account(app: Flask, distributor_id: int, method: PayoutMethod, n: i
         return row.id
 
 
-def _cells(content: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(content.decode().lstrip("\ufeff"))))
+def _cells(content: bytes, encoding: str = "utf-8") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode(encoding).lstrip("\ufeff"))))
+
+
+# Per format: the file's encoding, the first payee line and the amount's column.
+LAYOUT = {
+    "bank": ("utf-8", 1, 3),
+    "paypal": ("utf-8", 0, 1),
+    "alipay": ("gb18030", 3, 3),
+    "wechat": ("utf-8", 1, 3),
+}
+
+
+@pytest.fixture
+def yuan(app: Flask, plan) -> None:
+    """A shop selling in yuan: Alipay and WeChat Pay pay only CNY."""
+    with app.app_context():
+        settings.update(
+            {
+                "currency": "CNY",
+                "alipay_payer_account": "finance@shop.example",
+                "alipay_payer_name": "杭州小店有限公司",
+            },
+            None,
+        )
+        db.session.commit()
 
 
 def _is_formula(text: str) -> bool:
@@ -55,7 +97,11 @@ def _is_formula(text: str) -> bool:
 
 
 @pytest.mark.parametrize("provider", sorted(payouts.PROVIDERS))
-def test_every_payout_format_guards_every_cell(app: Flask, seller, ops, provider: str) -> None:
+def test_every_payout_format_guards_every_cell(
+    app: Flask, yuan, make_distributor, ops, provider: str
+) -> None:
+    seller, _ = make_distributor("yuan@shop.example")
+    earn(app, seller, "50.00", "2001", currency="CNY")
     method = next(iter(payouts.PROVIDERS[provider].methods))
     ids = []
     for n in range(1, 4):
@@ -65,8 +111,9 @@ def test_every_payout_format_guards_every_cell(app: Flask, seller, ops, provider
         ids.append(withdrawal)
     with app.app_context():
         exported = payouts.export(provider, ids, db.session.get(User, ops))
-    rows = _cells(exported.content)
-    body = rows[1:] if rows[0][0].isidentifier() else rows  # the bank sheet has a header
+    encoding, first, amount_column = LAYOUT[provider]
+    rows = _cells(exported.content, encoding)
+    body = rows[first:]
     assert len(body) == 3
     for row in rows:
         for text in row:
@@ -75,7 +122,93 @@ def test_every_payout_format_guards_every_cell(app: Flask, seller, ops, provider
     assert hostile_cells, "the hostile values reached the file"
     assert {text[1:] for text in hostile_cells} & (set(HOSTILE) | {"=1+1@example.com"})
     for row in body:  # amounts stay numbers: the guard leaves them alone
-        assert D(row[3] if provider == "bank" else row[1]) == D("10.00")
+        assert D(row[amount_column]) == D("10.00")
+
+
+def _approved(app: Flask, ops: int, distributor_id: int, method: PayoutMethod, *amounts: str):
+    with app.app_context():
+        account = services.add_account(
+            distributor_id,
+            method,
+            "王小明",
+            "13800138000" if method is PayoutMethod.ALIPAY else "o4GgauF_AjMegTugrYJwDubTLK7w",
+            None,
+        ).id
+    ids = [request(app, distributor_id, amount, account) for amount in amounts]
+    for withdrawal in ids:
+        decide(app, ops, withdrawal, "approve")
+    return ids
+
+
+def test_the_alipay_file_is_the_batch_template(app: Flask, yuan, make_distributor, ops) -> None:
+    seller, _ = make_distributor("yuan@shop.example")
+    earn(app, seller, "50.00", "2001", currency="CNY")
+    ids = _approved(app, ops, seller, PayoutMethod.ALIPAY, "12.30", "10.05")
+    with app.app_context():
+        exported = payouts.export("alipay", ids, db.session.get(User, ops))
+        again = payouts.export("alipay", list(reversed(ids)), db.session.get(User, ops))
+    assert exported.filename.startswith("alipay-batch-") and "gb18030" in exported.mimetype
+    rows = _cells(exported.content, "gb18030")
+    assert rows[0] == ["批次号", "付款日期", "付款人email", "账户名称", "总金额（元）", "总笔数"]
+    batch_number, day, payer, payer_name, total, count = rows[1]
+    assert batch_number.isdigit() and len(batch_number) == 20 and batch_number[:8] == day
+    assert (payer, payer_name, D(total), count) == (
+        "finance@shop.example",
+        "杭州小店有限公司",
+        D("22.35"),
+        "2",
+    )
+    assert rows[2] == ["商户流水号", "收款人email", "收款人姓名", "付款金额（元）", "付款理由"]
+    assert [(r[0], r[1], r[2], r[3]) for r in rows[3:]] == [
+        (f"W{ids[0]}", "13800138000", "王小明", "12.30"),
+        (f"W{ids[1]}", "13800138000", "王小明", "10.05"),
+    ]
+    # The same withdrawals make the same batch number: Alipay refuses a second upload.
+    assert _cells(again.content, "gb18030")[1][0] == batch_number
+    exported.content.decode("gbk")  # every character here is one GBK has
+
+
+def test_the_wechat_file_is_the_batch_detail(app: Flask, yuan, make_distributor, ops) -> None:
+    seller, _ = make_distributor("yuan@shop.example")
+    earn(app, seller, "50.00", "2001", currency="CNY")
+    ids = _approved(app, ops, seller, PayoutMethod.WECHAT, "20.00")
+    with app.app_context():
+        exported = payouts.export("wechat", ids, db.session.get(User, ops))
+    rows = _cells(exported.content)
+    assert rows[0] == [
+        "商家明细单号",
+        "收款用户openid",
+        "收款用户姓名",
+        "转账金额（元）",
+        "转账备注",
+    ]
+    detail, openid, name, amount, remark = rows[1]
+    assert (detail, openid, name, amount) == (
+        f"W{ids[0]}",
+        "o4GgauF_AjMegTugrYJwDubTLK7w",
+        "王小明",
+        "20.00",
+    )
+    assert detail.isalnum() and 0 < len(remark) <= 32
+
+
+def test_wechat_pay_needs_the_openid(app: Flask, yuan, make_distributor, ops) -> None:
+    """A WeChat ID (微信号) is accepted as an account, but WeChat Pay cannot pay one."""
+    seller, _ = make_distributor("yuan@shop.example")
+    earn(app, seller, "50.00", "2001", currency="CNY")
+    with app.app_context():
+        account = services.add_account(seller, PayoutMethod.WECHAT, "王小明", "wxid_jane", None).id
+    withdrawal = request(app, seller, "10", account)
+    decide(app, ops, withdrawal, "approve")
+    with app.app_context(), pytest.raises(WithdrawalError, match=f"W{withdrawal}"):
+        payouts.export("wechat", [withdrawal], db.session.get(User, ops))
+
+
+def test_alipay_and_wechat_pay_only_yuan(app: Flask, seller, ops) -> None:
+    """The shop sells in USD: an approved Alipay withdrawal is not in an Alipay file."""
+    ids = _approved(app, ops, seller, PayoutMethod.ALIPAY, "10")
+    with app.app_context(), pytest.raises(WithdrawalError):
+        payouts.export("alipay", ids, db.session.get(User, ops))
 
 
 def test_the_guard_leaves_numbers_and_plain_text_alone() -> None:
