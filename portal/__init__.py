@@ -212,7 +212,9 @@ def _register_jobs(app: Flask) -> None:
     from portal.distributors.upgrades import upgrade_levels
     from portal.materials.services import announce_new_materials
     from portal.notifications.jobs import notify_available_commissions
-    from portal.notifications.mail import deliver_emails
+    from portal.notifications.mail import attach_to, deliver_emails
+    from portal.notifications.models import NotificationKind
+    from portal.withdrawals import statements
 
     jobs.every(app, 3600, purge_old_login_failures)
     jobs.every(app, 300, mature_commissions)
@@ -224,3 +226,5 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 3600, upgrade_levels)
     jobs.every(app, 300, recruit_buyers)
     jobs.every(app, 300, announce_new_materials)
+    jobs.every(app, 86400, statements.issue_last_month)
+    attach_to(app, NotificationKind.WITHDRAWAL_PAID, statements.attachments)

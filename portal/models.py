@@ -20,7 +20,7 @@ from portal.notifications.models import JobCursor, Notification
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
-from portal.withdrawals.models import PayoutAccount, Withdrawal
+from portal.withdrawals.models import PayoutAccount, Statement, Withdrawal
 
 __all__ = [
     "AdjustmentRequest",
@@ -52,6 +52,7 @@ __all__ = [
     "Product",
     "RiskFlag",
     "Setting",
+    "Statement",
     "User",
     "Withdrawal",
 ]

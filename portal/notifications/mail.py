@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import force_locale
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
@@ -25,7 +25,7 @@ from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.i18n import recipient_locale
 from portal.notifications import services
-from portal.notifications.models import Notification
+from portal.notifications.models import Notification, NotificationKind
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,17 @@ def drain_outbox(
     return sent
 
 
+# (filename, MIME type, content) of each file an email of that kind carries.
+Attacher = Callable[[Notification], list[tuple[str, str, bytes]]]
+_ATTACHERS_KEY = "portal.mail.attachers"
+
+
+def attach_to(app: Flask, kind: NotificationKind, attacher: Attacher) -> None:
+    """Declare the files that emails of ``kind`` carry (the withdrawal-paid email carries
+    its statement); the domain that owns them registers this at start-up."""
+    app.extensions.setdefault(_ATTACHERS_KEY, {})[kind] = attacher
+
+
 def _notification_email(notification: Notification) -> EmailMessage:
     distributor = db.session.scalar(
         select(Distributor)
@@ -176,7 +187,12 @@ def _notification_email(notification: Notification) -> EmailMessage:
     )
     assert distributor is not None
     user = distributor.user
-    return build(notification, user.email, recipient_locale(user))
+    message = build(notification, user.email, recipient_locale(user))
+    attacher = current_app.extensions.get(_ATTACHERS_KEY, {}).get(notification.kind)
+    for name, mimetype, content in attacher(notification) if attacher else ():
+        maintype, _slash, subtype = mimetype.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+    return message
 
 
 def deliver_emails(batch: int = 100) -> int:

@@ -46,13 +46,15 @@ def announce(
     db.session.commit()
 
 
-def withdrawal_paid(withdrawal: Withdrawal) -> None:
-    """Tell the distributor the net amount was sent, with the payment's reference (the
-    caller, :func:`portal.withdrawals.services.pay`, commits)."""
+def withdrawal_paid(withdrawal: Withdrawal, statement: int) -> None:
+    """Tell the distributor the net amount was sent, with the payment's reference and the
+    number of its statement, which the email attaches (the caller,
+    :func:`portal.withdrawals.services.pay`, commits)."""
     params = {
         "amount": str(withdrawal.net),
         "currency": withdrawal.currency,
         "reference": withdrawal.reference or "",
+        "statement": statement,
     }
     notify(withdrawal.distributor_id, NotificationKind.WITHDRAWAL_PAID, params)
 

@@ -169,6 +169,10 @@ class SettingsForm(Form):
     coupon_valid_days = IntegerField(
         validators=[InputRequired(), NumberRange(min=0, max=3650)], **_spec("coupon_valid_days")
     )
+    legal_name = StringField(validators=[Length(max=200)], filters=[strip], **_spec("legal_name"))
+    legal_address = StringField(
+        validators=[Length(max=300)], filters=[strip], **_spec("legal_address")
+    )
     alipay_payer_account = StringField(
         validators=[Length(max=100)], filters=[strip], **_spec("alipay_payer_account")
     )

@@ -267,6 +267,20 @@ SPECS: dict[str, SettingSpec] = {
             choices=("uplines_only", "everyone", "nobody"),
         ),
         SettingSpec(
+            "legal_name",
+            str,
+            "",
+            _l("Legal name of the programme"),
+            _l("The company that pays commission, printed on every statement."),
+        ),
+        SettingSpec(
+            "legal_address",
+            str,
+            "",
+            _l("Legal address"),
+            _l("Printed under the legal name on every statement."),
+        ),
+        SettingSpec(
             "alipay_payer_account",
             str,
             "",

@@ -23,7 +23,7 @@ from portal.forms import Form, error_text, like_escape, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 from portal.settings import services as settings
-from portal.withdrawals import payouts, services
+from portal.withdrawals import payouts, services, statements
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
 
@@ -67,6 +67,7 @@ def _queue(state: str, method: str, search: str) -> Select[tuple[Withdrawal]]:
 def _context(withdrawals: list[Withdrawal]) -> dict[str, Any]:
     return {
         "distributors": payouts.distributor_names(withdrawals),
+        "statement_numbers": statements.numbers_for([w.id for w in withdrawals]),
         "withdrawal_states": STATE_LABELS,
         "payout_methods": METHOD_LABELS,
         "providers": payouts.PROVIDERS,
@@ -302,3 +303,15 @@ def batch() -> Response:
     for message in refused:
         flash(message, "error")
     return redirect(request.referrer or url_for("admin_withdrawals.queue"))
+
+
+@admin.get("/statements/<int:number>.pdf")
+def statement(number: int) -> Response:
+    found = statements.by_number(number)
+    if found is None:
+        abort(404)
+    return Response(
+        statements.pdf(found),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{statements.filename(found)}"'},
+    )

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.columns import str_enum
@@ -73,3 +73,30 @@ class Withdrawal(db.Model):
 
 
 Index("ix_withdrawals_distributor_requested", Withdrawal.distributor_id, Withdrawal.requested_at)
+
+
+class StatementKind(enum.StrEnum):
+    PAYOUT = "payout"  # what a paid withdrawal covered
+    MONTH = "month"  # a calendar month (UTC) of the distributor's available balance
+
+
+class Statement(db.Model):
+    """A numbered statement (self-billing invoice) of a distributor. Numbers run 1, 2, 3 …
+    across all distributors without gaps: one is taken only in the transaction that
+    commits the statement. The PDF is drawn again from the append-only ledger whenever it
+    is downloaded, so it never changes for a closed period."""
+
+    __tablename__ = "statements"
+    __table_args__ = (UniqueConstraint("distributor_id", "kind", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    kind: Mapped[StatementKind] = mapped_column(str_enum(StatementKind))
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
+    withdrawal_id: Mapped[int | None] = mapped_column(ForeignKey("withdrawals.id"), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    withdrawal: Mapped[Withdrawal | None] = relationship()

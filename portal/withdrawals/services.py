@@ -33,6 +33,7 @@ from portal.ledger.services import lock_distributor
 from portal.notifications import services as notifications
 from portal.settings import services as settings
 from portal.timeutil import utcnow
+from portal.withdrawals import statements
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
 
@@ -594,6 +595,7 @@ def pay(withdrawal_id: int, actor: User, reference: str) -> Withdrawal:
     )
     _move(withdrawal, Bucket.WITHDRAWING, Bucket.PAID)
     commissions.mark_paid(withdrawal.distributor_id, f"withdrawal:{withdrawal.id}")
-    notifications.withdrawal_paid(withdrawal)
+    statement = statements.issue_for_payout(withdrawal)
+    notifications.withdrawal_paid(withdrawal, statement.number)
     db.session.commit()
     return withdrawal

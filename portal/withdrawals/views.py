@@ -16,10 +16,10 @@ from portal.formatting import money
 from portal.forms import attach_error
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
-from portal.withdrawals import services
+from portal.withdrawals import services, statements
 from portal.withdrawals.forms import FeeForm, PayoutAccountForm, WithdrawalForm
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
-from portal.withdrawals.models import PayoutAccount, PayoutMethod, WithdrawalState
+from portal.withdrawals.models import PayoutAccount, PayoutMethod, Statement, WithdrawalState
 
 me = distributor_blueprint("me_withdrawals", __name__)
 
@@ -72,6 +72,7 @@ def _live_quote(distributor_id: int, form: FeeForm | WithdrawalForm) -> dict[str
 def _page(distributor: Distributor, form: WithdrawalForm | None = None) -> dict[str, Any]:
     accounts = services.accounts(distributor.id)
     form = form or WithdrawalForm(accounts, formdata=None)
+    page = paginate(services.history(distributor.id))
     return {
         "distributor": distributor,
         "can_withdraw": can_promote(distributor),
@@ -79,7 +80,8 @@ def _page(distributor: Distributor, form: WithdrawalForm | None = None) -> dict[
         "form": form,
         "terms": services.terms(),
         "balance": services.balance(distributor.id),
-        "page": paginate(services.history(distributor.id)),
+        "page": page,
+        "statement_numbers": statements.numbers_for([w.id for w in page.items]),
         **_live_quote(distributor.id, form),
     }
 
@@ -163,6 +165,7 @@ def detail(withdrawal_id: int) -> Response:
         "me/withdrawal.html",
         "me/_withdrawal_update.html",
         w=withdrawal,
+        statement_numbers=statements.numbers_for([withdrawal.id]),
         announce=shown is not None,  # the row changed under the distributor's eyes
     )
 
@@ -257,4 +260,21 @@ def remove_account(account_id: int) -> Response:
         "me/_payout_account_list.html",
         removed=message,
         **_accounts_page(distributor, PayoutAccountForm(formdata=None)),
+    )
+
+
+@me.get("/statements/<int:number>.pdf")
+def statement(number: int) -> Response:
+    """One of the distributor's own statements (anyone else's: 404)."""
+    found = statements.by_number(number, current_distributor().id)
+    if found is None:
+        abort(404)
+    return _pdf(found)
+
+
+def _pdf(found: Statement) -> Response:
+    return Response(
+        statements.pdf(found),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{statements.filename(found)}"'},
     )
