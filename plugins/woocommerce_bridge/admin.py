@@ -20,6 +20,7 @@ from plugins.woocommerce_bridge.forms import BulkCouponForm, ConnectForm, Coupon
 from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
 from portal import jobs, storefront
 from portal.accounts.access import admin_only, staff_blueprint
+from portal.audit import services as audit
 from portal.distributors import coupons as personal
 from portal.distributors.models import PersonalCoupon
 from portal.distributors.services import find_active
@@ -70,6 +71,10 @@ def _context(
         "webhook_url": webhook_url,
         "delivery_warning": connection.delivery_warning(webhook_url),
         "secret": secret if current_user.role.value == "admin" else _mask(secret),
+        "signin_secret": (
+            creds.signin_secret if current_user.role.value == "admin" else _mask(creds.signin_secret)
+        ),
+        "signin_url": public_url("woocommerce_signin.signin"),
         "front": storefront.current(),
         "portal_currency": settings.get("currency"),
         "currency_differs": storefront.currency_differs(),
@@ -204,6 +209,23 @@ def activate(webhook_id: int) -> Response:
         "info",
     )
     return _back("#webhooks")
+
+
+@admin.post("/shop/signin/secret")
+@admin_only
+def new_signin_secret() -> Response:
+    """A new secret for "Sign in with the shop account" (the old one stops working)."""
+    _checked()
+    if "signin_secret" in credentials.effective().from_environment:
+        abort(409)
+    credentials.new_signin_secret()
+    audit.record(current_user, "shop.signin_secret", "shop", 1, after={"rotated": True})
+    db.session.commit()
+    flash(
+        _("A new sign-in secret is set: paste it into the shop's Settings → Portal Bridge."),
+        "success",
+    )
+    return _back("#signin")
 
 
 @admin.post("/shop/currency")

@@ -27,8 +27,14 @@ ENVIRONMENT = {
     "key": "WOO_CONSUMER_KEY",
     "secret": "WOO_CONSUMER_SECRET",
     "webhook_secret": "WOO_WEBHOOK_SECRET",
+    "signin_secret": "WOO_SIGNIN_SECRET",
 }
-_COLUMNS = {"key": "consumer_key", "secret": "consumer_secret", "webhook_secret": "webhook_secret"}
+_COLUMNS = {
+    "key": "consumer_key",
+    "secret": "consumer_secret",
+    "webhook_secret": "webhook_secret",
+    "signin_secret": "signin_secret",
+}
 _INFO = b"portal woocommerce-bridge credentials v1"
 _CACHE = "woocommerce.credentials"
 # How long a web process trusts the webhook secret it read (a rotated one is re-read at
@@ -42,6 +48,7 @@ class Credentials:
     key: str
     secret: str
     webhook_secret: str
+    signin_secret: str  # signs the shop's "Distributor centre" sign-in assertions
     from_environment: frozenset[str]  # the fields a WOO_* setting gives
     unreadable: bool = False  # stored values this SECRET_KEY cannot decrypt
 
@@ -140,6 +147,16 @@ def ensure_webhook_secret() -> str:
         return current
     new = secrets.token_urlsafe(32)
     row(create=True).webhook_secret = encrypt(new)
+    db.session.flush()
+    forget()
+    return new
+
+
+def new_signin_secret() -> str:
+    """A new secret for the shop's sign-in assertions, stored in place of the old one (which
+    stops working at once). Flushed; the caller commits."""
+    new = secrets.token_urlsafe(32)
+    row(create=True).signin_secret = encrypt(new)
     db.session.flush()
     forget()
     return new
