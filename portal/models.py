@@ -55,10 +55,10 @@ __all__ = [
     "PersonalCoupon",
     "PlanExclusion",
     "PlanOverride",
-    "ShopAccount",
     "Product",
     "RiskFlag",
     "Setting",
+    "ShopAccount",
     "User",
     "Withdrawal",
 ]

@@ -38,6 +38,11 @@ def _mask(secret: str) -> str:
     return secret[:3] + "•" * max(0, len(secret) - 3) if secret else ""
 
 
+def _shown(secret: str) -> str:
+    """Admins see a secret whole (to copy it into the shop), ops masked."""
+    return secret if current_user.role.value == "admin" else _mask(secret)
+
+
 def _connect_form(creds: credentials.Credentials, form: ConnectForm | None = None) -> ConnectForm:
     """The form without the fields the environment sets (they cannot be changed here)."""
     if form is None:
@@ -71,9 +76,7 @@ def _context(
         "webhook_url": webhook_url,
         "delivery_warning": connection.delivery_warning(webhook_url),
         "secret": secret if current_user.role.value == "admin" else _mask(secret),
-        "signin_secret": (
-            creds.signin_secret if current_user.role.value == "admin" else _mask(creds.signin_secret)
-        ),
+        "signin_secret": (_shown(creds.signin_secret)),
         "signin_url": public_url("woocommerce_signin.signin"),
         "front": storefront.current(),
         "portal_currency": settings.get("currency"),

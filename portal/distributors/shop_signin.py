@@ -67,13 +67,14 @@ def match(identity: ShopIdentity) -> Match:
     )
     if account is not None:
         return Match(Found.SIGN_IN, account.distributor.user, account)
+    email = accounts.normalise_email(identity.email)
     candidate = db.session.scalar(
         select(User)
         .join(Distributor, Distributor.user_id == User.id)
         .where(Distributor.shop_customer_id == identity.customer_id)
         .order_by(Distributor.id)
         .limit(1)
-    ) or db.session.scalar(select(User).where(User.email == accounts.normalise_email(identity.email)))
+    ) or db.session.scalar(select(User).where(User.email == email))
     if candidate is None:
         return Match(Found.JOIN)
     return Match(Found.STAFF if candidate.is_staff else Found.CONNECT, candidate)

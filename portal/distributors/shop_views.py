@@ -68,8 +68,10 @@ def welcome(identity: shop_signin.ShopIdentity) -> Page:
 
 def _expired() -> tuple[str, int]:
     return refused(
-        _("This page works for a few minutes after you arrive from the shop: open "
-          "Distributor centre in the shop again."),
+        _(
+            "This page works for a few minutes after you arrive from the shop: open "
+            "Distributor centre in the shop again."
+        ),
         400,
     )
 
@@ -142,7 +144,9 @@ def connect() -> Page:
         else:
             shop_signin.forget()
             login_user(user)
-            return _home(_("Your shop account is connected: next time Distributor centre signs you in."))
+            return _home(
+                _("Your shop account is connected: next time Distributor centre signs you in.")
+            )
     elif form.is_submitted():
         status = 400
     return render_template(
