@@ -20,7 +20,6 @@ from plugins.woocommerce_bridge.forms import BulkCouponForm, ConnectForm, Coupon
 from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
 from portal import jobs, storefront
 from portal.accounts.access import admin_only, staff_blueprint
-from portal.audit import services as audit
 from portal.distributors import coupons as personal
 from portal.distributors.models import PersonalCoupon
 from portal.distributors.services import find_active
@@ -221,8 +220,7 @@ def new_signin_secret() -> Response:
     _checked()
     if "signin_secret" in credentials.effective().from_environment:
         abort(409)
-    credentials.new_signin_secret()
-    audit.record(current_user, "shop.signin_secret", "shop", 1, after={"rotated": True})
+    credentials.new_signin_secret(current_user)
     db.session.commit()
     flash(
         _("A new sign-in secret is set: paste it into the shop's Settings → Portal Bridge."),

@@ -19,6 +19,8 @@ from flask import current_app
 
 from plugins.woocommerce_bridge.client import WooClient, WooError
 from plugins.woocommerce_bridge.models import WooConnection
+from portal.accounts.models import User
+from portal.audit import services as audit
 from portal.extensions import db
 
 # Each field and the setting that overrides it.
@@ -152,11 +154,12 @@ def ensure_webhook_secret() -> str:
     return new
 
 
-def new_signin_secret() -> str:
+def new_signin_secret(actor: User) -> str:
     """A new secret for the shop's sign-in assertions, stored in place of the old one (which
-    stops working at once). Flushed; the caller commits."""
+    stops working at once), audited without the secret. Flushed; the caller commits."""
     new = secrets.token_urlsafe(32)
     row(create=True).signin_secret = encrypt(new)
+    audit.record(actor, "shop.signin_secret", "shop", "signin", after={"rotated": True})
     db.session.flush()
     forget()
     return new

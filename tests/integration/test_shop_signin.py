@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from plugins.woocommerce_bridge import credentials, signin
 from plugins.woocommerce_bridge.models import WooConnection, WooSigninNonce
 from portal.accounts.models import NO_PASSWORD, Role, User
+from portal.audit.models import AuditEntry
 from portal.distributors.models import Distributor, DistributorStatus, ShopAccount
 from portal.extensions import db
 from portal.settings import services as settings
@@ -368,6 +369,10 @@ def test_admin_generates_the_secret_kept_encrypted_and_ops_see_it_masked(
         secret = credentials.effective().signin_secret
         stored = db.session.get(WooConnection, 1).signin_secret
         assert len(secret) >= 40 and secret not in stored
+        entry = db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "shop.signin_secret")
+        )
+        assert entry is not None and secret not in json.dumps(entry.after)
     page = admin_client.get("/admin/shop").get_data(as_text=True)
     assert f'value="{secret}"' in page
     make_user("ops@shop.example", Role.OPS)
