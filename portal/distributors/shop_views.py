@@ -50,6 +50,7 @@ def welcome(identity: shop_signin.ShopIdentity) -> Page:
         assert found.user is not None and found.account is not None
         if not found.user.is_active:
             return refused(_("This portal account is deactivated."))
+        shop_signin.forget()
         login_user(found.user)
         shop_signin.signed_in(found.account)
         return redirect(url_for("core.index"))
