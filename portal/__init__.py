@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.core.views import register_error_handlers
     from portal.distributors.approvals import admin as admin_adjustments_bp
     from portal.distributors.detail import admin as admin_distributor_bp
+    from portal.distributors.shop_views import bp as shop_signin_bp
     from portal.distributors.views import admin as admin_distributors_bp
     from portal.distributors.views import public as join_bp
     from portal.links.views import me as me_links_bp
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         core_bp,
         accounts_bp,
         join_bp,
+        shop_signin_bp,
         me_bp,
         links_bp,
         me_links_bp,

@@ -51,6 +51,7 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "WOO_CONSUMER_KEY": env.get("WOO_CONSUMER_KEY", ""),
         "WOO_CONSUMER_SECRET": env.get("WOO_CONSUMER_SECRET", ""),
         "WOO_WEBHOOK_SECRET": env.get("WOO_WEBHOOK_SECRET", ""),
+        "WOO_SIGNIN_SECRET": env.get("WOO_SIGNIN_SECRET", ""),
         "PORTAL_BASE_URL": base_url,
         # Reverse proxies in front of the portal (0 = none): client address and scheme
         # then come from X-Forwarded-For / -Proto, so login throttling counts real clients.

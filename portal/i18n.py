@@ -68,6 +68,18 @@ def chosen_locale() -> str | None:
     return cookie if cookie in _supported() else None
 
 
+def from_tag(tag: str | None) -> str | None:
+    """Our locale for a language tag from elsewhere (a shop's ``zh_CN``, ``en-US``), if we
+    speak it."""
+    if not tag:
+        return None
+    tag = tag.replace("_", "-")
+    for candidate in (tag, tag.split("-", 1)[0]):
+        if candidate in _BROWSER_TAGS:
+            return _BROWSER_TAGS[candidate]
+    return None
+
+
 def recipient_locale(user: User) -> str:
     """The language to write to ``user`` in (emails): their profile, else the shop default."""
     return user.locale if user.locale in _supported() else _default()

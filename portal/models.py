@@ -12,7 +12,13 @@ from portal.commissions.models import (
     PlanExclusion,
     PlanOverride,
 )
-from portal.distributors.models import AdjustmentRequest, Distributor, Level, PersonalCoupon
+from portal.distributors.models import (
+    AdjustmentRequest,
+    Distributor,
+    Level,
+    PersonalCoupon,
+    ShopAccount,
+)
 from portal.ledger.models import LedgerEntry
 from portal.links.models import Click
 from portal.materials.models import Material
@@ -52,6 +58,7 @@ __all__ = [
     "Product",
     "RiskFlag",
     "Setting",
+    "ShopAccount",
     "Statement",
     "User",
     "Withdrawal",

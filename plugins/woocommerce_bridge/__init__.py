@@ -12,14 +12,16 @@ from portal import inputs, jobs, metrics
 
 def load(app: Flask) -> None:
     import plugins.woocommerce_bridge.models  # noqa: F401  (registers the inbox table)
-    from plugins.woocommerce_bridge import admin, cli, health, hooks, inbox, sync, webhooks
+    from plugins.woocommerce_bridge import admin, cli, health, hooks, inbox, signin, sync, webhooks
 
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(signin.bp)
     app.register_blueprint(admin.admin)
     inputs.forms_checked(app, admin.admin.name)  # its forms are portal.forms.Form
     # Anything stored while the queue was unreachable is processed within a minute.
     jobs.every(app, 60, inbox.drain, name="woocommerce.drain")
     jobs.every(app, 900, sync.periodic_reconcile, name="woocommerce.reconcile")
+    jobs.every(app, 3600, signin.purge_nonces, name="woocommerce.signin_nonces")
     hooks.connect(app)
     app.cli.add_command(cli.woo)
     metrics.add_gauges(app, health.gauges)

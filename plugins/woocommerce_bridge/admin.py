@@ -37,6 +37,11 @@ def _mask(secret: str) -> str:
     return secret[:3] + "•" * max(0, len(secret) - 3) if secret else ""
 
 
+def _shown(secret: str) -> str:
+    """Admins see a secret whole (to copy it into the shop), ops masked."""
+    return secret if current_user.role.value == "admin" else _mask(secret)
+
+
 def _connect_form(creds: credentials.Credentials, form: ConnectForm | None = None) -> ConnectForm:
     """The form without the fields the environment sets (they cannot be changed here)."""
     if form is None:
@@ -69,7 +74,9 @@ def _context(
         "basic": BASIC,
         "webhook_url": webhook_url,
         "delivery_warning": connection.delivery_warning(webhook_url),
-        "secret": secret if current_user.role.value == "admin" else _mask(secret),
+        "secret": _shown(secret),
+        "signin_secret": _shown(creds.signin_secret),
+        "signin_url": public_url("woocommerce_signin.signin"),
         "front": storefront.current(),
         "portal_currency": settings.get("currency"),
         "currency_differs": storefront.currency_differs(),
@@ -204,6 +211,22 @@ def activate(webhook_id: int) -> Response:
         "info",
     )
     return _back("#webhooks")
+
+
+@admin.post("/shop/signin/secret")
+@admin_only
+def new_signin_secret() -> Response:
+    """A new secret for "Sign in with the shop account" (the old one stops working)."""
+    _checked()
+    if "signin_secret" in credentials.effective().from_environment:
+        abort(409)
+    credentials.new_signin_secret(current_user)
+    db.session.commit()
+    flash(
+        _("A new sign-in secret is set: paste it into the shop's Settings → Portal Bridge."),
+        "success",
+    )
+    return _back("#signin")
 
 
 @admin.post("/shop/currency")

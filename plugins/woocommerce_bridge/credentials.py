@@ -19,6 +19,8 @@ from flask import current_app
 
 from plugins.woocommerce_bridge.client import WooClient, WooError
 from plugins.woocommerce_bridge.models import WooConnection
+from portal.accounts.models import User
+from portal.audit import services as audit
 from portal.extensions import db
 
 # Each field and the setting that overrides it.
@@ -27,8 +29,14 @@ ENVIRONMENT = {
     "key": "WOO_CONSUMER_KEY",
     "secret": "WOO_CONSUMER_SECRET",
     "webhook_secret": "WOO_WEBHOOK_SECRET",
+    "signin_secret": "WOO_SIGNIN_SECRET",
 }
-_COLUMNS = {"key": "consumer_key", "secret": "consumer_secret", "webhook_secret": "webhook_secret"}
+_COLUMNS = {
+    "key": "consumer_key",
+    "secret": "consumer_secret",
+    "webhook_secret": "webhook_secret",
+    "signin_secret": "signin_secret",
+}
 _INFO = b"portal woocommerce-bridge credentials v1"
 _CACHE = "woocommerce.credentials"
 # How long a web process trusts the webhook secret it read (a rotated one is re-read at
@@ -42,6 +50,7 @@ class Credentials:
     key: str
     secret: str
     webhook_secret: str
+    signin_secret: str  # signs the shop's "Distributor centre" sign-in assertions
     from_environment: frozenset[str]  # the fields a WOO_* setting gives
     unreadable: bool = False  # stored values this SECRET_KEY cannot decrypt
 
@@ -140,6 +149,17 @@ def ensure_webhook_secret() -> str:
         return current
     new = secrets.token_urlsafe(32)
     row(create=True).webhook_secret = encrypt(new)
+    db.session.flush()
+    forget()
+    return new
+
+
+def new_signin_secret(actor: User) -> str:
+    """A new secret for the shop's sign-in assertions, stored in place of the old one (which
+    stops working at once), audited without the secret. Flushed; the caller commits."""
+    new = secrets.token_urlsafe(32)
+    row(create=True).signin_secret = encrypt(new)
+    audit.record(actor, "shop.signin_secret", "shop", "signin", after={"rotated": True})
     db.session.flush()
     forget()
     return new

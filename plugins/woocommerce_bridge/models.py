@@ -84,6 +84,7 @@ class WooConnection(db.Model):
     consumer_key: Mapped[str | None] = mapped_column(Text)
     consumer_secret: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = mapped_column(Text)
+    signin_secret: Mapped[str | None] = mapped_column(Text)  # "Sign in with the shop account"
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Where the portal's webhooks deliver (jobs have no request to build it from).
     delivery_url: Mapped[str | None] = mapped_column(String(255))
@@ -112,3 +113,15 @@ class WooRestFind(db.Model):
     shop_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     delivery_after: Mapped[datetime] = mapped_column(UTCDateTime())
     found_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class WooSigninNonce(db.Model):
+    """The one-time nonce of a sign-in assertion the shop made, kept until the assertion
+    has expired (after that the expiry refuses a replay by itself). Inserting a nonce a
+    second time violates the primary key: that is how a replay is caught, on every web
+    worker at once."""
+
+    __tablename__ = "woo_signin_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     HiddenField,
+    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
@@ -63,6 +64,21 @@ class ApplicationForm(_DistributorFields):
         self.accept_terms.flags.required = True
         if not self.is_submitted():
             self.terms_version.data = terms_version
+
+
+class ShopJoinForm(ApplicationForm):
+    """Joining with the shop account: the email is the shop's and there is no password
+    (they sign in through the shop)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.email
+        del self.password
+        del self.confirm
+
+
+class ShopConnectForm(Form):
+    password = PasswordField(_l("Your portal password"), validators=[DataRequired()])
 
 
 class AdminAddForm(_DistributorFields):

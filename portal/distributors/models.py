@@ -88,6 +88,24 @@ class Distributor(db.Model):
         return f"<Distributor {self.code} {self.status}>"
 
 
+class ShopAccount(db.Model):
+    """A distributor's customer account in the shop, *proven* theirs: made when someone
+    signed in to the shop joined through its "Distributor centre" link, or confirmed with
+    the portal password. Only this signs anyone in with the shop account — never an email
+    match, nor ``Distributor.shop_customer_id`` alone, which a lookup by email may have set
+    (the shop does not verify its customers' emails)."""
+
+    __tablename__ = "shop_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(64), unique=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_signin_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    distributor: Mapped[Distributor] = relationship()
+
+
 class PersonalCoupon(db.Model):
     """A distributor's personal coupon in the shop; using it attributes the order to them.
 

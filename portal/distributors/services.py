@@ -21,7 +21,13 @@ from portal.accounts import services as accounts
 from portal.accounts.models import Role, User
 from portal.audit import services as audit
 from portal.distributors import codes, recruitment, signals
-from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.distributors.models import (
+    Distributor,
+    DistributorRole,
+    DistributorStatus,
+    Level,
+    ShopAccount,
+)
 from portal.extensions import db
 from portal.forms import like_escape
 from portal.notifications import services as notifications
@@ -41,6 +47,11 @@ class InvalidTransition(RecruitmentError):
     pass
 
 
+class ShopAccountTaken(RecruitmentError):
+    def __init__(self) -> None:
+        super().__init__(_("This shop account is already connected to another distributor."))
+
+
 @dataclass(frozen=True)
 class Applicant:
     email: str
@@ -50,6 +61,8 @@ class Applicant:
     note: str | None = None
     locale: str | None = None  # the language of the page they applied on
     terms_version: str | None = None  # of the distributor terms they accepted
+    # Joining through the shop's sign-in: the shop customer they proved to be.
+    shop_customer_id: str | None = None
 
 
 def find_by_code(code: str) -> Distributor | None:
@@ -137,11 +150,26 @@ def apply(applicant: Applicant, inviter: Distributor | None = None) -> Distribut
         level_id=_entry_level_id() if auto else None,
         terms_accepted_at=now if current else None,
         terms_version=current,
+        shop_customer_id=applicant.shop_customer_id,
     )
+    if applicant.shop_customer_id is not None:
+        _connect_shop_account(distributor, applicant.shop_customer_id)
     db.session.commit()
     if auto:
         signals.activated.send(distributor.id)
     return distributor
+
+
+def _connect_shop_account(distributor: Distributor, customer_id: str) -> None:
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(ShopAccount(distributor=distributor, customer_id=customer_id))
+        db.session.flush()
+    except IntegrityError:  # the same shop account joined from another tab just now
+        savepoint.rollback()
+        db.session.rollback()
+        raise ShopAccountTaken() from None
+    savepoint.commit()
 
 
 def add_by_admin(

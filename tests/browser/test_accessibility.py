@@ -12,6 +12,7 @@ excluded with a reason (NOT_PAGES).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +20,7 @@ from decimal import Decimal as D
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
 from flask import Flask, url_for
 from playwright.sync_api import Browser, Page
@@ -315,6 +317,27 @@ def walk_public(walk: Walk, app: Flask, seeded: Seeded) -> None:
     walk.refused("/login")
     walk.refused("/join")
     walk.refused("/password/forgot")
+    walk_shop_signin(walk, app)
+
+
+def walk_shop_signin(walk: Walk, app: Flask) -> None:
+    """The refusal page, and the one-tap join page a shop identity leads to."""
+    walk.visit("/woocommerce/signin", 403)  # no sign-in secret: not set up
+    walk.visit("/join/shop", 400)  # no shop identity waiting
+    secret = "axe-walk-signin-secret-0123456789abcdef"
+    app.config["WOO_SIGNIN_SECRET"] = secret
+    try:
+        now = int(time.time())
+        claims = {"iss": demo.SHOP_URL, "sub": "9001", "email": "axe@example.com"}
+        claims |= {"name": "Axe", "iat": now, "exp": now + 120, "jti": uuid.uuid4().hex}
+        token = jwt.encode(claims, secret, algorithm="HS256")
+        walk.page.goto(f"{walk.base}/woocommerce/signin?token={token}")
+        if urlsplit(walk.page.url).path != "/join/shop":
+            walk.problems.append(f"[{walk.label}] shop sign-in led to {walk.page.url}")
+        else:
+            walk.check("/join/shop (from the shop)")
+    finally:
+        app.config["WOO_SIGNIN_SECRET"] = ""
 
 
 def walk_area(walk: Walk, pages: dict[str, str], area: str) -> None:

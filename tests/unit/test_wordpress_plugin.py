@@ -37,7 +37,17 @@ def test_plugin_code_pattern_matches_the_portal_alphabet() -> None:
 def test_plugin_declares_hpos_and_writes_the_meta_the_bridge_reads() -> None:
     text = PLUGIN.read_text()
     assert "declare_compatibility( 'custom_order_tables'" in text
-    assert "const PORTAL_BRIDGE_META   = '_portal_ref';" in text
+    assert re.search(r"const PORTAL_BRIDGE_META\s+= '_portal_ref';", text)
     assert "woocommerce_checkout_create_order" in text
     assert "woocommerce_store_api_checkout_update_order_from_request" in text
     assert "GPL-2.0-or-later" in text
+
+
+def test_plugin_adds_distributor_centre_to_my_account_and_signs_with_the_signer() -> None:
+    text = PLUGIN.read_text()
+    assert "'woocommerce_account_menu_items'" in text
+    assert "'woocommerce_get_query_vars'" in text
+    assert "const PORTAL_BRIDGE_ENDPOINT = 'distributor-centre';" in text
+    assert "require_once __DIR__ . '/includes/signin.php';" in text
+    assert "portal_bridge_signin_secret" in text
+    assert (PLUGIN.parent / "includes" / "signin.php").exists()

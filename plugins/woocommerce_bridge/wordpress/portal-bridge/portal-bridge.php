@@ -1,8 +1,8 @@
 <?php
 /**
  * Plugin Name:       Portal Bridge
- * Description:       Connects WooCommerce to the distribution portal: remembers the distributor who referred a visitor (?ref=CODE) and records it on the order as _portal_ref; shows a "share & earn" box on the thank-you page.
- * Version:           0.1.0
+ * Description:       Connects WooCommerce to the distribution portal: remembers the distributor who referred a visitor (?ref=CODE) and records it on the order as _portal_ref; shows a "share & earn" box on the thank-you page; adds "Distributor centre" to My Account, which signs the customer in to the portal.
+ * Version:           0.2.0
  * Requires at least: 6.0
  * Requires PHP:      7.4
  * WC requires at least: 8.0
@@ -17,8 +17,11 @@
 
 defined( 'ABSPATH' ) || exit;
 
-const PORTAL_BRIDGE_COOKIE = 'portal_ref';
-const PORTAL_BRIDGE_META   = '_portal_ref';
+const PORTAL_BRIDGE_COOKIE   = 'portal_ref';
+const PORTAL_BRIDGE_META     = '_portal_ref';
+const PORTAL_BRIDGE_ENDPOINT = 'distributor-centre';
+
+require_once __DIR__ . '/includes/signin.php';
 
 /** Declare compatibility with WooCommerce's High-Performance Order Storage. */
 add_action(
@@ -105,12 +108,88 @@ add_action(
 	}
 );
 
-/** Settings → Portal Bridge: the portal URL and how long a referral is remembered. */
+/** My Account → Distributor centre: an endpoint of WooCommerce's own (rewrite rule included). */
+add_filter(
+	'woocommerce_get_query_vars',
+	static function ( $vars ) {
+		$vars[ PORTAL_BRIDGE_ENDPOINT ] = PORTAL_BRIDGE_ENDPOINT;
+		return $vars;
+	}
+);
+
+register_activation_hook(
+	__FILE__,
+	static function () {
+		add_rewrite_endpoint( PORTAL_BRIDGE_ENDPOINT, EP_ROOT | EP_PAGES );
+		flush_rewrite_rules();
+	}
+);
+
+add_filter(
+	'woocommerce_account_menu_items',
+	static function ( $items ) {
+		if ( '' === portal_bridge_portal_url() || '' === portal_bridge_signin_secret() ) {
+			return $items;
+		}
+		$logout = isset( $items['customer-logout'] ) ? array( 'customer-logout' => $items['customer-logout'] ) : array();
+		unset( $items['customer-logout'] );
+		$items[ PORTAL_BRIDGE_ENDPOINT ] = __( 'Distributor centre', 'portal-bridge' );
+		return $items + $logout;
+	}
+);
+
+function portal_bridge_portal_url() {
+	return rtrim( (string) get_option( 'portal_bridge_portal_url', '' ), '/' );
+}
+
+function portal_bridge_signin_secret() {
+	return (string) get_option( 'portal_bridge_signin_secret', '' );
+}
+
+/** The signed-in customer as the assertion names them. */
+function portal_bridge_current_customer() {
+	$user = wp_get_current_user();
+	$name = trim( get_user_meta( $user->ID, 'billing_first_name', true ) . ' ' . get_user_meta( $user->ID, 'billing_last_name', true ) );
+	return array(
+		'id'     => $user->ID,
+		'email'  => $user->user_email,
+		'name'   => '' !== $name ? $name : $user->display_name,
+		'locale' => get_user_locale( $user ),
+	);
+}
+
+/** Opening the endpoint sends the customer to the portal with a fresh assertion. */
+add_action(
+	'template_redirect',
+	static function () {
+		if ( ! is_user_logged_in() || ! function_exists( 'is_wc_endpoint_url' ) || ! is_wc_endpoint_url( PORTAL_BRIDGE_ENDPOINT ) ) {
+			return;
+		}
+		$claims = portal_bridge_signin_claims(
+			portal_bridge_current_customer(),
+			home_url( '/' ),
+			time(),
+			portal_bridge_signin_nonce(),
+			portal_bridge_current_code()
+		);
+		$token  = portal_bridge_signin_token( $claims, portal_bridge_signin_secret() );
+		if ( '' === $token || '' === portal_bridge_portal_url() ) {
+			wp_safe_redirect( wc_get_account_endpoint_url( 'dashboard' ) );
+			exit;
+		}
+		nocache_headers();
+		wp_redirect( portal_bridge_signin_url( portal_bridge_portal_url(), $token ), 302 ); // phpcs:ignore WordPress.Security.SafeRedirect.wp_redirect_wp_redirect -- the portal is another host, set by the admin.
+		exit;
+	}
+);
+
+/** Settings → Portal Bridge: the portal URL, how long a referral is remembered, the sign-in secret. */
 add_action(
 	'admin_init',
 	static function () {
 		register_setting( 'portal_bridge', 'portal_bridge_portal_url', array( 'type' => 'string', 'sanitize_callback' => 'esc_url_raw' ) );
 		register_setting( 'portal_bridge', 'portal_bridge_cookie_days', array( 'type' => 'integer', 'sanitize_callback' => 'absint', 'default' => 30 ) );
+		register_setting( 'portal_bridge', 'portal_bridge_signin_secret', array( 'type' => 'string', 'sanitize_callback' => 'sanitize_text_field' ) );
 	}
 );
 
@@ -141,6 +220,11 @@ function portal_bridge_settings_page() {
 				<tr>
 					<th scope="row"><label for="portal_bridge_cookie_days"><?php esc_html_e( 'Remember a referral for (days)', 'portal-bridge' ); ?></label></th>
 					<td><input type="number" min="1" id="portal_bridge_cookie_days" name="portal_bridge_cookie_days" value="<?php echo esc_attr( portal_bridge_cookie_days() ); ?>"></td>
+				</tr>
+				<tr>
+					<th scope="row"><label for="portal_bridge_signin_secret"><?php esc_html_e( 'Sign-in secret', 'portal-bridge' ); ?></label></th>
+					<td><input type="password" class="regular-text" autocomplete="off" id="portal_bridge_signin_secret" name="portal_bridge_signin_secret" value="<?php echo esc_attr( portal_bridge_signin_secret() ); ?>">
+					<p class="description"><?php esc_html_e( 'From the portal: Admin → Shop → Sign in with the shop account. With it, My Account shows "Distributor centre", which signs the customer in to the portal.', 'portal-bridge' ); ?></p></td>
 				</tr>
 			</table>
 			<?php submit_button(); ?>
