@@ -44,7 +44,7 @@ from portal.risk.models import RiskFlag
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 from portal.withdrawals import services as withdrawals
-from portal.withdrawals.models import Withdrawal
+from portal.withdrawals.models import Statement, Withdrawal
 from tests.browser.axe import axe_source, violations
 
 LOCALES = {"en": ("en-GB", "en"), "zh": ("zh-CN", "zh-Hans")}  # browser locale, <html lang>
@@ -60,6 +60,8 @@ NOT_PAGES = {
     "me_materials.download": "file download",
     "me_materials.image": "image",
     "me.statement_csv": "CSV download",
+    "me_withdrawals.statement": "PDF download",
+    "admin_withdrawals.statement": "PDF download",
     "admin_materials.admin_image": "image",
     "admin_reports.distributors_csv": "CSV download",
     "admin_plans.show_override": "an htmx row; without htmx it redirects to the plans page",
@@ -75,6 +77,7 @@ class Seeded:
     material_id: int
     order_id: int
     withdrawal_id: int
+    statement_number: int
     override_id: int
     override_role: str
 
@@ -92,6 +95,8 @@ ARGUMENTS: dict[str, Callable[[Seeded], dict[str, Any]]] = {
     "me_campaigns.card": lambda s: {"campaign_id": s.campaign_id},
     "me.order": lambda s: {"order_id": s.order_id},
     "me_withdrawals.detail": lambda s: {"withdrawal_id": s.withdrawal_id},
+    "me_withdrawals.statement": lambda s: {"number": s.statement_number},
+    "admin_withdrawals.statement": lambda s: {"number": s.statement_number},
     "me_links.product_qr": lambda s: {"product_id": "101"},
     "me_links.product_card": lambda s: {"product_id": "101"},
     "me_materials.download": lambda s: {"material_id": s.material_id},
@@ -222,6 +227,10 @@ def seed(app: Flask) -> Seeded:
             order_id=flagged[0],
             withdrawal_id=db.session.scalar(
                 select(Withdrawal.id).where(Withdrawal.distributor_id == star.id).limit(1)
+            ),
+            # the demo pays one of the sample distributor's withdrawals, which issues one
+            statement_number=db.session.scalar(
+                select(Statement.number).where(Statement.distributor_id == star.id)
             ),
             override_id=override.id,
             override_role=db.session.get(CommissionPlan, override.plan_id).role,

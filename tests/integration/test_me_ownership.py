@@ -9,6 +9,7 @@ from decimal import Decimal as D
 from flask import Flask
 from werkzeug.routing import Rule
 
+from portal.accounts.models import User
 from portal.commissions import services as commissions
 from portal.commissions.models import CommissionPlan
 from portal.extensions import db
@@ -18,20 +19,22 @@ from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
 from portal.timeutil import utcnow
 from portal.withdrawals import services as withdrawals
+from portal.withdrawals import statements
 from portal.withdrawals.models import PayoutMethod
 from tests.helpers import csrf_token, login
 
 # URL arguments that name a distributor's own object. A new /me route with another
 # argument fails the test below until its ownership is covered here.
-OWNED_ARGUMENTS = {"order_id", "withdrawal_id", "account_id", "notification_id"}
+OWNED_ARGUMENTS = {"order_id", "withdrawal_id", "account_id", "notification_id", "number"}
 # Arguments naming shared things: the shop's catalogue, the campaigns and the published
 # materials are the same for everyone (a campaign one is not eligible for, or a material
 # not published, is 404 anyway).
 SHARED_ARGUMENTS = {"product_id", "campaign_id", "material_id"}
 
 
-def _victim_objects(app: Flask, distributor_id: int) -> dict[str, int]:
-    """An order with commission, a payout account and a withdrawal, made the real way."""
+def _victim_objects(app: Flask, distributor_id: int, admin_id: int) -> dict[str, int]:
+    """An order with commission, a payout account, a paid withdrawal with its statement and
+    a requested one, made the real way."""
     now = utcnow() - timedelta(days=30)
     with app.app_context():
         db.session.add(CommissionPlan(role="affiliate", max_depth=1, rate_depth1=D("50")))
@@ -53,7 +56,12 @@ def _victim_objects(app: Flask, distributor_id: int) -> dict[str, int]:
         account = withdrawals.add_account(
             distributor_id, PayoutMethod.PAYPAL, "Victim", "victim@example.com"
         )
-        withdrawal = withdrawals.request_withdrawal(distributor_id, D("50"), account.id)
+        admin = db.session.get(User, admin_id)
+        paid = withdrawals.request_withdrawal(distributor_id, D("20"), account.id)
+        withdrawals.approve(paid.id, admin)
+        withdrawals.pay(paid.id, admin, "REF-1")
+        statement = statements.for_withdrawal(paid.id)
+        withdrawal = withdrawals.request_withdrawal(distributor_id, D("30"), account.id)
         notification = notify(distributor_id, NotificationKind.LEVEL_UP, {"level": "Gold"})
         db.session.commit()
         return {
@@ -61,6 +69,7 @@ def _victim_objects(app: Flask, distributor_id: int) -> dict[str, int]:
             "order_id": stored.order_id,
             "account_id": account.id,
             "withdrawal_id": withdrawal.id,
+            "number": statement.number,
         }
 
 
@@ -68,10 +77,12 @@ def _me_rules(app: Flask) -> list[Rule]:
     return [r for r in app.url_map.iter_rules() if r.rule.startswith("/me") and r.arguments]
 
 
-def test_every_me_url_with_someone_elses_object_is_404(app: Flask, make_distributor) -> None:
+def test_every_me_url_with_someone_elses_object_is_404(
+    app: Flask, make_distributor, make_user
+) -> None:
     victim, _ = make_distributor("victim@shop.example")
     make_distributor("snoop@shop.example")
-    ids = _victim_objects(app, victim)
+    ids = _victim_objects(app, victim, make_user("ops@shop.example"))
     client = app.test_client()
     assert login(client, "snoop@shop.example").status_code == 302
     token = csrf_token(client, "/me/")
@@ -92,3 +103,4 @@ def test_every_me_url_with_someone_elses_object_is_404(app: Flask, make_distribu
     owner = app.test_client()
     login(owner, "victim@shop.example")
     assert owner.get(f"/me/orders/{ids['order_id']}").status_code == 200
+    assert owner.get(f"/me/statements/{ids['number']}.pdf").status_code == 200
