@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.distributors.shop_views import bp as shop_signin_bp
     from portal.distributors.views import admin as admin_distributors_bp
     from portal.distributors.views import public as join_bp
+    from portal.links.creator_views import me as me_creator_bp
     from portal.links.views import me as me_links_bp
     from portal.links.views import public as links_bp
     from portal.materials import views as materials_views
@@ -152,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
         me_bp,
         links_bp,
         me_links_bp,
+        me_creator_bp,
         me_withdrawals_bp,
         me_campaigns_bp,
         admin_campaigns_bp,

@@ -134,6 +134,10 @@ _PRODUCTS = [  # (product id, category, unit price, name)
     ("401", "gift-cards", Decimal("200.00"), "Gift card 礼品卡 ¥200"),
 ]
 _REFERRERS = ["weixin.qq.com", "www.xiaohongshu.com", "m.weibo.cn", "t.co", None]
+# Sub-ids creators put on their links (?sub=), one per post or channel. Drawn from their
+# own random sequence so the rest of the demo stays what it was.
+_SUBS = ["douyin-0312", "xhs-note-12", "wechat-group", "weibo-live", None]
+_SUB_RNG = random.Random(2020)
 
 
 def _catalogue() -> None:
@@ -218,6 +222,12 @@ def _attribution(rng: random.Random, seller: Distributor, created: datetime) -> 
         bound = created - timedelta(days=rng.randint(3, 20))
         evidence["bound_at"] = bound.isoformat()
         evidence["expires_at"] = (bound + timedelta(days=30)).isoformat()
+    referrer = _SUB_RNG.choice(_REFERRERS)
+    if referrer:
+        evidence["referrer_host"] = referrer
+    sub = _SUB_RNG.choice(_SUBS)
+    if sub and method in ("ref_meta", "utm"):
+        evidence["sub_id"] = sub
     return Attribution(seller.id, method, evidence)
 
 
@@ -276,10 +286,25 @@ def _clicks(
                     "product_id": rng.choice([None, *(p[0] for p in _PRODUCTS)]),
                     "visitor_hash": f"{rng.getrandbits(128):032x}",
                     "referrer_host": rng.choice(_REFERRERS),
+                    "sub_id": _SUB_RNG.choice(_SUBS),
                     "created_at": now - timedelta(days=rng.uniform(0, 90)),
                 }
             )
     db.session.execute(insert(Click), rows)
+    db.session.commit()
+
+
+def _creator(star: Distributor) -> None:
+    """The sample distributor shares as a creator: a vanity code and a link to a page of
+    the shop (their sub-id statistics come from the orders and clicks above)."""
+    from portal.distributors import vanity
+    from portal.links.models import DeepLink
+
+    letters = "".join(ch for ch in star.display_name if ch.isascii() and ch.isalnum())
+    vanity.choose(star, f"{letters.upper()[:10]}PICKS", star.user)
+    db.session.add(
+        DeepLink(distributor_id=star.id, slug="tea2026", url=f"{SHOP_URL}/product-category/tea/")
+    )
     db.session.commit()
 
 
@@ -486,6 +511,7 @@ def seed(size: int = 60) -> list[DemoLogin]:
     sample = second[0]  # a group leader's team member with a team of their own
     _orders(rng, sellers, sample, now)
     _clicks(rng, sellers, sample, now)
+    _creator(sample)
     _payouts(sample, admin, now)
     seed_campaigns(admin)
     _money_rules(sample, admin, now)

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from portal.commissions.engine import round_money
+from portal.links import services as links
 from portal.orders.models import STATUSES
 from portal.orders.services import LineData, OrderData, Referral, RefundNote
 
@@ -174,10 +175,17 @@ def referral(payload: Mapping[str, Any]) -> Referral:
         if isinstance(line, dict) and line.get("code")
     )
     ref = values.get("_portal_ref")
+    # The link's sub-id: the companion plugin's ``_portal_sub``, else the ``utm_content``
+    # the link put on the landing page (WooCommerce's order attribution recorded it).
+    sub = values.get("_portal_sub")
+    if not sub and utm.get("utm_source") == "portal":
+        sub = utm.get("utm_content")
     return Referral(
         coupons=coupons,
         portal_ref=_text(ref, "_portal_ref", 64).strip() if ref else None,
         utm=utm,
+        sub_id=links.clean_sub(_text(sub, "_portal_sub", 255)) if sub else None,
+        referrer_host=links.referrer_host(utm.get("referrer")),
     )
 
 

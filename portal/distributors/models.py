@@ -59,6 +59,9 @@ class Distributor(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
     code: Mapped[str] = mapped_column(String(8), unique=True)
+    # A readable code the distributor chose once (creators: ``/r/AMYBEAUTY``); links with
+    # it resolve to the same distributor, and the shop still sees ``code``.
+    vanity_code: Mapped[str | None] = mapped_column(String(16), unique=True, index=True)
     display_name: Mapped[str] = mapped_column(String(80))
     status: Mapped[DistributorStatus] = mapped_column(
         str_enum(DistributorStatus), default=DistributorStatus.APPLIED, index=True

@@ -66,10 +66,13 @@ class Applicant:
 
 
 def find_by_code(code: str) -> Distributor | None:
+    """The distributor with this issued or chosen (vanity) code."""
     code = codes.normalise(code)
-    if not codes.is_well_formed(code):
+    if not codes.is_link_code(code):
         return None
-    return db.session.scalar(select(Distributor).where(Distributor.code == code))
+    return db.session.scalar(
+        select(Distributor).where(or_(Distributor.code == code, Distributor.vanity_code == code))
+    )
 
 
 def find_active(code: str) -> Distributor | None:
@@ -82,6 +85,15 @@ def find_active(code: str) -> Distributor | None:
 
 def distributor_for(user: User) -> Distributor | None:
     return db.session.scalar(select(Distributor).where(Distributor.user_id == user.id))
+
+
+def _unchosen_code(length: int) -> str:
+    """A fresh code nobody chose as their vanity code (the unique index covers issued
+    codes; this covers the other column)."""
+    while True:
+        code = codes.generate(length)
+        if db.session.scalar(select(Distributor.id).where(Distributor.vanity_code == code)) is None:
+            return code
 
 
 def _insert(applicant: Applicant, **fields: object) -> Distributor:
@@ -99,7 +111,7 @@ def _insert(applicant: Applicant, **fields: object) -> Distributor:
                 )
                 distributor = Distributor(
                     user=user,
-                    code=codes.generate(length),
+                    code=_unchosen_code(length),
                     display_name=applicant.display_name.strip(),
                     role=applicant.role,
                     application_note=(applicant.note or "").strip() or None,

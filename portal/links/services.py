@@ -25,7 +25,7 @@ from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.formatting import money
 from portal.forms import like_escape
-from portal.links.models import Click
+from portal.links.models import Click, DeepLink
 from portal.rendering import public_url
 
 # Crawlers and link-preview fetchers (chat apps unfurl every shared link): they still get
@@ -42,7 +42,11 @@ BOT_RE = re.compile(
 
 UTM = (("utm_source", "portal"), ("utm_medium", "distributor"))
 MAX_PRODUCT_ID = 64  # Click.product_id / Product.product_id length
+MAX_SLUG = 12  # DeepLink.slug length
 MAX_REFERRER_HOST = 255
+# ``?sub=douyin-0312``: which post or channel a click came from. Letters, digits and
+# ``-_.``, up to the column's 40; anything else is dropped (the link still works).
+SUB_RE = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
 
 
 class Link(NamedTuple):
@@ -76,16 +80,25 @@ def referrer_host(referrer: str | None) -> str | None:
     return host[:MAX_REFERRER_HOST] if host else None
 
 
+def clean_sub(raw: str | None) -> str | None:
+    """The sub-id a link carries, or ``None`` when it has none or it is not one."""
+    sub = (raw or "").strip()
+    return sub if SUB_RE.fullmatch(sub) else None
+
+
 class Visit(NamedTuple):
     """What is kept of one person's click: no raw IP, user agent or referrer URL."""
 
     visitor_hash: str
     referrer_host: str | None
+    sub_id: str | None = None
 
 
 # Built once: the redirect only binds values (no statement construction per request).
+# A link names the distributor by their issued code or the vanity code they chose; the
+# shop is always given the issued one (its plugin and coupons know only those).
 _ACTIVE = (
-    Distributor.code == bindparam("code"),
+    or_(Distributor.code == bindparam("code"), Distributor.vanity_code == bindparam("code")),
     Distributor.status == DistributorStatus.ACTIVE,
 )
 _SHOP_LINK = select(Distributor.id, Distributor.code, null(), null()).where(*_ACTIVE)
@@ -93,6 +106,15 @@ _PRODUCT_LINK = (
     select(Distributor.id, Distributor.code, Product.product_id, Product.permalink)
     .select_from(Distributor)
     .outerjoin(Product, Product.product_id == bindparam("product_id"))
+    .where(*_ACTIVE)
+)
+_DEEP_LINK = (
+    select(Distributor.id, Distributor.code, null(), DeepLink.url)
+    .select_from(Distributor)
+    .join(
+        DeepLink,
+        (DeepLink.distributor_id == Distributor.id) & (DeepLink.slug == bindparam("slug")),
+    )
     .where(*_ACTIVE)
 )
 _CLICK = insert(Click)
@@ -118,17 +140,24 @@ def click_engine() -> Engine:
     return engine
 
 
-def follow(code: str, product_id: str | None, visit: Visit | None) -> Link | None:
+def follow(
+    code: str, product_id: str | None, visit: Visit | None, slug: str | None = None
+) -> Link | None:
     """Resolve an active distributor's short link and count the visit (``None``: a bot).
 
     One SELECT (the distributor by its unique code, the product outer-joined by its
-    unique shop id) and one INSERT on an autocommit connection: a click is a single row
-    that needs no transaction, and skipping BEGIN/COMMIT halves the round trips.
+    unique shop id, or the deep link by its unique slug) and one INSERT on an autocommit
+    connection: a click is a single row that needs no transaction, and skipping
+    BEGIN/COMMIT halves the round trips.
     """
     code = codes.normalise(code)
-    if not codes.is_well_formed(code):
+    if not codes.is_link_code(code):
         return None
-    if product_id is None or len(product_id) > MAX_PRODUCT_ID:
+    if slug is not None:
+        if len(slug) > MAX_SLUG:
+            return None
+        query, params = _DEEP_LINK, {"code": code, "slug": slug}
+    elif product_id is None or len(product_id) > MAX_PRODUCT_ID:
         query, params = _SHOP_LINK, {"code": code}
     else:
         query, params = _PRODUCT_LINK, {"code": code, "product_id": product_id}
@@ -145,6 +174,7 @@ def follow(code: str, product_id: str | None, visit: Visit | None) -> Link | Non
                     "product_id": link.product_id,
                     "visitor_hash": visit.visitor_hash,
                     "referrer_host": visit.referrer_host,
+                    "sub_id": visit.sub_id,
                 },
             )
     return link
@@ -169,19 +199,33 @@ def _on_shop(url: str, shop: SplitResult) -> SplitResult | None:
     return parts
 
 
-def target_url(shop_url: str, permalink: str | None, code: str) -> str:
-    """Where a short link sends the visitor: the product page when it lives on the shop's
-    host, the shop home otherwise — never another host. Existing query parameters stay;
-    the portal's utm/ref parameters replace any of the same name."""
+def on_shop(shop_url: str, url: str) -> bool:
+    """Whether ``url`` is a page of the shop (same host and port, http or https)."""
+    return bool(shop_url) and _on_shop(url, _shop(shop_url)) is not None
+
+
+def target_url(shop_url: str, permalink: str | None, code: str, sub: str | None = None) -> str:
+    """Where a short link sends the visitor: the product (or pasted) page when it lives on
+    the shop's host, the shop home otherwise — never another host. Existing query
+    parameters stay; the portal's utm/ref parameters replace any of the same name. A
+    sub-id travels as ``utm_content`` (WooCommerce's own order attribution records it)
+    and as ``portal_sub`` (the companion plugin writes it on the order)."""
     shop = _shop(shop_url)
     parts = (_on_shop(permalink, shop) if permalink else None) or shop
-    ours = (*UTM, ("utm_campaign", code), ("ref", code))
+    ours: tuple[tuple[str, str], ...] = (*UTM, ("utm_campaign", code), ("ref", code))
+    if sub:
+        ours = (*ours, ("utm_content", sub), ("portal_sub", sub))
     names = {name for name, _ in ours}
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
     return urlunsplit(parts._replace(query=urlencode([*kept, *ours])))
 
 
 # --- the distributor's links page --------------------------------------------------------
+
+
+def link_code(distributor: Distributor) -> str:
+    """The code a distributor's links show: the vanity code they chose, else their own."""
+    return distributor.vanity_code or distributor.code
 
 
 def short_url(code: str, product_id: str | None = None) -> str:

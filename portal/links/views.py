@@ -41,13 +41,18 @@ me = distributor_blueprint("me_links", __name__)
 
 @public.get("/r/<code>", endpoint="follow")
 @public.get("/r/<code>/p/<product_id>", endpoint="follow_product")
-def follow(code: str, product_id: str | None = None) -> Response | tuple[str, int]:
+@public.get("/r/<code>/l/<slug>", endpoint="follow_deep")
+def follow(
+    code: str, product_id: str | None = None, slug: str | None = None
+) -> Response | tuple[str, int]:
     """Count the click (people only, no raw IP or user agent) and send them to the shop,
-    remembering whose link it was should they later join (the ref cookie)."""
+    remembering whose link it was should they later join (the ref cookie). ``?sub=``
+    names the post or channel the link was shared in."""
     shop_url = storefront.url()
     if not shop_url:
         return render_template("links/unavailable.html"), 503
     user_agent = request.user_agent.string
+    sub = services.clean_sub(request.args.get("sub"))
     visit = None
     if not services.is_bot(user_agent):
         visit = services.Visit(
@@ -55,11 +60,12 @@ def follow(code: str, product_id: str | None = None) -> Response | tuple[str, in
                 current_app.config["SECRET_KEY"], request.remote_addr, user_agent
             ),
             services.referrer_host(request.referrer),
+            sub,
         )
-    link = services.follow(code, product_id, visit)
+    link = services.follow(code, product_id, visit, slug)
     if link is None:
         return render_template("links/unknown.html", shop_url=shop_url), 404
-    response = redirect(services.target_url(shop_url, link.permalink, link.code), 302)
+    response = redirect(services.target_url(shop_url, link.permalink, link.code, sub), 302)
     response.headers["Cache-Control"] = "no-store"
     recruitment.remember_referrer(response, link.code)
     return response
@@ -90,7 +96,7 @@ def _results(distributor: Distributor) -> dict[str, Any]:
     return {
         "q": search,
         "page": page,
-        "results": services.product_links(page.items, distributor.code),
+        "results": services.product_links(page.items, services.link_code(distributor)),
     }
 
 
@@ -115,8 +121,8 @@ def _page(distributor: Distributor, results: dict[str, Any]) -> Response:
         **results,
     }
     if context["promoting"]:
-        shop_link = services.short_url(distributor.code)
-        invite_link = services.invite_url(distributor.code)
+        shop_link = services.short_url(services.link_code(distributor))
+        invite_link = services.invite_url(services.link_code(distributor))
         context.update(
             shop_link=shop_link,
             shop_qr=qr.svg(shop_link, _("QR code for your shop link")),
@@ -157,20 +163,25 @@ def products() -> Response:
 @me.get("/links/qr.png")
 def shop_qr() -> Response:
     distributor = _promoting()
-    return _png(qr.png(services.short_url(distributor.code)), f"{distributor.code}-shop.png")
+    return _png(
+        qr.png(services.short_url(services.link_code(distributor))), f"{distributor.code}-shop.png"
+    )
 
 
 @me.get("/links/invite-qr.png")
 def invite_qr() -> Response:
     distributor = _promoting()
-    return _png(qr.png(services.invite_url(distributor.code)), f"{distributor.code}-invite.png")
+    return _png(
+        qr.png(services.invite_url(services.link_code(distributor))),
+        f"{distributor.code}-invite.png",
+    )
 
 
 @me.get("/links/p/<product_id>/qr.png")
 def product_qr(product_id: str) -> Response:
     distributor = _promoting()
     product = services.product(product_id) or abort(404)
-    link = services.short_url(distributor.code, product.product_id)
+    link = services.short_url(services.link_code(distributor), product.product_id)
     return _png(qr.png(link), f"{distributor.code}-{_safe(product.product_id)}.png")
 
 
@@ -182,7 +193,7 @@ def product_card(product_id: str) -> Response:
         name=product.name,
         price=services.price_text(product.price),
         image_url=product.image_url,
-        link=services.short_url(distributor.code, product.product_id),
+        link=services.short_url(services.link_code(distributor), product.product_id),
         scan_hint=_("Scan to shop"),
         shared_by=_("Shared by %(name)s", name=distributor.display_name),
     )

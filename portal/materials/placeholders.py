@@ -38,7 +38,7 @@ class Filler:
         if product_id not in self._products:
             known = links.product(product_id) is not None
             self._products[product_id] = (
-                links.short_url(self.distributor.code, product_id) if known else None
+                links.short_url(links.link_code(self.distributor), product_id) if known else None
             )
         return self._products[product_id]
 
@@ -46,7 +46,7 @@ class Filler:
         if argument is not None:
             return self.product_link(argument) if name == "product_link" else None
         if name == "link":
-            return links.short_url(self.distributor.code)
+            return links.short_url(links.link_code(self.distributor))
         if name == "code":
             return self.distributor.code
         if name == "name":

@@ -203,7 +203,7 @@ def download(material_id: int) -> Response:
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
     distributor = current_distributor()
-    png = services.stamped(material, links.short_url(distributor.code))
+    png = services.stamped(material, links.short_url(links.link_code(distributor)))
     response = Response(png, mimetype="image/png")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="material-{material.id}-qr.png"'

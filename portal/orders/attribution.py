@@ -24,6 +24,9 @@ from portal.orders.models import CustomerBinding
 from portal.orders.services import Attribution
 from portal.settings import services as settings
 
+# Methods that credit the link the buyer followed (its sub-id is then this order's).
+LINK_METHODS = frozenset({"ref_meta", "utm"})
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -35,6 +38,8 @@ class Claim:
     customer_email: str | None
     customer_id: str | None
     at: datetime
+    sub_id: str | None = None
+    referrer_host: str | None = None
 
     def candidates(self) -> list[tuple[str, str]]:
         """(method, code) in precedence order."""
@@ -99,12 +104,17 @@ class Attributor:
             "portal_ref": claim.portal_ref,
             "utm": dict(claim.utm),
         }
+        if claim.referrer_host:
+            evidence["referrer_host"] = claim.referrer_host
         for method, code in claim.candidates():
             distributor_id = self.active_by_code.get(codes.normalise(code))
             if distributor_id is not None:
                 if self.days:
                     self._bind(distributor_id, claim)
-                return Attribution(distributor_id, method, {**evidence, "matched": code})
+                found = {**evidence, "matched": code}
+                if claim.sub_id and method in LINK_METHODS:
+                    found["sub_id"] = claim.sub_id  # the sub-id is of this distributor's link
+                return Attribution(distributor_id, method, found)
         for key in claim.customer_keys():
             binding = self.bindings.get(key)
             if (

@@ -61,6 +61,8 @@ def _claim(data: orders.OrderData) -> attribution.Claim:
         data.customer_email,
         data.customer_id,
         data.created_at,
+        referral.sub_id,
+        referral.referrer_host,
     )
 
 

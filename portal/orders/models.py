@@ -56,6 +56,11 @@ class Order(db.Model):
     distributor_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"))
     attribution_method: Mapped[str | None] = mapped_column(String(32))
     attribution_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Where the buyer came from, for the distributor's statistics: the ``?sub=`` of the
+    # link that brought them (only when the order is credited by that link) and the host
+    # of the page they came from (WooCommerce's order attribution ``referrer``).
+    sub_id: Mapped[str | None] = mapped_column(String(40))
+    referrer_host: Mapped[str | None] = mapped_column(String(255))
     # Plan, upline chain and rules frozen at the first commission run (see
     # portal.commissions.context): later events never re-price an old order.
     commission_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -58,6 +58,8 @@ class Referral:
     coupons: tuple[str, ...] = ()
     portal_ref: str | None = None
     utm: dict[str, str] = field(default_factory=dict)
+    sub_id: str | None = None  # the sub-id of the link the buyer followed
+    referrer_host: str | None = None  # the host of the page they came from
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ def _apply(order: Order, data: OrderData) -> None:
         order.distributor_id = data.attribution.distributor_id
         order.attribution_method = data.attribution.method
         order.attribution_evidence = data.attribution.evidence
+        order.sub_id = data.attribution.evidence.get("sub_id")
+        order.referrer_host = data.attribution.evidence.get("referrer_host")
 
 
 def find(shop: str, shop_order_id: str) -> Order | None:

@@ -51,3 +51,18 @@ def test_plugin_adds_distributor_centre_to_my_account_and_signs_with_the_signer(
     assert "require_once __DIR__ . '/includes/signin.php';" in text
     assert "portal_bridge_signin_secret" in text
     assert (PLUGIN.parent / "includes" / "signin.php").exists()
+
+
+def test_plugin_keeps_exactly_the_sub_ids_the_portal_sends() -> None:
+    """``portal_bridge_clean_sub``'s pattern is the portal's ``SUB_RE``, and the plugin
+    writes the sub-id as the ``_portal_sub`` meta the bridge reads."""
+    from portal.links.services import SUB_RE
+
+    text = PLUGIN.read_text()
+    found = re.search(
+        r"portal_bridge_clean_sub\( \$raw \) \{.*?preg_match\( '/\^(.+?)\$/'", text, re.S
+    )
+    assert found, "sub-id pattern not found in the plugin"
+    assert found.group(1).replace("\\\\", "\\") == SUB_RE.pattern
+    assert re.search(r"const PORTAL_BRIDGE_SUB_META = '_portal_sub';", text)
+    assert "const PORTAL_BRIDGE_SUB      = 'portal_sub';" in text

@@ -19,6 +19,8 @@ defined( 'ABSPATH' ) || exit;
 
 const PORTAL_BRIDGE_COOKIE   = 'portal_ref';
 const PORTAL_BRIDGE_META     = '_portal_ref';
+const PORTAL_BRIDGE_SUB      = 'portal_sub';
+const PORTAL_BRIDGE_SUB_META = '_portal_sub';
 const PORTAL_BRIDGE_ENDPOINT = 'distributor-centre';
 
 require_once __DIR__ . '/includes/signin.php';
@@ -39,12 +41,40 @@ function portal_bridge_clean_code( $raw ) {
 	return preg_match( '/^[2-9A-HJKMNP-Z]{6,8}$/', $code ) ? $code : '';
 }
 
+/** A link's sub-id (which post or channel it was shared in): 1–40 of A-Za-z0-9_.- */
+function portal_bridge_clean_sub( $raw ) {
+	$sub = trim( (string) $raw );
+	return preg_match( '/^[A-Za-z0-9_.\-]{1,40}$/', $sub ) ? $sub : '';
+}
+
+/** Set (or, with an empty value, clear) one of the plugin's first-party cookies. */
+function portal_bridge_set_cookie( $name, $value ) {
+	setcookie(
+		$name,
+		$value,
+		array(
+			'expires'  => '' === $value ? time() - YEAR_IN_SECONDS : time() + portal_bridge_cookie_days() * DAY_IN_SECONDS,
+			'path'     => COOKIEPATH ? COOKIEPATH : '/',
+			'domain'   => COOKIE_DOMAIN,
+			'secure'   => is_ssl(),
+			'httponly' => true,
+			'samesite' => 'Lax',
+		)
+	);
+	if ( '' === $value ) {
+		unset( $_COOKIE[ $name ] );
+	} else {
+		$_COOKIE[ $name ] = $value;
+	}
+}
+
 function portal_bridge_cookie_days() {
 	$days = (int) get_option( 'portal_bridge_cookie_days', 30 );
 	return $days > 0 ? $days : 30;
 }
 
-/** Remember ?ref=CODE in a first-party cookie; the latest link clicked wins. */
+/** Remember ?ref=CODE (and the link's ?portal_sub=) in first-party cookies; the latest
+ * link clicked wins, its sub-id with it. */
 add_action(
 	'template_redirect',
 	static function () {
@@ -55,19 +85,9 @@ add_action(
 		if ( '' === $code ) {
 			return;
 		}
-		setcookie(
-			PORTAL_BRIDGE_COOKIE,
-			$code,
-			array(
-				'expires'  => time() + portal_bridge_cookie_days() * DAY_IN_SECONDS,
-				'path'     => COOKIEPATH ? COOKIEPATH : '/',
-				'domain'   => COOKIE_DOMAIN,
-				'secure'   => is_ssl(),
-				'httponly' => true,
-				'samesite' => 'Lax',
-			)
-		);
-		$_COOKIE[ PORTAL_BRIDGE_COOKIE ] = $code;
+		portal_bridge_set_cookie( PORTAL_BRIDGE_COOKIE, $code );
+		$sub = isset( $_GET[ PORTAL_BRIDGE_SUB ] ) ? portal_bridge_clean_sub( wp_unslash( $_GET[ PORTAL_BRIDGE_SUB ] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification.Recommended
+		portal_bridge_set_cookie( PORTAL_BRIDGE_SUB, $sub );
 	}
 );
 
@@ -75,11 +95,16 @@ function portal_bridge_current_code() {
 	return isset( $_COOKIE[ PORTAL_BRIDGE_COOKIE ] ) ? portal_bridge_clean_code( wp_unslash( $_COOKIE[ PORTAL_BRIDGE_COOKIE ] ) ) : '';
 }
 
-/** Write _portal_ref on the order (works with HPOS: order meta through the order object). */
+/** Write _portal_ref (and the link's _portal_sub) on the order (works with HPOS: order
+ * meta through the order object). */
 function portal_bridge_tag_order( $order ) {
 	$code = portal_bridge_current_code();
 	if ( '' !== $code && $order instanceof WC_Order && ! $order->get_meta( PORTAL_BRIDGE_META ) ) {
 		$order->update_meta_data( PORTAL_BRIDGE_META, $code );
+		$sub = isset( $_COOKIE[ PORTAL_BRIDGE_SUB ] ) ? portal_bridge_clean_sub( wp_unslash( $_COOKIE[ PORTAL_BRIDGE_SUB ] ) ) : '';
+		if ( '' !== $sub ) {
+			$order->update_meta_data( PORTAL_BRIDGE_SUB_META, $sub );
+		}
 	}
 }
 
