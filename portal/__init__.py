@@ -139,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.materials import views as materials_views
     from portal.notifications import views as notifications_views
     from portal.orders.views import admin as admin_orders_bp
+    from portal.pickup import views as pickup_views
     from portal.reports.views import admin as admin_reports_bp
     from portal.risk.views import admin as admin_risk_bp
     from portal.settings.views import admin as admin_settings_bp
@@ -173,6 +174,9 @@ def _register_blueprints(app: Flask) -> None:
         admin_tokens_bp,
         admin_staff_bp,
         admin_plans_bp,
+        pickup_views.public,
+        pickup_views.me,
+        pickup_views.admin,
         api_bp,
     ):
         app.register_blueprint(blueprint)

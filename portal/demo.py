@@ -308,6 +308,55 @@ def _creator(star: Distributor) -> None:
     db.session.commit()
 
 
+def _pickup(leader: Distributor, admin: User, now: datetime) -> None:
+    """A group leader's approved pickup point with a day's pick list: orders collected
+    there (some handed over already), through the real store-and-apply path."""
+    from portal.commissions.services import apply_order
+    from portal.orders.services import Attribution, LineData, OrderData, Referral, store_order
+    from portal.pickup import services as pickup
+    from portal.pickup.models import Handover
+
+    point = pickup.save(
+        leader,
+        "Sunflower Estate gate 2",
+        "18 Garden Road, Building 3",
+        "Mon–Sat 9:00–20:00",
+        leader.user,
+    )
+    pickup.review(point.id, admin, approve=True, note=None)
+    buyers = ["Mei W.", "Jun L.", "Dave B.", "Hui Z.", "Anna K.", "Tao C.", "Lin Y.", "Sam P."]
+    for n, buyer in enumerate(buyers * 2):
+        created = now - timedelta(hours=2 + n * 5)
+        pid, category, price, name = _PRODUCTS[n % len(_PRODUCTS)]
+        qty = 1 + n % 3
+        stored = store_order(
+            OrderData(
+                shop_order_id=str(7000 + n),
+                number=str(7000 + n),
+                status="processing" if n % 5 else "on-hold",
+                currency="CNY",
+                created_at=created,
+                modified_at=created,
+                lines=(LineData("1", pid, qty, price * qty, (category,), name=name),),
+                customer_email=f"pickup{n}@mail.example",
+                attribution=Attribution(
+                    leader.id,
+                    "pickup",
+                    {"matched": leader.code, "pickup_point": point.id, "coupons": [], "utm": {}},
+                ),
+                referral=Referral(
+                    pickup_code=leader.code, pickup_point=point.id, pickup_buyer=buyer
+                ),
+            )
+        )
+        apply_order(stored.order_id, created)
+        if n >= 8 and n % 5:
+            db.session.add(
+                Handover(order_id=stored.order_id, point_id=point.id, by_user_id=leader.user_id)
+            )
+    db.session.commit()
+
+
 def _payouts(star: Distributor, admin: User, now: datetime) -> None:
     """The sample distributor's coupon, payout account and two withdrawals (one paid)."""
     from portal.distributors.models import PersonalCoupon
@@ -512,6 +561,8 @@ def seed(size: int = 60) -> list[DemoLogin]:
     _orders(rng, sellers, sample, now)
     _clicks(rng, sellers, sample, now)
     _creator(sample)
+    leader = next(r for r in roots if r.role is DistributorRole.GROUP_LEADER)
+    _pickup(leader, admin, now)
     _payouts(sample, admin, now)
     seed_campaigns(admin)
     _money_rules(sample, admin, now)
@@ -520,4 +571,5 @@ def seed(size: int = 60) -> list[DemoLogin]:
         DemoLogin("admin", *ADMIN_LOGIN),
         DemoLogin("ops", *OPS_LOGIN),
         DemoLogin("distributor", sample.user.email, DISTRIBUTOR_PASSWORD),
+        DemoLogin("group leader", leader.user.email, DISTRIBUTOR_PASSWORD),
     ]

@@ -29,6 +29,7 @@ from portal.orders.models import STATUSES
 from portal.orders.services import LineData, OrderData, Referral, RefundNote
 
 ATTRIBUTION_PREFIX = "_wc_order_attribution_"
+PICKUP_METHOD = "portal_pickup"  # the companion plugin's shipping method
 # Draft orders of the block checkout and the admin: not orders (never shown, never paid).
 NOT_ORDERS = frozenset({"checkout-draft", "draft", "auto-draft"})
 MAX_ID = 64  # the id columns' length
@@ -180,13 +181,46 @@ def referral(payload: Mapping[str, Any]) -> Referral:
     sub = values.get("_portal_sub")
     if not sub and utm.get("utm_source") == "portal":
         sub = utm.get("utm_content")
+    pickup_code, pickup_point, pickup_buyer = _pickup(payload, values)
     return Referral(
         coupons=coupons,
         portal_ref=_text(ref, "_portal_ref", 64).strip() if ref else None,
         utm=utm,
         sub_id=links.clean_sub(_text(sub, "_portal_sub", 255)) if sub else None,
         referrer_host=links.referrer_host(utm.get("referrer")),
+        pickup_code=pickup_code,
+        pickup_point=pickup_point,
+        pickup_buyer=pickup_buyer,
     )
+
+
+def _pickup(
+    payload: Mapping[str, Any], values: Mapping[str, Any]
+) -> tuple[str | None, int | None, str | None]:
+    """The companion plugin's pickup meta (the leader's code and point, written when the
+    buyer chose the leader's point at checkout), and the buyer as the pick list shows
+    them: first name and the initial of the last — nothing more is kept."""
+    code, point = values.get("_portal_pickup_code"), values.get("_portal_pickup_point")
+    if not code or not point:  # the plugin's shipping line carries them too
+        for line in _list(payload, "shipping_lines"):
+            if isinstance(line, dict) and line.get("method_id") == PICKUP_METHOD:
+                line_meta = {
+                    m.get("key"): m.get("value")
+                    for m in _list(line, "meta_data")
+                    if isinstance(m, dict)
+                }
+                code, point = line_meta.get("pickup_code"), line_meta.get("pickup_point")
+    if not code or not point:
+        return None, None, None
+    try:
+        point_id = int(_text(point, "_portal_pickup_point", 20))
+    except ValueError:
+        raise MappingError(f"_portal_pickup_point is not a number: {str(point)[:20]!r}") from None
+    billing = _object(payload, "billing")
+    first = _text(billing.get("first_name") or "", "billing first name", 255).strip()
+    last = _text(billing.get("last_name") or "", "billing last name", 255).strip()
+    buyer = f"{first} {last[:1]}." if last else first
+    return _text(code, "_portal_pickup_code", 64).strip(), point_id, buyer[:40] or None
 
 
 def refund_split(refund: Mapping[str, Any]) -> RefundSplit:

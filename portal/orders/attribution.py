@@ -1,11 +1,12 @@
 """Who brought an order, and the evidence for it.
 
-Precedence (DESIGN.md): a distributor's coupon > the ``_portal_ref`` order meta written by
-the companion plugin > WooCommerce order-attribution utm values (``utm_source=portal``,
-``utm_campaign=<code>``) > customer binding (a customer once referred stays with that
-distributor for ``binding_days``; 0 = off). Only active distributors are credited. The
-method and the evidence are stored on the order, so "why didn't I get this?" answers
-itself.
+Precedence (DESIGN.md): collection at a group leader's approved pickup point (the order
+is the leader's: they hand it over) > a distributor's coupon > the ``_portal_ref`` order
+meta written by the companion plugin > WooCommerce order-attribution utm values
+(``utm_source=portal``, ``utm_campaign=<code>``) > customer binding (a customer once
+referred stays with that distributor for ``binding_days``; 0 = off). Only active
+distributors are credited. The method and the evidence are stored on the order, so "why
+didn't I get this?" answers itself.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.orders.models import CustomerBinding
 from portal.orders.services import Attribution
+from portal.pickup.models import PickupPoint, PointStatus
 from portal.settings import services as settings
 
 # Methods that credit the link the buyer followed (its sub-id is then this order's).
@@ -40,10 +42,13 @@ class Claim:
     at: datetime
     sub_id: str | None = None
     referrer_host: str | None = None
+    pickup_code: str | None = None
+    pickup_point: int | None = None
 
     def candidates(self) -> list[tuple[str, str]]:
         """(method, code) in precedence order."""
-        found = [("coupon", code) for code in self.coupons]
+        found = [("pickup", self.pickup_code)] if self.pickup_code and self.pickup_point else []
+        found += [("coupon", code) for code in self.coupons]
         if self.portal_ref:
             found.append(("ref_meta", self.portal_ref))
         if self.utm.get("utm_source") == "portal" and self.utm.get("utm_campaign"):
@@ -84,6 +89,19 @@ class Attributor:
                     )
                 ).all()
             )
+        # The approved pickup point of each leader a claim names: distributor id -> point.
+        self.points: dict[int, int] = {}
+        claimed = {self.active_by_code.get(codes.normalise(c.pickup_code or "")) for c in claims}
+        claimed.discard(None)
+        if claimed:
+            self.points = dict(
+                db.session.execute(
+                    select(PickupPoint.distributor_id, PickupPoint.id).where(
+                        PickupPoint.distributor_id.in_(claimed),
+                        PickupPoint.status == PointStatus.APPROVED,
+                    )
+                ).all()
+            )
         self.days = settings.get("binding_days")
         self.bindings = _bindings(claims) if self.days else {}
         self.codes_by_id = {id_: code for code, id_ in self.active_by_code.items()}
@@ -108,6 +126,10 @@ class Attributor:
             evidence["referrer_host"] = claim.referrer_host
         for method, code in claim.candidates():
             distributor_id = self.active_by_code.get(codes.normalise(code))
+            if method == "pickup":  # only at the leader's own point, as ops approved it
+                if distributor_id is None or self.points.get(distributor_id) != claim.pickup_point:
+                    continue
+                evidence["pickup_point"] = claim.pickup_point
             if distributor_id is not None:
                 if self.days:
                     self._bind(distributor_id, claim)

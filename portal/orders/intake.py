@@ -63,6 +63,8 @@ def _claim(data: orders.OrderData) -> attribution.Claim:
         data.created_at,
         referral.sub_id,
         referral.referrer_host,
+        referral.pickup_code,
+        referral.pickup_point,
     )
 
 

@@ -10,6 +10,7 @@ ATTRIBUTION_LABELS = {
     "ref_meta": _l("Your link (checkout)"),
     "utm": _l("Your link (visit)"),
     "binding": _l("Returning customer"),
+    "pickup": _l("Collected at your pickup point"),
     "manual": _l("Assigned by the shop"),
 }
 

@@ -61,6 +61,11 @@ class Order(db.Model):
     # of the page they came from (WooCommerce's order attribution ``referrer``).
     sub_id: Mapped[str | None] = mapped_column(String(40))
     referrer_host: Mapped[str | None] = mapped_column(String(255))
+    # Collected at a group leader's pickup point (the point, and the buyer as the pick
+    # list shows them: first name and initial — nothing more is kept). No foreign key:
+    # adding one would copy the orders table on SQLite, and points are never deleted.
+    pickup_point_id: Mapped[int | None]
+    pickup_buyer: Mapped[str | None] = mapped_column(String(40))
     # Plan, upline chain and rules frozen at the first commission run (see
     # portal.commissions.context): later events never re-price an old order.
     commission_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -110,6 +115,9 @@ Index(
     Order.created_at_shop,
     postgresql_include=["distributor_id", "status", "net_total"],
 )
+
+# A leader's pick list: the orders at their point, by day.
+Index("ix_orders_pickup_point_created", Order.pickup_point_id, Order.created_at_shop)
 
 
 class CustomerBinding(db.Model):

@@ -60,6 +60,11 @@ class Referral:
     utm: dict[str, str] = field(default_factory=dict)
     sub_id: str | None = None  # the sub-id of the link the buyer followed
     referrer_host: str | None = None  # the host of the page they came from
+    # Collected at a group leader's pickup point: the leader's code, the point's id and
+    # the buyer as the pick list shows them (first name and initial).
+    pickup_code: str | None = None
+    pickup_point: int | None = None
+    pickup_buyer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,9 @@ def _apply(order: Order, data: OrderData) -> None:
         order.attribution_evidence = data.attribution.evidence
         order.sub_id = data.attribution.evidence.get("sub_id")
         order.referrer_host = data.attribution.evidence.get("referrer_host")
+        if data.attribution.method == "pickup" and data.referral is not None:
+            order.pickup_point_id = data.attribution.evidence["pickup_point"]
+            order.pickup_buyer = data.referral.pickup_buyer
 
 
 def find(shop: str, shop_order_id: str) -> Order | None:

@@ -110,6 +110,105 @@ function portal_bridge_tag_order( $order ) {
 
 // Classic checkout.
 add_action( 'woocommerce_checkout_create_order', 'portal_bridge_tag_order', 10, 1 );
+// Either checkout: an order to collect at a group leader's pickup point says so.
+add_action( 'woocommerce_checkout_create_order', 'portal_bridge_tag_pickup', 20, 1 );
+add_action( 'woocommerce_store_api_checkout_update_order_from_request', 'portal_bridge_tag_pickup', 20, 1 );
+
+/**
+ * The approved pickup point of the group leader with this code, as the portal answers
+ * GET /pickup/<code>.json (id, name, address, hours); cached five minutes, "none" too.
+ */
+function portal_bridge_pickup_point( $code ) {
+	$portal = rtrim( (string) get_option( 'portal_bridge_portal_url', '' ), '/' );
+	if ( '' === $portal || '' === $code ) {
+		return null;
+	}
+	$key    = 'portal_bridge_pickup_' . $code;
+	$cached = get_transient( $key );
+	if ( false !== $cached ) {
+		return is_array( $cached ) ? $cached : null;
+	}
+	$point    = 'none';
+	$response = wp_remote_get( $portal . '/pickup/' . rawurlencode( $code ) . '.json', array( 'timeout' => 3 ) );
+	if ( ! is_wp_error( $response ) && 200 === (int) wp_remote_retrieve_response_code( $response ) ) {
+		$data = json_decode( wp_remote_retrieve_body( $response ), true );
+		if ( is_array( $data ) && isset( $data['id'], $data['name'], $data['address'], $data['hours'] ) ) {
+			$point = $data;
+		}
+	}
+	set_transient( $key, $point, 5 * MINUTE_IN_SECONDS );
+	return is_array( $point ) ? $point : null;
+}
+
+/** The pickup shipping line's meta written as order meta for the portal's bridge. */
+function portal_bridge_tag_pickup( $order ) {
+	if ( ! $order instanceof WC_Order ) {
+		return;
+	}
+	foreach ( $order->get_shipping_methods() as $line ) {
+		if ( 'portal_pickup' === $line->get_method_id() ) {
+			$order->update_meta_data( '_portal_pickup_point', (string) $line->get_meta( 'pickup_point' ) );
+			$order->update_meta_data( '_portal_pickup_code', (string) $line->get_meta( 'pickup_code' ) );
+			return;
+		}
+	}
+}
+
+/** The group leader's pickup point as a shipping method the shop adds to its zones and prices. */
+add_action(
+	'woocommerce_shipping_init',
+	static function () {
+		if ( class_exists( 'Portal_Bridge_Pickup_Method' ) ) {
+			return;
+		}
+		/** Offered only to buyers who came through a leader's link whose point the portal approved. */
+		class Portal_Bridge_Pickup_Method extends WC_Shipping_Method {
+			public function __construct( $instance_id = 0 ) {
+				$this->id                   = 'portal_pickup';
+				$this->instance_id          = absint( $instance_id );
+				$this->method_title         = __( "Group leader's pickup point", 'portal-bridge' );
+				$this->method_description   = __( 'Offers the pickup point of the group leader whose link the buyer came through, as approved in the distribution portal.', 'portal-bridge' );
+				$this->supports             = array( 'shipping-zones', 'instance-settings' );
+				$this->instance_form_fields = array(
+					'cost' => array(
+						'title'       => __( 'Cost', 'portal-bridge' ),
+						'type'        => 'price',
+						'default'     => '0',
+						'description' => __( 'What the buyer pays to collect at the point.', 'portal-bridge' ),
+						'desc_tip'    => true,
+					),
+				);
+				$this->title                = __( 'Collect from your group leader', 'portal-bridge' );
+			}
+
+			public function calculate_shipping( $package = array() ) {
+				$code  = portal_bridge_current_code();
+				$point = portal_bridge_pickup_point( $code );
+				if ( null === $point ) {
+					return;
+				}
+				$this->add_rate(
+					array(
+						'id'        => $this->get_rate_id(),
+						'label'     => sprintf( '%1$s: %2$s (%3$s)', $point['name'], $point['address'], $point['hours'] ),
+						'cost'      => $this->get_option( 'cost', '0' ),
+						'meta_data' => array(
+							'pickup_point' => (string) $point['id'],
+							'pickup_code'  => $code,
+						),
+					)
+				);
+			}
+		}
+	}
+);
+add_filter(
+	'woocommerce_shipping_methods',
+	static function ( $methods ) {
+		$methods['portal_pickup'] = 'Portal_Bridge_Pickup_Method';
+		return $methods;
+	}
+);
 // Block (Store API) checkout.
 add_action( 'woocommerce_store_api_checkout_update_order_from_request', 'portal_bridge_tag_order', 10, 1 );
 

@@ -1,0 +1,38 @@
+"""Pickup point, review and pick-list filter forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.forms import Form, strip
+
+
+class PointForm(Form):
+    name = StringField(
+        _l("Name of the point"), validators=[DataRequired(), Length(max=80)], filters=[strip]
+    )
+    address = TextAreaField(
+        _l("Address"), validators=[DataRequired(), Length(max=300)], filters=[strip]
+    )
+    hours = StringField(
+        _l("Opening hours"),
+        validators=[DataRequired(), Length(max=200)],
+        filters=[strip],
+        description=_l("For example: Mon–Sat 9:00–20:00"),
+    )
+
+
+class ReviewForm(Form):
+    note = StringField(_l("Note to the leader"), validators=[Length(max=500)], filters=[strip])
+
+
+class PickFilterForm(Form):
+    """The pick list's filters, from the query string (no CSRF: it reads)."""
+
+    class Meta:
+        csrf = False
+
+    day = DateField(_l("Ordered on"), validators=[Optional()])
+    waiting = BooleanField(_l("Only orders not handed over yet"))

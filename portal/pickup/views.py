@@ -1,0 +1,177 @@
+"""Pickup points: the leader's point and pick list (``/me/pickup``), the ops review queue
+(``/admin/pickup-points``) and what the companion plugin asks at checkout
+(``/pickup/<code>.json``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.accounts.access import distributor_blueprint, staff_blueprint
+from portal.distributors.current import current_distributor
+from portal.extensions import db
+from portal.forms import Form, attach_error, error_text
+from portal.pagination import paginate
+from portal.pickup import services
+from portal.pickup.forms import PickFilterForm, PointForm, ReviewForm
+from portal.pickup.labels import POINT_STATUS_LABELS
+from portal.rendering import is_htmx, render
+
+public = Blueprint("pickup", __name__)
+me = distributor_blueprint("me_pickup", __name__)
+admin = staff_blueprint("admin_pickup", __name__)
+
+
+@public.get("/pickup/<code>.json")
+def offered(code: str) -> tuple[Response, int] | Response:
+    """The leader's approved pickup point, for the shop's checkout (public: it is what
+    the buyer is shown anyway)."""
+    point = services.offered(code)
+    if point is None:
+        return jsonify(error="no approved pickup point"), 404
+    response = jsonify(id=point.id, name=point.name, address=point.address, hours=point.hours)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# --- the leader ----------------------------------------------------------------------
+
+
+def _centre(point_form: PointForm | None = None, status: int = 200) -> Response:
+    distributor = current_distributor()
+    point = services.point_of(distributor.id)
+    filters = PickFilterForm(request.args)
+    day = filters.day.data if filters.validate() else None
+    page = (
+        paginate(services.pick_list(point, day, bool(filters.waiting.data)))
+        if point is not None
+        else None
+    )
+    if point_form is None:
+        point_form = PointForm(obj=point) if point is not None else PointForm(formdata=None)
+    return render(
+        "me/pickup.html",
+        "me/_pick_list.html",
+        http_status=status,
+        allowed=services.may_have_point(distributor),
+        point=point,
+        point_form=point_form,
+        filters=filters,
+        page=page,
+        rows=services.rows(page.items if page else []),
+        status_labels=POINT_STATUS_LABELS,
+        action_form=Form(),
+    )
+
+
+@me.get("/pickup")
+def centre() -> Response:
+    return _centre()
+
+
+@me.post("/pickup/point")
+def save_point() -> Response:
+    form = PointForm()
+    if form.validate():
+        try:
+            services.save(
+                current_distributor(),
+                form.name.data or "",
+                form.address.data or "",
+                form.hours.data or "",
+                current_user,
+            )
+        except services.PickupError as exc:
+            db.session.rollback()
+            attach_error(form, exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(
+                _("Thank you: the shop reviews your pickup point before buyers see it."), "success"
+            )
+            return redirect(url_for("me_pickup.centre"))
+    return _centre(form, 400)
+
+
+def _own_point() -> services.PickupPoint:
+    point = services.point_of(current_distributor().id)
+    if point is None:
+        abort(404)
+    return point
+
+
+@me.post("/pickup/orders/<int:order_id>/handed-over")
+def hand_over(order_id: int) -> Response:
+    point = _own_point()
+    if not Form().validate():
+        abort(400)
+    try:
+        services.hand_over(point, order_id, current_user)
+    except services.PickupError as exc:
+        db.session.rollback()
+        if not services.at_point(point, order_id):
+            abort(404)
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+    return _after_mark(point, order_id)
+
+
+@me.post("/pickup/orders/<int:order_id>/undo")
+def undo(order_id: int) -> Response:
+    point = _own_point()
+    if not Form().validate():
+        abort(400)
+    try:
+        services.undo(point, order_id)
+    except services.PickupError:
+        db.session.rollback()
+        abort(404)
+    db.session.commit()
+    return _after_mark(point, order_id)
+
+
+def _after_mark(point: services.PickupPoint, order_id: int) -> Response:
+    """The order's row again for htmx; the pick list otherwise."""
+    if is_htmx():
+        row = services.row(point, order_id)
+        return render("me/pickup.html", "me/_pick_row.html", row=row, action_form=Form())
+    return redirect(url_for("me_pickup.centre", **request.args))
+
+
+# --- ops -----------------------------------------------------------------------------
+
+
+@admin.get("/pickup-points")
+def queue() -> Response:
+    return render(
+        "admin/pickup_points.html",
+        "admin/_pickup_queue.html",
+        page=paginate(services.waiting()),
+        form=ReviewForm(formdata=None),
+    )
+
+
+@admin.post("/pickup-points/<int:point_id>/review")
+def decide(point_id: int) -> Response:
+    form = ReviewForm()
+    if not form.validate():
+        flash(error_text(form), "error")
+        return redirect(url_for("admin_pickup.queue"))
+    approve = request.form.get("decision") == "approve"
+    try:
+        services.review(point_id, current_user, approve, form.note.data)
+    except services.PickupError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            _("Approved: the shop offers this point now.")
+            if approve
+            else _("Rejected: the leader sees your note."),
+            "success",
+        )
+    return redirect(url_for("admin_pickup.queue"))
