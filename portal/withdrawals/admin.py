@@ -78,7 +78,7 @@ def _context(withdrawals: list[Withdrawal]) -> dict[str, Any]:
         "payout_methods": METHOD_LABELS,
         "providers": payouts.PROVIDERS,
         "form": DecisionForm(formdata=None),
-        "paypal_ready": paypal.configured(),
+        "paypal_ready": paypal.PROVIDER.ready(),
         "paypal_items": paypal.items_for([w.id for w in withdrawals]),
         "paypal_status": paypal.item_status,
         "paypal_labels": PAYPAL_STATUS_LABELS,
@@ -298,7 +298,8 @@ def send_paypal(withdrawal_id: int) -> Response:
         try:
             if not confirm.confirmed():
                 return confirm.ask(_paypal_question([withdrawal_id]))
-            done_messages, failed = _sent_messages(paypal.send([withdrawal_id], current_user))
+            result = paypal.PROVIDER.send([withdrawal_id], current_user)
+            done_messages, failed = _sent_messages(result)
             error = " ".join(failed) or None
             done = " ".join(done_messages) or None
         except services.WithdrawalError as exc:
@@ -377,7 +378,7 @@ def batch() -> Response:
         if not confirm.confirmed():
             return confirm.ask(_paypal_question(ids))
         try:
-            done_messages, failed = _sent_messages(paypal.send(ids, current_user))
+            done_messages, failed = _sent_messages(paypal.PROVIDER.send(ids, current_user))
         except services.WithdrawalError as exc:
             done_messages, failed = [], [exc.message]
         for message in done_messages:

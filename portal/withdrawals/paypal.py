@@ -43,6 +43,7 @@ import httpx
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -787,6 +788,25 @@ def _item_for_event(resource: dict[str, Any]) -> PayPalItem | None:
         .join(PayPalBatch)
         .where(batch, PayPalItem.sender_item_id == sender_item_id)
     )
+
+
+class PayPalPayouts:
+    """The :class:`portal.withdrawals.payouts.PayoutApi` of PayPal Payouts."""
+
+    key = "paypal_api"
+    label = _l("PayPal Payouts API")
+    methods = frozenset({PayoutMethod.PAYPAL})
+    currencies = None  # PayPal converts; the account's currencies are PayPal's business
+    limit = MAX_ITEMS
+
+    def ready(self) -> bool:
+        return configured()
+
+    def send(self, withdrawal_ids: Sequence[int], actor: User) -> SendResult:
+        return send(withdrawal_ids, actor)
+
+
+PROVIDER = PayPalPayouts()
 
 
 # --- for the withdrawals page ----------------------------------------------------------
