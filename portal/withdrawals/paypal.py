@@ -684,7 +684,7 @@ def receive(body: bytes, headers: dict[str, str]) -> bool:
     signs those, and JSON parsed and serialised again need not be the same text."""
     creds = credentials()
     if not (creds.complete and creds.webhook_id):
-        raise WebhookRefused(503, "PayPal webhook not configured")
+        raise WebhookRefused(401, "PayPal webhook not configured")
     try:
         text = body.decode()
         event = json.loads(text)

@@ -1,7 +1,8 @@
 """``POST /paypal/webhook``: verify with PayPal, store, answer, enqueue — nothing more.
 
 PayPal retries a delivery that is not answered 2xx (for up to three days), so anything
-this side cannot do now (PayPal's verification API unreachable) answers 503."""
+this side cannot do now answers an error: 503 when PayPal's verification API cannot be
+reached, 401 while no webhook ID is configured (nothing can be verified)."""
 
 from __future__ import annotations
 

@@ -282,7 +282,7 @@ def test_a_webhook_without_headers_or_configuration_is_refused(app: Flask, loopb
         == 400
     )
     configure(app, ops, paypal_webhook_id="")
-    assert _deliver(app, loopback, event).status_code == 503  # PayPal will retry
+    assert _deliver(app, loopback, event).status_code == 401  # PayPal will retry
     with app.app_context():
         assert db.session.scalar(select(func.count(PayPalEvent.id))) == 0
 
