@@ -452,3 +452,31 @@ def test_distributors_cannot_send(app: Flask, loopback, two):
     )
     assert answer.status_code in (302, 403, 404)
     assert not loopback.batches
+
+
+def test_webhooks_and_the_poll_run_in_a_real_worker(
+    app: Flask, app_config, redis_url: str, instance_path: str, loopback, ops, two
+) -> None:
+    """With Redis, the webhook only stores and enqueues; ``portal worker`` (its own
+    process, its own token) applies the event and runs the poll against the loopback."""
+    from portal import create_app, jobs
+    from tests.helpers import burst_worker, worker_env
+
+    send(app, ops, two)
+    paid_item, _other = loopback.settle()
+    queued = create_app({**app_config, "REDIS_URL": redis_url, "PAYPAL_API_BASE": loopback.url})
+    body = json.dumps(loopback.event(paid_item))
+    answer = queued.test_client().post("/paypal/webhook", data=body, headers=loopback.sign(body))
+    assert answer.status_code == 200
+    assert states(app, two) == [WithdrawalState.APPROVED] * 2  # stored and queued only
+    with queued.app_context():
+        jobs.enqueue(paypal.poll)
+    env = worker_env(app_config, redis_url, instance_path)
+    env["PAYPAL_API_BASE"] = loopback.url
+    result = burst_worker(env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert states(app, two) == [WithdrawalState.PAID] * 2
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Statement.id))) == 2
+    assert loopback.token_requests == 2  # one per process: this one (web too), the worker
+    assert ledger_verify(app) == []
