@@ -276,7 +276,7 @@ def _sent_messages(result: paypal.SendResult) -> tuple[list[str], list[str]]:
                     error=batch.error or "—",
                 )
             )
-        else:
+        elif batch.id == result.created:
             done.append(
                 ngettext(
                     "%(num)d withdrawal sent with PayPal.",
@@ -284,6 +284,22 @@ def _sent_messages(result: paypal.SendResult) -> tuple[list[str], list[str]]:
                     n,
                 )
             )
+        else:
+            done.append(
+                ngettext(
+                    "%(num)d withdrawal was already sent with PayPal; its answer decides.",
+                    "%(num)d withdrawals were already sent with PayPal; their answers decide.",
+                    n,
+                )
+            )
+    if result.skipped:
+        failed.append(
+            ngettext(
+                "%(num)d selected withdrawal is not an approved PayPal one and is skipped.",
+                "%(num)d selected withdrawals are not approved PayPal ones and are skipped.",
+                result.skipped,
+            )
+        )
     return done, failed
 
 
@@ -296,7 +312,7 @@ def send_paypal(withdrawal_id: int) -> Response:
         error = error_text(form)
     else:
         try:
-            if not confirm.confirmed():
+            if not confirm.confirmed() and paypal.payable([withdrawal_id]):
                 return confirm.ask(_paypal_question([withdrawal_id]))
             result = paypal.PROVIDER.send([withdrawal_id], current_user)
             done_messages, failed = _sent_messages(result)
@@ -375,7 +391,7 @@ def batch() -> Response:
             headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
         )
     if action == "paypal":
-        if not confirm.confirmed():
+        if not confirm.confirmed() and paypal.payable(ids):
             return confirm.ask(_paypal_question(ids))
         try:
             done_messages, failed = _sent_messages(paypal.PROVIDER.send(ids, current_user))

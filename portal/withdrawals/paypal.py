@@ -249,6 +249,7 @@ def _reference(withdrawal_id: int) -> str:
 class SendResult:
     batches: list[PayPalBatch]
     skipped: int  # chosen withdrawals that are not approved PayPal ones
+    created: int | None  # the id of the batch this call stored (None: all were sent before)
 
 
 def payable(withdrawal_ids: Sequence[int]) -> list[Withdrawal]:
@@ -297,8 +298,9 @@ def send(withdrawal_ids: Sequence[int], actor: User) -> SendResult:
         raise WithdrawalError(None, _("Send withdrawals of one currency at a time."))
     skipped = len(set(withdrawal_ids)) - len(chosen)
     batch_ids = set(claimed.values())
-    if fresh:
-        batch_ids.add(_store_batch(fresh, actor))
+    created = _store_batch(fresh, actor) if fresh else None
+    if created is not None:
+        batch_ids.add(created)
     batches = list(
         db.session.scalars(
             select(PayPalBatch).where(PayPalBatch.id.in_(batch_ids)).order_by(PayPalBatch.id)
@@ -308,7 +310,9 @@ def send(withdrawal_ids: Sequence[int], actor: User) -> SendResult:
         if batch.state is PayPalBatchState.UNKNOWN:
             submit(batch.id)
     return SendResult(
-        [db.session.get(PayPalBatch, b.id, populate_existing=True) for b in batches], skipped
+        [db.session.get(PayPalBatch, b.id, populate_existing=True) for b in batches],
+        skipped,
+        created,
     )
 
 

@@ -442,6 +442,16 @@ def test_send_with_paypal_on_the_withdrawals_page(app: Flask, loopback, ops, two
         },
     )
     assert answer.status_code == 302 and len(loopback.batches) == 2
+    flashed = client.get("/admin/withdrawals?state=approved").get_data(as_text=True)
+    assert "1 withdrawal was already sent with PayPal; its answer decides." in flashed
+    # A withdrawal PayPal cannot take gets no question, only the reason.
+    other = approved(app, ops, distributor_of(app, two[0]), "10.00", "x@example.com")
+    decide(app, ops, other, "reject", "Asked by mistake")
+    refused = client.post(f"/admin/withdrawals/{other}/paypal", data={"csrf_token": token})
+    assert refused.status_code == 302
+    flashed = client.get("/admin/withdrawals?state=rejected").get_data(as_text=True)
+    assert "None of the selected withdrawals is an approved PayPal withdrawal." in flashed
+    assert len(loopback.batches) == 2
 
 
 def test_distributors_cannot_send(app: Flask, loopback, two):
