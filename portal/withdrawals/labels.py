@@ -32,6 +32,8 @@ ACCOUNT_LABELS = {
 # PayPal's item transaction_status, as ops read it on the withdrawals page.
 PAYPAL_STATUS_LABELS = {
     "SENDING": _l("PayPal: sending"),
+    "REFUSED": _l("PayPal: refused, not paid"),
+    "DENIED": _l("PayPal: batch denied, not paid"),
     "PENDING": _l("PayPal: pending"),
     "SUCCESS": _l("PayPal: paid"),
     "FAILED": _l("PayPal: failed"),

@@ -833,4 +833,6 @@ def item_status(item: PayPalItem) -> str:
     """The key of :data:`labels.PAYPAL_STATUS_LABELS` the row shows."""
     if item.batch.state is PayPalBatchState.UNKNOWN:
         return "SENDING"
+    if item.batch.state is PayPalBatchState.REFUSED:
+        return "REFUSED"
     return item.transaction_status or "PENDING"

@@ -181,6 +181,36 @@ def test_the_periodic_job_resends_what_got_no_answer(app: Flask, loopback, ops, 
     assert ledger_verify(app) == []
 
 
+def test_a_crash_after_storing_before_sending_is_sent_by_the_job(
+    app: Flask, loopback, ops, two
+) -> None:
+    with app.app_context():  # the process dies right after the commit of the batch
+        withdrawals = paypal.payable(two)
+        paypal._store_batch(withdrawals, db.session.get(User, ops))
+    assert batches(app)[0][1] is PayPalBatchState.UNKNOWN and loopback.posts == 0
+    poll(app)
+    assert batches(app)[0][1] is PayPalBatchState.SENT and len(loopback.batches) == 1
+    loopback.settle()
+    poll(app)
+    assert states(app, two) == [WithdrawalState.PAID] * 2
+
+
+def test_the_same_answer_applied_twice_at_once_pays_once(app: Flask, loopback, ops, two):
+    send(app, ops, two)
+    loopback.settle()
+    errors = run_together(app, paypal.poll, paypal.poll, paypal.process_events)
+    assert errors == []
+    poll(app)
+    assert states(app, two) == [WithdrawalState.PAID] * 2
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Statement.id))) == 2
+        paid = db.session.scalars(
+            select(Notification).where(Notification.kind == NotificationKind.WITHDRAWAL_PAID)
+        ).all()
+        assert len(paid) == 2
+    assert ledger_verify(app) == []
+
+
 def test_concurrent_clicks_store_and_send_one_batch(app: Flask, loopback, ops, two):
     errors = run_together(app, *[lambda: paypal.send(two, db.session.get(User, ops))] * 3)
     assert all(isinstance(e, services.WithdrawalError) for e in errors), errors
@@ -313,6 +343,9 @@ def test_a_refused_batch_releases_its_withdrawals(app: Flask, loopback, ops, two
     result = send(app, ops, two)
     assert result.batches[0].state is PayPalBatchState.REFUSED
     assert "INSUFFICIENT_FUNDS" in result.batches[0].error
+    with app.app_context():
+        (item,) = paypal.items_for([two[0]]).values()
+        assert paypal.item_status(item) == "REFUSED"
     assert states(app, two) == [WithdrawalState.APPROVED] * 2
     with app.app_context():  # and they can be decided by hand again
         assert (
