@@ -416,6 +416,7 @@ def test_the_secret_is_stored_encrypted_and_never_shown(app: Flask, loopback, ma
     assert page.status_code == 200
     assert paypal_loopback.SECRET not in page.get_data(as_text=True)
     assert paypal_loopback.CLIENT_ID in page.get_data(as_text=True)
+    assert "A secret is stored." in page.get_data(as_text=True)
     # Saving the page with the secret left empty keeps it.
     from tests.helpers import csrf_from
 
