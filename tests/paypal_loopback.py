@@ -212,6 +212,27 @@ class PayPal:
             "links": [],
         }
 
+    def batch_event(self, payout_batch_id: str) -> dict[str, Any]:
+        """A ``PAYMENT.PAYOUTSBATCH.<status>`` event: the batch header, no items."""
+        batch = self.batches[payout_batch_id]
+        return {
+            "id": f"WH-{_id(17)}",
+            "event_version": "1.0",
+            "create_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "resource_type": "payouts",
+            "event_type": f"PAYMENT.PAYOUTSBATCH.{batch.status}",
+            "summary": "Payouts batch status changed",
+            "resource": {
+                "batch_header": {
+                    "payout_batch_id": batch.payout_batch_id,
+                    "batch_status": batch.status,
+                    "sender_batch_header": dict(batch.header),
+                },
+                "links": [],
+            },
+            "links": [],
+        }
+
     def _signed_text(self, transmission_id: str, time_: str, webhook_id: str, body: str) -> str:
         crc = zlib.crc32(body.encode()) & 0xFFFFFFFF
         return f"{transmission_id}|{time_}|{webhook_id}|{crc}"

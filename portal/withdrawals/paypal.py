@@ -44,7 +44,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -444,13 +444,29 @@ def submit(batch_id: int) -> PayPalBatch:
     return batch
 
 
+def _leave_unknown(batch: PayPalBatch, state: PayPalBatchState, **values: object) -> bool:
+    """Compare-and-set ``unknown → state``: of two sends of one batch at once (a click and
+    the job), the first answer recorded wins and a later one cannot undo it."""
+    changed = db.session.execute(
+        update(PayPalBatch)
+        .where(PayPalBatch.id == batch.id, PayPalBatch.state == PayPalBatchState.UNKNOWN)
+        .values(state=state, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(batch)
+    return changed == 1
+
+
 def _mark_sent(batch: PayPalBatch, payout_batch_id: str | None, status: str | None) -> None:
-    batch.state = PayPalBatchState.SENT
-    batch.payout_batch_id = payout_batch_id
-    batch.batch_status = status
-    batch.error = None
-    for item in batch.items:
-        item.transaction_status = item.transaction_status or "PENDING"
+    if _leave_unknown(
+        batch,
+        PayPalBatchState.SENT,
+        payout_batch_id=payout_batch_id,
+        batch_status=status,
+        error=None,
+    ):
+        for item in batch.items:
+            item.transaction_status = item.transaction_status or "PENDING"
 
 
 def _unsent(batch: PayPalBatch, exc: PayPalError) -> PayPalBatch:
@@ -467,8 +483,7 @@ def _unsent(batch: PayPalBatch, exc: PayPalError) -> PayPalBatch:
         and exc.status not in (401, 403, 408, 409, 429)
         and not _mentions_duplicate(exc)
     )
-    if definite:
-        batch.state = PayPalBatchState.REFUSED
+    if definite and _leave_unknown(batch, PayPalBatchState.REFUSED, error=batch.error):
         for item in batch.items:
             item.claim = None
             item.final = True
@@ -535,7 +550,7 @@ def _close_if_done(batch_id: int) -> PayPalBatch:
             if not item.final:
                 item.claim = None
                 item.final = True
-                item.transaction_status = item.transaction_status or "DENIED"
+                item.transaction_status = "DENIED"
         audit.record(
             None,
             "payout.paypal_denied",
@@ -755,13 +770,20 @@ def process_events() -> int:
                     _close_if_done(item.batch_id)
             elif event.event_type.startswith("PAYMENT.PAYOUTSBATCH."):
                 header = resource.get("batch_header") or {}
-                batch_id = db.session.scalar(
-                    select(PayPalBatch.id).where(
-                        PayPalBatch.payout_batch_id == header.get("payout_batch_id")
+                sender = (header.get("sender_batch_header") or {}).get("sender_batch_id")
+                batch = db.session.scalar(
+                    select(PayPalBatch).where(
+                        or_(
+                            PayPalBatch.payout_batch_id == header.get("payout_batch_id"),
+                            PayPalBatch.sender_batch_id == sender,
+                        )
                     )
                 )
-                if batch_id is not None:
-                    refresh(batch_id)
+                if batch is not None:
+                    if batch.state is PayPalBatchState.UNKNOWN:
+                        _mark_sent(batch, header.get("payout_batch_id"), None)
+                        db.session.commit()
+                    refresh(batch.id)
         except PayPalError as exc:
             db.session.rollback()
             log.warning("paypal event %s not applied yet: %s", event.event_id, exc.message)

@@ -303,6 +303,18 @@ def test_webhooks_are_verified_stored_once_and_applied(app: Flask, loopback, ops
     assert ledger_verify(app) == []
 
 
+def test_a_batch_webhook_places_a_batch_whose_answer_was_lost(app: Flask, loopback, ops, two):
+    loopback.drop_after_create = 1
+    send(app, ops, two)
+    assert batches(app)[0][1] is PayPalBatchState.UNKNOWN
+    loopback.settle()
+    (payout_batch_id,) = loopback.batches
+    assert _deliver(app, loopback, loopback.batch_event(payout_batch_id)).status_code == 200
+    assert batches(app)[0][1:] == (PayPalBatchState.CLOSED, payout_batch_id)
+    assert states(app, two) == [WithdrawalState.PAID] * 2
+    assert loopback.posts == 1 and ledger_verify(app) == []
+
+
 def test_a_webhook_without_headers_or_configuration_is_refused(app: Flask, loopback, ops):
     client = app.test_client()
     event = {"id": "WH-1", "event_type": "PAYMENT.PAYOUTS-ITEM.SUCCEEDED", "resource": {}}
@@ -370,6 +382,9 @@ def test_a_denied_batch_pays_nothing_and_can_be_sent_again(app: Flask, loopback,
     poll(app)
     assert batches(app)[0][1] is PayPalBatchState.CLOSED
     assert states(app, two) == [WithdrawalState.APPROVED] * 2
+    with app.app_context():
+        (item,) = paypal.items_for([two[0]]).values()
+        assert paypal.item_status(item) == "DENIED" and item.claim is None
     send(app, ops, two)
     loopback.settle()
     poll(app)
