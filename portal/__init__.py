@@ -144,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.risk.views import admin as admin_risk_bp
     from portal.settings.views import admin as admin_settings_bp
     from portal.withdrawals.admin import admin as admin_withdrawals_bp
+    from portal.withdrawals.paypal_webhook import bp as paypal_webhook_bp
     from portal.withdrawals.views import me as me_withdrawals_bp
 
     for blueprint in (
@@ -162,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
         materials_views.me,
         materials_views.admin,
         admin_withdrawals_bp,
+        paypal_webhook_bp,
         admin_reports_bp,
         admin_risk_bp,
         admin_orders_bp,
@@ -222,7 +224,7 @@ def _register_jobs(app: Flask) -> None:
     from portal.notifications.jobs import notify_available_commissions
     from portal.notifications.mail import attach_to, deliver_emails
     from portal.notifications.models import NotificationKind
-    from portal.withdrawals import statements
+    from portal.withdrawals import paypal, statements
 
     jobs.every(app, 3600, purge_old_login_failures)
     jobs.every(app, 300, mature_commissions)
@@ -235,4 +237,5 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 300, recruit_buyers)
     jobs.every(app, 300, announce_new_materials)
     jobs.every(app, 86400, statements.issue_last_month)
+    jobs.every(app, 300, paypal.poll)
     attach_to(app, NotificationKind.WITHDRAWAL_PAID, statements.attachments)

@@ -53,6 +53,9 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "WOO_WEBHOOK_SECRET": env.get("WOO_WEBHOOK_SECRET", ""),
         "WOO_SIGNIN_SECRET": env.get("WOO_SIGNIN_SECRET", ""),
         "PORTAL_BASE_URL": base_url,
+        # PayPal's API address; empty: by the sandbox switch in Admin → Settings (tests point
+        # it at a loopback PayPal).
+        "PAYPAL_API_BASE": env.get("PAYPAL_API_BASE", ""),
         # Reverse proxies in front of the portal (0 = none): client address and scheme
         # then come from X-Forwarded-For / -Proto, so login throttling counts real clients.
         "PORTAL_PROXY_COUNT": int(env.get("PORTAL_PROXY_COUNT") or 0),

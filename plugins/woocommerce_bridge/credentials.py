@@ -6,19 +6,17 @@ page says, rather than wrong)."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from flask import current_app
 
 from plugins.woocommerce_bridge.client import WooClient, WooError
 from plugins.woocommerce_bridge.models import WooConnection
+from portal import crypto
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.extensions import db
@@ -60,25 +58,13 @@ class Credentials:
         return bool(self.store_url and self.key and self.secret)
 
 
-def _fernet() -> Fernet:
-    key = current_app.config["SECRET_KEY"]
-    cached = current_app.extensions.get("woocommerce.fernet")
-    if cached is None or cached[0] != key:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
-            key.encode()
-        )
-        cached = (key, Fernet(base64.urlsafe_b64encode(derived)))
-        current_app.extensions["woocommerce.fernet"] = cached
-    return cached[1]
-
-
 def encrypt(text: str) -> str:
-    return _fernet().encrypt(text.encode()).decode()
+    return crypto.encrypt(text, _INFO)
 
 
 def decrypt(token: str) -> str:
     """Raises ``InvalidToken`` when ``SECRET_KEY`` changed since it was stored."""
-    return _fernet().decrypt(token.encode()).decode()
+    return crypto.decrypt(token, _INFO)
 
 
 def row(create: bool = False) -> WooConnection | None:

@@ -18,6 +18,7 @@ class NotificationKind(enum.StrEnum):
     APPROVED = "approved"
     COMMISSION_AVAILABLE = "commission_available"
     WITHDRAWAL_PAID = "withdrawal_paid"
+    WITHDRAWAL_RETURNED = "withdrawal_returned"  # a payout failed: the money is back
     LEVEL_UP = "level_up"
     CAMPAIGN_WON = "campaign_won"
     NEW_MATERIAL = "new_material"

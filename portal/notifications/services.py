@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.formatting import money
 from portal.notifications.models import Notification, NotificationKind
 from portal.timeutil import utcnow
+from portal.withdrawals.labels import paypal_reason
 from portal.withdrawals.models import Withdrawal
 
 
@@ -143,6 +144,13 @@ def message(notification: Notification) -> str:
             amount=_amount(p),
             reference=p.get("reference", ""),
         )
+    if kind is NotificationKind.WITHDRAWAL_RETURNED:
+        return _(
+            "Your withdrawal of %(amount)s was not paid: %(reason)s The amount is back in "
+            "your available balance.",
+            amount=_amount(p),
+            reason=paypal_reason(p.get("status", ""), p.get("code")),
+        )
     if kind is NotificationKind.LEVEL_UP:
         return _("Congratulations! You reached the level %(level)s.", level=p.get("level", ""))
     if kind is NotificationKind.CAMPAIGN_WON:
@@ -156,6 +164,7 @@ def subject(notification: Notification) -> str:
         NotificationKind.APPROVED: _("Your application was approved"),
         NotificationKind.COMMISSION_AVAILABLE: _("Commission available"),
         NotificationKind.WITHDRAWAL_PAID: _("Your withdrawal was paid"),
+        NotificationKind.WITHDRAWAL_RETURNED: _("Your withdrawal was not paid"),
         NotificationKind.LEVEL_UP: _("You reached a new level"),
         NotificationKind.CAMPAIGN_WON: _("You won a campaign"),
         NotificationKind.NEW_MATERIAL: _("New promotion material"),

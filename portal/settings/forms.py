@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     IntegerField,
+    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
@@ -43,6 +44,12 @@ def _slugs(value: str | None) -> str | None:
 STATUS_SLUGS = Regexp(
     r"^([a-z0-9_-]{1,20}(,[a-z0-9_-]{1,20})*)?$",
     message=_l("Status slugs of letters, digits, - and _ (up to 20 each), separated by commas."),
+)
+
+
+# PayPal's client ids, secrets and webhook ids: letters, digits, - and _.
+PAYPAL_KEY = Regexp(
+    r"^[A-Za-z0-9_-]*$", message=_l("Paste it as PayPal shows it: letters, digits, - and _.")
 )
 
 
@@ -179,6 +186,17 @@ class SettingsForm(Form):
     alipay_payer_name = StringField(
         validators=[Length(max=100)], filters=[strip], **_spec("alipay_payer_name")
     )
+    paypal_client_id = StringField(
+        validators=[Length(max=200), PAYPAL_KEY], filters=[strip], **_spec("paypal_client_id")
+    )
+    # Never rendered back (PasswordField): empty keeps the stored secret.
+    paypal_client_secret = PasswordField(
+        validators=[Length(max=200), PAYPAL_KEY], filters=[strip], **_spec("paypal_client_secret")
+    )
+    paypal_webhook_id = StringField(
+        validators=[Length(max=64), PAYPAL_KEY], filters=[strip], **_spec("paypal_webhook_id")
+    )
+    paypal_sandbox = BooleanField(**_spec("paypal_sandbox"))
     shop_paid_statuses = StringField(
         validators=[Length(max=500), STATUS_SLUGS], filters=[_slugs], **_spec("shop_paid_statuses")
     )
@@ -189,7 +207,11 @@ class SettingsForm(Form):
     )
 
     def values(self) -> dict[str, object]:
-        return {name: self[name].data for name in SPECS if name in self}
+        return {
+            name: self[name].data
+            for name in SPECS
+            if name in self and not (SPECS[name].secret and not self[name].data)
+        }
 
 
 class TermsForm(Form):

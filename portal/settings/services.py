@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from portal import crypto
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.extensions import db
@@ -33,6 +34,8 @@ class SettingSpec:
     choices: tuple[Any, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    # Stored encrypted (portal.crypto), never shown back on a page nor in the audit log.
+    secret: bool = False
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, Decimal) and not value.is_finite():
@@ -298,6 +301,42 @@ SPECS: dict[str, SettingSpec] = {
             _l("The account's registered name (账户名称), as Alipay shows it."),
         ),
         SettingSpec(
+            "paypal_client_id",
+            str,
+            "",
+            _l("PayPal client ID"),
+            _l(
+                "Of the REST API app in the PayPal developer dashboard (Apps & Credentials) "
+                "that has Payouts enabled. Empty: withdrawals are not sent through PayPal."
+            ),
+        ),
+        SettingSpec(
+            "paypal_client_secret",
+            str,
+            "",
+            _l("PayPal secret"),
+            _l("The app's secret. Stored encrypted; leave empty to keep the stored one."),
+            secret=True,
+        ),
+        SettingSpec(
+            "paypal_webhook_id",
+            str,
+            "",
+            _l("PayPal webhook ID"),
+            _l(
+                "The ID PayPal gives the webhook you add for the portal's /paypal/webhook "
+                "address (events PAYMENT.PAYOUTS-ITEM.* and PAYMENT.PAYOUTSBATCH.*). Empty: "
+                "payouts are only checked every few minutes."
+            ),
+        ),
+        SettingSpec(
+            "paypal_sandbox",
+            bool,
+            True,
+            _l("Use the PayPal sandbox"),
+            _l("Test money only (api-m.sandbox.paypal.com). Untick to pay for real."),
+        ),
+        SettingSpec(
             "coupon_self_issue",
             bool,
             False,
@@ -347,13 +386,28 @@ SPECS: dict[str, SettingSpec] = {
 }
 
 
+_SECRET_INFO = b"portal settings secret v1"
+HIDDEN = "(hidden)"  # what the audit log records for a secret's values
+
+
 def _load(spec: SettingSpec, stored: Any) -> Any:
+    if spec.secret:
+        try:
+            return crypto.decrypt(stored, _SECRET_INFO) if stored else ""
+        except crypto.InvalidToken:  # SECRET_KEY changed since: as good as not set
+            return ""
     # JSON has no decimals: money settings are stored as strings.
     return Decimal(stored) if spec.kind is Decimal else stored
 
 
 def _dump(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
+
+
+def _store(spec: SettingSpec, value: Any) -> Any:
+    if spec.secret:
+        return crypto.encrypt(value, _SECRET_INFO) if value else ""
+    return _dump(value)
 
 
 _LOADED = object()  # the cache's mark: every setting of SPECS is in it
@@ -402,11 +456,10 @@ def update(values: dict[str, Any], actor: User | None) -> list[str]:
         db.session.info.pop("settings", None)
         row = db.session.get(Setting, key)
         if row is None:
-            db.session.add(Setting(key=key, value=_dump(new)))
+            db.session.add(Setting(key=key, value=_store(spec, new)))
         else:
-            row.value = _dump(new)
-        audit.record(
-            actor, "setting.update", "setting", key, {"value": _dump(old)}, {"value": _dump(new)}
-        )
+            row.value = _store(spec, new)
+        before, after = (HIDDEN, HIDDEN) if spec.secret else (_dump(old), _dump(new))
+        audit.record(actor, "setting.update", "setting", key, {"value": before}, {"value": after})
         changed.append(key)
     return changed

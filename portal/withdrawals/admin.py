@@ -23,9 +23,15 @@ from portal.forms import Form, error_text, like_escape, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 from portal.settings import services as settings
-from portal.withdrawals import payouts, services, statements
-from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
-from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
+from portal.withdrawals import payouts, paypal, services, statements
+from portal.withdrawals.labels import METHOD_LABELS, PAYPAL_STATUS_LABELS, STATE_LABELS
+from portal.withdrawals.models import (
+    PayoutAccount,
+    PayoutMethod,
+    PayPalBatchState,
+    Withdrawal,
+    WithdrawalState,
+)
 
 admin = staff_blueprint("admin_withdrawals", __name__)
 
@@ -72,6 +78,10 @@ def _context(withdrawals: list[Withdrawal]) -> dict[str, Any]:
         "payout_methods": METHOD_LABELS,
         "providers": payouts.PROVIDERS,
         "form": DecisionForm(formdata=None),
+        "paypal_ready": paypal.PROVIDER.ready(),
+        "paypal_items": paypal.items_for([w.id for w in withdrawals]),
+        "paypal_status": paypal.item_status,
+        "paypal_labels": PAYPAL_STATUS_LABELS,
     }
 
 
@@ -177,6 +187,11 @@ def _decide(withdrawal_id: int, action: str) -> Response:
             abort(404)
         except services.WithdrawalError as exc:
             error = exc.message
+    return _row_answer(withdrawal_id, error)
+
+
+def _row_answer(withdrawal_id: int, error: str | None, done: str | None = None) -> Response:
+    """The withdrawal's row for htmx (409 with the error), else a flash and a redirect."""
     withdrawal = db.get_or_404(
         Withdrawal, withdrawal_id, options=[selectinload(Withdrawal.payout_account)]
     )
@@ -192,6 +207,7 @@ def _decide(withdrawal_id: int, action: str) -> Response:
         )
     flash(
         error
+        or done
         or _(
             "Withdrawal #%(id)d: %(state)s.", id=withdrawal.id, state=STATE_LABELS[withdrawal.state]
         ),
@@ -213,6 +229,98 @@ def reject(withdrawal_id: int) -> Response:
 @admin.post("/withdrawals/<int:withdrawal_id>/pay")
 def pay(withdrawal_id: int) -> Response:
     return _decide(withdrawal_id, "pay")
+
+
+def _paypal_question(ids: list[int]) -> confirm.Confirmation:
+    chosen = paypal.payable(ids)
+    currency = settings.get("currency")
+    total = money(sum((w.net for w in chosen), Decimal(0)), currency)
+    facts = [
+        (_("Selected"), str(len(ids))),
+        (_("Sent to PayPal"), str(len(chosen))),
+        (_("Total sent"), total),
+        (_("PayPal"), _("Sandbox (test money)") if settings.get("paypal_sandbox") else _("Live")),
+    ]
+    return confirm.Confirmation(
+        question=ngettext(
+            "Send %(num)d withdrawal with PayPal?",
+            "Send %(num)d withdrawals with PayPal?",
+            len(chosen),
+        ),
+        button=_("Send with PayPal"),
+        back=url_for("admin_withdrawals.queue"),
+        facts=facts,
+        consequences=[
+            _(
+                "PayPal pays %(amount)s to the distributors' PayPal accounts. Each withdrawal "
+                "is marked paid when PayPal reports it paid, or goes back to the distributor's "
+                "balance with PayPal's reason.",
+                amount=total,
+            )
+        ],
+    )
+
+
+def _sent_messages(result: paypal.SendResult) -> tuple[list[str], list[str]]:
+    """(what went well, what did not) for the person who sent."""
+    done, failed = [], []
+    for batch in result.batches:
+        n = len(batch.items)
+        if batch.state is PayPalBatchState.REFUSED:
+            failed.append(_("PayPal refused the batch: %(error)s", error=batch.error or "—"))
+        elif batch.state is PayPalBatchState.UNKNOWN:
+            failed.append(
+                _(
+                    "PayPal has not answered yet (%(error)s). The batch is sent again "
+                    "automatically with the same id, so nothing is paid twice.",
+                    error=batch.error or "—",
+                )
+            )
+        elif batch.id == result.created:
+            done.append(
+                ngettext(
+                    "%(num)d withdrawal sent with PayPal.",
+                    "%(num)d withdrawals sent with PayPal.",
+                    n,
+                )
+            )
+        else:
+            done.append(
+                ngettext(
+                    "%(num)d withdrawal was already sent with PayPal; its answer decides.",
+                    "%(num)d withdrawals were already sent with PayPal; their answers decide.",
+                    n,
+                )
+            )
+    if result.skipped:
+        failed.append(
+            ngettext(
+                "%(num)d selected withdrawal is not an approved PayPal one and is skipped.",
+                "%(num)d selected withdrawals are not approved PayPal ones and are skipped.",
+                result.skipped,
+            )
+        )
+    return done, failed
+
+
+@admin.post("/withdrawals/<int:withdrawal_id>/paypal")
+def send_paypal(withdrawal_id: int) -> Response:
+    """One approved PayPal withdrawal, sent through the PayPal Payouts API."""
+    form = DecisionForm()
+    error = done = None
+    if not form.validate():
+        error = error_text(form)
+    else:
+        try:
+            if not confirm.confirmed() and paypal.payable([withdrawal_id]):
+                return confirm.ask(_paypal_question([withdrawal_id]))
+            result = paypal.PROVIDER.send([withdrawal_id], current_user)
+            done_messages, failed = _sent_messages(result)
+            error = " ".join(failed) or None
+            done = " ".join(done_messages) or None
+        except services.WithdrawalError as exc:
+            error = exc.message
+    return _row_answer(withdrawal_id, error, done)
 
 
 def _batch_question(action: str, ids: list[int], reference: str) -> confirm.Confirmation:
@@ -282,6 +390,18 @@ def batch() -> Response:
             mimetype=result.mimetype,
             headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
         )
+    if action == "paypal":
+        if not confirm.confirmed() and paypal.payable(ids):
+            return confirm.ask(_paypal_question(ids))
+        try:
+            done_messages, failed = _sent_messages(paypal.PROVIDER.send(ids, current_user))
+        except services.WithdrawalError as exc:
+            done_messages, failed = [], [exc.message]
+        for message in done_messages:
+            flash(message, "success")
+        for message in failed:
+            flash(message, "error")
+        return redirect(request.referrer or url_for("admin_withdrawals.queue"))
     if action not in ("approve", "pay"):
         abort(400)
     if action == "pay" and not form.note.data:

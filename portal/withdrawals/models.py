@@ -9,8 +9,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.columns import str_enum
@@ -100,3 +101,80 @@ class Statement(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     withdrawal: Mapped[Withdrawal | None] = relationship()
+
+
+class PayPalBatchState(enum.StrEnum):
+    UNKNOWN = "unknown"  # stored; sent or about to be, PayPal's answer not (yet) known
+    SENT = "sent"  # PayPal has it (payout_batch_id known); its items are being paid
+    REFUSED = "refused"  # PayPal refused the request: nothing was created, nothing paid
+    CLOSED = "closed"  # every item is final (paid, returned), or PayPal denied the batch
+
+
+class PayPalBatch(db.Model):
+    """One PayPal Payouts request, stored before it is sent. ``sender_batch_id`` is the
+    idempotency key PayPal honours for 30 days: every retry sends the same one, so PayPal
+    answers with the batch it already has instead of paying again."""
+
+    __tablename__ = "paypal_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_batch_id: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[PayPalBatchState] = mapped_column(
+        str_enum(PayPalBatchState), default=PayPalBatchState.UNKNOWN, index=True
+    )
+    payout_batch_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    batch_status: Mapped[str | None] = mapped_column(String(20))  # PayPal's, e.g. PENDING
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(Money)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)  # POSTs made
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)  # PayPal's last error, for ops
+
+    items: Mapped[list[PayPalItem]] = relationship(back_populates="batch", order_by="PayPalItem.id")
+
+
+class PayPalItem(db.Model):
+    """One withdrawal in a PayPal batch. ``claim`` is the withdrawal's id while PayPal may
+    still pay it or has paid it, and NULL once it is released (returned, failed, batch
+    refused or denied): its unique index makes sure no withdrawal is in two live batches,
+    even when two people click at once."""
+
+    __tablename__ = "paypal_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("paypal_batches.id"), index=True)
+    withdrawal_id: Mapped[int] = mapped_column(ForeignKey("withdrawals.id"), index=True)
+    claim: Mapped[int | None] = mapped_column(ForeignKey("withdrawals.id"), unique=True)
+    sender_item_id: Mapped[str] = mapped_column(String(64))
+    recipient_type: Mapped[str] = mapped_column(String(10))  # EMAIL | PHONE
+    receiver: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    payout_item_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    transaction_status: Mapped[str | None] = mapped_column(String(20))  # PayPal's
+    error_code: Mapped[str | None] = mapped_column(String(64))  # PayPal's errors.name
+    final: Mapped[bool] = mapped_column(default=False)
+    # PayPal took the money back after the withdrawal was paid (REVERSED, REFUNDED):
+    # nothing is booked automatically; ops decide (a manual adjustment).
+    attention: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    batch: Mapped[PayPalBatch] = relationship(back_populates="items")
+
+
+class PayPalEvent(db.Model):
+    """A PayPal webhook event, stored (after its signature was verified) before it is
+    acknowledged, once per event id; a job applies it."""
+
+    __tablename__ = "paypal_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(80))
+    resource: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

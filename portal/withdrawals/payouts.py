@@ -1,10 +1,11 @@
 """Payout providers: how approved withdrawals leave the shop's bank or wallet.
 
-Manual first: each provider turns a batch of approved withdrawals into the file a bank,
-PayPal, Alipay or WeChat Pay takes for a bulk payment; ops upload it there, then mark the
-batch paid with the payment's reference. A provider that calls a payment API implements
-the same interface later (docs/payouts.md describes the Alipay and WeChat Pay transfer
-APIs such a provider would call).
+Each file provider turns a batch of approved withdrawals into the file a bank, PayPal,
+Alipay or WeChat Pay takes for a bulk payment; ops upload it there, then mark the batch
+paid with the payment's reference. A provider that calls a payment API (:class:`PayoutApi`,
+today PayPal Payouts in :mod:`portal.withdrawals.paypal`) sends the batch itself and the
+platform's answer marks each withdrawal paid or returned (docs/payouts.md describes the
+Alipay and WeChat Pay transfer APIs such a provider would call).
 """
 
 from __future__ import annotations
@@ -48,6 +49,22 @@ class PayoutProvider(Protocol):
     limit: int | None  # the most rows the platform takes in one file
 
     def export(self, withdrawals: Sequence[Withdrawal]) -> Export: ...
+
+
+class PayoutApi(Protocol):
+    """A provider that pays through the platform's API instead of a file. ``send`` stores
+    the batch before calling the API (so a retry can never pay twice) and commits; the
+    platform's answers, polled or pushed, reach the withdrawals' own pay and reject steps."""
+
+    key: str
+    label: object
+    methods: frozenset[PayoutMethod]
+    currencies: frozenset[str] | None
+    limit: int | None
+
+    def ready(self) -> bool: ...  # credentials are set
+
+    def send(self, withdrawal_ids: Sequence[int], actor: User) -> object: ...
 
 
 def _csv(rows: list[list[object]], header: list[str] | None) -> bytes:

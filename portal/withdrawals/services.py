@@ -35,7 +35,13 @@ from portal.settings import services as settings
 from portal.timeutil import utcnow
 from portal.withdrawals import statements
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
-from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
+from portal.withdrawals.models import (
+    PayoutAccount,
+    PayoutMethod,
+    PayPalItem,
+    Withdrawal,
+    WithdrawalState,
+)
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -474,7 +480,7 @@ _AUDITED = ("reason", "reference")  # values copied into the audit entry
 
 def _transition(
     withdrawal_id: int,
-    actor: User,
+    actor: User | None,
     sources: tuple[WithdrawalState, ...],
     target: WithdrawalState,
     **values: object,
@@ -564,16 +570,40 @@ def clean_reference(reference: str | None) -> str:
     return reference
 
 
-def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
-    """requested or approved → rejected; the amount returns to ``available``. Commits."""
+def _check_not_at_provider(withdrawal_id: int) -> None:
+    """A withdrawal a payment API is paying (PayPal) is decided by that API's answer, not
+    by hand: marking it paid or rejecting it now could pay it twice. Read under the
+    distributor's lock, which sending a batch takes too."""
+    distributor_id = db.session.scalar(
+        select(Withdrawal.distributor_id).where(Withdrawal.id == withdrawal_id)
+    )
+    if distributor_id is None:
+        return  # _transition says there is no such withdrawal
+    lock_distributor(distributor_id)
+    if db.session.scalar(select(PayPalItem.id).where(PayPalItem.claim == withdrawal_id)):
+        db.session.rollback()
+        raise WithdrawalError(
+            None,
+            _("PayPal is paying this withdrawal; its answer decides whether it is paid."),
+        )
+
+
+def reject(
+    withdrawal_id: int, actor: User | None, reason: str, *, by_provider: bool = False
+) -> Withdrawal:
+    """requested or approved → rejected; the amount returns to ``available``. Commits.
+
+    ``actor`` None with ``by_provider``: a payment API returned the payout."""
     reason = clean_reason(reason)
+    if not by_provider:
+        _check_not_at_provider(withdrawal_id)
     withdrawal = _transition(
         withdrawal_id,
         actor,
         (WithdrawalState.REQUESTED, WithdrawalState.APPROVED),
         WithdrawalState.REJECTED,
         decided_at=utcnow(),
-        decided_by_id=actor.id,
+        decided_by_id=actor.id if actor else None,
         reason=reason,
     )
     _move(withdrawal, Bucket.WITHDRAWING, Bucket.AVAILABLE)
@@ -581,10 +611,16 @@ def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
     return withdrawal
 
 
-def pay(withdrawal_id: int, actor: User, reference: str) -> Withdrawal:
+def pay(
+    withdrawal_id: int, actor: User | None, reference: str, *, by_provider: bool = False
+) -> Withdrawal:
     """approved → paid with the payment's reference: ``withdrawing → paid`` in the ledger,
-    and the distributor's available commissions marked paid, oldest first. Commits."""
+    and the distributor's available commissions marked paid, oldest first. Commits.
+
+    ``actor`` None with ``by_provider``: a payment API reported the payout paid."""
     reference = clean_reference(reference)
+    if not by_provider:
+        _check_not_at_provider(withdrawal_id)
     withdrawal = _transition(
         withdrawal_id,
         actor,
