@@ -178,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     notifications_views.init_app(app)
 
     from portal import formatting
+    from portal.centre import tabs
     from portal.commissions.labels import STATE_HELP, STATE_LABELS, ZERO_REASONS
     from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
     from portal.orders.labels import ATTRIBUTION_LABELS, ORDER_STATUS_LABELS, REFUND_RULES
@@ -191,6 +192,9 @@ def _register_blueprints(app: Flask) -> None:
         attribution_labels=ATTRIBUTION_LABELS,
         order_status_labels=ORDER_STATUS_LABELS,
         refund_rules=REFUND_RULES,
+        distributor_tabs=tabs.TABS,
+        distributor_nav=tabs.DESKTOP,
+        current_nav=tabs.current,
         # Navigation links to plugin pages only when the plugin is loaded.
         has_endpoint=lambda name: name in app.view_functions,
     )
