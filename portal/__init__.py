@@ -181,7 +181,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.centre import tabs
     from portal.commissions.labels import STATE_HELP, STATE_LABELS, ZERO_REASONS
     from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
-    from portal.orders.labels import ATTRIBUTION_LABELS, ORDER_STATUS_LABELS, REFUND_RULES
+    from portal.ledger.labels import BUCKET_LABELS, KIND_LABELS, reference_text
+    from portal.orders.labels import (
+        ATTRIBUTION_LABELS,
+        ORDER_STATUS_LABELS,
+        REFUND_RULES,
+        evidence_items,
+    )
+    from portal.risk.labels import FLAG_STATUS_LABELS, RULE_LABELS
 
     app.jinja_env.globals.update(
         role_labels=ROLE_LABELS,
@@ -192,6 +199,12 @@ def _register_blueprints(app: Flask) -> None:
         attribution_labels=ATTRIBUTION_LABELS,
         order_status_labels=ORDER_STATUS_LABELS,
         refund_rules=REFUND_RULES,
+        evidence_items=evidence_items,
+        bucket_labels=BUCKET_LABELS,
+        entry_kind_labels=KIND_LABELS,
+        entry_reference=reference_text,
+        risk_rule_labels=RULE_LABELS,
+        risk_flag_labels=FLAG_STATUS_LABELS,
         distributor_tabs=tabs.TABS,
         distributor_nav=tabs.DESKTOP,
         current_nav=tabs.current,
