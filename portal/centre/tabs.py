@@ -44,7 +44,7 @@ TABS: tuple[NavLink, ...] = (
 
 # A desktop has the room for every page by name.
 DESKTOP: tuple[NavLink, ...] = (
-    NavLink("home", "me.home", _l("My centre"), ("me.home", "me.chart", "me.account")),
+    NavLink("home", "me.home", _l("My centre"), ("me.home", "me.chart")),
     NavLink("share", "me_links.index", _l("Share"), ("me_links.",)),
     NavLink("materials", "me_materials.library", _l("Materials"), ("me_materials.",)),
     NavLink("team", "me.team_list", _l("Team"), ("me.team_list",)),
@@ -52,6 +52,7 @@ DESKTOP: tuple[NavLink, ...] = (
     NavLink("campaigns", "me_campaigns.mine", _l("Campaigns"), ("me_campaigns.",)),
     NavLink("withdraw", "me_withdrawals.index", _l("Withdraw"), ("me_withdrawals.",)),
     NavLink("notifications", "me_notifications.index", _l("Notifications"), ("me_notifications.",)),
+    NavLink("me", "me.account", _l("Me"), ("me.account", "accounts.change_password")),
 )
 
 

@@ -275,7 +275,9 @@
     if (nearest) {
       svg.querySelectorAll("rect.bar.picked").forEach(function (bar) { bar.classList.remove("picked"); });
       nearest.classList.add("picked");
-      chart.querySelector(".chart-readout").textContent = nearest.dataset.readout;
+      var readout = chart.querySelector(".chart-readout");
+      readout.textContent = nearest.dataset.readout;
+      readout.classList.add("picked");
     }
   });
 
