@@ -31,7 +31,7 @@ class NavLink:
 # The phone's tab bar (what 首页 / 推广 / 团队 / 收益 / 我的 are in the shop apps people know).
 TABS: tuple[NavLink, ...] = (
     NavLink("home", "me.home", _l("Home"), ("me.home", "me.chart")),
-    NavLink("share", "me_links.index", _l("Share"), ("me_links.", "me_materials.")),
+    NavLink("share", "me_links.index", _l("Share"), ("me_links.", "me_creator.", "me_materials.")),
     NavLink("team", "me.team_list", _l("Team"), ("me.team_list",)),
     NavLink("earnings", "me.orders", _l("Earnings"), ("me.orders", "me.order", "me_withdrawals.")),
     NavLink(
@@ -45,7 +45,7 @@ TABS: tuple[NavLink, ...] = (
 # A desktop has the room for every page by name.
 DESKTOP: tuple[NavLink, ...] = (
     NavLink("home", "me.home", _l("My centre"), ("me.home", "me.chart")),
-    NavLink("share", "me_links.index", _l("Share"), ("me_links.",)),
+    NavLink("share", "me_links.index", _l("Share"), ("me_links.", "me_creator.")),
     NavLink("materials", "me_materials.library", _l("Materials"), ("me_materials.",)),
     NavLink("team", "me.team_list", _l("Team"), ("me.team_list",)),
     NavLink("orders", "me.orders", _l("Orders"), ("me.orders", "me.order")),

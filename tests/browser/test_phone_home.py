@@ -209,7 +209,12 @@ def test_ops_create_a_campaign_once_and_a_distributor_sees_it(
         page.context.clear_cookies()
         sign_in(page, live_server, "camp@shop.example")
         page.goto(f"{live_server}/me/campaigns")
-        expect(page.get_by_role("heading", name="Spring sprint")).to_be_visible()
+        card = page.locator("article.campaign-card")
+        expect(card.get_by_role("heading", name="Spring sprint")).to_be_visible()
+        with page.expect_navigation():
+            card.locator("a[href*='leaderboard']").click()  # the campaign's own board
+        expect(page.locator("#campaign-board h2")).to_contain_text("Spring sprint")
+        expect(page.locator("#campaign-board .empty")).to_be_visible()  # says what to do
     finally:
         context.close()
 
