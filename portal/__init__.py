@@ -186,9 +186,17 @@ def _register_blueprints(app: Flask) -> None:
     notifications_views.init_app(app)
 
     from portal import formatting
+    from portal.centre import tabs
     from portal.commissions.labels import STATE_HELP, STATE_LABELS, ZERO_REASONS
     from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
-    from portal.orders.labels import ATTRIBUTION_LABELS, ORDER_STATUS_LABELS, REFUND_RULES
+    from portal.ledger.labels import BUCKET_LABELS, KIND_LABELS, reference_text
+    from portal.orders.labels import (
+        ATTRIBUTION_LABELS,
+        ORDER_STATUS_LABELS,
+        REFUND_RULES,
+        evidence_items,
+    )
+    from portal.risk.labels import FLAG_STATUS_LABELS, RULE_LABELS
 
     app.jinja_env.globals.update(
         role_labels=ROLE_LABELS,
@@ -199,6 +207,15 @@ def _register_blueprints(app: Flask) -> None:
         attribution_labels=ATTRIBUTION_LABELS,
         order_status_labels=ORDER_STATUS_LABELS,
         refund_rules=REFUND_RULES,
+        evidence_items=evidence_items,
+        bucket_labels=BUCKET_LABELS,
+        entry_kind_labels=KIND_LABELS,
+        entry_reference=reference_text,
+        risk_rule_labels=RULE_LABELS,
+        risk_flag_labels=FLAG_STATUS_LABELS,
+        distributor_tabs=tabs.TABS,
+        distributor_nav=tabs.DESKTOP,
+        current_nav=tabs.current,
         # Navigation links to plugin pages only when the plugin is loaded.
         has_endpoint=lambda name: name in app.view_functions,
     )

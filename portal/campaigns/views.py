@@ -29,7 +29,7 @@ from portal.distributors.models import Distributor, Level
 from portal.extensions import db
 from portal.forms import Form
 from portal.pagination import paginate
-from portal.rendering import render
+from portal.rendering import is_htmx, render
 from portal.timeutil import utcnow
 
 admin = staff_blueprint("admin_campaigns", __name__)
@@ -71,7 +71,10 @@ def new() -> Response:
     if form.validate_on_submit():
         campaign = services.create(form.data_object(), current_user)
         flash(_("Campaign “%(name)s” created.", name=campaign.name), "success")
-        return redirect(url_for("admin_campaigns.detail", campaign_id=campaign.id))
+        target = url_for("admin_campaigns.detail", campaign_id=campaign.id)
+        if is_htmx():  # the whole page moves on: the form's hx-select finds nothing there
+            return Response(status=204, headers={"HX-Redirect": target})
+        return redirect(target)
     status = 422 if form.is_submitted() else 200
     return render(
         "admin/campaign_new.html", "admin/_campaign_form.html", http_status=status, form=form

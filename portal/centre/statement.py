@@ -8,15 +8,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, union
 from sqlalchemy.orm import selectinload
 
 from portal.centre.periods import Period
 from portal.commissions.engine import round_money
+from portal.commissions.labels import STATE_LABELS, ZERO_REASONS
 from portal.commissions.models import Commission, CommissionState
 from portal.csvwriter import GuardedWriter
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.orders.labels import ATTRIBUTION_LABELS, ORDER_STATUS_LABELS, seller_text
 from portal.orders.models import Order
 
 
@@ -103,20 +106,22 @@ def _seller_names(ids: set[int | None]) -> dict[int | None, str]:
     )
 
 
+# Column names are words in the reader's language (the request's locale), as are the
+# statuses, methods, states and zero reasons in the rows; numbers and dates stay plain.
 CSV_HEADER = (
-    "order_number",
-    "order_date",
-    "order_status",
-    "sold_by",
-    "attribution",
-    "depth",
-    "basis",
-    "rate_percent",
-    "fixed_per_unit",
-    "amount",
-    "currency",
-    "state",
-    "zero_reason",
+    _l("Order"),
+    _l("Order date"),
+    _l("Order status"),
+    _l("Sold by"),
+    _l("How it came to me"),
+    _l("Team level"),
+    _l("Commission basis"),
+    _l("Rate (%)"),
+    _l("Fixed per unit"),
+    _l("Amount"),
+    _l("Currency"),
+    _l("State"),
+    _l("Why it is zero"),
 )
 
 
@@ -133,8 +138,8 @@ def csv_lines(
         buffer.truncate()
         return text
 
-    writer.writerow(CSV_HEADER)
-    yield flush()
+    writer.writerow([str(name) for name in CSV_HEADER])
+    yield "\ufeff" + flush()  # a BOM: spreadsheet programs then read Chinese correctly
     query = lines_query(distributor_id, state, month)
     offset, size = 0, 500
     while True:
@@ -149,20 +154,23 @@ def csv_lines(
 
 def _csv_row(row: OrderRow, commission: Commission) -> list[object]:
     order = row.order
+    method = order.attribution_method
     return [
         order.number or order.shop_order_id,
         order.created_at_shop.date().isoformat(),
-        order.status,
-        row.seller or "me",
-        order.attribution_method or "",
+        str(ORDER_STATUS_LABELS.get(order.status, order.status)),
+        seller_text(row.seller),
+        str(ATTRIBUTION_LABELS.get(method, method)) if method else "",
         commission.depth,
         round_money(commission.basis, commission.currency),
         "" if commission.rate is None else format(commission.rate.normalize(), "f"),
         "" if commission.fixed is None else round_money(commission.fixed, commission.currency),
         round_money(commission.amount, commission.currency),
         commission.currency,
-        commission.state.value,
-        commission.zero_reason or "",
+        str(STATE_LABELS[commission.state.value]),
+        str(ZERO_REASONS.get(commission.zero_reason, commission.zero_reason))
+        if commission.zero_reason
+        else "",
     ]
 
 

@@ -73,6 +73,13 @@ def home() -> Response:
     return render("me/home.html", "me/home.html", **context)
 
 
+@me.get("/account")
+def account() -> Response:
+    """The "Me" tab: every page the four other tabs do not hold, and signing out."""
+    distributor = current_distributor()
+    return render("me/account.html", "me/account.html", distributor=distributor)
+
+
 @me.get("/chart")
 def chart() -> Response:
     distributor = current_distributor()

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -27,6 +36,14 @@ def index() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("admin.home" if current_user.is_staff else "me.home"))
     return render_template("index.html")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers, chat apps and bookmarks ask for /favicon.ico whatever the page links."""
+    return send_from_directory(
+        os.path.join(current_app.root_path, "static"), "favicon.ico", max_age=86400
+    )
 
 
 @bp.get("/healthz")

@@ -12,6 +12,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,10 +30,19 @@ IMAGE_MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
 
 INK, MUTED, ACCENT, SOFT = "#1d2330", "#5b6474", "#c2410c", "#f3f4f6"
 
-# Fonts that draw Chinese first (Debian: fonts-noto-cjk, fonts-wqy-microhei,
+# WenQuanYi Micro Hei (Apache-2.0 or GPL-3+ with the font exception) comes with the
+# package's dependencies: the font-only wheel paperang-p2-fonts-cjk holds the very file
+# Debian's fonts-wqy-microhei installs, so a plain `pip install` draws Chinese. A TrueType
+# (glyf) font, which fpdf2 embeds with a clean text layer in the statement PDFs too.
+PACKAGED_FONT: tuple[str, int] = (
+    str(resources.files("paperang_p2_fonts_cjk").joinpath("fonts", "wqy-microhei.ttc")),
+    0,
+)
+# After it, installed fonts that draw Chinese (Debian: fonts-noto-cjk, fonts-wqy-microhei,
 # fonts-wqy-zenhei, fonts-droid-fallback, fonts-arphic-uming), then DejaVu (no CJK).
 # Collections (.ttc) name the face: index 2 of Noto Sans CJK is Simplified Chinese.
 FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
+    PACKAGED_FONT,
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
     ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
@@ -57,7 +67,8 @@ class Card:
 
 
 def find_font(configured: str | None = None) -> tuple[str, int] | None:
-    """The configured font file if it exists, else the first installed candidate."""
+    """The configured font file if it exists, else the packaged WenQuanYi Micro Hei, else the first
+    installed candidate."""
     if configured and os.path.isfile(configured):
         return configured, 0
     for path, index in FONT_CANDIDATES:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 ATTRIBUTION_LABELS = {
@@ -36,3 +39,35 @@ REFUND_RULES = {
         "the refund's lines could not be read from the shop: its amount × goods ÷ order total"
     ),
 }
+
+# The attribution evidence an order keeps (orders.attribution.Attributor.credit).
+EVIDENCE_LABELS = {
+    "coupons": _l("Coupons used"),
+    "portal_ref": _l("Link code at checkout"),
+    "utm": _l("Visit tags"),
+    "matched": _l("Code that matched"),
+    "bound_at": _l("Customer bound on"),
+    "expires_at": _l("Binding ends on"),
+}
+
+
+def evidence_items(evidence: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The evidence as (label, value) pairs a person reads; empty entries are left out
+    (no ``coupons: []``) and lists and tags are written out."""
+    items = []
+    for key, value in (evidence or {}).items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict):
+            text = ", ".join(f"{k} = {v}" for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            text = ", ".join(str(v) for v in value)
+        else:
+            text = str(value)
+        items.append((str(EVIDENCE_LABELS.get(key, key)), text))
+    return items
+
+
+def seller_text(seller: str | None) -> str:
+    """Who sold an order on a statement: a team member by name, else the distributor."""
+    return seller or _("Own sale")

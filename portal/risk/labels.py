@@ -11,3 +11,9 @@ RULE_LABELS = {
     "velocity": _l("Many orders in an hour"),
     "large_order": _l("Large order"),
 }
+
+FLAG_STATUS_LABELS = {
+    "open": _l("Open"),
+    "released": _l("Released"),
+    "rejected": _l("Rejected"),
+}

@@ -25,6 +25,7 @@ from portal.commissions.models import Commission
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.formatting import money
+from portal.ledger.labels import reference_text
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.links.cards import find_font
 from portal.notifications.models import Notification
@@ -180,7 +181,7 @@ def _describe(entry: LedgerEntry, order: str | None, campaigns: dict[int, str]) 
         campaign_id = entry.reference.split(":")[1]
         name = campaigns.get(int(campaign_id)) if campaign_id.isdigit() else None
         return _("Campaign bonus: %(campaign)s", campaign=name or campaign_id)
-    return entry.reference
+    return reference_text(entry.reference)
 
 
 def of_distributor(distributor_id: int) -> list[Statement]:

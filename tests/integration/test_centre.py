@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from portal.centre.periods import month_of
 from portal.commissions import services as commissions
-from portal.commissions.models import Commission, CommissionPlan, CommissionState
+from portal.commissions.models import Commission, CommissionPlan
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
@@ -256,15 +256,19 @@ def test_statement_csv_sums_to_the_commissions(app: Flask, client, tree, make_di
     response = client.get("/me/statement.csv")
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")  # spreadsheet programs read the Chinese words right
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     with app.app_context():
         total = db.session.scalar(
             select(func.sum(Commission.amount)).where(Commission.beneficiary_id == tree["mid"])
         )
     assert len(rows) == 3
-    assert sum(D(r["amount"]) for r in rows) == D(total) == 3 * D("1.00")
-    assert {r["sold_by"] for r in rows} == {"'=HYPERLINK(1)"}  # no formula in a spreadsheet
-    assert {r["state"] for r in rows} == {CommissionState.PENDING.value}
+    assert sum(D(r["Amount"]) for r in rows) == D(total) == 3 * D("1.00")
+    assert {r["Sold by"] for r in rows} == {"'=HYPERLINK(1)"}  # no formula in a spreadsheet
+    assert {r["State"] for r in rows} == {"Pending"}  # words, not pending / ref_meta
+    assert {r["How it came to me"] for r in rows} == {"Coupon"}
+    assert {r["Order status"] for r in rows} == {"Processing"}
     empty = client.get("/me/statement.csv?state=paid").get_data(as_text=True)
     assert empty.strip().count("\n") == 0
 

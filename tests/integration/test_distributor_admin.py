@@ -129,7 +129,11 @@ def test_manual_adjustments_are_ledger_entries_with_a_reason(
     assert audit_actions(app) == ["ledger.adjust", "ledger.adjust"]
     page = ops.get(f"/admin/distributors/{distributor_id}").get_data(as_text=True)
     assert "Goodwill" in page and "-$7.50" in page
-    assert ops.get(f"/admin/distributors/{distributor_id}/ledger").status_code == 200
+    ledger = ops.get(f"/admin/distributors/{distributor_id}/ledger")
+    assert ledger.status_code == 200
+    words = ledger.get_data(as_text=True)  # words, not `manual` and `manual:12 Goodwill`
+    assert "Manual adjustment" in words and ": Goodwill" in words
+    assert ">manual<" not in words and "manual:" not in words
     assert ops.get("/admin/distributors/999999").status_code == 404
 
 

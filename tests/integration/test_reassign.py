@@ -30,7 +30,9 @@ def test_reassign_moves_the_commission_and_claws_back_a_paid_one(
     decide(app, ops_id, withdrawal, "pay", "PP-1")
     ops = signed_in(app, "ops@shop.example")
     page = f"/admin/orders/{order_id}"
-    assert "Wrong" in ops.get(page).get_data(as_text=True)
+    shown = ops.get(page).get_data(as_text=True)
+    assert "Wrong" in shown
+    assert "coupons: []" not in shown and "utm: {}" not in shown  # evidence in words
     token = csrf_token(ops, page)
     refused = ops.post(
         f"{page}/reassign", data={"csrf_token": token, "code": "ZZZZZZ", "reason": "x"}

@@ -18,6 +18,9 @@
  *   <dialog> (focus on Cancel, Escape closes); closing it empties it and gives the focus
  *   back to what opened it. Its confirm button posts; the dialog closes as it does.
  *
+ * - A tap on a bar chart (portal/centre/charts.py) picks the bar nearest to the tap, marks
+ *   it and writes its day and amount into the chart's readout: values on tap, not hover.
+ *
  * Listeners are delegated from the document, so content swapped in by htmx works too.
  * No inline handlers: the Content-Security-Policy forbids them.
  */
@@ -250,6 +253,31 @@
     var dialog = event.target.closest && event.target.closest("dialog[data-confirm]");
     if (dialog) {
       dialog.remove();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var svg = event.target.closest && event.target.closest("svg.chart");
+    var chart = svg && svg.closest("div.chart");
+    if (!chart) {
+      return;
+    }
+    var nearest = null;
+    var distance = Infinity;
+    svg.querySelectorAll("rect.bar").forEach(function (bar) {
+      var box = bar.getBoundingClientRect();
+      var away = Math.abs(box.left + box.width / 2 - event.clientX);
+      if (away < distance) {
+        distance = away;
+        nearest = bar;
+      }
+    });
+    if (nearest) {
+      svg.querySelectorAll("rect.bar.picked").forEach(function (bar) { bar.classList.remove("picked"); });
+      nearest.classList.add("picked");
+      var readout = chart.querySelector(".chart-readout");
+      readout.textContent = nearest.dataset.readout;
+      readout.classList.add("picked");
     }
   });
 
