@@ -236,7 +236,9 @@ def test_preview_renders_the_unsaved_form(portal: Flask, make_user) -> None:
     assert "<html" in full.get_data(as_text=True)
 
 
-def test_brand_is_saved_as_audited_settings_and_checked(portal: Flask, make_user) -> None:
+def test_brand_is_saved_as_audited_settings_and_on_share_cards(
+    portal: Flask, make_user, make_distributor
+) -> None:
     ops = staff_client(portal, make_user)
     token = csrf_token(ops, "/admin/posters")
     response = ops.post(
@@ -259,6 +261,20 @@ def test_brand_is_saved_as_audited_settings_and_checked(portal: Flask, make_user
         audited = set(db.session.scalars(select(AuditEntry.target_id)))
     assert {"shop_name", "shop_logo"} <= audited
     assert ops.get("/admin/posters/logo").mimetype == "image/png"
+
+    # The share card carries them: the logo at the foot of the QR column.
+    client, code = distributor_client(portal, make_distributor, "wu@shop.example")
+    card = client.get("/me/links/p/93/card.png")
+    assert decode(card.data) == [f"{BASE}/r/{code}/p/93"]
+    picture = Image.open(io.BytesIO(card.data)).convert("RGB")
+    assert picture.getpixel((476, 1344)) == (37, 99, 235)
+
+    token = csrf_token(ops, "/admin/posters")
+    ops.post(
+        "/admin/posters/brand", data={"csrf_token": token, "shop_name": "", "remove_logo": "y"}
+    )
+    with portal.app_context():
+        assert settings.get("shop_logo") == "" and settings.get("shop_name") == ""
 
 
 # --- distributors: their posters ---------------------------------------------------------
