@@ -42,7 +42,7 @@ SLOTS: dict[str, Slot] = {
         Slot("picture", Shape.BOX, minimum=40),
         Slot("title", Shape.TEXT, lines=2),
         Slot("price", Shape.TEXT),
-        Slot("earn", Shape.TEXT),
+        Slot("earn", Shape.TEXT, lines=2),
         Slot("qr", Shape.SQUARE, minimum=160),
         Slot("distributor", Shape.TEXT, lines=2),
         Slot("shop", Shape.TEXT),
