@@ -12,6 +12,7 @@ from flask_login import current_user
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
+from wtforms import FormField
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
@@ -182,8 +183,9 @@ def preview() -> Response:
     kind = template.kind if template else _kind(request.args.get("kind"))
     form = template_form(kind)()
     image = None
-    errors: list[str] = []
-    if form.validate_on_submit():
+    form.validate_on_submit()
+    errors = _labelled(form, skip={"name"})  # a name is not needed to see the picture
+    if not errors:
         try:
             chosen = _upload(form.background.data)
             upload = service.checked_background(chosen.stream if chosen else None)
@@ -196,8 +198,6 @@ def preview() -> Response:
             image = _data_url(service.draw(design, service.sample_texts(kind)))
         except service.PosterError as exc:
             errors.append(str(exc))
-    else:
-        errors = [e for field_errors in form.errors.values() for e in _flat(field_errors)]
     return render(
         "admin/poster_preview.html",
         "admin/_poster_preview.html",
@@ -208,10 +208,15 @@ def preview() -> Response:
     )
 
 
-def _flat(errors: object) -> list[str]:
-    """WTForms nests a sub-form's errors in a dict."""
-    if isinstance(errors, dict):
-        return [e for value in errors.values() for e in _flat(value)]
-    if isinstance(errors, list | tuple):
-        return [e for value in errors for e in _flat(value)]
-    return [str(errors)]
+def _labelled(form: Form, skip: set[str]) -> list[str]:
+    """The form's errors, each after the label of its field (a sub-form's with the
+    element's name too), for the preview's one alert."""
+    found = []
+    for name, field in form._fields.items():
+        if name in skip:
+            continue
+        subfields = list(field) if isinstance(field, FormField) else [field]
+        for sub in subfields:
+            label = sub.label.text if sub is field else f"{field.label.text} · {sub.label.text}"
+            found += [f"{label}: {error}" for error in sub.errors if isinstance(error, str)]
+    return found
