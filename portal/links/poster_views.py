@@ -54,7 +54,7 @@ def _png(data: bytes, filename: str) -> Response:
 
 
 def _page(kind: PosterKind, template: PosterTemplate | None, **context: object) -> Response:
-    return render(
+    response = render(
         "me/poster.html",
         "me/_poster.html",
         kind=kind,
@@ -63,6 +63,8 @@ def _page(kind: PosterKind, template: PosterTemplate | None, **context: object) 
         wechat=in_wechat(),
         **context,
     )
+    response.vary.add("User-Agent")  # WeChat's browser gets no download button
+    return response
 
 
 @me.get("/posters/p/<product_id>")

@@ -107,14 +107,17 @@ def test_poster_shown_to_long_press_on_a_phone(
         else:
             expect(download).to_have_text(say("Download poster (PNG)"))
 
+        if os.environ.get("PORTAL_SCREENSHOTS"):  # =docs/screenshots: the README's pictures
+            page.screenshot(
+                path=str(Path(os.environ["PORTAL_SCREENSHOTS"]) / f"poster-{locale[:2]}.png"),
+                full_page=True,
+            )
+
         # Headless Chromium has no Web Share API: "Share…" copies the text instead.
         page.get_by_role("button", name=say("Share…")).click()
         copied = say("Text copied: paste it with the picture.")
         expect(page.locator("#copy-status")).to_have_text(copied)
         assert page.evaluate("navigator.clipboard.readText()").endswith(f"/r/{code}/p/93")
-        if os.environ.get("PORTAL_SCREENSHOTS"):  # the README's pictures, on request
-            shots = Path(__file__).resolve().parents[2] / "docs/screenshots"
-            page.screenshot(path=str(shots / f"poster-{locale}.png"), full_page=True)
     finally:
         context.close()
 
