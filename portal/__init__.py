@@ -134,6 +134,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.distributors.views import admin as admin_distributors_bp
     from portal.distributors.views import public as join_bp
     from portal.links.creator_views import me as me_creator_bp
+    from portal.links.poster_admin import admin as admin_posters_bp
+    from portal.links.poster_views import me as me_posters_bp
     from portal.links.views import me as me_links_bp
     from portal.links.views import public as links_bp
     from portal.materials import views as materials_views
@@ -156,12 +158,14 @@ def _register_blueprints(app: Flask) -> None:
         links_bp,
         me_links_bp,
         me_creator_bp,
+        me_posters_bp,
         me_withdrawals_bp,
         me_campaigns_bp,
         admin_campaigns_bp,
         notifications_views.me,
         materials_views.me,
         materials_views.admin,
+        admin_posters_bp,
         admin_withdrawals_bp,
         paypal_webhook_bp,
         admin_reports_bp,

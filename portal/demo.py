@@ -19,6 +19,7 @@ from portal.campaigns.demo import seed_campaigns
 from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import db
+from portal.links.poster_demo import seed_posters
 from portal.materials.demo import seed_materials
 from portal.orders.services import Attribution
 from portal.timeutil import utcnow
@@ -567,6 +568,7 @@ def seed(size: int = 60) -> list[DemoLogin]:
     seed_campaigns(admin)
     _money_rules(sample, admin, now)
     seed_materials(admin)
+    seed_posters(admin)
     return [
         DemoLogin("admin", *ADMIN_LOGIN),
         DemoLogin("ops", *OPS_LOGIN),

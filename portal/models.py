@@ -20,7 +20,7 @@ from portal.distributors.models import (
     ShopAccount,
 )
 from portal.ledger.models import LedgerEntry
-from portal.links.models import Click
+from portal.links.models import Click, PosterTemplate
 from portal.materials.models import Material
 from portal.notifications.models import JobCursor, Notification
 from portal.orders.models import CustomerBinding, Order, OrderLine
@@ -58,6 +58,7 @@ __all__ = [
     "PickupPoint",
     "PlanExclusion",
     "PlanOverride",
+    "PosterTemplate",
     "Product",
     "RiskFlag",
     "Setting",

@@ -35,7 +35,7 @@ TABS: tuple[NavLink, ...] = (
         "share",
         "me_links.index",
         _l("Share"),
-        ("me_links.", "me_creator.", "me_pickup.", "me_materials."),
+        ("me_links.", "me_creator.", "me_pickup.", "me_posters.", "me_materials."),
     ),
     NavLink("team", "me.team_list", _l("Team"), ("me.team_list",)),
     NavLink("earnings", "me.orders", _l("Earnings"), ("me.orders", "me.order", "me_withdrawals.")),
@@ -50,7 +50,12 @@ TABS: tuple[NavLink, ...] = (
 # A desktop has the room for every page by name.
 DESKTOP: tuple[NavLink, ...] = (
     NavLink("home", "me.home", _l("My centre"), ("me.home", "me.chart")),
-    NavLink("share", "me_links.index", _l("Share"), ("me_links.", "me_creator.", "me_pickup.")),
+    NavLink(
+        "share",
+        "me_links.index",
+        _l("Share"),
+        ("me_links.", "me_creator.", "me_pickup.", "me_posters."),
+    ),
     NavLink("materials", "me_materials.library", _l("Materials"), ("me_materials.",)),
     NavLink("team", "me.team_list", _l("Team"), ("me.team_list",)),
     NavLink("orders", "me.orders", _l("Orders"), ("me.orders", "me.order")),

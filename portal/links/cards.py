@@ -64,6 +64,8 @@ class Card:
     link: str
     scan_hint: str
     shared_by: str
+    shop: str = ""  # the shop's name (settings), printed with its logo under the QR text
+    logo: Image.Image | None = None
 
 
 def find_font(configured: str | None = None) -> tuple[str, int] | None:
@@ -165,6 +167,25 @@ def _qr_image(link: str) -> Image.Image:
     return Image.open(io.BytesIO(qr.png(link, max_width=QR_SIZE))).convert("RGB")
 
 
+def _brand(
+    canvas: Image.Image, draw: ImageDraw.ImageDraw, card: Card, face, x: int, column: int
+) -> None:
+    """The shop's logo and name along the bottom of the QR column."""
+    size, bottom = 72, HEIGHT - MARGIN
+    if card.logo is not None:
+        logo = ImageOps.contain(
+            ImageOps.exif_transpose(card.logo).convert("RGBA"),
+            (size, size),
+            Image.Resampling.LANCZOS,
+        )
+        canvas.paste(logo, (x, bottom - size + (size - logo.height) // 2), logo)
+        x, column = x + size + 20, column - size - 20
+    if card.shop:
+        font = _font(face, 36)
+        for line in _wrap(card.shop, font, column, max_lines=1):
+            draw.text((x, bottom - size // 2), line, font=font, fill=INK, anchor="lm")
+
+
 def render(card: Card, font_path: str | None = None, image: Image.Image | None = None) -> bytes:
     """The card as PNG bytes. ``image`` is the already fetched product picture, if any."""
     face = find_font(font_path)
@@ -194,9 +215,12 @@ def render(card: Card, font_path: str | None = None, image: Image.Image | None =
         y += 58
     y += 20
     by_font = _font(face, 36)
-    for line in _wrap(card.shared_by, by_font, column, max_lines=3):
+    branded = bool(card.shop or card.logo)
+    for line in _wrap(card.shared_by, by_font, column, max_lines=2 if branded else 3):
         draw.text((x, y), line, font=by_font, fill=MUTED)
         y += 48
+    if branded:
+        _brand(canvas, draw, card, face, x, column)
 
     out = io.BytesIO()
     canvas.save(out, format="PNG")

@@ -27,7 +27,7 @@ from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.forms import Form
-from portal.links import cards, qr, services
+from portal.links import cards, poster_services, qr, services
 from portal.pagination import paginate
 from portal.rendering import render
 from portal.settings import services as settings
@@ -189,6 +189,7 @@ def product_qr(product_id: str) -> Response:
 def product_card(product_id: str) -> Response:
     distributor = _promoting()
     product = services.product(product_id) or abort(404)
+    brand = poster_services.brand()
     card = cards.Card(
         name=product.name,
         price=services.price_text(product.price),
@@ -196,6 +197,8 @@ def product_card(product_id: str) -> Response:
         link=services.short_url(services.link_code(distributor), product.product_id),
         scan_hint=_("Scan to shop"),
         shared_by=_("Shared by %(name)s", name=distributor.display_name),
+        shop=brand.name,
+        logo=brand.logo(),
     )
     data = cards.render(
         card, current_app.config["PORTAL_CARD_FONT"] or None, cards.fetch_image(product.image_url)

@@ -284,6 +284,20 @@ SPECS: dict[str, SettingSpec] = {
             _l("Printed under the legal name on every statement."),
         ),
         SettingSpec(
+            "shop_name",
+            str,
+            "",
+            _l("Shop name on posters"),
+            _l("Printed on share cards and posters. Empty: none."),
+        ),
+        SettingSpec(
+            "shop_logo",
+            str,
+            "",
+            _l("Shop logo on posters"),
+            _l("Uploaded on the Posters page; printed on share cards and posters."),
+        ),
+        SettingSpec(
             "alipay_payer_account",
             str,
             "",

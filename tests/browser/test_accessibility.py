@@ -24,7 +24,7 @@ import jwt
 import pytest
 from flask import Flask, url_for
 from playwright.sync_api import Browser, Page
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import demo
 from portal.accounts.models import User
@@ -36,6 +36,7 @@ from portal.commissions import services as commissions
 from portal.commissions.models import CommissionPlan, PlanOverride
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.links.models import PosterTemplate
 from portal.materials.models import Material
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
@@ -65,6 +66,9 @@ NOT_PAGES = {
     "admin_materials.admin_image": "image",
     "admin_reports.distributors_csv": "CSV download",
     "admin_plans.show_override": "an htmx row; without htmx it redirects to the plans page",
+    "me_posters.product_png": "PNG poster",
+    "me_posters.invite_png": "PNG poster",
+    "admin_posters.logo": "image",
 }
 
 
@@ -80,6 +84,7 @@ class Seeded:
     statement_number: int
     override_id: int
     override_role: str
+    poster_template_id: int
 
 
 # The URL arguments of the rules that take some, from the seeded programme.
@@ -101,6 +106,9 @@ ARGUMENTS: dict[str, Callable[[Seeded], dict[str, Any]]] = {
     "me_links.product_card": lambda s: {"product_id": "101"},
     "me_materials.download": lambda s: {"material_id": s.material_id},
     "me_materials.image": lambda s: {"material_id": s.material_id},
+    "me_posters.product": lambda s: {"product_id": "101"},
+    "me_posters.product_png": lambda s: {"product_id": "101"},
+    "admin_posters.edit": lambda s: {"template_id": s.poster_template_id},
 }
 
 
@@ -234,6 +242,7 @@ def seed(app: Flask) -> Seeded:
             ),
             override_id=override.id,
             override_role=db.session.get(CommissionPlan, override.plan_id).role,
+            poster_template_id=db.session.scalar(select(func.min(PosterTemplate.id))),
         )
 
 
