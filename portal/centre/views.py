@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from portal import formatting
 from portal.accounts.access import distributor_blueprint
 from portal.centre import charts, figures, levels, periods, statement, team
+from portal.commissions import estimates
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import DistributorStatus
 from portal.distributors.services import direct_recruits
@@ -67,6 +68,7 @@ def home() -> Response:
             funnel=funnel,
             progress=levels.progress(distributor, now, target, window[0] if window else None),
             recruits=direct_recruits(distributor),
+            rates=estimates.Estimator(distributor).rates(),
             short_url=public_url("links.follow", code=distributor.code),
             **_chart_context(daily.points(chart), days),
         )

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from portal import storefront
 from portal.accounts.access import distributor_blueprint
+from portal.commissions import estimates
 from portal.distributors import coupons as personal
 from portal.distributors import recruitment, signals
 from portal.distributors.current import can_promote, current_distributor
@@ -93,10 +94,13 @@ def _png(data: bytes, filename: str) -> Response:
 def _results(distributor: Distributor) -> dict[str, Any]:
     search = request.args.get("q", "").strip()
     page = paginate(services.products_query(search))
+    estimator = estimates.Estimator(distributor)
     return {
         "q": search,
         "page": page,
         "results": services.product_links(page.items, services.link_code(distributor)),
+        "estimates": estimator.products(page.items),
+        "rates": estimator.rates(),
     }
 
 
