@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from portal import storefront
 from portal.accounts.access import distributor_blueprint
+from portal.centre import onboarding
 from portal.commissions import estimates
 from portal.distributors import coupons as personal
 from portal.distributors import recruitment, signals
@@ -81,6 +82,14 @@ def _promoting() -> Distributor:
     if not can_promote(distributor):
         abort(403)
     return distributor
+
+
+def _saved(distributor: Distributor, data: bytes, filename: str) -> Response:
+    """A QR code or share card the distributor downloads: saving one ticks "save your
+    poster" off their checklist."""
+    onboarding.record(distributor.id, onboarding.Step.SAVE_POSTER)
+    db.session.commit()
+    return _png(data, filename)
 
 
 def _png(data: bytes, filename: str) -> Response:
@@ -167,15 +176,18 @@ def products() -> Response:
 @me.get("/links/qr.png")
 def shop_qr() -> Response:
     distributor = _promoting()
-    return _png(
-        qr.png(services.short_url(services.link_code(distributor))), f"{distributor.code}-shop.png"
+    return _saved(
+        distributor,
+        qr.png(services.short_url(services.link_code(distributor))),
+        f"{distributor.code}-shop.png",
     )
 
 
 @me.get("/links/invite-qr.png")
 def invite_qr() -> Response:
     distributor = _promoting()
-    return _png(
+    return _saved(
+        distributor,
         qr.png(services.invite_url(services.link_code(distributor))),
         f"{distributor.code}-invite.png",
     )
@@ -186,7 +198,7 @@ def product_qr(product_id: str) -> Response:
     distributor = _promoting()
     product = services.product(product_id) or abort(404)
     link = services.short_url(services.link_code(distributor), product.product_id)
-    return _png(qr.png(link), f"{distributor.code}-{_safe(product.product_id)}.png")
+    return _saved(distributor, qr.png(link), f"{distributor.code}-{_safe(product.product_id)}.png")
 
 
 @me.get("/links/p/<product_id>/card.png")
@@ -204,7 +216,7 @@ def product_card(product_id: str) -> Response:
     data = cards.render(
         card, current_app.config["PORTAL_CARD_FONT"] or None, cards.fetch_image(product.image_url)
     )
-    return _png(data, f"{distributor.code}-{_safe(product.product_id)}-card.png")
+    return _saved(distributor, data, f"{distributor.code}-{_safe(product.product_id)}-card.png")
 
 
 def _safe(name: str) -> str:
