@@ -565,7 +565,8 @@ def clean_reference(reference: str | None) -> str:
 
 
 def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
-    """requested or approved → rejected; the amount returns to ``available``. Commits."""
+    """requested or approved → rejected; the amount returns to ``available`` and the
+    distributor is told why. Commits."""
     reason = clean_reason(reason)
     withdrawal = _transition(
         withdrawal_id,
@@ -577,6 +578,7 @@ def reject(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
         reason=reason,
     )
     _move(withdrawal, Bucket.WITHDRAWING, Bucket.AVAILABLE)
+    notifications.withdrawal_rejected(withdrawal)
     db.session.commit()
     return withdrawal
 
