@@ -31,7 +31,7 @@ from portal.extensions import db
 from portal.forms import Form
 from portal.links import cards, qr, services
 from portal.pagination import paginate
-from portal.rendering import render
+from portal.rendering import is_htmx, render
 from portal.settings import services as settings
 
 public = Blueprint("links", __name__)
@@ -124,6 +124,10 @@ def can_self_issue(distributor: Distributor) -> bool:
 
 
 def _page(distributor: Distributor, results: dict[str, Any]) -> Response:
+    if is_htmx():
+        # The live search swaps the results only: the QR codes (most of the page's time)
+        # and coupons are not built for it.
+        return render("me/links.html", "me/_product_links.html", **results)
     coupons = personal.of(distributor.id)
     context: dict[str, Any] = {
         "distributor": distributor,
