@@ -1,7 +1,7 @@
 """What you earn, onboarding and notices: the first-visit checklist, notification settings
 
 Revision ID: c17e1a2b3c41
-Revises: 1a5f0c3e9d21
+Revises: e20a1b2c3d41
 Create Date: 2026-12-03 10:00:00.000000
 
 The checklist steps a distributor did (one row per step, first time only), the
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c17e1a2b3c41'
-down_revision = '1a5f0c3e9d21'
+down_revision = 'e20a1b2c3d41'
 branch_labels = None
 depends_on = None
 
