@@ -51,11 +51,6 @@ class Estimate:
     def own(self) -> Decimal:
         return self.amounts[0]
 
-    @property
-    def team(self) -> tuple[Decimal, ...]:
-        """Depth 2 onwards, only the depths that pay something."""
-        return tuple(a for a in self.amounts[1:] if a > ZERO)
-
 
 @dataclass(frozen=True)
 class Rates:
