@@ -48,6 +48,8 @@ from portal import create_app
 from portal.centre.charts import bar_chart
 from portal.centre.figures import PeriodFigures
 from portal.centre.levels import LevelProgress
+from portal.commissions.engine import Basis
+from portal.commissions.estimates import Rates
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.ledger.models import Bucket
@@ -190,6 +192,7 @@ def _constant_dashboard(app: Flask) -> tuple[float, float]:
             "funnel": figures,
             "progress": LevelProgress(None, None, 0, []),
             "recruits": 5,
+            "rates": Rates((Decimal(10), Decimal(3)), 0, Basis.PRODUCT, None, 7),
             "short_url": "https://portal.example/r/B0000001",
             "days": 30,
             "chart_days": (7, 30, 90),

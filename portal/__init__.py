@@ -242,7 +242,7 @@ def _register_jobs(app: Flask) -> None:
     from portal.distributors.buyers import recruit_buyers
     from portal.distributors.upgrades import upgrade_levels
     from portal.materials.services import announce_new_materials
-    from portal.notifications.jobs import notify_available_commissions
+    from portal.notifications.jobs import notify_available_commissions, notify_new_commissions
     from portal.notifications.mail import attach_to, deliver_emails
     from portal.notifications.models import NotificationKind
     from portal.withdrawals import paypal, statements
@@ -254,6 +254,7 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 60, deliver_emails)
     jobs.every(app, 60, deliver_account_emails)
     jobs.every(app, 300, notify_available_commissions)
+    jobs.every(app, 120, notify_new_commissions)
     jobs.every(app, 3600, upgrade_levels)
     jobs.every(app, 300, recruit_buyers)
     jobs.every(app, 300, announce_new_materials)

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Numeric, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
@@ -82,6 +82,9 @@ class Distributor(db.Model):
     # exact text (every text ops saved is in the audit log), so the terms can be proven.
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terms_version: Mapped[str | None] = mapped_column(String(64))
+    # The distributor's own notification settings (/me/notifications/settings).
+    notify_commission: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_team_sale: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     level: Mapped[Level | None] = relationship()

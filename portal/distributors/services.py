@@ -301,13 +301,17 @@ def approve(distributor_id: int, actor: User) -> Distributor:
 
 
 def reject(distributor_id: int, actor: User, reason: str | None) -> Distributor:
-    """applied → rejected, with an optional reason shown to the applicant."""
-    return _review(
+    """applied → rejected, with an optional reason shown to the applicant (on their
+    dashboard, and in the notice and email they get)."""
+    distributor = _review(
         distributor_id,
         actor,
         DistributorStatus.REJECTED,
         review_note=(reason or "").strip() or None,
     )
+    notifications.application_rejected(distributor)
+    db.session.commit()
+    return distributor
 
 
 # Lists show each row's user, level and upline: one extra query each (no N+1).
