@@ -52,10 +52,12 @@ class LedgerEntry(db.Model):
 
 
 # Covering indexes: balances and earnings per period are index-only scans on PostgreSQL.
+# With ``id`` last, "a distributor's entries after a checkpoint" is an index range per bucket.
 Index(
-    "ix_ledger_entries_distributor_bucket",
+    "ix_ledger_entries_distributor_bucket_id",
     LedgerEntry.distributor_id,
     LedgerEntry.bucket,
+    LedgerEntry.id,
     postgresql_include=["amount"],
 )
 Index(
@@ -64,3 +66,21 @@ Index(
     LedgerEntry.created_at,
     postgresql_include=["kind", "amount"],
 )
+
+
+class LedgerCheckpoint(db.Model):
+    """The sum of one distributor's entries in one bucket with ``id <= upto_id``.
+
+    A balance is the checkpoint plus the entries after it. Every row of a distributor
+    carries the same ``upto_id`` (they are written together); checkpoints are derived
+    data, rewritten by :func:`portal.ledger.services.write_checkpoints` and checked
+    against the entries by :func:`portal.ledger.services.verify`.
+    """
+
+    __tablename__ = "ledger_checkpoints"
+
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(20), primary_key=True)
+    upto_id: Mapped[int]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
