@@ -9,7 +9,8 @@ Create Date: 2026-12-03 10:00:00.000000
 * The ledger's (distributor, bucket) index gains ``id``, so "entries after the checkpoint"
   is an index range (it still serves every query the old one did).
 * ``distributors.team_size_1..3``: members per depth, kept by the application (backfilled
-  here); the parent index gains ``id`` for the team list's keyset pages.
+  here; the server default 0 lets bulk SQL insert distributors, then recount); the
+  parent index gains ``id`` for the team list's keyset pages.
 * PostgreSQL: pg_trgm GIN indexes for the admin search (``ILIKE '%…%'``). The extension
   is created when the migrating role may; without it the indexes are skipped (search
   still works, by a scan). SQLite gets plain indexes of the same names (unused by LIKE,
@@ -87,11 +88,6 @@ def upgrade():
         batch_op.drop_index('ix_distributors_parent_id')
         batch_op.create_index('ix_distributors_parent_id_id', ['parent_id', 'id'], unique=False)
     op.execute(BACKFILL)
-    with op.batch_alter_table('distributors', schema=None) as batch_op:
-        for depth in (1, 2, 3):
-            batch_op.alter_column(
-                f'team_size_{depth}', existing_type=sa.Integer(), server_default=None
-            )
     if _postgresql():
         if _trigram_available():
             for name, table, column in TRIGRAM:

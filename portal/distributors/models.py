@@ -82,9 +82,9 @@ class Distributor(db.Model):
     terms_version: Mapped[str | None] = mapped_column(String(64))
     # Members 1, 2 and 3 levels below, kept by :mod:`portal.centre.team` as the tree
     # changes, so a team's counts never scan the team.
-    team_size_1: Mapped[int] = mapped_column(default=0)
-    team_size_2: Mapped[int] = mapped_column(default=0)
-    team_size_3: Mapped[int] = mapped_column(default=0)
+    team_size_1: Mapped[int] = mapped_column(default=0, server_default="0")
+    team_size_2: Mapped[int] = mapped_column(default=0, server_default="0")
+    team_size_3: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     level: Mapped[Level | None] = relationship()
