@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +61,7 @@ class KeysetPage:
 def _parse(token: str | None, segments: int, keys: int) -> tuple[int, list[int]] | None:
     """``segment.key1.key2…``; anything else (a stale or hand-made link) is no cursor."""
     parts = (token or "").split(".")
-    if len(parts) != keys + 1 or not all(p.lstrip("-").isdigit() and len(p) < 20 for p in parts):
+    if len(parts) != keys + 1 or not all(re.fullmatch(r"-?[0-9]{1,18}", p) for p in parts):
         return None
     segment, *values = (int(p) for p in parts)
     return (segment, values) if 0 <= segment < segments else None

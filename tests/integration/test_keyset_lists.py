@@ -166,7 +166,7 @@ def test_nobody_pages_into_another_team(app: Flask, tree, monkeypatch) -> None:
     assert sorted(c for page in forwards for c in page) == sorted(theirs)
     assert client.get("/admin/distributors").status_code in (302, 403)
     # Malformed cursors are the first page, never an error.
-    for junk in ("abc", "1", "0.1.2", "-1.5", "9" * 30, "0.x"):
+    for junk in ("abc", "1", "0.1.2", "-1.5", "9" * 30, "0.x", "0.--5", "0.²"):
         assert client.get(f"/me/team?after={junk}").status_code == 200
 
 
