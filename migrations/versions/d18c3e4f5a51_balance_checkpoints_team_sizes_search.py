@@ -31,15 +31,25 @@ TRIGRAM = [
     ("ix_users_email_trgm", "users", "email"),
 ]
 
-# Members per depth, from the tree itself (also what ``portal.centre.team.recount`` runs).
-BACKFILL = """
-UPDATE distributors SET
-  team_size_1 = (SELECT count(*) FROM distributors c WHERE c.parent_id = distributors.id),
-  team_size_2 = (SELECT count(*) FROM distributors c JOIN distributors p ON c.parent_id = p.id
-                 WHERE p.parent_id = distributors.id),
-  team_size_3 = (SELECT count(*) FROM distributors c JOIN distributors p ON c.parent_id = p.id
-                 JOIN distributors g ON p.parent_id = g.id WHERE g.parent_id = distributors.id)
-"""
+# Members per depth, from the tree itself (also what ``portal.centre.team.recount`` runs):
+# one grouped pass per depth (UPDATE … FROM: PostgreSQL, SQLite ≥ 3.33).
+BACKFILL = [
+    """UPDATE distributors SET team_size_1 = s.n FROM
+         (SELECT parent_id AS id, count(*) AS n FROM distributors
+          WHERE parent_id IS NOT NULL GROUP BY parent_id) AS s
+       WHERE s.id = distributors.id""",
+    """UPDATE distributors SET team_size_2 = s.n FROM
+         (SELECT p.parent_id AS id, count(*) AS n
+          FROM distributors c JOIN distributors p ON c.parent_id = p.id
+          WHERE p.parent_id IS NOT NULL GROUP BY p.parent_id) AS s
+       WHERE s.id = distributors.id""",
+    """UPDATE distributors SET team_size_3 = s.n FROM
+         (SELECT g.parent_id AS id, count(*) AS n
+          FROM distributors c JOIN distributors p ON c.parent_id = p.id
+          JOIN distributors g ON p.parent_id = g.id
+          WHERE g.parent_id IS NOT NULL GROUP BY g.parent_id) AS s
+       WHERE s.id = distributors.id""",
+]
 
 
 def _postgresql():
@@ -87,7 +97,8 @@ def upgrade():
             )
         batch_op.drop_index('ix_distributors_parent_id')
         batch_op.create_index('ix_distributors_parent_id_id', ['parent_id', 'id'], unique=False)
-    op.execute(BACKFILL)
+    for statement in BACKFILL:
+        op.execute(statement)
     if _postgresql():
         if _trigram_available():
             for name, table, column in TRIGRAM:

@@ -105,19 +105,31 @@ def install() -> None:
             event.listen(Distributor, name, listener)
 
 
-RECOUNT = """
-UPDATE distributors SET
-  team_size_1 = (SELECT count(*) FROM distributors c WHERE c.parent_id = distributors.id),
-  team_size_2 = (SELECT count(*) FROM distributors c JOIN distributors p ON c.parent_id = p.id
-                 WHERE p.parent_id = distributors.id),
-  team_size_3 = (SELECT count(*) FROM distributors c JOIN distributors p ON c.parent_id = p.id
-                 JOIN distributors g ON p.parent_id = g.id WHERE g.parent_id = distributors.id)
-"""
+# Set-based (one grouped pass per depth), so the plan cannot become a scan per row.
+RECOUNT = [
+    "UPDATE distributors SET team_size_1 = 0, team_size_2 = 0, team_size_3 = 0",
+    """UPDATE distributors SET team_size_1 = s.n FROM
+         (SELECT parent_id AS id, count(*) AS n FROM distributors
+          WHERE parent_id IS NOT NULL GROUP BY parent_id) AS s
+       WHERE s.id = distributors.id""",
+    """UPDATE distributors SET team_size_2 = s.n FROM
+         (SELECT p.parent_id AS id, count(*) AS n
+          FROM distributors c JOIN distributors p ON c.parent_id = p.id
+          WHERE p.parent_id IS NOT NULL GROUP BY p.parent_id) AS s
+       WHERE s.id = distributors.id""",
+    """UPDATE distributors SET team_size_3 = s.n FROM
+         (SELECT g.parent_id AS id, count(*) AS n
+          FROM distributors c JOIN distributors p ON c.parent_id = p.id
+          JOIN distributors g ON p.parent_id = g.id
+          WHERE g.parent_id IS NOT NULL GROUP BY g.parent_id) AS s
+       WHERE s.id = distributors.id""",
+]
 
 
 def recount() -> None:
     """Every distributor's counters from the tree itself (the migration's backfill)."""
-    db.session.execute(text(RECOUNT))
+    for statement in RECOUNT:
+        db.session.execute(text(statement))
 
 
 def active_size(root_id: int) -> int:
