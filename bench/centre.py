@@ -217,7 +217,7 @@ def leader_pages(app: Flask, samples: int = 100) -> None:
         )
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(LEADER)
+        session["_user_id"] = f"{LEADER}:0"  # User.get_id(): id and session version
         session["_fresh"] = True
     urls = {
         "/me/": "/me/",
@@ -258,7 +258,7 @@ def pages(app: Flask) -> None:
     timings: dict[str, list[float]] = {"/me/": [], "/me/orders": [], "/me/team": []}
     for user_id in users:
         with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)  # user n is distributor n
+            session["_user_id"] = f"{user_id}:0"  # user n is distributor n; version 0
             session["_fresh"] = True
         for url, samples in timings.items():
             start = time.perf_counter()

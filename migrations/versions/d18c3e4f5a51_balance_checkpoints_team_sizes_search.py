@@ -6,8 +6,13 @@ Create Date: 2026-12-03 10:00:00.000000
 
 * ``ledger_checkpoints``: per distributor and bucket, the sum of the entries up to an entry
   id, so a balance is a checkpoint plus the entries after it.
+* ``ledger_checkpoint_days``: per distributor and UTC day, what they earned up to the
+  same entry id (the dashboard's earnings per day).
 * The ledger's (distributor, bucket) index gains ``id``, so "entries after the checkpoint"
-  is an index range (it still serves every query the old one did).
+  is an index range (it still serves every query the old one did); on PostgreSQL it
+  includes amount, kind and created_at (index-only).
+* Commissions' (beneficiary, state) index gains ``hold_until`` (and includes ``amount`` on
+  PostgreSQL): the dashboard's "becomes available on" sums read the index alone.
 * ``distributors.team_size_1..3``: members per depth, kept by the application (backfilled
   here; the server default 0 lets bulk SQL insert distributors, then recount); the
   parent index gains ``id`` for the team list's keyset pages.
@@ -84,10 +89,27 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint('distributor_id', 'bucket', name=op.f('pk_ledger_checkpoints')),
     )
+    op.create_table(
+        'ledger_checkpoint_days',
+        sa.Column('distributor_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('earned', sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['distributor_id'], ['distributors.id'],
+            name=op.f('fk_ledger_checkpoint_days_distributor_id_distributors'),
+        ),
+        sa.PrimaryKeyConstraint('distributor_id', 'day', name=op.f('pk_ledger_checkpoint_days')),
+    )
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_entries_distributor_bucket')
         batch_op.create_index(
             'ix_ledger_entries_distributor_bucket_id', ['distributor_id', 'bucket', 'id'],
+            unique=False, postgresql_include=['amount', 'kind', 'created_at'],
+        )
+    with op.batch_alter_table('commissions', schema=None) as batch_op:
+        batch_op.drop_index('ix_commissions_beneficiary_state')
+        batch_op.create_index(
+            'ix_commissions_beneficiary_state_hold', ['beneficiary_id', 'state', 'hold_until'],
             unique=False, postgresql_include=['amount'],
         )
     with op.batch_alter_table('distributors', schema=None) as batch_op:
@@ -121,10 +143,16 @@ def downgrade():
         batch_op.create_index('ix_distributors_parent_id', ['parent_id'], unique=False)
         for depth in (3, 2, 1):
             batch_op.drop_column(f'team_size_{depth}')
+    with op.batch_alter_table('commissions', schema=None) as batch_op:
+        batch_op.drop_index('ix_commissions_beneficiary_state_hold')
+        batch_op.create_index(
+            'ix_commissions_beneficiary_state', ['beneficiary_id', 'state'], unique=False
+        )
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_entries_distributor_bucket_id')
         batch_op.create_index(
             'ix_ledger_entries_distributor_bucket', ['distributor_id', 'bucket'],
             unique=False, postgresql_include=['amount'],
         )
+    op.drop_table('ledger_checkpoint_days')
     op.drop_table('ledger_checkpoints')

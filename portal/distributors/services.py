@@ -377,10 +377,9 @@ def count_by_status() -> dict[DistributorStatus, int]:
 
 
 def direct_recruits(distributor: Distributor) -> int:
+    """From the maintained team counter (``portal.centre.team``), not a count of rows."""
     return (
-        db.session.scalar(
-            select(func.count(Distributor.id)).where(Distributor.parent_id == distributor.id)
-        )
+        db.session.scalar(select(Distributor.team_size_1).where(Distributor.id == distributor.id))
         or 0
     )
 

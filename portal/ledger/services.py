@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import case, delete, func, select, text, union_all, update
@@ -15,9 +15,16 @@ from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
 from portal.extensions import db
-from portal.ledger.models import Bucket, EntryKind, LedgerCheckpoint, LedgerEntry
+from portal.ledger.models import (
+    EARNING_KINDS,
+    Bucket,
+    EntryKind,
+    LedgerCheckpoint,
+    LedgerCheckpointDay,
+    LedgerEntry,
+)
 from portal.notifications.models import JobCursor
-from portal.timeutil import utcnow
+from portal.timeutil import as_date, utc_date, utcnow
 
 ZERO = Decimal(0)
 # Commission states whose money sits in a bucket (paid and reversed ones are settled).
@@ -135,6 +142,37 @@ def balances(distributor_id: int) -> dict[Bucket, Decimal]:
     return result
 
 
+def earned_per_day(distributor_id: int, start: datetime, end: datetime) -> dict[date, Decimal]:
+    """What the distributor earned per UTC day in [start, end) (both at UTC midnight): the
+    checkpoint's days plus the entries after the checkpoint, each an index range."""
+    mine = LedgerCheckpoint.distributor_id == distributor_id
+    upto = select(func.max(LedgerCheckpoint.upto_id)).where(mine).scalar_subquery()
+    result: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    for day, earned in db.session.execute(
+        select(LedgerCheckpointDay.day, LedgerCheckpointDay.earned).where(
+            LedgerCheckpointDay.distributor_id == distributor_id,
+            LedgerCheckpointDay.day >= start.date(),
+            LedgerCheckpointDay.day < end.date(),
+        )
+    ):
+        result[day] += earned
+    day = utc_date(LedgerEntry.created_at)
+    for d, total in db.session.execute(
+        select(day, func.sum(LedgerEntry.amount))
+        .where(
+            LedgerEntry.distributor_id == distributor_id,
+            LedgerEntry.bucket.in_(ALL_BUCKETS),
+            LedgerEntry.id > func.coalesce(upto, 0),
+            LedgerEntry.created_at >= start,
+            LedgerEntry.created_at < end,
+            LedgerEntry.kind.in_(EARNING_KINDS),
+        )
+        .group_by(day)
+    ):
+        result[as_date(d)] += Decimal(total)
+    return {d: v + ZERO for d, v in result.items()}
+
+
 def _cursor(name: str) -> JobCursor:
     """The named cursor, row-locked (two runs of the job take turns, batch by batch)."""
     cursor = db.session.get(JobCursor, name, with_for_update=True)
@@ -242,6 +280,23 @@ def _checkpoint(distributor_ids: list[int], bound: int) -> int:
         sums[(d, bucket)] = sums.get((d, bucket), ZERO) + Decimal(total)
     if not changed:
         return 0
+    day = utc_date(LedgerEntry.created_at)
+    earned = {
+        (d, as_date(on)): Decimal(total)
+        for d, on, total in db.session.execute(
+            select(LedgerEntry.distributor_id, day, func.sum(LedgerEntry.amount))
+            .outerjoin(uptos, uptos.c.distributor_id == LedgerEntry.distributor_id)
+            .where(
+                LedgerEntry.distributor_id.in_(changed),
+                LedgerEntry.bucket.in_(ALL_BUCKETS),
+                LedgerEntry.id > func.coalesce(uptos.c.upto, 0),
+                LedgerEntry.id <= bound,
+                LedgerEntry.kind.in_(EARNING_KINDS),
+            )
+            .group_by(LedgerEntry.distributor_id, day)
+        )
+    }
+    _add_days(earned)
     now = utcnow()
     db.session.execute(
         delete(LedgerCheckpoint)
@@ -257,6 +312,42 @@ def _checkpoint(distributor_ids: list[int], bound: int) -> int:
         ],
     )
     return len(changed)
+
+
+def _add_days(earned: dict[tuple[int, date], Decimal]) -> None:
+    """Add per-day earnings into the checkpoint's days (rows rewritten, not updated in
+    place, so SQLite and PostgreSQL take the same path)."""
+    if not earned:
+        return
+    distributors = {d for d, _day in earned}
+    days = {day for _d, day in earned}
+    existing = db.session.execute(
+        select(
+            LedgerCheckpointDay.distributor_id, LedgerCheckpointDay.day, LedgerCheckpointDay.earned
+        ).where(
+            LedgerCheckpointDay.distributor_id.in_(distributors),
+            LedgerCheckpointDay.day.in_(days),
+        )
+    ).all()
+    merged = dict(earned)
+    for d, day, amount in existing:
+        if (d, day) in merged:
+            merged[(d, day)] += amount
+    db.session.execute(
+        delete(LedgerCheckpointDay)
+        .where(
+            LedgerCheckpointDay.distributor_id.in_(distributors),
+            LedgerCheckpointDay.day.in_(days),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = [{"distributor_id": d, "day": day, "earned": v} for (d, day), v in merged.items()]
+    kept = [
+        {"distributor_id": d, "day": day, "earned": amount}
+        for d, day, amount in existing
+        if (d, day) not in merged
+    ]
+    bulk.insert_rows(LedgerCheckpointDay.__table__, rows + kept)
 
 
 def checkpoint_problems() -> list[str]:
@@ -306,6 +397,33 @@ def checkpoint_problems() -> list[str]:
             where = f"up to entry {upto}" if upto is not None else "missing"
             problems.append(
                 f"distributor {d}: {b} checkpoint ({where}) is {amount}, entries sum to {actual}"
+            )
+    day = utc_date(LedgerEntry.created_at)
+    days_stored = {
+        (d, on): amount
+        for d, on, amount in db.session.execute(
+            select(
+                LedgerCheckpointDay.distributor_id,
+                LedgerCheckpointDay.day,
+                LedgerCheckpointDay.earned,
+            )
+        )
+    }
+    days_recomputed = {
+        (d, as_date(on)): Decimal(total) + ZERO
+        for d, on, total in db.session.execute(
+            select(LedgerEntry.distributor_id, day, func.sum(LedgerEntry.amount))
+            .join(uptos, uptos.c.distributor_id == LedgerEntry.distributor_id)
+            .where(LedgerEntry.id <= uptos.c.upto, LedgerEntry.kind.in_(EARNING_KINDS))
+            .group_by(LedgerEntry.distributor_id, day)
+        )
+    }
+    for d, on in sorted(days_stored.keys() | days_recomputed.keys()):
+        amount, actual = days_stored.get((d, on), ZERO), days_recomputed.get((d, on), ZERO)
+        if amount != actual:
+            problems.append(
+                f"distributor {d}: earned on {on.isoformat()} checkpoint is {amount}, "
+                f"entries sum to {actual}"
             )
     return problems
 

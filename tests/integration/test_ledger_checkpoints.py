@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,16 +19,49 @@ from flask import Flask
 from portal.cli import cli
 from portal.extensions import db
 from portal.ledger import services as ledger
-from portal.ledger.models import Bucket, EntryKind, LedgerCheckpoint, LedgerEntry
+from portal.ledger.models import (
+    EARNING_KINDS,
+    Bucket,
+    EntryKind,
+    LedgerCheckpoint,
+    LedgerCheckpointDay,
+    LedgerEntry,
+)
 from portal.notifications.models import JobCursor
 
 D = Decimal
+START = datetime(2026, 10, 1, tzinfo=UTC)
+DAYS = 20
 
 
-def book(distributor_id: int, bucket: Bucket, amount: Decimal) -> None:
-    journal = ledger.Journal()
-    journal.book(distributor_id, bucket, amount, "USD", EntryKind.MANUAL, "test")
+def book(
+    distributor_id: int,
+    bucket: Bucket,
+    amount: Decimal,
+    kind: EntryKind = EntryKind.MANUAL,
+    at: datetime | None = None,
+) -> None:
+    journal = ledger.Journal(at)
+    journal.book(distributor_id, bucket, amount, "USD", kind, "test")
     journal.write()
+
+
+def direct_days(distributor_id: int) -> dict[date, Decimal]:
+    """Earnings per UTC day summed in Python from every entry."""
+    result: dict[date, Decimal] = defaultdict(Decimal)
+    for kind, at, amount in db.session.execute(
+        sa.select(LedgerEntry.kind, LedgerEntry.created_at, LedgerEntry.amount).where(
+            LedgerEntry.distributor_id == distributor_id
+        )
+    ):
+        if kind in EARNING_KINDS:
+            result[at.astimezone(UTC).date()] += amount
+    return {d: v for d, v in result.items() if v}
+
+
+def earned(distributor_id: int) -> dict[date, Decimal]:
+    found = ledger.earned_per_day(distributor_id, START, START + timedelta(days=DAYS + 1))
+    return {d: v for d, v in found.items() if v}
 
 
 def direct(distributor_id: int) -> dict[Bucket, Decimal]:
@@ -56,19 +90,25 @@ def test_balances_equal_with_and_without_checkpoints(app: Flask, people, seed: i
         for _step in range(rng.randint(20, 60)):
             for _ in range(rng.randint(1, 8)):
                 cents = rng.randint(-50_000, 90_000)
-                book(rng.choice(people), rng.choice(list(Bucket)), D(cents) / 100)
+                # Any day, in any order of ids (a replayed history books old days late).
+                at = START + timedelta(days=rng.randint(0, DAYS), seconds=rng.randint(0, 86399))
+                kind = rng.choice([EntryKind.MANUAL, EntryKind.ACCRUAL, EntryKind.TRANSFER])
+                book(rng.choice(people), rng.choice(list(Bucket)), D(cents) / 100, kind, at)
             db.session.commit()
-            plain = {d: ledger.balances(d) for d in people}
+            plain = {d: (ledger.balances(d), earned(d)) for d in people}
             if rng.random() < 0.3:
                 ledger.write_checkpoints(batch=rng.randint(1, 4), budget=rng.choice([0, 60]))
             for d in people:
-                assert ledger.balances(d) == plain[d] == direct(d), (seed, d)
+                assert ledger.balances(d) == plain[d][0] == direct(d), (seed, d)
+                assert earned(d) == plain[d][1] == direct_days(d), (seed, d)
             assert ledger.checkpoint_problems() == []
         while db.session.get(JobCursor, ledger.AFTER_CURSOR).position:  # finish a run
             ledger.write_checkpoints(batch=2, budget=0)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerCheckpoint))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerCheckpointDay))
         for d in people:
             assert ledger.balances(d) == direct(d)
+            assert earned(d) == direct_days(d)
 
 
 def test_job_is_resumable_and_keeps_its_bound(app: Flask, people) -> None:
@@ -126,13 +166,21 @@ def test_verify_fails_on_a_tampered_or_missing_checkpoint(app: Flask, people) ->
             )
         )
         db.session.commit()
+        db.session.execute(
+            sa.update(LedgerCheckpointDay)
+            .where(LedgerCheckpointDay.distributor_id == people[1])
+            .values(earned=LedgerCheckpointDay.earned + 1)
+        )
+        db.session.commit()
     failed = runner.invoke(cli, ["ledger", "verify"])
     assert failed.exit_code == 1
     lines = failed.output.strip().splitlines()
     assert f"distributor {people[0]}: available checkpoint" in lines[0]
     assert "26.0000" in lines[0] and "25.0000" in lines[0]
     assert f"distributor {people[1]}: paid checkpoint (missing)" in lines[1]
-    assert lines[-1] == "Error: ledger verify: 2 problem(s)"
+    assert f"distributor {people[1]}: earned on " in lines[2]
+    assert "31.0000" in lines[2] and "30.0000" in lines[2]
+    assert lines[-1] == "Error: ledger verify: 3 problem(s)"
 
 
 def _other_connection_insert(app: Flask, distributor_id: int, amount: str):
