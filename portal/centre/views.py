@@ -110,7 +110,7 @@ def team_list() -> Response:
     depth = request.args.get("depth", type=int)
     depth = depth if depth in team.DEPTHS else None
     search = (request.args.get("q") or "").strip()[:80]
-    page = paginate(team.members_query(distributor.id, depth, search))
+    page = team.members_page(distributor.id, depth, search)
     month = periods.month_of(utcnow())
     return render(
         "me/team.html",
