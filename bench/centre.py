@@ -9,6 +9,11 @@ Two figures, printed (nothing is asserted):
    300 distributors (random, plus the 20 busiest), as p50 / p95. Printed beside the
    same dashboard template rendered with constant data in the same run, so the ratio
    says what the queries cost. Target: p95 ≤ 50 ms.
+   With ``--wide-tree`` a team leader is added on top: 50,000 direct members and 10,000 at
+   the second level, 150,000 orders by the direct members (so 150,000 depth-2 ledger
+   entries for the leader), and the leader's ``/me/``, ``/me/team`` (first page, a page
+   deep inside level 1, level 2) are timed on their own, after the checkpoint job has run
+   (its time is printed too). Target: p95 ≤ 50 ms.
 2. **Redirects** — ``/r/<code>`` (a lookup, a click INSERT, a 302) under gunicorn with
    2 workers, requests/s from a client that keeps both workers busy, beside a bare 302
    endpoint in the same app measured the same way. Target ratio ≥ 0.5.
@@ -18,7 +23,9 @@ that it leaves filled (drop it afterwards)::
 
     createdb -h 127.0.0.1 -U postgres portal_bench
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench \\
-        python bench/centre.py [--skip-pages] [--skip-redirects]
+        python bench/centre.py [--wide-tree] [--skip-pages] [--skip-redirects]
+
+The machine's load average is printed beside every timing.
 """
 
 from __future__ import annotations
@@ -45,17 +52,25 @@ from flask import Flask, render_template
 from flask_migrate import upgrade
 
 from portal import create_app
+from portal.centre import team
 from portal.centre.charts import bar_chart
 from portal.centre.figures import PeriodFigures
 from portal.centre.levels import LevelProgress
+from portal.commissions.engine import Basis
+from portal.commissions.estimates import Rates
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.ledger import services as ledger
 from portal.ledger.models import Bucket
 
 DISTRIBUTORS = 100_000
 ORDERS = 1_000_000
 CLICKS = 3_000_000
 SAMPLES = 300
+WIDE_DIRECT = 50_000
+WIDE_SECOND = 10_000
+WIDE_ORDERS = 150_000
+LEADER = DISTRIBUTORS + 1  # user and distributor id of the wide tree's leader
 
 # One statement per table: every row computed by PostgreSQL itself.
 GENERATE = [
@@ -116,15 +131,56 @@ GENERATE = [
 ]
 
 
-def generate(app: Flask) -> None:
+# The wide tree, inserted after the base tree's distributors and orders (so the statements
+# after those — lines, commissions, ledger — cover it too): the leader, 50k direct members,
+# 10k below the first 10k of them, and orders spread evenly over the direct members.
+WIDE = [
+    """INSERT INTO users (email, password_hash, role, active, created_at)
+       SELECT 'w' || n || '@bench.example', 'x', 'distributor', true, now()
+       FROM generate_series(:n + 1, :n + 1 + :w1 + :w2) AS n""",
+    """INSERT INTO distributors (user_id, code, display_name, status, role, parent_id,
+                                 applied_at, joined_at)
+       SELECT n, 'BW' || translate(lpad(n::text, 6, '0'), '0123456789', 'ACDEFGHJKM'),
+              'Wide ' || n, 'active', 'affiliate',
+              CASE WHEN n = :n + 1 THEN NULL
+                   WHEN n <= :n + 1 + :w1 THEN :n + 1
+                   ELSE n - :w1 END,
+              now() - interval '400 days', now() - interval '300 days' + n * interval '1 second'
+       FROM generate_series(:n + 1, :n + 1 + :w1 + :w2) AS n""",
+    """INSERT INTO orders (shop, shop_order_id, number, status, currency, net_total,
+                           refunded_unallocated, created_at_shop, modified_at_shop,
+                           completed_at, distributor_id, attribution_method,
+                           attribution_evidence, stored_at, commission_runs)
+       SELECT 'woocommerce', 'w' || n, 'w' || n, 'completed', 'CNY',
+              round(10 + (n::bigint * 7919) % 49000 / 100.0, 2), 0, t, t, t,
+              :n + 2 + n % :w1, 'coupon', '{}'::json, t, 1
+       FROM (SELECT n, now() - random() * interval '90 days' AS t
+             FROM generate_series(1, :wo) AS n) AS g""",
+]
+
+
+def generate(app: Flask, wide: bool) -> None:
     with app.app_context():
-        params = {"n": DISTRIBUTORS, "d": DISTRIBUTORS, "o": ORDERS, "c": CLICKS}
-        for statement in GENERATE:
+        params = {
+            "n": DISTRIBUTORS,
+            "d": DISTRIBUTORS,
+            "o": ORDERS,
+            "c": CLICKS,
+            "w1": WIDE_DIRECT,
+            "w2": WIDE_SECOND,
+            "wo": WIDE_ORDERS,
+        }
+        statements = GENERATE[:3] + (WIDE if wide else []) + GENERATE[3:]
+        for statement in statements:
             start = time.perf_counter()
             table = statement.split()[2]
             db.session.execute(sa.text(statement), params)
             db.session.commit()
             print(f"  {table:<15} {time.perf_counter() - start:6.1f} s", flush=True)
+        start = time.perf_counter()
+        team.recount()  # the counters the application keeps as distributors join
+        db.session.commit()
+        print(f"  {'team counts':<15} {time.perf_counter() - start:6.1f} s", flush=True)
         # What autovacuum does for a live database: statistics, and the visibility map
         # that lets covering indexes answer without visiting the table.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -134,6 +190,55 @@ def generate(app: Flask) -> None:
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95)] * 1000
+
+
+def load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def checkpoints(app: Flask) -> None:
+    """The periodic checkpoint job over everything not yet checkpointed."""
+    with app.app_context():
+        start = time.perf_counter()
+        done = ledger.write_checkpoints(batch=2000, budget=float("inf"))
+        entries = db.session.scalar(sa.text("SELECT count(*) FROM ledger_entries"))
+    took = time.perf_counter() - start
+    print(f"\ncheckpoint job: {done} distributors, {entries} entries, {took:.1f} s   ({load()})")
+
+
+def leader_pages(app: Flask, samples: int = 100) -> None:
+    """The wide tree's leader alone: dashboard and team pages, p50 / p95."""
+    with app.app_context():
+        entries = db.session.scalar(
+            sa.text("SELECT count(*) FROM ledger_entries WHERE distributor_id = :d"),
+            {"d": LEADER},
+        )
+        sizes = team.counts(LEADER)
+        deep = db.session.scalar(
+            sa.text("SELECT min(id) FROM distributors WHERE parent_id = :d"), {"d": LEADER}
+        )
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{LEADER}:0"  # User.get_id(): id and session version
+        session["_fresh"] = True
+    urls = {
+        "/me/": "/me/",
+        "/me/team": "/me/team",
+        "/me/team, deep in level 1": f"/me/team?after=0.{deep + 100}",
+        "/me/team?depth=2": "/me/team?depth=2",
+    }
+    timings: dict[str, list[float]] = {name: [] for name in urls}
+    for _ in range(samples):
+        for name, url in urls.items():
+            start = time.perf_counter()
+            response = client.get(url)
+            timings[name].append(time.perf_counter() - start)
+            assert response.status_code == 200, (url, response.status_code)
+    print(f"\nleader: team {sizes}, {entries} ledger entries; {samples} requests each")
+    print(f"{'leader page':<28} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, samples_ in timings.items():
+        p50, p95 = _percentiles(samples_)
+        print(f"{name:<28} {p50:>8.1f} {p95:>8.1f}   ({load()})")
 
 
 def pages(app: Flask) -> None:
@@ -155,7 +260,7 @@ def pages(app: Flask) -> None:
     timings: dict[str, list[float]] = {"/me/": [], "/me/orders": [], "/me/team": []}
     for user_id in users:
         with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)  # user n is distributor n
+            session["_user_id"] = f"{user_id}:0"  # user n is distributor n; version 0
             session["_fresh"] = True
         for url, samples in timings.items():
             start = time.perf_counter()
@@ -168,7 +273,8 @@ def pages(app: Flask) -> None:
     print(f"{'dashboard, constant data':<28} {constant[0]:>8.1f} {constant[1]:>8.1f}")
     for url, samples in timings.items():
         p50, p95 = _percentiles(samples)
-        print(f"{url:<28} {p50:>8.1f} {p95:>8.1f}   ({p95 / constant[1]:.1f}x the constant page)")
+        ratio = p95 / constant[1]
+        print(f"{url:<28} {p50:>8.1f} {p95:>8.1f}   ({ratio:.1f}x the constant page; {load()})")
 
 
 def _constant_dashboard(app: Flask) -> tuple[float, float]:
@@ -190,6 +296,7 @@ def _constant_dashboard(app: Flask) -> tuple[float, float]:
             "funnel": figures,
             "progress": LevelProgress(None, None, 0, []),
             "recruits": 5,
+            "rates": Rates((Decimal(10), Decimal(3)), 0, Basis.PRODUCT, None, 7),
             "short_url": "https://portal.example/r/B0000001",
             "days": 30,
             "chart_days": (7, 30, 90),
@@ -287,9 +394,10 @@ def redirects(database_url: str, code: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def bench_app() -> Flask:
+def bench_app(wide: bool) -> Flask:
     """The app on ``DATABASE_URL``, migrated, with the bench data (generated on first use
-    into an empty database; any other data is refused)."""
+    into an empty database; any other data — or the data of the other tree option — is
+    refused)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
         sys.exit("set DATABASE_URL to an empty PostgreSQL database (or the bench's own)")
@@ -300,19 +408,23 @@ def bench_app() -> Flask:
         users = db.session.scalar(sa.text("SELECT count(*) FROM users"))
     if not users:
         print("generating (one-off, a few minutes):", flush=True)
-        generate(app)
-    elif users != DISTRIBUTORS:
+        generate(app, wide)
+    elif users != DISTRIBUTORS + (1 + WIDE_DIRECT + WIDE_SECOND if wide else 0):
         sys.exit("the database has other data (or a bench run left its user): use an empty one")
     return app
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--wide-tree", action="store_true", help="add a 50k+10k leader")
     parser.add_argument("--skip-pages", action="store_true")
     parser.add_argument("--skip-redirects", action="store_true")
     args = parser.parse_args()
-    app = bench_app()
+    app = bench_app(args.wide_tree)
     if not args.skip_pages:
+        checkpoints(app)
+        if args.wide_tree:
+            leader_pages(app)
         pages(app)
     if not args.skip_redirects:
         with app.app_context():

@@ -110,9 +110,11 @@ def _init_extensions(app: Flask) -> None:
 
     # Models must be imported for metadata (migrations, create_all in tooling).
     import_module("portal.models")
+    from portal.centre import team
     from portal.ledger import guard
 
     guard.install()
+    team.install()
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -241,8 +243,9 @@ def _register_jobs(app: Flask) -> None:
     from portal.commissions.jobs import apply_due_commissions, mature_commissions
     from portal.distributors.buyers import recruit_buyers
     from portal.distributors.upgrades import upgrade_levels
+    from portal.ledger.services import write_checkpoints
     from portal.materials.services import announce_new_materials
-    from portal.notifications.jobs import notify_available_commissions
+    from portal.notifications.jobs import notify_available_commissions, notify_new_commissions
     from portal.notifications.mail import attach_to, deliver_emails
     from portal.notifications.models import NotificationKind
     from portal.withdrawals import paypal, statements
@@ -254,7 +257,9 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 60, deliver_emails)
     jobs.every(app, 60, deliver_account_emails)
     jobs.every(app, 300, notify_available_commissions)
+    jobs.every(app, 120, notify_new_commissions)
     jobs.every(app, 3600, upgrade_levels)
+    jobs.every(app, 600, write_checkpoints)
     jobs.every(app, 300, recruit_buyers)
     jobs.every(app, 300, announce_new_materials)
     jobs.every(app, 86400, statements.issue_last_month)

@@ -5,6 +5,7 @@ from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
 from portal.campaigns.models import Campaign, CampaignAward, CampaignPrize, CampaignTier
 from portal.catalogue.models import Product
+from portal.centre.models import OnboardingStep
 from portal.commissions.models import (
     Commission,
     CommissionEvent,
@@ -52,6 +53,7 @@ __all__ = [
     "LoginFailure",
     "Material",
     "Notification",
+    "OnboardingStep",
     "Order",
     "OrderLine",
     "PayoutAccount",

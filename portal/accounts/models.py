@@ -122,3 +122,11 @@ class AccountToken(db.Model):
 
 
 Index("ix_account_tokens_emailed_at", AccountToken.emailed_at)
+# The admin distributor search matches e-mail addresses anywhere (a trigram index on
+# PostgreSQL, a plain one on SQLite: see the migration d18c3e4f5a51).
+Index(
+    "ix_users_email_trgm",
+    User.email,
+    postgresql_using="gin",
+    postgresql_ops={"email": "gin_trgm_ops"},
+)

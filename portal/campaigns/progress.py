@@ -183,6 +183,15 @@ def rank(values: dict[int, Decimal], limit: int | None = None) -> list[Standing]
     ]
 
 
+def top_and_mine(
+    board: list[Standing], limit: int, distributor_id: int
+) -> tuple[list[Standing], Standing | None]:
+    """The first ``limit`` places, and the distributor's own place when it is below them
+    (``None`` when it is among them or they are not on the board)."""
+    mine = next((s for s in board[limit:] if s.distributor_id == distributor_id), None)
+    return board[:limit], mine
+
+
 def standings(campaign: Campaign, limit: int | None = None) -> list[Standing]:
     """The campaign's leaderboard: eligible distributors with a value above zero."""
     values = metric_values(campaign.metric, campaign.starts_at, campaign.ends_at)

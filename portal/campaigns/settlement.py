@@ -102,6 +102,7 @@ def settle(campaign_id: int, now: datetime | None = None) -> int:
         lock_distributor(distributor_id)
     journal = Journal()
     changed = 0
+    won: dict[int, list[progress.Award]] = {}
     for key in sorted(wanted.keys() | booked.keys()):
         target = wanted.get(key)
         award = booked.get(key)
@@ -118,23 +119,39 @@ def settle(campaign_id: int, now: datetime | None = None) -> int:
                 matures_at=matures_at,
             )
             db.session.add(award)
-            # Announced with its booking: a bonus is never booked unannounced, nor twice.
-            notify(
-                target.distributor_id,
-                NotificationKind.CAMPAIGN_WON,
-                {
-                    "campaign": campaign.name,
-                    "amount": str(target.amount),
-                    "currency": campaign.currency,
-                },
-                key=f"campaign:{campaign_id}:{target.distributor_id}:{target.award_key}",
-            )
+            won.setdefault(target.distributor_id, []).append(target)
         elif target is not None:
             award.value = target.value
         changed += _bring(journal, award, target.amount if target else ZERO, now)
+    _announce(campaign, won)
     journal.write()
     db.session.flush()
     return changed
+
+
+def _announce(campaign: Campaign, won: dict[int, list[progress.Award]]) -> None:
+    """One notice per winner for the awards this run booked, with their total and the
+    place when a prize is among them: a winner of a tier bonus and a prize used to get
+    two identical "You won the campaign …" notices. Announced with the booking, so a
+    bonus is never booked unannounced, nor announced twice (the key names the first
+    award, which is booked once)."""
+    for distributor_id, awards in sorted(won.items()):
+        keys = sorted(a.award_key for a in awards)
+        params: dict[str, object] = {
+            "campaign": campaign.name,
+            "campaign_id": campaign.id,
+            "amount": str(sum((a.amount for a in awards), ZERO)),
+            "currency": campaign.currency,
+        }
+        ranks = [int(key.split(":")[1]) for key in keys if key.startswith("rank:")]
+        if ranks:
+            params["rank"] = min(ranks)
+        notify(
+            distributor_id,
+            NotificationKind.CAMPAIGN_WON,
+            params,
+            key=f"campaign:{campaign.id}:{distributor_id}:{keys[0]}",
+        )
 
 
 def settle_awards(now: datetime | None = None) -> int:

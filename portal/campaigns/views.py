@@ -218,7 +218,7 @@ def leaderboard() -> Response:
         campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
         if campaign is None or campaign.starts_at > utcnow():
             abort(404)
-        board = progress.standings(campaign, limit=BOARD_SIZE)
+        everyone = progress.standings(campaign)
         metric = campaign.metric
     else:
         metric_name = request.args.get("metric", CampaignMetric.ORDERS.value)
@@ -228,11 +228,13 @@ def leaderboard() -> Response:
         now = utcnow()
         start = datetime(now.year, now.month, 1, tzinfo=UTC) if period == "month" else None
         values = progress.active_only(progress.metric_values(metric, start, now))
-        board = progress.rank(values, limit=BOARD_SIZE)
+        everyone = progress.rank(values)
+    board, mine = progress.top_and_mine(everyone, BOARD_SIZE, distributor.id)
     return render(
         "me/campaign_leaderboard.html",
         "me/_campaign_board.html",
         board=board,
+        mine=mine,
         period=period,
         metric=metric,
         campaign=campaign,

@@ -17,17 +17,13 @@ from sqlalchemy import ColumnElement, and_, func, select
 from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.extensions import db
-from portal.ledger.models import EntryKind, LedgerEntry
+from portal.ledger import services as ledger
 from portal.links.models import Click
 from portal.orders.models import Order
 from portal.risk import qualifying
 from portal.timeutil import as_date, utc_date
 
 ZERO = Decimal(0)
-# Entries that change what a distributor earned (transfers only move money between buckets).
-EARNING_KINDS = tuple(
-    k.value for k in (EntryKind.ACCRUAL, EntryKind.ADJUSTMENT, EntryKind.BONUS, EntryKind.MANUAL)
-)
 
 
 @dataclass(frozen=True)
@@ -110,16 +106,7 @@ def series(distributor_id: int, span: Period) -> Series:
         span,
         orders,
         sales,
-        _per_day(
-            LedgerEntry.created_at,
-            func.sum(LedgerEntry.amount),
-            [
-                LedgerEntry.distributor_id == distributor_id,
-                _within(LedgerEntry.created_at, span),
-                LedgerEntry.kind.in_(EARNING_KINDS),
-            ],
-            Decimal,
-        ),
+        ledger.earned_per_day(distributor_id, span.start, span.end),
         _per_day(
             Click.created_at,
             func.count(),

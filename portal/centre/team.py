@@ -1,12 +1,31 @@
 """A distributor's downline three levels deep, with what each member sold and earned
-the distributor. Only names, levels and dates — never emails or customer data."""
+the distributor. Only names, levels and dates — never emails or customer data.
+
+Members per depth are counters on the distributor (``team_size_1..3``), kept here as
+distributors join or move (:func:`install`), so a leader's counts never scan the team;
+the list is read in keyset pages, one level after the other.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Select, Subquery, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Connection,
+    Select,
+    Subquery,
+    event,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import Mapper, attributes
 
 from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
@@ -14,8 +33,12 @@ from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.forms import like_escape
 from portal.orders.models import VOID_STATUSES, Order
+from portal.pagination import Key, KeysetPage, keyset_page
 
 DEPTHS = (1, 2, 3)
+SIZES = (Distributor.team_size_1, Distributor.team_size_2, Distributor.team_size_3)
+# Newest first: ids grow with applications (joined_at is empty until approval).
+ORDER = (Key(Distributor.id, descending=True),)
 
 
 def team(root_id: int) -> Subquery:
@@ -32,13 +55,81 @@ def team(root_id: int) -> Subquery:
 
 
 def counts(root_id: int) -> dict[int, int]:
-    """Members per depth (every depth present)."""
-    members = team(root_id)
-    result = dict.fromkeys(DEPTHS, 0)
-    result.update(
-        db.session.execute(select(members.c.depth, func.count()).group_by(members.c.depth)).all()
-    )
-    return result
+    """Members per depth (every depth present), from the maintained counters."""
+    row = db.session.execute(select(*SIZES).where(Distributor.id == root_id)).one_or_none()
+    return dict(zip(DEPTHS, row or (0, 0, 0), strict=True))
+
+
+def _shift(conn: Connection, parent_id: int | None, member_id: int, sign: int) -> None:
+    """Add (``sign`` 1) or remove (-1) the subtree of ``member_id`` under ``parent_id``:
+    the member and its first two levels become depths 1..3 of the parent, 2..3 of the
+    grandparent, 3 of the great-grandparent."""
+    if parent_id is None:
+        return
+    own = conn.execute(
+        select(Distributor.team_size_1, Distributor.team_size_2).where(Distributor.id == member_id)
+    ).one()
+    subtree = (1, own[0], own[1])  # at depth 0, 1, 2 below the member
+    ancestor: int | None = parent_id
+    for distance in DEPTHS:
+        if ancestor is None:
+            return
+        changes = {
+            SIZES[distance + j - 1].key: SIZES[distance + j - 1] + sign * subtree[j]
+            for j in range(len(DEPTHS) - distance + 1)
+            if subtree[j]
+        }
+        conn.execute(update(Distributor).where(Distributor.id == ancestor).values(changes))
+        ancestor = conn.scalar(select(Distributor.parent_id).where(Distributor.id == ancestor))
+
+
+def _inserted(_mapper: Mapper[Any], conn: Connection, target: Distributor) -> None:
+    _shift(conn, target.parent_id, target.id, 1)
+
+
+def _updated(_mapper: Mapper[Any], conn: Connection, target: Distributor) -> None:
+    history = attributes.get_history(target, "parent_id")
+    if not history.has_changes():
+        return
+    for old in history.deleted:
+        _shift(conn, old, target.id, -1)
+    for new in history.added:
+        _shift(conn, new, target.id, 1)
+
+
+def install() -> None:
+    """Keep the counters on every ORM insert and re-parenting (idempotent). Bulk SQL that
+    writes the tree (the benches) calls :func:`recount` afterwards."""
+    for name, listener in (("after_insert", _inserted), ("after_update", _updated)):
+        if not event.contains(Distributor, name, listener):
+            event.listen(Distributor, name, listener)
+
+
+# Set-based (one grouped pass per depth), so the plan cannot become a scan per row.
+RECOUNT = [
+    "UPDATE distributors SET team_size_1 = 0, team_size_2 = 0, team_size_3 = 0",
+    """UPDATE distributors SET team_size_1 = s.n FROM
+         (SELECT parent_id AS id, count(*) AS n FROM distributors
+          WHERE parent_id IS NOT NULL GROUP BY parent_id) AS s
+       WHERE s.id = distributors.id""",
+    """UPDATE distributors SET team_size_2 = s.n FROM
+         (SELECT p.parent_id AS id, count(*) AS n
+          FROM distributors c JOIN distributors p ON c.parent_id = p.id
+          WHERE p.parent_id IS NOT NULL GROUP BY p.parent_id) AS s
+       WHERE s.id = distributors.id""",
+    """UPDATE distributors SET team_size_3 = s.n FROM
+         (SELECT g.parent_id AS id, count(*) AS n
+          FROM distributors c JOIN distributors p ON c.parent_id = p.id
+          JOIN distributors g ON p.parent_id = g.id
+          WHERE g.parent_id IS NOT NULL GROUP BY g.parent_id) AS s
+       WHERE s.id = distributors.id""",
+]
+
+
+def recount() -> None:
+    """Every distributor's counters from the tree itself (the migration's backfill)."""
+    for statement in RECOUNT:
+        db.session.execute(text(statement))
 
 
 def active_size(root_id: int) -> int:
@@ -52,20 +143,29 @@ def active_size(root_id: int) -> int:
     )
 
 
-def members_query(root_id: int, depth: int | None, search: str) -> Select[tuple[Distributor]]:
-    """Members for one page of the team list, nearest first, newest first."""
-    members = team(root_id)
-    query = select(Distributor).join(members, members.c.member_id == Distributor.id)
-    if depth in DEPTHS:
-        query = query.where(members.c.depth == depth)
+def _level(root_id: int, depth: int) -> Select[tuple[Distributor]]:
+    parents: Any = [root_id]
+    for _ in range(depth - 1):
+        parents = select(Distributor.id).where(Distributor.parent_id.in_(parents))
+    return select(Distributor).where(Distributor.parent_id.in_(parents))
+
+
+def members_page(root_id: int, depth: int | None, search: str) -> KeysetPage:
+    """One keyset page of the team list: nearest level first, newest first in a level.
+    The total comes from the counters (unknown while searching)."""
+    depths = [depth] if depth in DEPTHS else list(DEPTHS)
+    levels = [_level(root_id, d) for d in depths]
     if search:
-        query = query.where(
-            or_(
-                Distributor.display_name.ilike(f"%{like_escape(search)}%", escape="\\"),
-                Distributor.code == search.upper(),
-            )
+        match = or_(
+            Distributor.display_name.ilike(f"%{like_escape(search)}%", escape="\\"),
+            Distributor.code == search.upper(),
         )
-    return query.order_by(members.c.depth, Distributor.joined_at.desc(), Distributor.id.desc())
+        levels = [level.where(match) for level in levels]
+    page = keyset_page(levels, ORDER)
+    if search:
+        return page
+    sizes = counts(root_id)
+    return KeysetPage(page.items, page.next_cursor, page.prev_cursor, sum(sizes[d] for d in depths))
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ from flask_babel import gettext as _
 
 from portal import formatting
 from portal.accounts.access import distributor_blueprint
-from portal.centre import charts, figures, levels, periods, statement, team
+from portal.centre import charts, figures, levels, onboarding, periods, statement, team
+from portal.commissions import estimates
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import DistributorStatus
 from portal.distributors.services import direct_recruits
+from portal.extensions import db
 from portal.ledger.models import Bucket
 from portal.ledger.services import balances
 from portal.pagination import paginate
@@ -67,6 +69,8 @@ def home() -> Response:
             funnel=funnel,
             progress=levels.progress(distributor, now, target, window[0] if window else None),
             recruits=direct_recruits(distributor),
+            rates=estimates.Estimator(distributor).rates(),
+            checklist=onboarding.checklist(distributor.id),
             short_url=public_url("links.follow", code=distributor.code),
             **_chart_context(daily.points(chart), days),
         )
@@ -78,6 +82,15 @@ def account() -> Response:
     """The "Me" tab: every page the four other tabs do not hold, and signing out."""
     distributor = current_distributor()
     return render("me/account.html", "me/account.html", distributor=distributor)
+
+
+@me.post("/onboarding/copied")
+def link_copied() -> Response:
+    """Posted by the copy buttons of the Share page (htmx, alongside the copy itself,
+    which happens in the browser): ticks "copy your link" off the checklist."""
+    onboarding.record(current_distributor().id, onboarding.Step.COPY_LINK)
+    db.session.commit()
+    return Response(status=204)
 
 
 @me.get("/chart")
@@ -97,7 +110,7 @@ def team_list() -> Response:
     depth = request.args.get("depth", type=int)
     depth = depth if depth in team.DEPTHS else None
     search = (request.args.get("q") or "").strip()[:80]
-    page = paginate(team.members_query(distributor.id, depth, search))
+    page = team.members_page(distributor.id, depth, search)
     month = periods.month_of(utcnow())
     return render(
         "me/team.html",

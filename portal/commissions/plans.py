@@ -122,6 +122,7 @@ def save_plan(
     after = {**_snapshot(row, PLAN_FIELDS), "exclusions": exclusions}
     if before != after:
         audit.record(actor, "plan.update", "plan", role.value, before, after)
+        _touch(row)
     db.session.commit()
     return row
 
@@ -269,6 +270,13 @@ def ineffective_changes(role: DistributorRole, proposed: engine.Plan) -> list[st
 # --- overrides --------------------------------------------------------------------------
 
 
+def _touch(plan: CommissionPlan) -> None:
+    """Mark the plan changed: a change of its overrides or exclusions alone would not
+    update the row, and the cached estimates (:mod:`portal.commissions.estimates`) read
+    ``updated_at`` to know the plan they hold is current."""
+    plan.updated_at = utcnow()
+
+
 def save_override(
     role: DistributorRole, values: dict[str, Any], actor: User, override_id: int | None = None
 ) -> PlanOverride:
@@ -288,6 +296,7 @@ def save_override(
         _l("There is already an override for this product or category at this depth."),
         "target_id",
     )
+    _touch(plan)
     audit.record(
         actor,
         "plan.override.save",
@@ -314,6 +323,7 @@ def delete_override(role: DistributorRole, override_id: int, actor: User) -> Non
         None,
     )
     db.session.delete(override)
+    _touch(plan)
     db.session.commit()
 
 

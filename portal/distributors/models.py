@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
@@ -70,7 +70,8 @@ class Distributor(db.Model):
         str_enum(DistributorRole), default=DistributorRole.AFFILIATE, index=True
     )
     level_id: Mapped[int | None] = mapped_column(ForeignKey("levels.id"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    # Indexed with ``id`` below: the team list pages through a parent's members by id.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"))
     shop_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     application_note: Mapped[str | None] = mapped_column(Text)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
@@ -82,6 +83,14 @@ class Distributor(db.Model):
     # exact text (every text ops saved is in the audit log), so the terms can be proven.
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terms_version: Mapped[str | None] = mapped_column(String(64))
+    # The distributor's own notification settings (/me/notifications/settings).
+    notify_commission: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_team_sale: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Members 1, 2 and 3 levels below, kept by :mod:`portal.centre.team` as the tree
+    # changes, so a team's counts never scan the team.
+    team_size_1: Mapped[int] = mapped_column(default=0, server_default="0")
+    team_size_2: Mapped[int] = mapped_column(default=0, server_default="0")
+    team_size_3: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     level: Mapped[Level | None] = relationship()
@@ -89,6 +98,16 @@ class Distributor(db.Model):
 
     def __repr__(self) -> str:
         return f"<Distributor {self.code} {self.status}>"
+
+
+Index("ix_distributors_parent_id_id", Distributor.parent_id, Distributor.id)
+# The admin search (ILIKE '%…%'): a trigram index on PostgreSQL (the migration's note).
+Index(
+    "ix_distributors_display_name_trgm",
+    Distributor.display_name,
+    postgresql_using="gin",
+    postgresql_ops={"display_name": "gin_trgm_ops"},
+)
 
 
 class ShopAccount(db.Model):

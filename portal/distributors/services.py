@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +32,7 @@ from portal.extensions import db
 from portal.forms import like_escape
 from portal.notifications import services as notifications
 from portal.notifications.models import NotificationKind
+from portal.pagination import Key, KeysetPage, keyset_page
 from portal.timeutil import utcnow
 
 # Attempts per code length before trying a longer code. 31^6 ≈ 887 million codes, so
@@ -301,13 +302,17 @@ def approve(distributor_id: int, actor: User) -> Distributor:
 
 
 def reject(distributor_id: int, actor: User, reason: str | None) -> Distributor:
-    """applied → rejected, with an optional reason shown to the applicant."""
-    return _review(
+    """applied → rejected, with an optional reason shown to the applicant (on their
+    dashboard, and in the notice and email they get)."""
+    distributor = _review(
         distributor_id,
         actor,
         DistributorStatus.REJECTED,
         review_note=(reason or "").strip() or None,
     )
+    notifications.application_rejected(distributor)
+    db.session.commit()
+    return distributor
 
 
 # Lists show each row's user, level and upline: one extra query each (no N+1).
@@ -338,9 +343,17 @@ class ListFilter:
     search: str = ""  # name, code or email
 
 
+def distributors_page(filters: ListFilter | None = None) -> KeysetPage:
+    """One keyset page of the admin list, newest first, with the number that match."""
+    query = distributors_query(filters)
+    page = keyset_page([query], (Key(Distributor.id, descending=True),))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    return KeysetPage(page.items, page.next_cursor, page.prev_cursor, total)
+
+
 def distributors_query(filters: ListFilter | None = None) -> Select[tuple[Distributor]]:
     f = filters or ListFilter()
-    query = select(Distributor).options(*_LIST_OPTIONS).order_by(Distributor.id.desc())
+    query = select(Distributor).options(*_LIST_OPTIONS)
     if f.status is not None:
         query = query.where(Distributor.status == f.status)
     if f.role is not None:
@@ -356,16 +369,17 @@ def distributors_query(filters: ListFilter | None = None) -> Select[tuple[Distri
         end = datetime.combine(f.joined_to, time(), UTC) + timedelta(days=1)
         query = query.where(Distributor.joined_at < end)
     if f.search:
+        # A union of ids, one indexed lookup each (trigram indexes on PostgreSQL): an OR
+        # across the two tables would scan every distributor.
         pattern = f"%{like_escape(f.search)}%"
-        query = query.where(
-            or_(
-                Distributor.display_name.ilike(pattern, escape="\\"),
-                Distributor.code == f.search.upper(),
-                Distributor.user_id.in_(
-                    select(User.id).where(User.email.ilike(pattern, escape="\\"))
-                ),
-            )
+        matches = union(
+            select(Distributor.id).where(Distributor.display_name.ilike(pattern, escape="\\")),
+            select(Distributor.id).where(Distributor.code == f.search.upper()),
+            select(Distributor.id)
+            .join(User, User.id == Distributor.user_id)
+            .where(User.email.ilike(pattern, escape="\\")),
         )
+        query = query.where(Distributor.id.in_(matches))
     return query
 
 
@@ -379,10 +393,9 @@ def count_by_status() -> dict[DistributorStatus, int]:
 
 
 def direct_recruits(distributor: Distributor) -> int:
+    """From the maintained team counter (``portal.centre.team``), not a count of rows."""
     return (
-        db.session.scalar(
-            select(func.count(Distributor.id)).where(Distributor.parent_id == distributor.id)
-        )
+        db.session.scalar(select(Distributor.team_size_1).where(Distributor.id == distributor.id))
         or 0
     )
 

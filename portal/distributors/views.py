@@ -106,7 +106,7 @@ def distributor_list() -> Response:
     return render(
         "admin/distributors.html",
         "admin/_distributor_table.html",
-        page=paginate(services.distributors_query(filters)),
+        page=services.distributors_page(filters),
         filters=filters,
         status=filters.status,
         statuses=list(DistributorStatus),

@@ -4,10 +4,10 @@ refuses ORM updates and deletes, and database triggers refuse SQL ones."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -35,6 +35,12 @@ class EntryKind(enum.StrEnum):
     WITHDRAWAL = "withdrawal"  # available → withdrawing → paid (or back to available)
 
 
+# Entries that change what a distributor earned (transfers only move money between buckets).
+EARNING_KINDS = tuple(
+    k.value for k in (EntryKind.ACCRUAL, EntryKind.ADJUSTMENT, EntryKind.BONUS, EntryKind.MANUAL)
+)
+
+
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
 
@@ -52,11 +58,14 @@ class LedgerEntry(db.Model):
 
 
 # Covering indexes: balances and earnings per period are index-only scans on PostgreSQL.
+# With ``id`` last, "a distributor's entries after a checkpoint" is an index range per bucket
+# (index-only for the balances and the per-day earnings after the checkpoint).
 Index(
-    "ix_ledger_entries_distributor_bucket",
+    "ix_ledger_entries_distributor_bucket_id",
     LedgerEntry.distributor_id,
     LedgerEntry.bucket,
-    postgresql_include=["amount"],
+    LedgerEntry.id,
+    postgresql_include=["amount", "kind", "created_at"],
 )
 Index(
     "ix_ledger_entries_distributor_created",
@@ -64,3 +73,33 @@ Index(
     LedgerEntry.created_at,
     postgresql_include=["kind", "amount"],
 )
+
+
+class LedgerCheckpoint(db.Model):
+    """The sum of one distributor's entries in one bucket with ``id <= upto_id``.
+
+    A balance is the checkpoint plus the entries after it. Every row of a distributor
+    carries the same ``upto_id`` (they are written together); checkpoints are derived
+    data, rewritten by :func:`portal.ledger.services.write_checkpoints` and checked
+    against the entries by :func:`portal.ledger.services.verify`.
+    """
+
+    __tablename__ = "ledger_checkpoints"
+
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(20), primary_key=True)
+    upto_id: Mapped[int]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LedgerCheckpointDay(db.Model):
+    """What a distributor earned (``EARNING_KINDS``) per UTC day, from the entries up to
+    the distributor's checkpoint ``upto_id``: the dashboard's earnings per day are these
+    plus the entries after it. Written and verified with the balance checkpoints."""
+
+    __tablename__ = "ledger_checkpoint_days"
+
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    earned: Mapped[Decimal] = mapped_column(Money)

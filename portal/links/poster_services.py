@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
@@ -30,8 +30,7 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.catalogue.models import Product
-from portal.commissions import engine
-from portal.commissions import services as commissions
+from portal.commissions import estimates
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.formatting import money, percent
@@ -39,7 +38,6 @@ from portal.links import cards, posters, services
 from portal.links.models import PosterKind, PosterTemplate
 from portal.materials import uploads
 from portal.settings import services as settings
-from portal.timeutil import utcnow
 
 SAMPLE_CODE = "SAMPLE"
 
@@ -248,39 +246,17 @@ def save_brand(name: str, logo: IO[bytes] | None, remove_logo: bool, actor: User
 # --- what a poster says ------------------------------------------------------------------
 
 
-def _price(product: Product) -> Decimal | None:
-    try:
-        price = Decimal(product.price or "")
-    except InvalidOperation:
-        return None
-    return price if price.is_finite() and price > 0 else None
-
-
-def _member(distributor: Distributor) -> engine.Member:
-    level = distributor.level
-    rates = (level.rate_depth1, level.rate_depth2, level.rate_depth3) if level else (None,) * 3
-    return engine.Member(distributor.id, distributor.role.value, rates, last_own_sale_at=utcnow())
-
-
 def earn_amount(distributor: Distributor, product: Product) -> Decimal | None:
-    """What the distributor earns when they sell one unit: the engine on a one-unit order
-    at the catalogue price under their plan and level (``None`` without a price)."""
-    price = _price(product)
-    if price is None:
-        return None
-    plan = commissions.plan_for(distributor.role.value)
-    line = engine.Line("1", product.product_id, 1, price, tuple(product.category_ids or ()))
-    order = engine.Order("poster", settings.get("currency"), (line,))
-    rules = engine.Settings(now=utcnow(), max_depth=settings.get("max_depth"))
-    result = engine.compute(order, [_member(distributor)], plan, rules)
-    return result.lines[0].amount if result.lines else None
+    """What the distributor earns when they sell one unit: the Share page's estimate (the
+    engine on a one-unit order at the catalogue price; ``None`` without a price)."""
+    estimate = estimates.Estimator(distributor).product(product)
+    return estimate.own if estimate is not None else None
 
 
 def own_rate(distributor: Distributor) -> Decimal | None:
     """The percentage the distributor earns on their own sales where no override applies."""
-    plan = commissions.plan_for(distributor.role.value)
-    rate, _rule = engine.level_or_plan_rate(_member(distributor), 1, plan)
-    return rate
+    rates = estimates.Estimator(distributor).rates().rates
+    return rates[0] if rates else None
 
 
 @dataclass(frozen=True)
@@ -304,7 +280,7 @@ def product_texts(distributor: Distributor, product: Product) -> Texts:
     shop = brand()
     amount = earn_amount(distributor, product)
     return Texts(
-        link=services.short_url(distributor.code, product.product_id),
+        link=services.short_url(services.link_code(distributor), product.product_id),
         title=product.name or product.product_id,
         price=services.price_text(product.price),
         earn=_("Share and earn %(amount)s", amount=money(amount)) if amount else None,
@@ -319,7 +295,7 @@ def invite_texts(distributor: Distributor) -> Texts:
     shop = brand()
     rate = own_rate(distributor)
     return Texts(
-        link=services.invite_url(distributor.code),
+        link=services.invite_url(services.link_code(distributor)),
         title=_("Join %(shop)s: share and earn", shop=shop.name)
         if shop.name
         else _("Join my team: share and earn"),

@@ -13,8 +13,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.accounts.access import distributor_blueprint
+from portal.centre import onboarding
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
+from portal.extensions import db
 from portal.links import poster_services as service
 from portal.links import services
 from portal.links.models import PosterKind, PosterTemplate
@@ -43,8 +45,11 @@ def in_wechat() -> bool:
     return WECHAT in request.user_agent.string
 
 
-def _png(data: bytes, filename: str) -> Response:
-    """Inline for the page's <img>; an attachment with ``?download=1``."""
+def _png(distributor: Distributor, data: bytes, filename: str) -> Response:
+    """Inline for the page's <img>; an attachment with ``?download=1``. A poster shown
+    is one ready to long-press and save: it ticks "save your poster" off the checklist."""
+    onboarding.record(distributor.id, onboarding.Step.SAVE_POSTER)
+    db.session.commit()
     response = make_response(data)
     response.mimetype = "image/png"
     disposition = "attachment" if request.args.get("download") == "1" else "inline"
@@ -73,7 +78,7 @@ def product(product_id: str) -> Response:
     item = services.product(product_id) or abort(404)
     template = _template(PosterKind.PRODUCT)
     args = {"product_id": item.product_id, "template": template.id if template else None}
-    link = services.short_url(distributor.code, item.product_id)
+    link = services.short_url(services.link_code(distributor), item.product_id)
     return _page(
         PosterKind.PRODUCT,
         template,
@@ -92,7 +97,7 @@ def product_png(product_id: str) -> Response:
     distributor = _promoting()
     item = services.product(product_id) or abort(404)
     data = service.product_poster(distributor, item, _template(PosterKind.PRODUCT))
-    return _png(data, f"{distributor.code}-{_safe(item.product_id)}-poster.png")
+    return _png(distributor, data, f"{distributor.code}-{_safe(item.product_id)}-poster.png")
 
 
 @me.get("/posters/invite")
@@ -100,7 +105,7 @@ def invite() -> Response:
     distributor = _promoting()
     template = _template(PosterKind.INVITE)
     args = {"template": template.id if template else None}
-    link = services.invite_url(distributor.code)
+    link = services.invite_url(services.link_code(distributor))
     return _page(
         PosterKind.INVITE,
         template,
@@ -118,4 +123,4 @@ def invite() -> Response:
 def invite_png() -> Response:
     distributor = _promoting()
     data = service.invite_poster(distributor, _template(PosterKind.INVITE))
-    return _png(data, f"{distributor.code}-invite-poster.png")
+    return _png(distributor, data, f"{distributor.code}-invite-poster.png")

@@ -21,6 +21,8 @@ from werkzeug.wrappers import Response
 
 from portal import storefront
 from portal.accounts.access import distributor_blueprint
+from portal.centre import onboarding
+from portal.commissions import estimates
 from portal.distributors import coupons as personal
 from portal.distributors import recruitment, signals
 from portal.distributors.current import can_promote, current_distributor
@@ -29,7 +31,7 @@ from portal.extensions import db
 from portal.forms import Form
 from portal.links import cards, poster_services, qr, services
 from portal.pagination import paginate
-from portal.rendering import render
+from portal.rendering import is_htmx, render
 from portal.settings import services as settings
 
 public = Blueprint("links", __name__)
@@ -82,6 +84,14 @@ def _promoting() -> Distributor:
     return distributor
 
 
+def _saved(distributor: Distributor, data: bytes, filename: str) -> Response:
+    """A QR code or share card the distributor downloads: saving one ticks "save your
+    poster" off their checklist."""
+    onboarding.record(distributor.id, onboarding.Step.SAVE_POSTER)
+    db.session.commit()
+    return _png(data, filename)
+
+
 def _png(data: bytes, filename: str) -> Response:
     response = make_response(data)
     response.mimetype = "image/png"
@@ -93,10 +103,13 @@ def _png(data: bytes, filename: str) -> Response:
 def _results(distributor: Distributor) -> dict[str, Any]:
     search = request.args.get("q", "").strip()
     page = paginate(services.products_query(search))
+    estimator = estimates.Estimator(distributor)
     return {
         "q": search,
         "page": page,
         "results": services.product_links(page.items, services.link_code(distributor)),
+        "estimates": estimator.products(page.items),
+        "rates": estimator.rates(),
     }
 
 
@@ -111,6 +124,10 @@ def can_self_issue(distributor: Distributor) -> bool:
 
 
 def _page(distributor: Distributor, results: dict[str, Any]) -> Response:
+    if is_htmx():
+        # The live search swaps the results only: the QR codes (most of the page's time)
+        # and coupons are not built for it.
+        return render("me/links.html", "me/_product_links.html", **results)
     coupons = personal.of(distributor.id)
     context: dict[str, Any] = {
         "distributor": distributor,
@@ -163,15 +180,18 @@ def products() -> Response:
 @me.get("/links/qr.png")
 def shop_qr() -> Response:
     distributor = _promoting()
-    return _png(
-        qr.png(services.short_url(services.link_code(distributor))), f"{distributor.code}-shop.png"
+    return _saved(
+        distributor,
+        qr.png(services.short_url(services.link_code(distributor))),
+        f"{distributor.code}-shop.png",
     )
 
 
 @me.get("/links/invite-qr.png")
 def invite_qr() -> Response:
     distributor = _promoting()
-    return _png(
+    return _saved(
+        distributor,
         qr.png(services.invite_url(services.link_code(distributor))),
         f"{distributor.code}-invite.png",
     )
@@ -182,7 +202,7 @@ def product_qr(product_id: str) -> Response:
     distributor = _promoting()
     product = services.product(product_id) or abort(404)
     link = services.short_url(services.link_code(distributor), product.product_id)
-    return _png(qr.png(link), f"{distributor.code}-{_safe(product.product_id)}.png")
+    return _saved(distributor, qr.png(link), f"{distributor.code}-{_safe(product.product_id)}.png")
 
 
 @me.get("/links/p/<product_id>/card.png")
@@ -203,7 +223,7 @@ def product_card(product_id: str) -> Response:
     data = cards.render(
         card, current_app.config["PORTAL_CARD_FONT"] or None, cards.fetch_image(product.image_url)
     )
-    return _png(data, f"{distributor.code}-{_safe(product.product_id)}-card.png")
+    return _saved(distributor, data, f"{distributor.code}-{_safe(product.product_id)}-card.png")
 
 
 def _safe(name: str) -> str:

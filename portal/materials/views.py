@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import SelectChoice
 
 from portal.accounts.access import distributor_blueprint, staff_blueprint
+from portal.centre import onboarding
 from portal.distributors.current import current_distributor
 from portal.extensions import db
 from portal.links import services as links
@@ -141,6 +142,8 @@ def library() -> Response:
     ]
     form.validate()
     chosen = _filter(form) if not form.errors else services.Filter()
+    onboarding.record(distributor.id, onboarding.Step.MATERIALS)
+    db.session.commit()
     filler = Filler(distributor)
     return render(
         "me/materials.html",
@@ -197,12 +200,14 @@ def download(material_id: int) -> Response:
     if not material.image_file:
         abort(404)
     services.count(material.id, "download")
+    distributor = current_distributor()
+    onboarding.record(distributor.id, onboarding.Step.SAVE_POSTER)
+    db.session.commit()
     if request.args.get("qr") != "1":
         response = _image(material)
         name = f"material-{material.id}.{material.image_file.rsplit('.', 1)[-1]}"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-    distributor = current_distributor()
     png = services.stamped(material, links.short_url(links.link_code(distributor)))
     response = Response(png, mimetype="image/png")
     response.headers["Content-Disposition"] = (

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask_babel import force_locale
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
@@ -26,6 +26,7 @@ from portal.extensions import db
 from portal.i18n import recipient_locale
 from portal.notifications import services
 from portal.notifications.models import Notification, NotificationKind
+from portal.rendering import public_url
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,24 @@ def email(to: str, locale: str, write: Callable[[], tuple[str, str]]) -> EmailMe
     return message
 
 
+def _absolute(endpoint: str, values: dict[str, Any]) -> str:
+    """The public URL of a page, also from a job (no request: ``PORTAL_BASE_URL``'s host),
+    as account emails build theirs."""
+    if has_request_context():
+        return public_url(endpoint, **values)
+    with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"] or None):
+        return public_url(endpoint, **values)
+
+
 def build(notification: Notification, to: str, locale: str) -> EmailMessage:
-    """The email for a notification."""
-    return email(
-        to, locale, lambda: (services.subject(notification), services.message(notification))
-    )
+    """The email for a notification, ending with the link to what it is about."""
+
+    def write() -> tuple[str, str]:
+        url = _absolute(*services.target(notification))
+        body = f"{services.message(notification)}\n\n{services.link_text(notification)}: {url}"
+        return services.subject(notification), body
+
+    return email(to, locale, write)
 
 
 def drain_outbox(

@@ -22,6 +22,10 @@ class NotificationKind(enum.StrEnum):
     LEVEL_UP = "level_up"
     CAMPAIGN_WON = "campaign_won"
     NEW_MATERIAL = "new_material"
+    ORDER_COMMISSION = "order_commission"  # an order of theirs earns them commission
+    TEAM_SALE = "team_sale"  # a team member's order earns them commission
+    APPLICATION_REJECTED = "application_rejected"
+    WITHDRAWAL_REJECTED = "withdrawal_rejected"
 
 
 class Notification(db.Model):

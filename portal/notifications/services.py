@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import Select, func, select, update
@@ -56,8 +57,34 @@ def withdrawal_paid(withdrawal: Withdrawal, statement: int) -> None:
         "currency": withdrawal.currency,
         "reference": withdrawal.reference or "",
         "statement": statement,
+        "withdrawal_id": withdrawal.id,
     }
     notify(withdrawal.distributor_id, NotificationKind.WITHDRAWAL_PAID, params)
+
+
+def withdrawal_rejected(withdrawal: Withdrawal) -> None:
+    """Tell the distributor why, and that the amount is back (the caller commits)."""
+    params = {
+        "amount": str(withdrawal.amount),
+        "currency": withdrawal.currency,
+        "reason": withdrawal.reason or "",
+        "withdrawal_id": withdrawal.id,
+    }
+    notify(withdrawal.distributor_id, NotificationKind.WITHDRAWAL_REJECTED, params)
+
+
+def application_rejected(distributor: Distributor) -> None:
+    """Tell the applicant, with the reason when ops gave one (the caller commits)."""
+    params = {"reason": distributor.review_note or ""}
+    notify(distributor.id, NotificationKind.APPLICATION_REJECTED, params)
+
+
+def save_settings(distributor: Distributor, commission: bool, team_sale: bool) -> None:
+    """The distributor's choice of notices: an order of theirs earning commission, and a
+    team member's sale (the caller commits)."""
+    distributor.notify_commission = commission
+    distributor.notify_team_sale = team_sale
+    db.session.flush()
 
 
 def list_query(distributor_id: int) -> Select[tuple[Notification]]:
@@ -125,6 +152,62 @@ def _amount(params: Mapping[str, Any]) -> str:
     return money(Decimal(params.get("amount", "0")), params.get("currency"))
 
 
+def _int(params: Mapping[str, Any], name: str) -> int | None:
+    value = params.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def target(notification: Notification) -> tuple[str, dict[str, Any]]:
+    """Where the notification's link goes: (endpoint, values) of what it is about. Kinds
+    stored before a notice carried its object's id go to that object's list."""
+    p = notification.params or {}
+    kind = notification.kind
+    if kind in (NotificationKind.ORDER_COMMISSION, NotificationKind.TEAM_SALE):
+        order_id = _int(p, "order_id")
+        return ("me.order", {"order_id": order_id}) if order_id else ("me.orders", {})
+    if kind in (NotificationKind.WITHDRAWAL_PAID, NotificationKind.WITHDRAWAL_REJECTED):
+        withdrawal_id = _int(p, "withdrawal_id")
+        if withdrawal_id:
+            return "me_withdrawals.detail", {"withdrawal_id": withdrawal_id}
+        return "me_withdrawals.index", {}
+    if kind is NotificationKind.COMMISSION_AVAILABLE:
+        return "me_withdrawals.index", {}
+    if kind is NotificationKind.CAMPAIGN_WON:
+        campaign_id = _int(p, "campaign_id")
+        if campaign_id:
+            return "me_campaigns.leaderboard", {"period": "campaign", "campaign": campaign_id}
+        return "me_campaigns.mine", {}
+    if kind is NotificationKind.NEW_MATERIAL:
+        return "me_materials.library", {}
+    if kind is NotificationKind.APPROVED:
+        return "me_links.index", {}
+    return "me.home", {}  # level up, a rejected application: the dashboard says more
+
+
+def link_text(notification: Notification) -> str:
+    """The words of the notification's link (what it opens)."""
+    kind = notification.kind
+    if kind in (NotificationKind.ORDER_COMMISSION, NotificationKind.TEAM_SALE):
+        return _("See the order")
+    if kind in (NotificationKind.WITHDRAWAL_PAID, NotificationKind.WITHDRAWAL_REJECTED):
+        return _("See the withdrawal")
+    if kind is NotificationKind.COMMISSION_AVAILABLE:
+        return _("Withdraw")
+    if kind is NotificationKind.CAMPAIGN_WON:
+        return _("See the results")
+    if kind is NotificationKind.NEW_MATERIAL:
+        return _("Open the library")
+    if kind is NotificationKind.APPROVED:
+        return _("Start sharing")
+    return _("Open my centre")
+
+
+def link(notification: Notification) -> tuple[str, str]:
+    """(URL, words) of the notification's link on its page."""
+    endpoint, values = target(notification)
+    return url_for(endpoint, **values), link_text(notification)
+
+
 def message(notification: Notification) -> str:
     """The notification's text in the current language (also the email's body)."""
     p = notification.params or {}
@@ -154,7 +237,45 @@ def message(notification: Notification) -> str:
     if kind is NotificationKind.LEVEL_UP:
         return _("Congratulations! You reached the level %(level)s.", level=p.get("level", ""))
     if kind is NotificationKind.CAMPAIGN_WON:
-        return _("You won the campaign %(campaign)s.", campaign=p.get("campaign", ""))
+        if "amount" not in p:
+            return _("You won the campaign %(campaign)s.", campaign=p.get("campaign", ""))
+        rank = _int(p, "rank")
+        if rank:
+            return _(
+                "You won %(amount)s in the campaign %(campaign)s: place %(rank)d.",
+                amount=_amount(p),
+                campaign=p.get("campaign", ""),
+                rank=rank,
+            )
+        return _(
+            "You won %(amount)s in the campaign %(campaign)s.",
+            amount=_amount(p),
+            campaign=p.get("campaign", ""),
+        )
+    if kind is NotificationKind.ORDER_COMMISSION:
+        return _(
+            "Order %(order)s earns you %(amount)s commission.",
+            order=p.get("order", ""),
+            amount=_amount(p),
+        )
+    if kind is NotificationKind.TEAM_SALE:
+        return _(
+            "%(name)s in your team made a sale (order %(order)s): it earns you %(amount)s.",
+            name=p.get("name", ""),
+            order=p.get("order", ""),
+            amount=_amount(p),
+        )
+    if kind is NotificationKind.APPLICATION_REJECTED:
+        if p.get("reason"):
+            return _("Your application was not approved. Reason: %(reason)s", reason=p["reason"])
+        return _("Your application was not approved.")
+    if kind is NotificationKind.WITHDRAWAL_REJECTED:
+        return _(
+            "Your withdrawal of %(amount)s was rejected. Reason: %(reason)s. The amount is "
+            "back in your available balance.",
+            amount=_amount(p),
+            reason=p.get("reason", ""),
+        )
     return _("New promotion material: %(title)s.", title=p.get("title", ""))
 
 
@@ -168,4 +289,8 @@ def subject(notification: Notification) -> str:
         NotificationKind.LEVEL_UP: _("You reached a new level"),
         NotificationKind.CAMPAIGN_WON: _("You won a campaign"),
         NotificationKind.NEW_MATERIAL: _("New promotion material"),
+        NotificationKind.ORDER_COMMISSION: _("An order earns you commission"),
+        NotificationKind.TEAM_SALE: _("Your team made a sale"),
+        NotificationKind.APPLICATION_REJECTED: _("Your application was not approved"),
+        NotificationKind.WITHDRAWAL_REJECTED: _("Your withdrawal was rejected"),
     }[notification.kind]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, abort, redirect, url_for
+from flask import Flask, Response, abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.access import distributor_blueprint
 from portal.distributors.current import current_distributor
 from portal.extensions import db
 from portal.notifications import services
-from portal.notifications.forms import ReadAllForm
+from portal.notifications.forms import ReadAllForm, SettingsForm
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 
@@ -30,6 +31,7 @@ def index() -> Response:
         form=form,
         unread=services.unread_count(distributor.id),
         message=services.message,
+        link=services.link,
     )
 
 
@@ -48,6 +50,7 @@ def read(notification_id: int) -> Response:
         "me/_notification_read.html",
         n=notification,
         message=services.message,
+        link=services.link,
         unread=services.unread_count(distributor.id),
     )
 
@@ -60,6 +63,26 @@ def read_all() -> Response:
         abort(400)
     services.mark_read(distributor.id, up_to=int(form.up_to.data))
     return redirect(url_for(".index"))
+
+
+@me.route("/notifications/settings", methods=["GET", "POST"])
+def settings() -> Response:
+    """The distributor's own notice settings: their sales, their team's sales."""
+    distributor = current_distributor()
+    form = SettingsForm(obj=distributor)
+    if form.validate_on_submit():
+        services.save_settings(
+            distributor, bool(form.notify_commission.data), bool(form.notify_team_sale.data)
+        )
+        db.session.commit()
+        flash(_("Your notification settings are saved."), "success")
+        return redirect(url_for(".settings"))
+    return render(
+        "me/notification_settings.html",
+        "me/notification_settings.html",
+        http_status=400 if form.is_submitted() else 200,
+        form=form,
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -591,7 +591,8 @@ def _check_not_at_provider(withdrawal_id: int) -> None:
 def reject(
     withdrawal_id: int, actor: User | None, reason: str, *, by_provider: bool = False
 ) -> Withdrawal:
-    """requested or approved → rejected; the amount returns to ``available``. Commits.
+    """requested or approved → rejected; the amount returns to ``available`` and the
+    distributor is told why. Commits.
 
     ``actor`` None with ``by_provider``: a payment API returned the payout."""
     reason = clean_reason(reason)
@@ -607,6 +608,8 @@ def reject(
         reason=reason,
     )
     _move(withdrawal, Bucket.WITHDRAWING, Bucket.AVAILABLE)
+    if not by_provider:  # a payment API's return has its own notice, with its reason
+        notifications.withdrawal_rejected(withdrawal)
     db.session.commit()
     return withdrawal
 

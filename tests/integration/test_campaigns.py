@@ -221,7 +221,8 @@ def test_awarding_books_each_bonus_once_even_when_run_again(app: Flask, sellers:
                 Notification.kind == NotificationKind.CAMPAIGN_WON
             )
         )
-        assert sorted(won) == sorted(w.distributor_id for w in preview)  # announced once each
+        # Announced once each winner, a tier bonus and a prize together (#17 item 6).
+        assert sorted(won) == sorted({w.distributor_id for w in preview})
 
 
 def test_a_crash_while_awarding_loses_nothing_and_books_nothing_twice(

@@ -19,6 +19,8 @@ from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.links.models import Click
+from portal.notifications import services as notifications
+from portal.notifications.models import Notification, NotificationKind
 from portal.orders.models import Order
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.withdrawals.models import Withdrawal
@@ -149,6 +151,15 @@ def test_demo_seed_on_the_test_database(app: Flask) -> None:
             LedgerEntry.kind == EntryKind.BONUS.value, LedgerEntry.amount < 0
         )
         assert db.session.scalar(clawed) is not None
+        # No winner is told the same thing twice (#17 item 6: a tier bonus and a prize
+        # were two identical "You won the campaign …" notices).
+        won = list(
+            db.session.scalars(
+                select(Notification).where(Notification.kind == NotificationKind.CAMPAIGN_WON)
+            )
+        )
+        told = [(n.distributor_id, notifications.message(n)) for n in won]
+        assert won and len(set(told)) == len(told)
     again = run(app, "demo", "--no-serve")
     assert again.exit_code == 0 and "not seeding again" in again.output
     with app.app_context():

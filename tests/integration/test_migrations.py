@@ -25,8 +25,8 @@ def test_migrated_database_matches_the_models(app: Flask) -> None:
 
 
 def test_every_foreign_key_is_indexed(app: Flask) -> None:
-    """By an index or unique key whose first column it is (a composite one serves lookups
-    by its first column as well as an index of that column alone would)."""
+    """By an index, unique key or primary key whose first column it is (a composite one
+    serves lookups by its first column as well as an index of that column alone would)."""
     with app.app_context():
         inspector = sa.inspect(db.engine)
         for table in db.metadata.sorted_tables:
@@ -34,6 +34,7 @@ def test_every_foreign_key_is_indexed(app: Flask) -> None:
             indexed |= {
                 uc["column_names"][0] for uc in inspector.get_unique_constraints(table.name)
             }
+            indexed |= set(inspector.get_pk_constraint(table.name)["constrained_columns"][:1])
             for fk in table.foreign_keys:
                 assert fk.parent.name in indexed, f"{table.name}.{fk.parent.name} has no index"
 
