@@ -1,7 +1,7 @@
 """Group-buy rounds
 
 Revision ID: e20b2c3d4e51
-Revises: c17d3e4f5a61
+Revises: d18c3e4f5a51
 Create Date: 2026-12-03 10:50:00.000000
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'e20b2c3d4e51'
-down_revision = 'c17d3e4f5a61'
+down_revision = 'd18c3e4f5a51'
 branch_labels = None
 depends_on = None
 
