@@ -314,6 +314,7 @@ def _pickup(leader: Distributor, admin: User, now: datetime) -> None:
     there (some handed over already), through the real store-and-apply path."""
     from portal.commissions.services import apply_order
     from portal.orders.services import Attribution, LineData, OrderData, Referral, store_order
+    from portal.pickup import rounds
     from portal.pickup import services as pickup
     from portal.pickup.models import Handover
 
@@ -355,6 +356,24 @@ def _pickup(leader: Distributor, admin: User, now: datetime) -> None:
             db.session.add(
                 Handover(order_id=stored.order_id, point_id=point.id, by_user_id=leader.user_id)
             )
+    # Two group-buy rounds: one closed (what to order from the shop), one open.
+    products = [p[0] for p in _PRODUCTS[:4]]
+    rounds.open_round(
+        "Weekend tea & snacks",
+        products,
+        now - timedelta(days=4),
+        now - timedelta(hours=1),
+        None,
+        admin,
+    )
+    rounds.open_round(
+        "Mid-autumn gifts",
+        products[:2],
+        now - timedelta(hours=1),
+        now + timedelta(days=2),
+        None,
+        admin,
+    )
     db.session.commit()
 
 

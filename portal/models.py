@@ -25,7 +25,7 @@ from portal.links.models import Click, PosterTemplate
 from portal.materials.models import Material
 from portal.notifications.models import JobCursor, Notification
 from portal.orders.models import CustomerBinding, Order, OrderLine
-from portal.pickup.models import Handover, PickupPoint
+from portal.pickup.models import GroupRound, Handover, PickupPoint
 from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
 from portal.withdrawals.models import PayoutAccount, Statement, Withdrawal
@@ -44,6 +44,7 @@ __all__ = [
     "CommissionPlan",
     "CustomerBinding",
     "Distributor",
+    "GroupRound",
     "Handover",
     "JobCursor",
     "LedgerEntry",

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from portal.forms import Form, strip
 
@@ -36,3 +44,22 @@ class PickFilterForm(Form):
 
     day = DateField(_l("Ordered on"), validators=[Optional()])
     waiting = BooleanField(_l("Only orders not handed over yet"))
+    round = IntegerField(_l("Round"), validators=[Optional()], widget=HiddenInput())
+
+
+class RoundForm(Form):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)], filters=[strip])
+    product_ids = StringField(
+        _l("Product numbers"),
+        validators=[DataRequired(), Length(max=1000)],
+        filters=[strip],
+        description=_l("The shop's product numbers, separated by commas."),
+    )
+    opens_at = DateTimeLocalField(_l("Starts (UTC)"), validators=[DataRequired()])
+    closes_at = DateTimeLocalField(_l("Deadline (UTC)"), validators=[DataRequired()])
+    leader_code = StringField(
+        _l("Only for the leader with code"),
+        validators=[Optional(), Length(max=16)],
+        filters=[strip],
+        description=_l("Empty: every group leader."),
+    )

@@ -11,3 +11,9 @@ POINT_STATUS_LABELS = {
     PointStatus.APPROVED: _l("Approved: offered at checkout"),
     PointStatus.REJECTED: _l("Not approved"),
 }
+
+ROUND_STATE_LABELS = {
+    "upcoming": _l("Starts soon"),
+    "open": _l("Open"),
+    "closed": _l("Closed: order from the shop"),
+}

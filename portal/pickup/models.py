@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.columns import str_enum
@@ -55,3 +55,23 @@ class Handover(db.Model):
 
 
 Index("ix_pickup_handovers_point", Handover.point_id)
+
+
+class GroupRound(db.Model):
+    """A group-buy round (团购): a set of products leaders share until a deadline; when it
+    closes each leader orders from the shop what their group bought."""
+
+    __tablename__ = "group_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    product_ids: Mapped[list[str]] = mapped_column(JSON)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # One leader's round, or every leader's (None).
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def is_open(self, now: datetime) -> bool:
+        return self.opens_at <= now < self.closes_at

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -138,7 +138,12 @@ class PickRow:
     handed_over_at: datetime | None
 
 
-def pick_list(point: PickupPoint, day: date | None, waiting_only: bool) -> Select[tuple[Order]]:
+def pick_list(
+    point: PickupPoint,
+    day: date | None,
+    waiting_only: bool,
+    within: tuple[ColumnElement[bool], ...] = (),
+) -> Select[tuple[Order]]:
     """The orders collected at ``point`` (placed on ``day``, if given; only those not
     handed over yet, if ``waiting_only``), newest first. Void orders (cancelled, failed,
     refunded, trashed) are not to be handed out."""
@@ -156,6 +161,8 @@ def pick_list(point: PickupPoint, day: date | None, waiting_only: bool) -> Selec
         )
     if waiting_only:
         query = query.where(Handover.id.is_(None))
+    if within:  # e.g. a group-buy round's orders (portal.pickup.rounds.in_round)
+        query = query.where(*within)
     return query
 
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,9 +16,9 @@ from portal.distributors.current import current_distributor
 from portal.extensions import db
 from portal.forms import Form, attach_error, error_text
 from portal.pagination import paginate
-from portal.pickup import services
-from portal.pickup.forms import PickFilterForm, PointForm, ReviewForm
-from portal.pickup.labels import POINT_STATUS_LABELS
+from portal.pickup import rounds, services
+from portal.pickup.forms import PickFilterForm, PointForm, ReviewForm, RoundForm
+from portal.pickup.labels import POINT_STATUS_LABELS, ROUND_STATE_LABELS
 from portal.rendering import is_htmx, render
 
 public = Blueprint("pickup", __name__)
@@ -44,8 +46,15 @@ def _centre(point_form: PointForm | None = None, status: int = 200) -> Response:
     point = services.point_of(distributor.id)
     filters = PickFilterForm(request.args)
     day = filters.day.data if filters.validate() else None
+    chosen = (
+        rounds.get_for_leader(filters.round.data, distributor.id) if filters.round.data else None
+    )
     page = (
-        paginate(services.pick_list(point, day, bool(filters.waiting.data)))
+        paginate(
+            services.pick_list(
+                point, day, bool(filters.waiting.data), rounds.in_round(chosen) if chosen else ()
+            )
+        )
         if point is not None
         else None
     )
@@ -63,6 +72,28 @@ def _centre(point_form: PointForm | None = None, status: int = 200) -> Response:
         rows=services.rows(page.items if page else []),
         status_labels=POINT_STATUS_LABELS,
         action_form=Form(),
+        rounds=rounds.for_leader(distributor.id) if services.may_have_point(distributor) else [],
+        round_state=rounds.state,
+        round_labels=ROUND_STATE_LABELS,
+    )
+
+
+@me.get("/pickup/rounds/<int:round_id>")
+def round_detail(round_id: int) -> Response:
+    """A round for the leader: the group message to copy, and what their group bought
+    (to order from the shop once it closes)."""
+    distributor = current_distributor()
+    found = rounds.get_for_leader(round_id, distributor.id)
+    if found is None or not services.may_have_point(distributor):
+        abort(404)
+    return render(
+        "me/round.html",
+        "me/round.html",
+        found=found,
+        state=rounds.state(found),
+        round_labels=ROUND_STATE_LABELS,
+        message=rounds.message(found, distributor, services.point_of(distributor.id)),
+        totals=rounds.totals(found, distributor.id),
     )
 
 
@@ -142,6 +173,46 @@ def _after_mark(point: services.PickupPoint, order_id: int) -> Response:
 
 
 # --- ops -----------------------------------------------------------------------------
+
+
+def _rounds_page(form: RoundForm | None = None, status: int = 200) -> Response:
+    return render(
+        "admin/rounds.html",
+        "admin/rounds.html",
+        http_status=status,
+        page=paginate(rounds.all_rounds()),
+        form=form or RoundForm(formdata=None),
+        round_state=rounds.state,
+        round_labels=ROUND_STATE_LABELS,
+    )
+
+
+@admin.get("/rounds")
+def rounds_index() -> Response:
+    return _rounds_page()
+
+
+@admin.post("/rounds")
+def open_round() -> Response:
+    form = RoundForm()
+    if form.validate():
+        try:
+            rounds.open_round(
+                form.title.data or "",
+                (form.product_ids.data or "").split(","),
+                form.opens_at.data.replace(tzinfo=UTC),
+                form.closes_at.data.replace(tzinfo=UTC),
+                form.leader_code.data or None,
+                current_user,
+            )
+        except rounds.RoundError as exc:
+            db.session.rollback()
+            attach_error(form, exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(_("The round is open to leaders from its start."), "success")
+            return redirect(url_for("admin_pickup.rounds_index"))
+    return _rounds_page(form, 400)
 
 
 @admin.get("/pickup-points")

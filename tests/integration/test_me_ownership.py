@@ -25,7 +25,14 @@ from tests.helpers import csrf_token, login
 
 # URL arguments that name a distributor's own object. A new /me route with another
 # argument fails the test below until its ownership is covered here.
-OWNED_ARGUMENTS = {"order_id", "withdrawal_id", "account_id", "notification_id", "number"}
+OWNED_ARGUMENTS = {
+    "order_id",
+    "withdrawal_id",
+    "account_id",
+    "notification_id",
+    "number",
+    "round_id",  # a group-buy round of another leader
+}
 # Arguments naming shared things: the shop's catalogue, the campaigns and the published
 # materials are the same for everyone (a campaign one is not eligible for, or a material
 # not published, is 404 anyway).
