@@ -4,8 +4,10 @@ every search result says what this distributor earns on it, and tapping "Copy" t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -77,6 +79,10 @@ def test_the_share_page_shows_what_i_earn_on_a_phone(
     expect(page.locator('[data-earn="102"] .earn-own')).to_contain_text("15.00")
     if locale == "en":
         expect(cookies.locator(".earn-own")).to_have_text("Earn $4.55")
+    if os.environ.get("PORTAL_SCREENSHOTS"):  # =docs/screenshots: the README's pictures
+        folder = Path(os.environ["PORTAL_SCREENSHOTS"])
+        page.evaluate("document.getElementById('products-title').scrollIntoView()")
+        page.screenshot(path=str(folder / f"share-{locale[:2]}.png"))
     # On a phone the earn line fits the row: nothing runs off the 390 px screen.
     box = cookies.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
