@@ -34,12 +34,13 @@ from portal.campaigns import progress
 from portal.campaigns.models import Campaign, CampaignState
 from portal.commissions import services as commissions
 from portal.commissions.models import CommissionPlan, PlanOverride
-from portal.distributors.models import Distributor
+from portal.distributors.models import Distributor, DistributorRole
 from portal.extensions import db
 from portal.links.models import PosterTemplate
 from portal.materials.models import Material
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
+from portal.pickup.models import GroupRound, PickupPoint, PointStatus
 from portal.risk import review
 from portal.risk.models import RiskFlag
 from portal.settings import services as settings
@@ -85,6 +86,7 @@ class Seeded:
     override_id: int
     override_role: str
     poster_template_id: int
+    round_id: int
 
 
 # The URL arguments of the rules that take some, from the seeded programme.
@@ -109,6 +111,7 @@ ARGUMENTS: dict[str, Callable[[Seeded], dict[str, Any]]] = {
     "me_posters.product": lambda s: {"product_id": "101"},
     "me_posters.product_png": lambda s: {"product_id": "101"},
     "admin_posters.edit": lambda s: {"template_id": s.poster_template_id},
+    "me_pickup.round_detail": lambda s: {"round_id": s.round_id},
 }
 
 
@@ -162,6 +165,17 @@ def seed(app: Flask) -> Seeded:
             .where(User.email == email)
         )
         star.user.locale = None  # the browser's Accept-Language decides
+        # The sample distributor leads a group too, so the pickup pages are walked full.
+        star.role = DistributorRole.GROUP_LEADER
+        db.session.add(
+            PickupPoint(
+                distributor_id=star.id,
+                name="Lane 5 kiosk",
+                address="5 Lane Road",
+                hours="10:00–18:00",
+                status=PointStatus.APPROVED,
+            )
+        )
         db.session.commit()
 
         settings.update({"risk_large_order": D("1000")}, admin)
@@ -243,6 +257,7 @@ def seed(app: Flask) -> Seeded:
             override_id=override.id,
             override_role=db.session.get(CommissionPlan, override.plan_id).role,
             poster_template_id=db.session.scalar(select(func.min(PosterTemplate.id))),
+            round_id=db.session.scalar(select(func.min(GroupRound.id))),
         )
 
 
