@@ -1,4 +1,4 @@
-"""The Share page on a phone (390×844), in English and Chinese: every product row and
+"""The Share page on a phone (390×844) and a desktop, in English and Chinese: every product row and
 every search result says what this distributor earns on it, and tapping "Copy" ticks
 "copy your link" off the dashboard's checklist (#17 items 1 and 2)."""
 
@@ -21,6 +21,7 @@ from tests.browser.test_i18n_browser import zh
 from tests.browser.test_recruitment_flows import sign_in
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
@@ -48,8 +49,12 @@ def programme(app: Flask) -> Iterator[None]:
     app.config["PORTAL_BASE_URL"] = saved
 
 
-@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
-def test_the_share_page_shows_what_i_earn_on_a_phone(
+@pytest.mark.parametrize(
+    ("locale", "screen"),
+    [("en", PHONE), ("zh_Hans", PHONE), ("en", DESKTOP), ("zh_Hans", DESKTOP)],
+    ids=["en-phone", "zh-phone", "en-desktop", "zh-desktop"],
+)
+def test_the_share_page_shows_what_i_earn(
     page: Page,
     context: BrowserContext,
     live_server: str,
@@ -57,6 +62,7 @@ def test_the_share_page_shows_what_i_earn_on_a_phone(
     make_distributor,
     programme,
     locale: str,
+    screen: dict[str, int],
 ) -> None:
     make_distributor("lin@shop.example", name="Lin")
     with app.app_context():
@@ -64,7 +70,7 @@ def test_the_share_page_shows_what_i_earn_on_a_phone(
         user.locale = locale
         db.session.commit()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(screen)
     sign_in(page, live_server, "lin@shop.example")
     page.goto(f"{live_server}/me/links")
     lang = "zh-Hans" if locale == "zh_Hans" else "en"
@@ -79,13 +85,13 @@ def test_the_share_page_shows_what_i_earn_on_a_phone(
     expect(page.locator('[data-earn="102"] .earn-own')).to_contain_text("15.00")
     if locale == "en":
         expect(cookies.locator(".earn-own")).to_have_text("Earn $4.55")
-    if os.environ.get("PORTAL_SCREENSHOTS"):  # =docs/screenshots: the README's pictures
+    if os.environ.get("PORTAL_SCREENSHOTS") and screen is PHONE:  # =docs/screenshots
         folder = Path(os.environ["PORTAL_SCREENSHOTS"])
         page.evaluate("document.getElementById('products-title').scrollIntoView()")
         page.screenshot(path=str(folder / f"share-{locale[:2]}.png"))
     # On a phone the earn line fits the row: nothing runs off the 390 px screen.
     box = cookies.bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= screen["width"]
 
     # The live search keeps the amounts.
     page.locator("#product-search").press_sequentially("jasm", delay=50)
