@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+SHOP = "https://shop.example"  # the shop the tests configure (the store fixture)
+
 IN_CI = os.environ.get("CI") == "true"
 PASSWORD = "correct-horse-9"
 TEST_SECRET = "test-secret-key-not-for-production"

@@ -11,6 +11,7 @@ from flask import Flask
 from portal.accounts.models import Role
 from portal.commissions.models import CommissionPlan
 from portal.extensions import db
+from tests.helpers import SHOP
 from tests.money import earn
 from tests.woo import SECRET
 
@@ -54,3 +55,12 @@ def seller(app: Flask, plan, make_distributor) -> int:
     distributor_id, _ = make_distributor("seller@shop.example")
     earn(app, distributor_id, "50.00", "1001")
     return distributor_id
+
+
+@pytest.fixture
+def store(app: Flask) -> Iterator[Flask]:
+    """The shop is configured (and the portal has a public address) for these tests."""
+    saved = {key: app.config[key] for key in ("WOO_STORE_URL", "PORTAL_BASE_URL")}
+    app.config.update(WOO_STORE_URL=SHOP + "/", PORTAL_BASE_URL="https://partners.example")
+    yield app
+    app.config.update(saved)

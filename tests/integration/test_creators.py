@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal as D
 from typing import Any
@@ -27,22 +26,13 @@ from portal.links.models import Click, DeepLink
 from portal.orders.models import Order
 from portal.timeutil import utcnow
 from tests import recordings
-from tests.helpers import csrf_token, login
+from tests.helpers import SHOP, csrf_token, login
 from tests.woo import SECRET
 
-SHOP = "https://shop.example"
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
-
-
-@pytest.fixture
-def store(app: Flask) -> Iterator[Flask]:
-    saved = {key: app.config[key] for key in ("WOO_STORE_URL", "PORTAL_BASE_URL")}
-    app.config.update(WOO_STORE_URL=SHOP + "/", PORTAL_BASE_URL="https://partners.example")
-    yield app
-    app.config.update(saved)
 
 
 @pytest.fixture

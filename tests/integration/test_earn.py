@@ -6,7 +6,6 @@ current after every plan change."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from decimal import Decimal as D
 
 import pytest
@@ -20,16 +19,6 @@ from portal.commissions.models import CommissionPlan, PlanExclusion, PlanOverrid
 from portal.distributors.models import Distributor, DistributorRole, Level
 from portal.extensions import db
 from tests.helpers import login, queries_for
-
-SHOP = "https://shop.example"
-
-
-@pytest.fixture
-def store(app: Flask) -> Iterator[Flask]:
-    saved = {key: app.config[key] for key in ("WOO_STORE_URL", "PORTAL_BASE_URL")}
-    app.config.update(WOO_STORE_URL=SHOP + "/", PORTAL_BASE_URL="https://partners.example")
-    yield app
-    app.config.update(saved)
 
 
 @pytest.fixture

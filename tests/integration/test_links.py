@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -21,24 +20,14 @@ from portal.distributors.models import DistributorStatus, PersonalCoupon
 from portal.extensions import db
 from portal.links import services
 from portal.links.models import Click
-from tests.helpers import TEST_SECRET, login
+from tests.helpers import SHOP, TEST_SECRET, login
 from tests.images import PICTURE_COLOUR, ImageServer, closed_port_url
 
-SHOP = "https://shop.example"
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
 IP = "203.0.113.77"
-
-
-@pytest.fixture
-def store(app: Flask) -> Iterator[Flask]:
-    """The shop is configured (and the portal has a public address) for these tests."""
-    saved = {key: app.config[key] for key in ("WOO_STORE_URL", "PORTAL_BASE_URL")}
-    app.config.update(WOO_STORE_URL=SHOP + "/", PORTAL_BASE_URL="https://partners.example")
-    yield app
-    app.config.update(saved)
 
 
 def add_products(app: Flask, *products: dict) -> None:
