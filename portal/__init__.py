@@ -216,7 +216,7 @@ def _register_jobs(app: Flask) -> None:
     from portal.notifications.jobs import notify_available_commissions
     from portal.notifications.mail import attach_to, deliver_emails
     from portal.notifications.models import NotificationKind
-    from portal.withdrawals import statements
+    from portal.withdrawals import credit, statements
 
     jobs.every(app, 3600, purge_old_login_failures)
     jobs.every(app, 300, mature_commissions)
@@ -229,4 +229,5 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 300, recruit_buyers)
     jobs.every(app, 300, announce_new_materials)
     jobs.every(app, 86400, statements.issue_last_month)
+    credit.connect(app)
     attach_to(app, NotificationKind.WITHDRAWAL_PAID, statements.attachments)

@@ -26,6 +26,7 @@ from portal.notifications.models import JobCursor, Notification
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
+from portal.withdrawals.credit_models import StoreCredit
 from portal.withdrawals.models import PayoutAccount, Statement, Withdrawal
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "Setting",
     "ShopAccount",
     "Statement",
+    "StoreCredit",
     "User",
     "Withdrawal",
 ]

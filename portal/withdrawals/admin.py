@@ -23,7 +23,7 @@ from portal.forms import Form, error_text, like_escape, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 from portal.settings import services as settings
-from portal.withdrawals import payouts, services, statements
+from portal.withdrawals import credit, payouts, services, statements
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
 
@@ -97,6 +97,7 @@ _SOURCES = {
     "approve": (WithdrawalState.REQUESTED,),
     "reject": (WithdrawalState.REQUESTED, WithdrawalState.APPROVED),
     "pay": (WithdrawalState.APPROVED,),
+    "reverse": (WithdrawalState.PAID,),  # store credit only (portal.withdrawals.credit)
 }
 
 
@@ -107,6 +108,11 @@ def _consequence(action: str, amount: str) -> str:
         return _(
             "%(amount)s goes back to the distributor's available balance; they see the reason.",
             amount=amount,
+        )
+    if action == "reverse":
+        return _(
+            "The coupon is deleted in the shop; what is left of it goes back to the "
+            "distributor's available balance, without the bonus. What orders spent stays spent."
         )
     return _(
         "%(amount)s is recorded as paid with this reference and the distributor is told; "
@@ -137,7 +143,7 @@ def _decision_question(
             f"{withdrawal.payout_account.holder_name}",
         ),
     ]
-    if action == "reject":
+    if action in ("reject", "reverse"):
         facts.append((_("Reason (shown to the distributor)"), services.clean_reason(note)))
     elif action == "pay":
         facts.append((_("Payment reference"), services.clean_reference(note)))
@@ -145,8 +151,14 @@ def _decision_question(
         "approve": _("Approve withdrawal #%(id)d?", id=withdrawal.id),
         "reject": _("Reject withdrawal #%(id)d?", id=withdrawal.id),
         "pay": _("Mark withdrawal #%(id)d paid?", id=withdrawal.id),
+        "reverse": _("Take back the store credit of withdrawal #%(id)d?", id=withdrawal.id),
     }
-    buttons = {"approve": _("Approve"), "reject": _("Reject"), "pay": _("Mark paid")}
+    buttons = {
+        "approve": _("Approve"),
+        "reject": _("Reject"),
+        "pay": _("Mark paid"),
+        "reverse": _("Take back the credit"),
+    }
     return confirm.Confirmation(
         question=questions[action],
         button=buttons[action],
@@ -171,6 +183,8 @@ def _decide(withdrawal_id: int, action: str) -> Response:
                 services.approve(withdrawal_id, current_user)
             elif action == "reject":
                 services.reject(withdrawal_id, current_user, form.note.data or "")
+            elif action == "reverse":
+                credit.reverse(withdrawal_id, current_user, form.note.data or "")
             else:
                 services.pay(withdrawal_id, current_user, form.note.data or "")
         except services.NotFound:
@@ -213,6 +227,12 @@ def reject(withdrawal_id: int) -> Response:
 @admin.post("/withdrawals/<int:withdrawal_id>/pay")
 def pay(withdrawal_id: int) -> Response:
     return _decide(withdrawal_id, "pay")
+
+
+@admin.post("/withdrawals/<int:withdrawal_id>/reverse")
+def reverse(withdrawal_id: int) -> Response:
+    """Take back a paid store-credit withdrawal (what is left of its coupon)."""
+    return _decide(withdrawal_id, "reverse")
 
 
 def _batch_question(action: str, ids: list[int], reference: str) -> confirm.Confirmation:

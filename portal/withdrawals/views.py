@@ -16,7 +16,7 @@ from portal.formatting import money
 from portal.forms import attach_error
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
-from portal.withdrawals import services, statements
+from portal.withdrawals import credit, services, statements
 from portal.withdrawals.forms import FeeForm, PayoutAccountForm, WithdrawalForm
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod, Statement, WithdrawalState
@@ -83,6 +83,16 @@ def _page(distributor: Distributor, form: WithdrawalForm | None = None) -> dict[
         "page": page,
         "statement_numbers": statements.numbers_for([w.id for w in page.items]),
         **_live_quote(distributor.id, form),
+        **_credit(distributor.id),
+    }
+
+
+def _credit(distributor_id: int) -> dict[str, Any]:
+    """Store credit on the page: whether it is offered, its bonus, the live coupons."""
+    return {
+        "credit_offered": credit.offered(),
+        "credit_bonus": credit.bonus_percent(),
+        "credits": credit.of(distributor_id),
     }
 
 
@@ -104,15 +114,19 @@ def create() -> Response:
     form = WithdrawalForm(services.accounts(distributor.id))
     if form.validate_on_submit():
         try:
-            withdrawal = services.request_withdrawal(
-                distributor.id, form.amount.data, form.payout_account_id.data
+            made = credit.request(
+                distributor.id,
+                form.amount.data,
+                credit.TakeAs(form.take_as.data),
+                form.credit_amount.data,
+                form.payout_account_id.data,
             )
         except services.WithdrawalError as exc:
             attach_error(form, exc.field, exc.message)
         else:
             message = _(
                 "Withdrawal of %(amount)s requested.",
-                amount=money(withdrawal.amount, withdrawal.currency),
+                amount=money(sum(w.amount for w in made), made[0].currency),
             )
             if not is_htmx():
                 flash(message, "success")
