@@ -60,10 +60,11 @@ from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.ledger.services import lock_distributor
+from portal.notifications import services as notifications
 from portal.orders.services import OrderData
 from portal.settings import services as settings
 from portal.timeutil import utcnow
-from portal.withdrawals import services, signals
+from portal.withdrawals import services, signals, statements
 from portal.withdrawals.credit_models import CreditState, StoreCredit
 from portal.withdrawals.models import PayoutAccount, PayoutMethod, Withdrawal, WithdrawalState
 from portal.withdrawals.services import WithdrawalError
@@ -304,12 +305,12 @@ def _book_bonus(credit: StoreCredit, amount: Decimal, ref: str) -> None:
 
 def _pay_withdrawal(credit: StoreCredit) -> bool:
     """The first coupon of a withdrawal is in the shop: the withdrawal is paid (its money
-    into ``credit``, the bonus booked). False when it was rejected meanwhile. The caller
-    holds the distributor's lock."""
+    into ``credit``, the bonus booked, its statement issued). False when it was rejected
+    meanwhile. The caller holds the distributor's lock."""
     state = db.session.scalar(select(Withdrawal.state).where(Withdrawal.id == credit.withdrawal_id))
     if state is not WithdrawalState.APPROVED:
         return False  # checked under the lock: the transition cannot fail (and roll back)
-    services._transition(
+    withdrawal = services._transition(
         credit.withdrawal_id,
         None,
         (WithdrawalState.APPROVED,),
@@ -317,6 +318,9 @@ def _pay_withdrawal(credit: StoreCredit) -> bool:
         paid_at=utcnow(),
         reference=credit.code,
     )
+    # Paid like any withdrawal: its statement, and the distributor is told (the code is
+    # the reference).
+    notifications.withdrawal_paid(withdrawal, statements.issue_for_payout(withdrawal).number)
     reference = f"withdrawal:{credit.withdrawal_id}"
     _transfer(credit, Bucket.WITHDRAWING, Bucket.CREDIT, credit.principal, reference)
     _book_bonus(credit, credit.bonus, reference)

@@ -24,6 +24,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from portal import jobs
 from portal.accounts.models import Role, User
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
@@ -31,7 +32,7 @@ from portal.withdrawals import credit
 from portal.withdrawals.credit_models import CreditState, StoreCredit
 from portal.withdrawals.models import Withdrawal, WithdrawalState
 from portal.withdrawals.services import WithdrawalError
-from tests.helpers import csrf_token, run_together
+from tests.helpers import burst_worker, csrf_token, run_together, worker_env
 from tests.money import HX, add_account, balances, configure, decide, earn, post, signed_in
 from tests.woo import API_SECRET, KEY, FakeShop, ShopServer, coupon_line, deliver, woo_order
 
@@ -151,6 +152,10 @@ def test_credit_chosen_issued_spent_by_a_smaller_order_and_reversed(
     assert in_shop["individual_use"] is False and in_shop["status"] == "publish"
     paid = withdrawal(shop, first.withdrawal_id)
     assert (paid.state, paid.reference, paid.fee) == (WithdrawalState.PAID, first.code, D("0"))
+    with shop.app_context():  # paid like any withdrawal: a statement, and a notice
+        from portal.withdrawals import statements
+
+        assert statements.numbers_for([paid.id]) == {paid.id: 1}
     assert balances(shop, seller) == {Bucket.AVAILABLE: D("40.00"), Bucket.CREDIT: D("66.00")}
     assert bonus_booked(shop, seller) == D("6.00")
     assert clean(shop) == []
@@ -375,4 +380,37 @@ def test_parallel_requests_syncs_and_deliveries_never_double(
         Bucket.CREDIT: D("56.00"),
         Bucket.PAID: D("10.00"),
     }
+    assert clean(shop) == []
+
+
+def test_a_real_worker_issues_the_coupon_queued_by_the_approval(
+    shop: Flask, woo: FakeShop, seller: int, ops_id: int, app_config, redis_url, instance_path
+) -> None:
+    """With Redis the approval only queues the job; ``portal worker`` creates the coupon
+    (twice queued, once made)."""
+    from portal import create_app
+
+    with shop.app_context():
+        [made] = credit.request(seller, D("30"), credit.TakeAs.CREDIT, None, None)
+    queued = create_app({**app_config, "REDIS_URL": redis_url, "WOO_WEBHOOK_SECRET": "x"})
+    queued.config.update(
+        WOO_STORE_URL=shop.config["WOO_STORE_URL"],
+        WOO_CONSUMER_KEY=KEY,
+        WOO_CONSUMER_SECRET=API_SECRET,
+    )
+    decide(queued, ops_id, made.id, "approve")
+    with queued.app_context():
+        jobs.enqueue(credit.sync_withdrawal, made.id)
+    assert woo.coupons == {}
+    env = worker_env(app_config, redis_url, instance_path)
+    env.update(
+        WOO_STORE_URL=shop.config["WOO_STORE_URL"],
+        WOO_CONSUMER_KEY=KEY,
+        WOO_CONSUMER_SECRET=API_SECRET,
+    )
+    result = burst_worker(env)
+    assert result.returncode == 0, result.stderr
+    [row] = credits(shop, seller)
+    assert row.state is CreditState.ISSUED and list(woo.coupons) == [row.code]
+    assert posts(woo) == 1
     assert clean(shop) == []
