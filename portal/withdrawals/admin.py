@@ -68,6 +68,7 @@ def _context(withdrawals: list[Withdrawal]) -> dict[str, Any]:
     return {
         "distributors": payouts.distributor_names(withdrawals),
         "statement_numbers": statements.numbers_for([w.id for w in withdrawals]),
+        "credit_errors": credit.errors_for([w.id for w in withdrawals]),
         "withdrawal_states": STATE_LABELS,
         "payout_methods": METHOD_LABELS,
         "providers": payouts.PROVIDERS,

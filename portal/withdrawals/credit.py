@@ -214,6 +214,29 @@ def _cash_account(distributor_id: int, payout_account_id: int | None) -> None:
         ) from None
 
 
+@dataclass(frozen=True)
+class CreditQuote:
+    """What a request taken (partly) as credit comes to: the cash part (None: all
+    credit) and the coupon with its bonus."""
+
+    cash: services.Quote | None
+    credit: Decimal
+    bonus: Decimal
+    currency: str
+
+    @property
+    def coupon(self) -> Decimal:
+        return self.credit + self.bonus
+
+
+def quote(take_as: TakeAs, amount: Decimal, credit_amount: Decimal | None) -> CreditQuote:
+    """The live quote of a credit or split request; :class:`WithdrawalError` when the
+    amounts cannot be requested so (the rules of the balance are checked separately)."""
+    currency = settings.get("currency")
+    cash, credit = _parts(take_as, amount, credit_amount, currency)
+    return CreditQuote(cash, credit.amount, bonus_for(credit.amount, currency), currency)
+
+
 def request(
     distributor_id: int,
     amount: Decimal,
@@ -344,18 +367,19 @@ def _revoke(credit: StoreCredit) -> None:
 
 def _issued(credit_id: int, shop_coupon_id: str) -> None:
     """The shop has the coupon: pending → issued (paying a withdrawal's first coupon).
-    Taken back meanwhile, it stays to be deleted. Commits."""
+    Issued by a run in parallel, nothing changes; spent or taken back meanwhile, it is
+    to be deleted (again). Commits."""
     credit = _locked(credit_id)
-    if credit is None:
+    if credit is None or credit.state is CreditState.ISSUED:
+        db.session.rollback()
         return
     credit.shop_coupon_id = shop_coupon_id
-    if credit.state is CreditState.PENDING:
-        if credit.parent_id is None and not _pay_withdrawal(credit):
-            _revoke(credit)  # rejected meanwhile: delete it again
-        else:
-            credit.state, credit.synced, credit.issued_at = CreditState.ISSUED, True, utcnow()
-    else:
+    if credit.state is not CreditState.PENDING:
         credit.synced = False  # created after it was taken back: delete it
+    elif credit.parent_id is None and not _pay_withdrawal(credit):
+        _revoke(credit)  # rejected meanwhile: delete it again
+    else:
+        credit.state, credit.synced, credit.issued_at = CreditState.ISSUED, True, utcnow()
     db.session.commit()
 
 
@@ -577,6 +601,22 @@ def of(distributor_id: int) -> list[StoreCredit]:
             .where(StoreCredit.distributor_id == distributor_id, StoreCredit.state.in_(LIVE))
             .order_by(StoreCredit.id.desc())
         )
+    )
+
+
+def errors_for(withdrawal_ids: list[int]) -> dict[int, str]:
+    """Why the shop does not have the coupon of these withdrawals yet, where it refused
+    (the queue shows it; the sync keeps trying). One query."""
+    if not withdrawal_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(StoreCredit.withdrawal_id, StoreCredit.last_error).where(
+                StoreCredit.withdrawal_id.in_(withdrawal_ids),
+                StoreCredit.synced.is_(False),
+                StoreCredit.last_error.is_not(None),
+            )
+        ).all()
     )
 
 

@@ -13,21 +13,19 @@ from portal.withdrawals.labels import ACCOUNT_LABELS, METHOD_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod
 from portal.withdrawals.services import label
 
+TAKE_AS = [
+    SelectChoice("cash", _l("Cash")),
+    SelectChoice("credit", _l("Store credit")),
+    SelectChoice("split", _l("Split: part cash, part store credit")),
+]
+
 
 class WithdrawalForm(Form):
     amount = PlainDecimalField(_l("Amount"), places=None, validators=[InputRequired()])
     # Cash needs an account (checked by the service): store credit alone does not.
     payout_account_id = SelectField(_l("Pay to"), coerce=int, validators=[Optional()])
     # Shown only while store credit is offered (portal.withdrawals.credit).
-    take_as = SelectField(
-        _l("Take it as"),
-        choices=[
-            SelectChoice("cash", _l("Cash")),
-            SelectChoice("credit", _l("Store credit")),
-            SelectChoice("split", _l("Split: part cash, part store credit")),
-        ],
-        default="cash",
-    )
+    take_as = SelectField(_l("Take it as"), choices=TAKE_AS, default="cash")
     credit_amount = PlainDecimalField(
         _l("Of it, as store credit"), places=None, validators=[Optional()]
     )
@@ -44,6 +42,8 @@ class FeeForm(Form):
         csrf = False
 
     amount = PlainDecimalField(_l("Amount"), places=None, validators=[InputRequired()])
+    take_as = SelectField(choices=TAKE_AS, default="cash")
+    credit_amount = PlainDecimalField(places=None, validators=[Optional()])
 
 
 class PayoutAccountForm(Form):

@@ -126,6 +126,8 @@ def test_credit_chosen_issued_spent_by_a_smaller_order_and_reversed(
     page = client.get("/me/withdrawals").get_data(as_text=True)
     assert "Take it as" in page and "no fee, and 10 % more" in page
     # No payout account: store credit alone needs none (cash does).
+    fee = client.get("/me/withdrawals/fee?amount=60&take_as=credit", headers=HX).text
+    assert "Store credit: a coupon of $66.00 (bonus $6.00), no fee" in fee
     refused = post(client, "/me/withdrawals", amount="60", take_as="cash")
     assert refused.status_code == 400 and "Choose one of your payout accounts." in refused.text
     done = post(client, "/me/withdrawals", amount="60", take_as="credit")
@@ -224,6 +226,12 @@ def test_split_pays_the_fee_on_the_cash_part_only(
     account_id = add_account(shop, seller)
     client = signed_in(shop, EMAIL)
     form = {"amount": "100", "take_as": "split", "payout_account_id": str(account_id)}
+    quoted = client.get(
+        "/me/withdrawals/fee", query_string={**form, "credit_amount": "30"}, headers=HX
+    ).text
+    assert "a coupon of $33.00 (bonus $3.00), no fee · Fee $1.05 · you receive $68.95" in quoted
+    bad = client.get("/me/withdrawals/fee?amount=100&take_as=split&credit_amount=100").text
+    assert "Keep some of the amount as cash" in bad
     missing = post(client, "/me/withdrawals", **form)
     assert missing.status_code == 400 and "Enter how much to take as store credit." in missing.text
     too_much = post(client, "/me/withdrawals", **form, credit_amount="100")
@@ -268,6 +276,8 @@ def test_a_crash_between_storing_and_the_answer_makes_no_second_coupon(
         assert made.state is WithdrawalState.APPROVED
     [row] = credits(shop, seller)
     assert row.state is CreditState.PENDING and row.attempts == 1 and row.last_error
+    queue = signed_in(shop, "ops@shop.example").get("/admin/withdrawals?state=approved").text
+    assert "Not in the shop yet (tried again every minute): the shop refused" in queue
     assert balances(shop, seller)[Bucket.WITHDRAWING] == D("50.00")
 
     # The shop made it, but its answer never arrived (the portal crashed): it is found.
@@ -278,6 +288,10 @@ def test_a_crash_between_storing_and_the_answer_makes_no_second_coupon(
     [row] = credits(shop, seller)
     assert (row.state, row.shop_coupon_id) == (CreditState.ISSUED, "777")
     assert sync(shop) == (0, 0)  # a retry does nothing more
+    with shop.app_context():  # a run in parallel that found it too, answering late
+        credit._issued(row.id, "777")
+    assert sync(shop) == (0, 0) and row.code in woo.coupons
+    assert credits(shop, seller)[0].synced
     assert balances(shop, seller) == {Bucket.AVAILABLE: D("50.00"), Bucket.CREDIT: D("55.00")}
     assert clean(shop) == []
 
