@@ -416,14 +416,19 @@ def _sync_one(issuer: StoreCreditIssuer, credit_id: int) -> bool:
         shop_id = issuer.find(code) or issuer.create(coupon)
         _issued(credit_id, shop_id)
         return True
-    shop_id = credit.shop_coupon_id
+    seen = credit.shop_coupon_id
     db.session.rollback()
-    shop_id = shop_id or issuer.find(code)
+    shop_id = seen or issuer.find(code)
     if shop_id:
         issuer.remove(shop_id)
+    # Done, unless a run in parallel created it meanwhile (and noted its id): then the
+    # next run deletes that one.
+    unchanged = (
+        StoreCredit.shop_coupon_id.is_(None) if seen is None else StoreCredit.shop_coupon_id == seen
+    )
     done = db.session.execute(
         update(StoreCredit)
-        .where(StoreCredit.id == credit_id, StoreCredit.state.not_in(LIVE))
+        .where(StoreCredit.id == credit_id, StoreCredit.state.not_in(LIVE), unchanged)
         .values(synced=True, last_error=None)
         .execution_options(synchronize_session=False)
     ).rowcount
