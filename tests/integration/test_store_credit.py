@@ -24,16 +24,19 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from plugins.woocommerce_bridge import mapping, store_credit
 from portal import jobs
 from portal.accounts.models import Role, User
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
+from portal.orders.services import CouponUse
 from portal.withdrawals import credit
 from portal.withdrawals.credit_models import CreditState, StoreCredit
 from portal.withdrawals.models import Withdrawal, WithdrawalState
 from portal.withdrawals.services import WithdrawalError
 from tests.helpers import burst_worker, csrf_token, run_together, worker_env
 from tests.money import HX, add_account, balances, configure, decide, earn, post, signed_in
+from tests.recordings import deliveries
 from tests.woo import API_SECRET, KEY, FakeShop, ShopServer, coupon_line, deliver, woo_order
 
 EMAIL = "seller@shop.example"
@@ -428,3 +431,42 @@ def test_a_real_worker_issues_the_coupon_queued_by_the_approval(
     assert row.state is CreditState.ISSUED and list(woo.coupons) == [row.code]
     assert posts(woo) == 1
     assert clean(shop) == []
+
+
+def test_the_loopback_coupon_lines_have_the_recorded_shape_and_map_alike() -> None:
+    """The recorded order (trash-and-restore: a 10 % coupon took 3.90 + 0.39 tax off a shop
+    whose prices exclude tax) maps to what the coupon took; ``coupon_line`` builds the same
+    keys, of the same types, as the real shop sends."""
+    recorded = next(
+        d.payload() for d in deliveries("trash-and-restore") if d.topic == "order.created"
+    )
+    [real] = recorded["coupon_lines"]
+    assert mapping.coupon_uses(recorded) == (CouponUse("wqzrdy", D("3.9")),)
+    made = coupon_line("wqzrdy", "3.9", "0.39", line_id=10, coupon_id=15)
+    assert {k: type(v) for k, v in made.items()} == {k: type(v) for k, v in real.items()}
+    assert made["meta_data"][0]["value"] == real["meta_data"][0]["value"]
+    assert {k: made[k] for k in ("code", "discount", "discount_tax", "nominal_amount")} == {
+        k: real[k] for k in ("code", "discount", "discount_tax", "nominal_amount")
+    }
+    included = {**recorded, "prices_include_tax": True}
+    assert mapping.coupon_uses(included) == (CouponUse("wqzrdy", D("4.29")),)
+
+
+def test_the_coupon_body_follows_the_rest_schema() -> None:
+    """``POST /coupons`` as WC_REST_Coupons_Controller takes it: amounts are strings in
+    the currency's minor unit, ``email_restrictions`` a list, ``usage_limit`` an integer."""
+    body = store_credit.body(
+        credit.Coupon("credit-abc", D("66.5"), "USD", "a@example.com", "Store credit")
+    )
+    assert body == {
+        "code": "credit-abc",
+        "status": "publish",
+        "discount_type": "fixed_cart",
+        "amount": "66.50",
+        "individual_use": False,
+        "usage_limit": 1,
+        "usage_limit_per_user": 1,
+        "email_restrictions": ["a@example.com"],
+        "description": "Store credit",
+    }
+    assert store_credit.body(credit.Coupon("c", D("100"), "JPY", "a@b.c", "d"))["amount"] == "100"
