@@ -27,7 +27,9 @@ from sqlalchemy.exc import OperationalError
 from plugins.woocommerce_bridge import mapping, store_credit
 from portal import jobs
 from portal.accounts.models import Role, User
+from portal.cli import cli
 from portal.extensions import db
+from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.orders.services import CouponUse
 from portal.withdrawals import credit
@@ -82,8 +84,6 @@ def credits(app: Flask, distributor_id: int) -> list[StoreCredit]:
 
 
 def clean(app: Flask) -> list[str]:
-    from portal.ledger import services as ledger
-
     with app.app_context():
         return ledger.verify() + credit.verify()
 
@@ -470,3 +470,25 @@ def test_the_coupon_body_follows_the_rest_schema() -> None:
         "description": "Store credit",
     }
     assert store_credit.body(credit.Coupon("c", D("100"), "JPY", "a@b.c", "d"))["amount"] == "100"
+
+
+def test_ledger_verify_finds_credit_the_coupons_do_not_hold(
+    shop: Flask, woo: FakeShop, seller: int, ops_id: int
+) -> None:
+    configure(shop, ops_id, withdrawal_auto_approve_below=D("1000"))
+    with shop.app_context():
+        credit.request(seller, D("20"), credit.TakeAs.CREDIT, None, None)
+    runner = shop.test_cli_runner()
+    ok = runner.invoke(cli, ["ledger", "verify"])
+    assert ok.exit_code == 0 and "ledger verify: ok" in ok.output
+    with shop.app_context():  # a stray entry in the credit bucket (appending is allowed)
+        journal = ledger.Journal()
+        journal.book(seller, Bucket.CREDIT, D("0.01"), "USD", EntryKind.MANUAL, "oops")
+        journal.write()
+        db.session.commit()
+    bad = runner.invoke(cli, ["ledger", "verify"])
+    assert bad.exit_code == 1
+    assert (
+        f"distributor {seller}: store credit coupons hold 22.0000 (bonus 2.0000), "
+        "the ledger's credit bucket 22.0100 (bonus 2.0000)"
+    ) in bad.output
