@@ -74,7 +74,6 @@ log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 _ISSUER = "portal.store_credit_issuer"
-_CONNECTED = "portal.store_credit_signals"
 SYNC_BATCH = 100
 # Order statuses in which a coupon counts as spent (paid orders): a pending or on-hold
 # order may still be cancelled, and WooCommerce then gives the coupon's use back.
@@ -475,7 +474,7 @@ def sync(withdrawal_id: int | None = None, limit: int = SYNC_BATCH) -> tuple[int
 
 
 def _decided(withdrawal_id: int, **_: Any) -> None:
-    if current_app.extensions.get(_CONNECTED) and db.session.scalar(
+    if db.session.scalar(
         select(StoreCredit.id).where(StoreCredit.withdrawal_id == withdrawal_id).limit(1)
     ):
         jobs.enqueue(sync_withdrawal, withdrawal_id)
@@ -486,15 +485,10 @@ def sync_withdrawal(withdrawal_id: int) -> tuple[int, int]:
     return sync(withdrawal_id)
 
 
-def periodic_sync() -> tuple[int, int]:
-    return sync()
-
-
 def connect(app: Flask) -> None:
     """Issue or take back coupons right after decisions, and catch up every minute."""
-    app.extensions[_CONNECTED] = True
     signals.decided.connect(_decided)
-    jobs.every(app, 60, periodic_sync, name="store_credit.sync")
+    jobs.every(app, 60, sync, name="store_credit.sync")
 
 
 # --- orders that spend it -------------------------------------------------------------
