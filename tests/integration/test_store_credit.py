@@ -280,7 +280,7 @@ def test_a_crash_between_storing_and_the_answer_makes_no_second_coupon(
     [row] = credits(shop, seller)
     assert row.state is CreditState.PENDING and row.attempts == 1 and row.last_error
     queue = signed_in(shop, "ops@shop.example").get("/admin/withdrawals?state=approved").text
-    assert "Not in the shop yet (tried again every minute): the shop refused" in queue
+    assert "Store credit not in the shop yet (tried again every minute): the shop" in queue
     assert balances(shop, seller)[Bucket.WITHDRAWING] == D("50.00")
 
     # The shop made it, but its answer never arrived (the portal crashed): it is found.
