@@ -248,7 +248,7 @@ def _register_jobs(app: Flask) -> None:
     from portal.notifications.jobs import notify_available_commissions, notify_new_commissions
     from portal.notifications.mail import attach_to, deliver_emails
     from portal.notifications.models import NotificationKind
-    from portal.withdrawals import paypal, statements
+    from portal.withdrawals import credit, paypal, statements
 
     jobs.every(app, 3600, purge_old_login_failures)
     jobs.every(app, 300, mature_commissions)
@@ -264,4 +264,5 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 300, announce_new_materials)
     jobs.every(app, 86400, statements.issue_last_month)
     jobs.every(app, 300, paypal.poll)
+    credit.connect(app)
     attach_to(app, NotificationKind.WITHDRAWAL_PAID, statements.attachments)

@@ -149,8 +149,9 @@ def ledger_verify_command(grace: int) -> None:
     ran; exit 1 on any problem."""
     from portal.commissions import sweep
     from portal.ledger import services as ledger
+    from portal.withdrawals import credit
 
-    problems = ledger.verify() + sweep.overdue(timedelta(seconds=grace))
+    problems = ledger.verify() + credit.verify() + sweep.overdue(timedelta(seconds=grace))
     for problem in problems[:50]:
         click.echo(problem, err=True)
     if problems:

@@ -28,6 +28,7 @@ from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.pickup.models import GroupRound, Handover, PickupPoint
 from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
+from portal.withdrawals.credit_models import StoreCredit
 from portal.withdrawals.models import PayoutAccount, Statement, Withdrawal
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "Setting",
     "ShopAccount",
     "Statement",
+    "StoreCredit",
     "User",
     "Withdrawal",
 ]

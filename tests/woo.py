@@ -150,6 +150,7 @@ class FakeShop:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[int, dict[str, Any]] = field(default_factory=dict)
     coupons: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-case code
+    deleted_coupons: list[dict[str, Any]] = field(default_factory=list)  # force-deleted
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     # GET /orders/<id>/refunds answers, as a real shop gives them (see the recordings'
     # refunds-*.json); an order's refunds missing here are answered amount-only.
@@ -349,8 +350,12 @@ class FakeShop:
             "usage_limit": None,
             "usage_limit_per_user": None,
             "date_expires_gmt": None,
+            "individual_use": False,
+            "email_restrictions": [],
             **data,
-            "id": 500 + len(self.coupons),
+            "code": data["code"].lower(),  # wc_format_coupon_code: stored in lower case
+            "id": 500 + len(self.coupons) + len(self.deleted_coupons),
+            "usage_count": 0,
         }
         self.coupons[data["code"].lower()] = coupon
         return _json(coupon, 201)
@@ -371,6 +376,28 @@ class FakeShop:
         if "status" in data and data["status"] not in COUPON_STATUSES:
             return _invalid_param("status")
         coupon.update({k: v for k, v in data.items() if k not in ("id", "code")})
+        return _json(coupon)
+
+    def _coupon_list(self, request: Request) -> Response:
+        """``GET /coupons?code=``: the coupons with that code (matched case-insensitively,
+        as WooCommerce looks codes up), as a list."""
+        code = request.args.get("code")
+        found = [
+            c for c in self.coupons.values() if code is None or c["code"].lower() == code.lower()
+        ]
+        return self._paged(request, found, len(found))
+
+    def _coupon_delete(self, request: Request, coupon_id: int) -> Response:
+        """``DELETE /coupons/<id>``: with ``force=true`` gone for good (the answer is the
+        coupon as it was); without, WooCommerce moves it to the bin (``status`` trash)."""
+        coupon = self.coupon_by_id(coupon_id)
+        if coupon is None:
+            return _error("woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.", 404)
+        if request.args.get("force") in ("true", "1"):
+            del self.coupons[coupon["code"].lower()]
+            self.deleted_coupons.append(coupon)
+            return _json(coupon)
+        coupon["status"] = "trash"
         return _json(coupon)
 
     def _customers(self, request: Request) -> Response:
@@ -637,8 +664,12 @@ class FakeShop:
             return self._all_refunds(request)
         if path == "/coupons" and request.method == "POST":
             return self._coupon(request)
+        if path == "/coupons" and request.method == "GET":
+            return self._coupon_list(request)
         if re.fullmatch(r"/coupons/\d+", path) and request.method in ("GET", "PUT"):
             return self._coupon_item(request, int(path.split("/")[-1]))
+        if re.fullmatch(r"/coupons/\d+", path) and request.method == "DELETE":
+            return self._coupon_delete(request, int(path.split("/")[-1]))
         if path == "/customers" and request.method == "GET":
             return self._customers(request)
         if path == "/products":
@@ -765,6 +796,41 @@ class ShopServer:
         self.server.server_close()
 
 
+def coupon_line(
+    code: str,
+    discount: str = "0",
+    discount_tax: str = "0",
+    line_id: int = 1,
+    coupon_id: int = 15,
+    discount_type: str = "percent",
+    nominal: int | float = 10,
+) -> dict[str, Any]:
+    """A ``coupon_lines`` entry as WooCommerce 10.0.2 sends it (deliveries-trash-and-
+    restore.json): ``discount`` and ``discount_tax`` as decimal strings without trailing
+    zeros ("3.9"), the coupon's id, type and amount in the ``coupon_info`` meta and beside
+    it. A real shop sends the code in lower case; ``code`` is sent as given, so tests of
+    case-insensitive matching can send it otherwise."""
+    info = json.dumps([coupon_id, code, discount_type, nominal], separators=(",", ":"))
+    return {
+        "id": line_id,
+        "code": code,
+        "discount": discount,
+        "discount_tax": discount_tax,
+        "meta_data": [
+            {
+                "id": 60 + line_id,
+                "key": "coupon_info",
+                "value": info,
+                "display_key": "coupon_info",
+                "display_value": info,
+            }
+        ],
+        "discount_type": discount_type,
+        "nominal_amount": nominal,
+        "free_shipping": False,
+    }
+
+
 def woo_order(
     order_id: int = 727,
     status: str = "processing",
@@ -773,12 +839,15 @@ def woo_order(
     coupons: list[str] = (),
     meta: list[dict[str, Any]] | None = None,
     completed: str | None = None,
+    coupon_lines: list[dict[str, Any]] = (),
+    prices_include_tax: bool = False,
 ) -> dict[str, Any]:
     return {
         "id": order_id,
         "number": str(order_id),
         "status": status,
         "currency": "USD",
+        "prices_include_tax": prices_include_tax,
         "date_created_gmt": "2026-11-20T09:00:00",
         "date_modified_gmt": modified,
         "date_completed_gmt": completed,
@@ -807,7 +876,10 @@ def woo_order(
                 "name": "Cup",
             },
         ],
-        "coupon_lines": [{"id": 1, "code": code} for code in coupons],
+        "coupon_lines": [
+            *(coupon_line(code, line_id=n) for n, code in enumerate(coupons, 1)),
+            *coupon_lines,
+        ],
         "refunds": refunds or [],
         "meta_data": meta or [],
     }

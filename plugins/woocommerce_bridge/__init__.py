@@ -12,7 +12,18 @@ from portal import inputs, jobs, metrics
 
 def load(app: Flask) -> None:
     import plugins.woocommerce_bridge.models  # noqa: F401  (registers the inbox table)
-    from plugins.woocommerce_bridge import admin, cli, health, hooks, inbox, signin, sync, webhooks
+    from plugins.woocommerce_bridge import (
+        admin,
+        cli,
+        health,
+        hooks,
+        inbox,
+        signin,
+        store_credit,
+        sync,
+        webhooks,
+    )
+    from portal.withdrawals import credit
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(signin.bp)
@@ -23,5 +34,6 @@ def load(app: Flask) -> None:
     jobs.every(app, 900, sync.periodic_reconcile, name="woocommerce.reconcile")
     jobs.every(app, 3600, signin.purge_nonces, name="woocommerce.signin_nonces")
     hooks.connect(app)
+    credit.register_issuer(app, store_credit.WooStoreCredit())
     app.cli.add_command(cli.woo)
     metrics.add_gauges(app, health.gauges)

@@ -26,7 +26,7 @@ from typing import Any
 from portal.commissions.engine import round_money
 from portal.links import services as links
 from portal.orders.models import STATUSES
-from portal.orders.services import LineData, OrderData, Referral, RefundNote
+from portal.orders.services import CouponUse, LineData, OrderData, Referral, RefundNote
 
 ATTRIBUTION_PREFIX = "_wc_order_attribution_"
 PICKUP_METHOD = "portal_pickup"  # the companion plugin's shipping method
@@ -223,6 +223,24 @@ def _pickup(
     return _text(code, "_portal_pickup_code", 64).strip(), point_id, buyer[:40] or None
 
 
+def coupon_uses(payload: Mapping[str, Any]) -> tuple[CouponUse, ...]:
+    """What each coupon took off the order (``coupon_lines``: ``code`` in lower case,
+    ``discount`` without tax and ``discount_tax`` as decimal strings, e.g. ``"3.9"``). A
+    fixed-cart coupon's amount counts the way the shop enters prices: without tax
+    (``prices_include_tax`` false: the discount alone), or with it (discount + its tax)."""
+    with_tax = payload.get("prices_include_tax") is True
+    uses = []
+    for line in _list(payload, "coupon_lines"):
+        if not isinstance(line, dict) or not line.get("code"):
+            continue
+        code = _text(line["code"], "coupon code", 64).strip().lower()
+        amount = _money(line.get("discount"), f"coupon {code} discount")
+        if with_tax:
+            amount += _money(line.get("discount_tax"), f"coupon {code} discount_tax")
+        uses.append(CouponUse(code, amount))
+    return tuple(uses)
+
+
 def refund_split(refund: Mapping[str, Any]) -> RefundSplit:
     """One entry of ``GET /orders/<id>/refunds``: goods per order line (``line_items``
     totals are negative and without tax; ``_refunded_item_id`` names the order's line)."""
@@ -375,4 +393,5 @@ def order_data(
         refunded_unallocated=unallocated,
         refunds=notes,
         referral=referral(payload),
+        coupon_uses=coupon_uses(payload),
     )

@@ -24,6 +24,7 @@ class Bucket(enum.StrEnum):
     PAID = "paid"
     ON_REVIEW = "on_review"
     WITHDRAWING = "withdrawing"  # requested for withdrawal, not yet paid out
+    CREDIT = "credit"  # taken as store credit: coupons in the shop, not yet spent
 
 
 class EntryKind(enum.StrEnum):
@@ -33,6 +34,7 @@ class EntryKind(enum.StrEnum):
     MANUAL = "manual"  # ops adjustment with a reason
     BONUS = "bonus"  # campaign rewards
     WITHDRAWAL = "withdrawal"  # available → withdrawing → paid (or back to available)
+    CREDIT_BONUS = "credit_bonus"  # the bonus on store credit: + when issued, - when spent
 
 
 # Entries that change what a distributor earned (transfers only move money between buckets).

@@ -26,6 +26,7 @@ from portal.extensions import db
 from portal.orders import attribution
 from portal.orders import services as orders
 from portal.orders.models import Order
+from portal.withdrawals import credit
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -132,12 +133,16 @@ def take(units: Sequence[Unit], now: datetime | None = None) -> list[orders.Stor
     result: list[orders.Stored | None] = []
     changed: set[int] = set()
     segment: list[tuple[orders.OrderData, bool]] = []
+    spending: list[orders.OrderData] = []  # copies stored that used coupons
 
     def store_segment() -> None:
         if segment:
             stored = orders.store_orders([d for d, _ in segment], [r for _, r in segment])
             result.extend(stored)
             changed.update(s.order_id for s in stored if s.changed)
+            spending.extend(
+                d for (d, _), s in zip(segment, stored, strict=True) if s.changed and d.coupon_uses
+            )
             segment.clear()
 
     for unit in units:
@@ -152,6 +157,7 @@ def take(units: Sequence[Unit], now: datetime | None = None) -> list[orders.Stor
     store_segment()
     if changed:
         commissions.run_orders(sorted(changed), now)
+    credit.redeem(spending)
     return result
 
 

@@ -80,6 +80,15 @@ class RefundNote:
 
 
 @dataclass(frozen=True)
+class CouponUse:
+    """A coupon an order used and the value it took off the order, as the shop counts a
+    coupon's amount (with the tax when the shop's prices include tax)."""
+
+    code: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class OrderData:
     shop_order_id: str
     status: str
@@ -97,6 +106,7 @@ class OrderData:
     refunds: tuple[RefundNote, ...] = ()
     attribution: Attribution | None = None
     referral: Referral | None = None
+    coupon_uses: tuple[CouponUse, ...] = ()  # store credit spent (portal.withdrawals.credit)
     shop: str = "woocommerce"
 
     @cached_property
@@ -106,6 +116,8 @@ class OrderData:
         content = asdict(self)
         for name in ("attribution", "referral", "modified_at"):
             content.pop(name)
+        if not content["coupon_uses"]:  # the digests of orders stored before it stay
+            content.pop("coupon_uses")
         for line in content["lines"]:
             line.pop("category_ids")
         text = json.dumps(content, sort_keys=True, default=str)

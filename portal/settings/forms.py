@@ -159,6 +159,12 @@ class SettingsForm(Form):
         choices=[SelectChoice(k, v) for k, v in SELF_PURCHASE_LABELS.items()],
         **_spec("self_purchase"),
     )
+    store_credit_enabled = BooleanField(**_spec("store_credit_enabled"))
+    store_credit_bonus_percent = PlainDecimalField(
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+        **_spec("store_credit_bonus_percent"),
+    )
     coupon_self_issue = BooleanField(**_spec("coupon_self_issue"))
     coupon_percent = PlainDecimalField(
         places=None,

@@ -351,6 +351,25 @@ SPECS: dict[str, SettingSpec] = {
             _l("Test money only (api-m.sandbox.paypal.com). Untick to pay for real."),
         ),
         SettingSpec(
+            "store_credit_enabled",
+            bool,
+            False,
+            _l("Distributors may take store credit"),
+            _l(
+                "A withdrawal can be taken, wholly or in part, as a coupon for the shop, "
+                "usable once by the distributor's own email. Needs the shop's REST keys."
+            ),
+        ),
+        SettingSpec(
+            "store_credit_bonus_percent",
+            Decimal,
+            Decimal("0"),
+            _l("Store credit bonus (%)"),
+            _l("Added to the part taken as store credit, e.g. 10 gives 110.00 for 100.00."),
+            minimum=0,
+            maximum=100,
+        ),
+        SettingSpec(
             "coupon_self_issue",
             bool,
             False,

@@ -23,7 +23,7 @@ from portal.forms import Form, error_text, like_escape, strip
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 from portal.settings import services as settings
-from portal.withdrawals import payouts, paypal, services, statements
+from portal.withdrawals import credit, payouts, paypal, services, statements
 from portal.withdrawals.labels import METHOD_LABELS, PAYPAL_STATUS_LABELS, STATE_LABELS
 from portal.withdrawals.models import (
     PayoutAccount,
@@ -74,6 +74,7 @@ def _context(withdrawals: list[Withdrawal]) -> dict[str, Any]:
     return {
         "distributors": payouts.distributor_names(withdrawals),
         "statement_numbers": statements.numbers_for([w.id for w in withdrawals]),
+        "credit_errors": credit.errors_for([w.id for w in withdrawals]),
         "withdrawal_states": STATE_LABELS,
         "payout_methods": METHOD_LABELS,
         "providers": payouts.PROVIDERS,
@@ -107,6 +108,7 @@ _SOURCES = {
     "approve": (WithdrawalState.REQUESTED,),
     "reject": (WithdrawalState.REQUESTED, WithdrawalState.APPROVED),
     "pay": (WithdrawalState.APPROVED,),
+    "reverse": (WithdrawalState.PAID,),  # store credit only (portal.withdrawals.credit)
 }
 
 
@@ -117,6 +119,11 @@ def _consequence(action: str, amount: str) -> str:
         return _(
             "%(amount)s goes back to the distributor's available balance; they see the reason.",
             amount=amount,
+        )
+    if action == "reverse":
+        return _(
+            "The coupon is deleted in the shop; what is left of it goes back to the "
+            "distributor's available balance, without the bonus. What orders spent stays spent."
         )
     return _(
         "%(amount)s is recorded as paid with this reference and the distributor is told; "
@@ -147,7 +154,7 @@ def _decision_question(
             f"{withdrawal.payout_account.holder_name}",
         ),
     ]
-    if action == "reject":
+    if action in ("reject", "reverse"):
         facts.append((_("Reason (shown to the distributor)"), services.clean_reason(note)))
     elif action == "pay":
         facts.append((_("Payment reference"), services.clean_reference(note)))
@@ -155,8 +162,14 @@ def _decision_question(
         "approve": _("Approve withdrawal #%(id)d?", id=withdrawal.id),
         "reject": _("Reject withdrawal #%(id)d?", id=withdrawal.id),
         "pay": _("Mark withdrawal #%(id)d paid?", id=withdrawal.id),
+        "reverse": _("Take back the store credit of withdrawal #%(id)d?", id=withdrawal.id),
     }
-    buttons = {"approve": _("Approve"), "reject": _("Reject"), "pay": _("Mark paid")}
+    buttons = {
+        "approve": _("Approve"),
+        "reject": _("Reject"),
+        "pay": _("Mark paid"),
+        "reverse": _("Take back the credit"),
+    }
     return confirm.Confirmation(
         question=questions[action],
         button=buttons[action],
@@ -181,6 +194,8 @@ def _decide(withdrawal_id: int, action: str) -> Response:
                 services.approve(withdrawal_id, current_user)
             elif action == "reject":
                 services.reject(withdrawal_id, current_user, form.note.data or "")
+            elif action == "reverse":
+                credit.reverse(withdrawal_id, current_user, form.note.data or "")
             else:
                 services.pay(withdrawal_id, current_user, form.note.data or "")
         except services.NotFound:
@@ -321,6 +336,12 @@ def send_paypal(withdrawal_id: int) -> Response:
         except services.WithdrawalError as exc:
             error = exc.message
     return _row_answer(withdrawal_id, error, done)
+
+
+@admin.post("/withdrawals/<int:withdrawal_id>/reverse")
+def reverse(withdrawal_id: int) -> Response:
+    """Take back a paid store-credit withdrawal (what is left of its coupon)."""
+    return _decide(withdrawal_id, "reverse")
 
 
 def _batch_question(action: str, ids: list[int], reference: str) -> confirm.Confirmation:

@@ -13,10 +13,22 @@ from portal.withdrawals.labels import ACCOUNT_LABELS, METHOD_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod
 from portal.withdrawals.services import label
 
+TAKE_AS = [
+    SelectChoice("cash", _l("Cash")),
+    SelectChoice("credit", _l("Store credit")),
+    SelectChoice("split", _l("Split: part cash, part store credit")),
+]
+
 
 class WithdrawalForm(Form):
     amount = PlainDecimalField(_l("Amount"), places=None, validators=[InputRequired()])
-    payout_account_id = SelectField(_l("Pay to"), coerce=int, validators=[InputRequired()])
+    # Cash needs an account (checked by the service): store credit alone does not.
+    payout_account_id = SelectField(_l("Pay to"), coerce=int, validators=[Optional()])
+    # Shown only while store credit is offered (portal.withdrawals.credit).
+    take_as = SelectField(_l("Take it as"), choices=TAKE_AS, default="cash")
+    credit_amount = PlainDecimalField(
+        _l("Of it, as store credit"), places=None, validators=[Optional()]
+    )
 
     def __init__(self, accounts: list[PayoutAccount], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -30,12 +42,15 @@ class FeeForm(Form):
         csrf = False
 
     amount = PlainDecimalField(_l("Amount"), places=None, validators=[InputRequired()])
+    take_as = SelectField(choices=TAKE_AS, default="cash")
+    credit_amount = PlainDecimalField(places=None, validators=[Optional()])
 
 
 class PayoutAccountForm(Form):
     method = SelectField(
         _l("Method"),
-        choices=[SelectChoice(m.value, text) for m, text in METHOD_LABELS.items()],
+        # Store credit is not an account one adds: it is chosen on the request form.
+        choices=[SelectChoice(m.value, METHOD_LABELS[m]) for m in ACCOUNT_LABELS],
         default=PayoutMethod.BANK.value,
         validators=[DataRequired()],
     )
@@ -57,6 +72,7 @@ class PayoutAccountForm(Form):
     def chosen_method(self) -> PayoutMethod:
         """The method picked so far (bank until a valid one is chosen)."""
         try:
-            return PayoutMethod(self.method.data)
+            method = PayoutMethod(self.method.data)
         except ValueError:
             return PayoutMethod.BANK
+        return method if method in ACCOUNT_LABELS else PayoutMethod.BANK

@@ -12,6 +12,7 @@ STATE_LABELS = {
     WithdrawalState.APPROVED: _l("Approved"),
     WithdrawalState.PAID: lazy_pgettext("withdrawal state", "Paid"),
     WithdrawalState.REJECTED: _l("Rejected"),
+    WithdrawalState.REVERSED: _l("Reversed"),
 }
 
 METHOD_LABELS = {
@@ -19,6 +20,7 @@ METHOD_LABELS = {
     PayoutMethod.PAYPAL: _l("PayPal"),
     PayoutMethod.ALIPAY: _l("Alipay"),
     PayoutMethod.WECHAT: _l("WeChat Pay"),
+    PayoutMethod.STORE_CREDIT: _l("Store credit"),
 }
 
 # What the "account" field holds for each method.

@@ -25,6 +25,7 @@ class PayoutMethod(enum.StrEnum):
     PAYPAL = "paypal"
     ALIPAY = "alipay"
     WECHAT = "wechat"
+    STORE_CREDIT = "store_credit"  # a coupon in the shop (portal.withdrawals.credit)
 
 
 class WithdrawalState(enum.StrEnum):
@@ -32,6 +33,7 @@ class WithdrawalState(enum.StrEnum):
     APPROVED = "approved"
     PAID = "paid"
     REJECTED = "rejected"
+    REVERSED = "reversed"  # paid as store credit, then taken back (what was left of it)
 
 
 class PayoutAccount(db.Model):

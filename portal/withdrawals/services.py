@@ -33,7 +33,7 @@ from portal.ledger.services import lock_distributor
 from portal.notifications import services as notifications
 from portal.settings import services as settings
 from portal.timeutil import utcnow
-from portal.withdrawals import statements
+from portal.withdrawals import signals, statements
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
 from portal.withdrawals.models import (
     PayoutAccount,
@@ -173,7 +173,9 @@ def accounts(distributor_id: int) -> list[PayoutAccount]:
         db.session.scalars(
             select(PayoutAccount)
             .where(
-                PayoutAccount.distributor_id == distributor_id, PayoutAccount.removed_at.is_(None)
+                PayoutAccount.distributor_id == distributor_id,
+                PayoutAccount.removed_at.is_(None),
+                PayoutAccount.method != PayoutMethod.STORE_CREDIT,  # chosen on the form
             )
             .order_by(PayoutAccount.id)
         )
@@ -263,9 +265,10 @@ def fee_for(amount: Decimal, currency: str) -> Decimal:
     return round_money(amount * percent / HUNDRED + fixed, currency)
 
 
-def quote(amount: Decimal, currency: str) -> Quote:
+def quote(amount: Decimal, currency: str, with_fee: bool = True) -> Quote:
     """Fee and net for ``amount``; :class:`WithdrawalError` on ``amount`` when the amount
-    is not a positive number in the currency's minor units or the fee would eat it."""
+    is not a positive number in the currency's minor units or the fee would eat it.
+    ``with_fee=False``: no fee (store credit)."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise WithdrawalError("amount", _("Enter an amount, e.g. 100."))
     if amount <= ZERO:
@@ -285,7 +288,7 @@ def quote(amount: Decimal, currency: str) -> Quote:
             )
         raise WithdrawalError("amount", message)
     amount = rounded  # the same value, in the currency's minor units: 100.5 → 100.50
-    fee = fee_for(amount, currency)
+    fee = fee_for(amount, currency) if with_fee else ZERO
     if amount - fee <= ZERO:
         raise WithdrawalError(
             "amount",
@@ -425,6 +428,17 @@ def request_withdrawal(distributor_id: int, amount: Decimal, payout_account_id: 
     except WithdrawalError:
         db.session.rollback()
         raise
+    withdrawal = open_request(distributor_id, payout_account_id, result)
+    db.session.commit()
+    if withdrawal.state is WithdrawalState.APPROVED:
+        signals.decided.send(withdrawal.id)
+    return withdrawal
+
+
+def open_request(distributor_id: int, payout_account_id: int, result: Quote) -> Withdrawal:
+    """Record a checked request (auto-approved below the threshold) and move its amount
+    into ``withdrawing``. The caller holds the distributor's lock, has checked the rules
+    and commits (then sends :data:`signals.decided` for an approved one)."""
     withdrawal = Withdrawal(
         distributor_id=distributor_id,
         payout_account_id=payout_account_id,
@@ -451,7 +465,6 @@ def request_withdrawal(distributor_id: int, amount: Decimal, payout_account_id: 
             {"state": WithdrawalState.REQUESTED.value},
             {"state": WithdrawalState.APPROVED.value, "threshold": str(threshold)},
         )
-    db.session.commit()
     return withdrawal
 
 
@@ -474,6 +487,7 @@ _ACTIONS = {
     WithdrawalState.APPROVED: "approve",
     WithdrawalState.REJECTED: "reject",
     WithdrawalState.PAID: "pay",
+    WithdrawalState.REVERSED: "reverse",
 }
 _AUDITED = ("reason", "reference")  # values copied into the audit entry
 
@@ -547,6 +561,7 @@ def approve(withdrawal_id: int, actor: User) -> Withdrawal:
         decided_by_id=actor.id,
     )
     db.session.commit()
+    signals.decided.send(withdrawal.id)
     return withdrawal
 
 
@@ -611,7 +626,18 @@ def reject(
     if not by_provider:  # a payment API's return has its own notice, with its reason
         notifications.withdrawal_rejected(withdrawal)
     db.session.commit()
+    signals.decided.send(withdrawal.id)
     return withdrawal
+
+
+def is_store_credit(withdrawal_id: int) -> bool:
+    """The withdrawal is paid as store credit (``portal.withdrawals.credit``)."""
+    method = db.session.scalar(
+        select(PayoutAccount.method)
+        .join(Withdrawal, Withdrawal.payout_account_id == PayoutAccount.id)
+        .where(Withdrawal.id == withdrawal_id)
+    )
+    return method is PayoutMethod.STORE_CREDIT
 
 
 def pay(
@@ -624,6 +650,10 @@ def pay(
     reference = clean_reference(reference)
     if not by_provider:
         _check_not_at_provider(withdrawal_id)
+    if is_store_credit(withdrawal_id):
+        raise WithdrawalError(
+            None, _("Store credit is not paid by hand: its coupon is issued in the shop.")
+        )
     withdrawal = _transition(
         withdrawal_id,
         actor,

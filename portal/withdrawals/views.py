@@ -16,7 +16,7 @@ from portal.formatting import money
 from portal.forms import attach_error
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
-from portal.withdrawals import services, statements
+from portal.withdrawals import credit, services, statements
 from portal.withdrawals.forms import FeeForm, PayoutAccountForm, WithdrawalForm
 from portal.withdrawals.labels import METHOD_LABELS, STATE_LABELS
 from portal.withdrawals.models import PayoutAccount, PayoutMethod, Statement, WithdrawalState
@@ -24,6 +24,7 @@ from portal.withdrawals.models import PayoutAccount, PayoutMethod, Statement, Wi
 me = distributor_blueprint("me_withdrawals", __name__)
 
 OPEN_STATES = (WithdrawalState.REQUESTED, WithdrawalState.APPROVED)
+_CREDIT = (credit.TakeAs.CREDIT.value, credit.TakeAs.SPLIT.value)
 
 
 @me.app_template_filter("payout_account")
@@ -56,17 +57,21 @@ def _live_quote(distributor_id: int, form: FeeForm | WithdrawalForm) -> dict[str
     """The quote under the amount: the distributor's limits, and for the amount typed so
     far the fee and what arrives — or why it cannot be requested."""
     allowed = services.limits(distributor_id)
-    result, error = None, None
+    result, error, taken = None, None, None
     typed = bool(form.amount.raw_data and form.amount.raw_data[0].strip())
     if typed and form.amount.errors:
         error = " ".join(str(e) for e in form.amount.errors)
     elif typed and form.amount.data is not None:
+        take_as = credit.TakeAs(form.take_as.data) if form.take_as.data in _CREDIT else None
         try:
-            result = services.quote(form.amount.data, allowed.currency)
+            if take_as is not None and credit.offered():
+                taken = credit.quote(take_as, form.amount.data, form.credit_amount.data)
+            else:
+                result = services.quote(form.amount.data, allowed.currency)
             services.check_amount(form.amount.data, allowed)
         except services.WithdrawalError as exc:
-            result, error = None, exc.message
-    return {"quote": result, "error": error, "limits": allowed}
+            result, taken, error = None, None, exc.message
+    return {"quote": result, "credit_quote": taken, "error": error, "limits": allowed}
 
 
 def _page(distributor: Distributor, form: WithdrawalForm | None = None) -> dict[str, Any]:
@@ -83,6 +88,16 @@ def _page(distributor: Distributor, form: WithdrawalForm | None = None) -> dict[
         "page": page,
         "statement_numbers": statements.numbers_for([w.id for w in page.items]),
         **_live_quote(distributor.id, form),
+        **_credit(distributor.id),
+    }
+
+
+def _credit(distributor_id: int) -> dict[str, Any]:
+    """Store credit on the page: whether it is offered, its bonus, the live coupons."""
+    return {
+        "credit_offered": credit.offered(),
+        "credit_bonus": credit.bonus_percent(),
+        "credits": credit.of(distributor_id),
     }
 
 
@@ -104,15 +119,19 @@ def create() -> Response:
     form = WithdrawalForm(services.accounts(distributor.id))
     if form.validate_on_submit():
         try:
-            withdrawal = services.request_withdrawal(
-                distributor.id, form.amount.data, form.payout_account_id.data
+            made = credit.request(
+                distributor.id,
+                form.amount.data,
+                credit.TakeAs(form.take_as.data),
+                form.credit_amount.data,
+                form.payout_account_id.data,
             )
         except services.WithdrawalError as exc:
             attach_error(form, exc.field, exc.message)
         else:
             message = _(
                 "Withdrawal of %(amount)s requested.",
-                amount=money(withdrawal.amount, withdrawal.currency),
+                amount=money(sum(w.amount for w in made), made[0].currency),
             )
             if not is_htmx():
                 flash(message, "success")

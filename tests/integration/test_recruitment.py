@@ -159,6 +159,8 @@ def test_open_recruitment_mode(app, admin_client) -> None:
             "coupon_usage_limit": "0",
             "coupon_usage_limit_per_user": "0",
             "coupon_valid_days": "0",
+            "store_credit_bonus_percent": "0",
+            "paypal_sandbox": "y",
         },
     )
     assert response.status_code == 302

@@ -37,6 +37,7 @@ VALID = {
     "coupon_usage_limit": "0",
     "coupon_usage_limit_per_user": "0",
     "coupon_valid_days": "0",
+    "store_credit_bonus_percent": "0",
 }
 
 
