@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from portal.commissions.engine import round_money
+from portal.money import round_money
 from portal.orders.models import STATUSES
 from portal.orders.services import LineData, OrderData, Referral, RefundNote
 

@@ -9,11 +9,11 @@ from decimal import Decimal
 from sqlalchemy import case, func, select, update
 
 from portal.commissions import bulk
-from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
+from portal.money import round_money
 from portal.timeutil import utcnow
 
 ZERO = Decimal(0)
