@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import pkgutil
 from collections.abc import Mapping
 from datetime import timedelta
 from importlib import import_module
@@ -19,8 +20,20 @@ from portal import inputs, logs, metrics, security
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.paths import resource_dir
 
-# Plugins are loaded by name so the core never imports them (each exposes load(app)).
-DEFAULT_PLUGINS: tuple[str, ...] = ("plugins.woocommerce_bridge",)
+# Plugins are the packages in this namespace package, found and loaded by name when the app
+# starts (each exposes load(app)), so the core names none of them. PORTAL_PLUGINS, a list
+# of module names, picks others instead (tests, a deployment without a shop bridge).
+PLUGIN_NAMESPACE = "plugins"
+
+
+def discover_plugins() -> tuple[str, ...]:
+    """Every plugin package installed beside the portal, sorted by name."""
+    try:
+        namespace = import_module(PLUGIN_NAMESPACE)
+    except ModuleNotFoundError:
+        return ()
+    found = pkgutil.iter_modules(namespace.__path__, f"{PLUGIN_NAMESPACE}.")
+    return tuple(sorted(module.name for module in found if module.ispkg))
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -47,7 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         PORTAL_RESET_MAX_PER_EMAIL=3,
         PORTAL_UNLOCK_TOKEN_AGE=timedelta(hours=1),
         REMEMBER_COOKIE_DURATION=timedelta(days=14),
-        PORTAL_PLUGINS=DEFAULT_PLUGINS,
+        PORTAL_PLUGINS=discover_plugins(),
     )
     if overrides:
         app.config.update(overrides)
@@ -111,8 +124,10 @@ def _init_extensions(app: Flask) -> None:
     # Models must be imported for metadata (migrations, create_all in tooling).
     import_module("portal.models")
     from portal.ledger import guard
+    from portal.risk import devices
 
     guard.install()
+    devices.install()  # sign-ins record their devices (accounts does not import risk)
 
 
 def _register_blueprints(app: Flask) -> None:

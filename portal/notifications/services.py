@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -15,7 +15,6 @@ from portal.extensions import db
 from portal.formatting import money
 from portal.notifications.models import Notification, NotificationKind
 from portal.timeutil import utcnow
-from portal.withdrawals.models import Withdrawal
 
 
 def notify(
@@ -46,7 +45,17 @@ def announce(
     db.session.commit()
 
 
-def withdrawal_paid(withdrawal: Withdrawal, statement: int) -> None:
+class PaidWithdrawal(Protocol):
+    """A paid withdrawal (portal.withdrawals), named by shape: the withdrawals package calls
+    this module, so this one does not import it."""
+
+    distributor_id: int
+    net: Decimal
+    currency: str
+    reference: str | None
+
+
+def withdrawal_paid(withdrawal: PaidWithdrawal, statement: int) -> None:
     """Tell the distributor the net amount was sent, with the payment's reference and the
     number of its statement, which the email attaches (the caller,
     :func:`portal.withdrawals.services.pay`, commits)."""
