@@ -20,8 +20,6 @@ from portal.security import safe_next
 
 COOKIE = "locale"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-# Each language named in itself, so a reader finds theirs whatever the page speaks.
-LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 # Accept-Language tags we understand, mapped to our catalogue names (best_match wants them).
 _BROWSER_TAGS = {
     "en": "en",
@@ -123,5 +121,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def switcher() -> dict[str, object]:
+        from portal.settings.services import LOCALE_NAMES
+
         here = request.full_path if request.query_string else request.path
         return {"locale_names": LOCALE_NAMES, "locale_next": here}

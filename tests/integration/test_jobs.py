@@ -111,8 +111,8 @@ def test_real_worker_computes_commissions(
 ) -> None:
     from decimal import Decimal
 
-    from portal.commissions.jobs import compute_commissions
     from portal.commissions.models import CommissionPlan
+    from portal.commissions.services import apply_order
     from portal.ledger import services as ledger
     from portal.ledger.models import Bucket
     from portal.orders.services import Attribution, LineData, OrderData, store_order
@@ -143,7 +143,7 @@ def test_real_worker_computes_commissions(
             )
         ).order_id
         for _ in range(3):  # the same order queued three times books once
-            jobs.enqueue(compute_commissions, order_id)
+            jobs.enqueue(apply_order, order_id)
         assert ledger.balances(seller)[Bucket.PENDING] == 0
     result = subprocess.run(
         [*portal_command(), "worker", "--burst"],
