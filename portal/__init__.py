@@ -76,7 +76,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     inputs.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
-    security.init_app(app)
+    from portal import storefront  # imports models: not while this package initialises
+
+    security.init_app(app, storefront.url)
     logs.init_app(app)
     metrics.init_app(app)
     _register_jobs(app)

@@ -28,9 +28,6 @@ ROOT = Path(portal.__file__).parent
 # notifications, materials, campaigns, withdrawals, reports, api, core).
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {
-        # Security headers read the shop's address for the CSP (storefront reads settings
-        # and orders): pass the address in from the app factory.
-        ("security", "storefront"),
         # The language of a page falls back to the shop default, a business setting
         # (function-level imports), and settings import accounts (role guards, the audit
         # actor), whose mails and views import i18n: the default could be handed to i18n.
