@@ -184,24 +184,28 @@ class _Run:
     created: list[rows.NewCommission] = field(default_factory=list)
     touched: list[Commission | rows.NewCommission] = field(default_factory=list)
 
+    # per order: the facts and flag its commissions are decided on (read once per order)
+    facts: dict[int, tuple[states.OrderFacts, states.Flag | None]] = field(default_factory=dict)
+
     def decide(
         self, order: Order, standing: states.Standing, line: engine.CommissionLine | None
     ) -> states.Decision:
-        flagged = self.flagged.get(order.id)
-        facts = states.OrderFacts(
-            status=order.status,
-            completed_at=order.completed_at,
-            currency=order.currency,
-            shop_currency=(order.commission_context or {}).get("currency", self.rules.currency),
-        )
-        return states.decide(
-            standing,
-            line.amount if line is not None else None,
-            facts,
-            states.Flag(*flagged) if flagged is not None else None,
-            self.now,
-            self.rules.return_window,
-        )
+        known = self.facts.get(order.id)
+        if known is None:
+            flagged = self.flagged.get(order.id)
+            context = order.commission_context or {}
+            known = self.facts[order.id] = (
+                states.OrderFacts(
+                    status=order.status,
+                    completed_at=order.completed_at,
+                    currency=order.currency,
+                    shop_currency=context.get("currency", self.rules.currency),
+                ),
+                states.Flag(*flagged) if flagged is not None else None,
+            )
+        facts, flag = known
+        earned = line.amount if line is not None else None
+        return states.decide(standing, earned, facts, flag, self.now, self.rules.return_window)
 
     def create(self, order: Order, line: engine.CommissionLine) -> None:
         """A new commission, born in its final state and amount: one INSERT, no UPDATE."""

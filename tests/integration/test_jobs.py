@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from rq.job import JobStatus
 from sqlalchemy import func, select
@@ -73,6 +74,7 @@ def test_a_failing_periodic_job_does_not_stop_the_others(app_config) -> None:
     assert calls == ["broken", "fine"]
 
 
+@pytest.mark.slow
 def test_real_worker_runs_an_enqueued_job(
     app: Flask, app_config, redis_url: str, instance_path: str
 ) -> None:
@@ -106,6 +108,7 @@ def test_periodic_jobs_are_enqueued_once_across_workers(app_config, redis_url: s
         assert jobs.queue().count == len(fired)
 
 
+@pytest.mark.slow
 def test_real_worker_computes_commissions(
     app: Flask, app_config, redis_url: str, instance_path: str, make_distributor
 ) -> None:
