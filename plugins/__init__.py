@@ -1,1 +1,2 @@
-"""Shop bridges. The core never imports these: create_app loads them by name."""
+"""Shop bridges. The core never imports these: create_app finds every package here and
+loads it by name."""

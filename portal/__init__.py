@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import pkgutil
 from collections.abc import Mapping
 from datetime import timedelta
 from importlib import import_module
@@ -19,8 +20,20 @@ from portal import inputs, logs, metrics, security
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.paths import resource_dir
 
-# Plugins are loaded by name so the core never imports them (each exposes load(app)).
-DEFAULT_PLUGINS: tuple[str, ...] = ("plugins.woocommerce_bridge",)
+# Plugins are the packages in this namespace package, found and loaded by name when the app
+# starts (each exposes load(app)), so the core names none of them. PORTAL_PLUGINS, a list
+# of module names, picks others instead (tests, a deployment without a shop bridge).
+PLUGIN_NAMESPACE = "plugins"
+
+
+def discover_plugins() -> tuple[str, ...]:
+    """Every plugin package installed beside the portal, sorted by name."""
+    try:
+        namespace = import_module(PLUGIN_NAMESPACE)
+    except ModuleNotFoundError:
+        return ()
+    found = pkgutil.iter_modules(namespace.__path__, f"{PLUGIN_NAMESPACE}.")
+    return tuple(sorted(module.name for module in found if module.ispkg))
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -47,7 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         PORTAL_RESET_MAX_PER_EMAIL=3,
         PORTAL_UNLOCK_TOKEN_AGE=timedelta(hours=1),
         REMEMBER_COOKIE_DURATION=timedelta(days=14),
-        PORTAL_PLUGINS=DEFAULT_PLUGINS,
+        PORTAL_PLUGINS=discover_plugins(),
     )
     if overrides:
         app.config.update(overrides)
@@ -63,7 +76,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     inputs.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
-    security.init_app(app)
+    from portal import storefront  # imports models: not while this package initialises
+
+    security.init_app(app, storefront.url)
     logs.init_app(app)
     metrics.init_app(app)
     _register_jobs(app)
@@ -112,9 +127,13 @@ def _init_extensions(app: Flask) -> None:
     import_module("portal.models")
     from portal.centre import team
     from portal.ledger import guard
+    from portal.pickup import services as pickup
+    from portal.risk import devices
 
     guard.install()
     team.install()
+    devices.install()  # sign-ins record their devices (accounts does not import risk)
+    pickup.install()  # orders collected at pickup points (orders does not import pickup)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -9,18 +9,17 @@ Emails are written in the recipient's language, whoever triggered them.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from flask import Blueprint, Flask, abort, has_request_context, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.accounts.models import User
 from portal.extensions import db
 from portal.security import safe_next
 
 COOKIE = "locale"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-# Each language named in itself, so a reader finds theirs whatever the page speaks.
-LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 # Accept-Language tags we understand, mapped to our catalogue names (best_match wants them).
 _BROWSER_TAGS = {
     "en": "en",
@@ -31,6 +30,13 @@ _BROWSER_TAGS = {
 }
 
 bp = Blueprint("i18n", __name__)
+
+
+class Recipient(Protocol):
+    """Whoever is written to: a user (portal.accounts) — named by shape, so this support
+    module does not import the accounts package that imports it."""
+
+    locale: str | None
 
 
 def _supported() -> tuple[str, ...]:
@@ -80,7 +86,7 @@ def from_tag(tag: str | None) -> str | None:
     return None
 
 
-def recipient_locale(user: User) -> str:
+def recipient_locale(user: Recipient) -> str:
     """The language to write to ``user`` in (emails): their profile, else the shop default."""
     return user.locale if user.locale in _supported() else _default()
 
@@ -115,5 +121,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def switcher() -> dict[str, object]:
+        from portal.settings.services import LOCALE_NAMES
+
         here = request.full_path if request.query_string else request.path
         return {"locale_names": LOCALE_NAMES, "locale_next": here}

@@ -13,8 +13,6 @@ from urllib.parse import urlsplit
 from flask import Flask, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal import storefront
-
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -32,13 +30,13 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _shop_url(app: Flask, response: Response) -> str:
-    """The shop's address, for pages only (a recorded one is read from the database;
-    nothing else shows pictures)."""
+def _shop_url(app: Flask, response: Response, recorded: Callable[[], str]) -> str:
+    """The shop's address, for pages only (``recorded`` reads the one recorded in the
+    database; nothing else shows pictures)."""
     if app.config["WOO_STORE_URL"] or response.mimetype != "text/html":
         return app.config["WOO_STORE_URL"]
     try:
-        return storefront.url()
+        return recorded()
     except SQLAlchemyError:
         log.warning("the shop's address could not be read for the page's policy")
         return ""
@@ -66,12 +64,15 @@ def _policy(shop_url: str) -> str:
     )
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, shop_url: Callable[[], str]) -> None:
+    """Headers on every response; ``shop_url`` reads the shop's recorded address (given by
+    the app factory: portal.storefront reads settings and orders, which import this)."""
+
     @app.after_request
     def secure_headers(response: Response) -> Response:
         headers = response.headers
         if "Content-Security-Policy" not in headers:
-            headers["Content-Security-Policy"] = _policy(_shop_url(app, response))
+            headers["Content-Security-Policy"] = _policy(_shop_url(app, response, shop_url))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -1,6 +1,7 @@
 """WooCommerce bridge: signed webhooks into an inbox, drained into orders and commissions.
 
-Loaded by name from ``PORTAL_PLUGINS``; the core never imports it.
+Found in the ``plugins`` namespace and loaded by name when the app starts (or listed in
+``PORTAL_PLUGINS``); the core never imports it.
 """
 
 from __future__ import annotations

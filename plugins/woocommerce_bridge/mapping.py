@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from portal.commissions.engine import round_money
 from portal.links import services as links
+from portal.money import round_money
 from portal.orders.models import STATUSES
 from portal.orders.services import CouponUse, LineData, OrderData, Referral, RefundNote
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from plugins.woocommerce_bridge import credentials
 from plugins.woocommerce_bridge.client import WooError, WooNotFound
-from portal.commissions.engine import round_money
+from portal.money import round_money
 from portal.withdrawals.credit import Coupon, IssuerError
 
 QUICK = {"timeout": 10, "retries": 1, "backoff": 0.2}

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal import jobs
-from portal.accounts import passwords, throttle, tokens
+from portal.accounts import passwords, signals, throttle, tokens
 from portal.accounts.models import (
     NO_PASSWORD,
     STAFF_ROLES,
@@ -74,23 +74,6 @@ def keyed_hash(value: str) -> str:
 
 def hash_ip(ip: str | None) -> str:
     return keyed_hash(ip or "unknown")
-
-
-def _remember_device(user: User, ip: str | None, user_agent: str) -> None:
-    from portal.risk.models import LoginDevice
-
-    ip_hash, ua_hash = hash_ip(ip), keyed_hash(user_agent)
-    device = db.session.scalar(
-        select(LoginDevice).where(
-            LoginDevice.user_id == user.id,
-            LoginDevice.ip_hash == ip_hash,
-            LoginDevice.ua_hash == ua_hash,
-        )
-    )
-    if device is None:
-        db.session.add(LoginDevice(user_id=user.id, ip_hash=ip_hash, ua_hash=ua_hash))
-    else:
-        device.last_seen = utcnow()
 
 
 def send_links() -> None:
@@ -200,7 +183,7 @@ def authenticate(email: str, password: str, ip: str | None, user_agent: str = ""
         raise InvalidCredentials(_("Email or password is incorrect."))
     throttle.clear(email, ip_hash)
     user.last_login_at = utcnow()
-    _remember_device(user, ip, user_agent)
+    signals.signed_in.send(user, ip_hash=ip_hash, ua_hash=keyed_hash(user_agent))
     db.session.commit()
     return user
 

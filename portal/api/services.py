@@ -21,12 +21,12 @@ from sqlalchemy.orm import aliased, selectinload
 from portal.accounts.models import User
 from portal.api.models import ApiToken
 from portal.audit import services as audit
-from portal.commissions.engine import round_money
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.distributors.services import find_by_code
 from portal.extensions import db
 from portal.ledger import services as ledger
+from portal.money import round_money
 from portal.orders.models import Order
 from portal.settings import services as settings
 from portal.timeutil import utcnow

@@ -19,8 +19,8 @@ from portal.campaigns.models import (
     CampaignState,
     CampaignTier,
 )
-from portal.commissions.engine import round_money
 from portal.extensions import db
+from portal.money import round_money
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 

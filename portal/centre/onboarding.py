@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from portal import bulk
 from portal.centre.models import OnboardingStep
-from portal.commissions import bulk
 from portal.extensions import db
 from portal.timeutil import utcnow
 from portal.withdrawals.models import PayoutAccount

@@ -13,12 +13,12 @@ from sqlalchemy import Select, select, union
 from sqlalchemy.orm import selectinload
 
 from portal.centre.periods import Period
-from portal.commissions.engine import round_money
 from portal.commissions.labels import STATE_LABELS, ZERO_REASONS
 from portal.commissions.models import Commission, CommissionState
 from portal.csvwriter import GuardedWriter
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.money import round_money
 from portal.orders.labels import ATTRIBUTION_LABELS, ORDER_STATUS_LABELS, seller_text
 from portal.orders.models import Order
 

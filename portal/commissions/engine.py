@@ -34,54 +34,15 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 from typing import NamedTuple
+
+from portal.money import round_money
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 MAX_DEPTH = 3
-
-# ISO 4217 minor-unit exponents that are not 2.
-_EXPONENTS = {
-    **dict.fromkeys(
-        (
-            "BIF",
-            "CLP",
-            "DJF",
-            "GNF",
-            "ISK",
-            "JPY",
-            "KMF",
-            "KRW",
-            "PYG",
-            "RWF",
-            "UGX",
-            "UYI",
-            "VND",
-            "VUV",
-            "XAF",
-            "XOF",
-            "XPF",
-        ),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    **dict.fromkeys(("CLF", "UYW"), 4),
-}
-
-
-def minor_unit_exponent(currency: str) -> int:
-    """ISO 4217 exponent: JPY 0, KWD 3, most currencies 2."""
-    return _EXPONENTS.get(currency.upper(), 2)
-
-
-def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit_exponent(currency))
-
-
-def round_money(amount: Decimal, currency: str, rounding: str = ROUND_HALF_UP) -> Decimal:
-    return amount.quantize(quantum(currency), rounding=rounding)
 
 
 class Basis(enum.StrEnum):

@@ -5,11 +5,6 @@ from __future__ import annotations
 from portal.commissions import services
 
 
-def compute_commissions(order_id: int) -> int:
-    """Recompute one order's commissions; returns how many commission lines it has."""
-    return len(services.apply_order(order_id))
-
-
 def mature_commissions() -> int:
     """Periodic: holding → available for every commission past its return window."""
     return services.mature_commissions()

@@ -98,10 +98,6 @@ def plan_row(role: DistributorRole) -> CommissionPlan:
     return row
 
 
-def all_plans() -> list[CommissionPlan]:
-    return [plan_row(role) for role in DistributorRole]
-
-
 def save_plan(
     role: DistributorRole, values: dict[str, Any], exclusions: list[str], actor: User
 ) -> CommissionPlan:

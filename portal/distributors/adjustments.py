@@ -25,13 +25,13 @@ from sqlalchemy import Select, select, update
 from portal.accounts.models import Role, User
 from portal.audit import services as audit
 from portal.audit.models import AuditEntry
-from portal.commissions.engine import minor_unit_exponent, round_money
 from portal.distributors.management import ManagementError
 from portal.distributors.models import AdjustmentRequest, AdjustmentState, Distributor
 from portal.extensions import db
 from portal.formatting import money
 from portal.ledger.models import Bucket, EntryKind
 from portal.ledger.services import Journal, lock_distributor
+from portal.money import minor_unit_exponent, round_money
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 

@@ -19,6 +19,7 @@ BUCKET_LABELS = {
         if bucket.value in STATE_LABELS
     },
     Bucket.WITHDRAWING.value: WITHDRAWING_LABEL,
+    Bucket.CREDIT.value: _l("Store credit not yet spent"),
 }
 
 KIND_LABELS = {
@@ -28,6 +29,7 @@ KIND_LABELS = {
     EntryKind.MANUAL.value: _l("Manual adjustment"),
     EntryKind.BONUS.value: _l("Campaign bonus"),
     EntryKind.WITHDRAWAL.value: _l("Withdrawal"),
+    EntryKind.CREDIT_BONUS.value: _l("Store credit bonus"),
 }
 
 

@@ -10,8 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, delete, func, select, text, union_all, update
 
-from portal.commissions import bulk
-from portal.commissions.engine import round_money
+from portal import bulk
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
 from portal.extensions import db
@@ -23,6 +22,7 @@ from portal.ledger.models import (
     LedgerCheckpointDay,
     LedgerEntry,
 )
+from portal.money import round_money
 from portal.notifications.models import JobCursor
 from portal.timeutil import as_date, utc_date, utcnow
 
@@ -47,7 +47,7 @@ class Journal:
     """Entries collected during one unit of work, written with a single INSERT.
 
     Batch work (commission runs over many orders) books hundreds of entries; as plain
-    rows (:mod:`portal.commissions.bulk`) they skip the ORM's per-object bookkeeping. Call
+    rows (:mod:`portal.bulk`) they skip the ORM's per-object bookkeeping. Call
     :meth:`write` before committing.
 
     Entries are stamped with the unit of work's clock ``at`` (now, unless a caller such as

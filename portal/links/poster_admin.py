@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 from wtforms import FormField
 
-from portal import confirm
+from portal import confirm, uploads
 from portal.accounts.access import staff_blueprint
 from portal.extensions import db
 from portal.forms import Form
@@ -22,7 +22,6 @@ from portal.links import poster_services as service
 from portal.links import posters
 from portal.links.models import PosterKind, PosterTemplate
 from portal.links.poster_forms import KIND_LABELS, BrandForm, initial, template_form
-from portal.materials import uploads
 from portal.rendering import render
 
 admin = staff_blueprint("admin_posters", __name__)

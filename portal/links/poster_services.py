@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from PIL import Image
 from sqlalchemy import select
 
+from portal import uploads
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.catalogue.models import Product
@@ -36,7 +37,6 @@ from portal.extensions import db
 from portal.formatting import money, percent
 from portal.links import cards, posters, services
 from portal.links.models import PosterKind, PosterTemplate
-from portal.materials import uploads
 from portal.settings import services as settings
 
 SAMPLE_CODE = "SAMPLE"

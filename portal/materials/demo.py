@@ -9,10 +9,10 @@ from datetime import timedelta
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from portal import uploads
 from portal.accounts.models import User
 from portal.catalogue.models import Product
 from portal.extensions import db
-from portal.materials import uploads
 from portal.materials.models import Material, MaterialKind
 from portal.timeutil import utcnow
 

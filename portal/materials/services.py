@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from portal import uploads
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.catalogue.models import Product
@@ -20,7 +21,6 @@ from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.forms import like_escape
 from portal.links import qr
-from portal.materials import uploads
 from portal.materials.models import Material, MaterialKind, material_products
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify

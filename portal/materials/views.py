@@ -12,12 +12,13 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from wtforms import SelectChoice
 
+from portal import uploads
 from portal.accounts.access import distributor_blueprint, staff_blueprint
 from portal.centre import onboarding
 from portal.distributors.current import current_distributor
 from portal.extensions import db
 from portal.links import services as links
-from portal.materials import services, uploads
+from portal.materials import services
 from portal.materials.forms import KIND_LABELS, FilterForm, MaterialForm, as_utc
 from portal.materials.models import Material, MaterialKind
 from portal.materials.placeholders import Filler

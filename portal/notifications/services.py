@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -15,9 +15,8 @@ from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.formatting import money
 from portal.notifications.models import Notification, NotificationKind
+from portal.paypal_reasons import paypal_reason
 from portal.timeutil import utcnow
-from portal.withdrawals.labels import paypal_reason
-from portal.withdrawals.models import Withdrawal
 
 
 def notify(
@@ -48,7 +47,27 @@ def announce(
     db.session.commit()
 
 
-def withdrawal_paid(withdrawal: Withdrawal, statement: int) -> None:
+class PaidWithdrawal(Protocol):
+    """A paid withdrawal (portal.withdrawals), named by shape: the withdrawals package calls
+    this module, so this one does not import it."""
+
+    distributor_id: int
+    net: Decimal
+    currency: str
+    reference: str | None
+
+
+class RejectedWithdrawal(Protocol):
+    """A rejected withdrawal, named by shape (as :class:`PaidWithdrawal`)."""
+
+    id: int
+    distributor_id: int
+    amount: Decimal
+    currency: str
+    reason: str | None
+
+
+def withdrawal_paid(withdrawal: PaidWithdrawal, statement: int) -> None:
     """Tell the distributor the net amount was sent, with the payment's reference and the
     number of its statement, which the email attaches (the caller,
     :func:`portal.withdrawals.services.pay`, commits)."""
@@ -62,7 +81,7 @@ def withdrawal_paid(withdrawal: Withdrawal, statement: int) -> None:
     notify(withdrawal.distributor_id, NotificationKind.WITHDRAWAL_PAID, params)
 
 
-def withdrawal_rejected(withdrawal: Withdrawal) -> None:
+def withdrawal_rejected(withdrawal: RejectedWithdrawal) -> None:
     """Tell the distributor why, and that the amount is back (the caller commits)."""
     params = {
         "amount": str(withdrawal.amount),

@@ -11,7 +11,7 @@ didn't I get this?" answers itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +23,13 @@ from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.orders.models import CustomerBinding
 from portal.orders.services import Attribution
-from portal.pickup.models import PickupPoint, PointStatus
 from portal.settings import services as settings
+
+# The approved pickup point of each of these leaders (distributor id -> point id), as
+# the pickup package answers it: it registers the one function at start-up
+# (``portal.pickup.services.install``), so orders never import it.
+ApprovedPoints = Callable[[set[int]], dict[int, int]]
+APPROVED_POINTS: list[ApprovedPoints] = []
 
 # Methods that credit the link the buyer followed (its sub-id is then this order's).
 LINK_METHODS = frozenset({"ref_meta", "utm"})
@@ -93,15 +98,8 @@ class Attributor:
         self.points: dict[int, int] = {}
         claimed = {self.active_by_code.get(codes.normalise(c.pickup_code or "")) for c in claims}
         claimed.discard(None)
-        if claimed:
-            self.points = dict(
-                db.session.execute(
-                    select(PickupPoint.distributor_id, PickupPoint.id).where(
-                        PickupPoint.distributor_id.in_(claimed),
-                        PickupPoint.status == PointStatus.APPROVED,
-                    )
-                ).all()
-            )
+        if claimed and APPROVED_POINTS:
+            self.points = APPROVED_POINTS[0](claimed)
         self.days = settings.get("binding_days")
         self.bindings = _bindings(claims) if self.days else {}
         self.codes_by_id = {id_: code for code, id_ in self.active_by_code.items()}

@@ -23,10 +23,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from portal.catalogue.models import Product
 from portal.commissions import services as commissions
 from portal.extensions import db
-from portal.orders import attribution
+from portal.orders import attribution, signals
 from portal.orders import services as orders
 from portal.orders.models import Order
-from portal.withdrawals import credit
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -157,7 +156,7 @@ def take(units: Sequence[Unit], now: datetime | None = None) -> list[orders.Stor
     store_segment()
     if changed:
         commissions.run_orders(sorted(changed), now)
-    credit.redeem(spending)
+    signals.copies_stored.send(spending)
     return result
 
 

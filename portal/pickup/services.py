@@ -21,6 +21,7 @@ from portal.audit import services as audit
 from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
+from portal.orders import attribution
 from portal.orders.models import Order
 from portal.pickup.models import Handover, PickupPoint, PointStatus
 from portal.risk.qualifying import PAID_STATUSES
@@ -34,6 +35,24 @@ class PickupError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def approved_points(leaders: set[int]) -> dict[int, int]:
+    """The approved point of each of these leaders: distributor id -> point id."""
+    return dict(
+        db.session.execute(
+            select(PickupPoint.distributor_id, PickupPoint.id).where(
+                PickupPoint.distributor_id.in_(leaders),
+                PickupPoint.status == PointStatus.APPROVED,
+            )
+        ).all()
+    )
+
+
+def install() -> None:
+    """Let the intake's attribution credit orders collected at approved points."""
+    if approved_points not in attribution.APPROVED_POINTS:
+        attribution.APPROVED_POINTS[:] = [approved_points]
 
 
 def may_have_point(distributor: Distributor) -> bool:

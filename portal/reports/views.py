@@ -14,8 +14,8 @@ from portal import formatting
 from portal.accounts.access import staff_blueprint
 from portal.centre.charts import bar_chart
 from portal.centre.periods import Period, last_days
-from portal.commissions.engine import quantum
 from portal.csvwriter import GuardedWriter
+from portal.money import quantum
 from portal.rendering import render
 from portal.reports import services
 from portal.settings import services as settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select, update
 
 from portal.accounts.models import User
 from portal.audit import services as audit
@@ -33,10 +33,6 @@ def flags_for(order_ids: list[int]) -> dict[int, list[RiskFlag]]:
     ):
         found.setdefault(flag.order_id, []).append(flag)
     return found
-
-
-def open_count() -> int:
-    return db.session.scalar(select(func.count()).where(RiskFlag.status == FlagStatus.OPEN))
 
 
 def decide(order_id: int, actor: User, release: bool, reason: str = "") -> None:

@@ -17,8 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from portal.forms import Form, PlainDecimalField, strip
-from portal.i18n import LOCALE_NAMES
-from portal.settings.services import SPECS, SUPPORTED_LOCALES
+from portal.settings.services import LOCALE_NAMES, SPECS, SUPPORTED_LOCALES
 
 TERMS_MAX_LENGTH = 20000
 

@@ -19,6 +19,8 @@ from portal.extensions import db
 from portal.settings.models import Setting
 
 SUPPORTED_LOCALES = ("en", "zh_Hans")
+# Each language named in itself, so a reader finds theirs whatever the page speaks.
+LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 # apply: the approval queue; open: approved at once; every_buyer (人人分销) and
 # spend_threshold (满额分销): buyers become distributors (portal.distributors.recruitment).
 RECRUITMENT_MODES = ("apply", "open", "every_buyer", "spend_threshold")

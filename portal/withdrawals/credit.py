@@ -54,13 +54,14 @@ from sqlalchemy import case, func, or_, select, update
 from portal import jobs
 from portal.accounts.models import User
 from portal.commissions import services as commissions
-from portal.commissions.engine import round_money
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.ledger.services import lock_distributor
+from portal.money import round_money
 from portal.notifications import services as notifications
+from portal.orders import signals as order_signals
 from portal.orders.services import OrderData
 from portal.settings import services as settings
 from portal.timeutil import utcnow
@@ -488,16 +489,22 @@ def sync_withdrawal(withdrawal_id: int) -> tuple[int, int]:
 def connect(app: Flask) -> None:
     """Issue or take back coupons right after decisions, and catch up every minute."""
     signals.decided.connect(_decided)
+    order_signals.copies_stored.connect(_stored)
     jobs.every(app, 60, sync, name="store_credit.sync")
+
+
+def _stored(copies: Sequence[OrderData]) -> None:
+    redeem(copies)
 
 
 # --- orders that spend it -------------------------------------------------------------
 
 
 def redeem(copies: Sequence[OrderData]) -> int:
-    """Book the store credit that orders spent (the intake calls this with the copies it
-    stored; in its transaction, flushed): a paid order that used a live coupon spends it
-    once — a copy seen again changes nothing. Returns how many coupons were spent."""
+    """Book the store credit that orders spent (the intake's ``copies_stored`` signal
+    brings the copies it stored; in its transaction, flushed): a paid order that used a
+    live coupon spends it once — a copy seen again changes nothing. Returns how many
+    coupons were spent."""
     uses = [(data, use) for data in copies if data.status in SPENDING for use in data.coupon_uses]
     codes = {use.code.strip().lower() for _data, use in uses}
     if not codes:

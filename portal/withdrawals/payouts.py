@@ -24,10 +24,10 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.audit import services as audit
-from portal.commissions.engine import round_money
 from portal.csvwriter import GuardedWriter
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.money import round_money
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 from portal.withdrawals.models import PayoutMethod, Withdrawal, WithdrawalState

@@ -50,16 +50,16 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.audit import services as audit
-from portal.commissions.engine import minor_unit_exponent, round_money
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.ledger.services import lock_distributor
+from portal.money import minor_unit_exponent, round_money
 from portal.notifications import services as notifications
 from portal.notifications.models import NotificationKind
+from portal.paypal_reasons import paypal_reason
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 from portal.withdrawals import services
-from portal.withdrawals.labels import paypal_reason
 from portal.withdrawals.models import (
     PayoutMethod,
     PayPalBatch,

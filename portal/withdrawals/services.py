@@ -23,13 +23,13 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.commissions import services as commissions
-from portal.commissions.engine import minor_unit_exponent, round_money
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.formatting import money
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind
 from portal.ledger.services import lock_distributor
+from portal.money import minor_unit_exponent, round_money
 from portal.notifications import services as notifications
 from portal.settings import services as settings
 from portal.timeutil import utcnow

@@ -94,3 +94,16 @@ def test_hsts_and_the_shop_images_follow_the_config(app) -> None:
         "img-src 'self' data: https://shop.example.com"
         in response.headers["Content-Security-Policy"]
     )
+
+
+def test_the_shop_images_follow_the_recorded_shop_address(app) -> None:
+    """Without WOO_STORE_URL the policy allows the address the shop plugin recorded
+    (read through the app factory's ``security.init_app(app, storefront.url)``)."""
+    from portal import storefront
+    from portal.extensions import db
+
+    with app.app_context():
+        storefront.record(url="https://recorded-shop.example.net/")
+        db.session.commit()
+    policy = app.test_client().get("/login").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://recorded-shop.example.net" in policy

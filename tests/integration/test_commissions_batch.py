@@ -15,7 +15,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
 
-from portal.commissions import bulk, services
+from portal import bulk
+from portal.commissions import services
 from portal.commissions.models import (
     Commission,
     CommissionEvent,

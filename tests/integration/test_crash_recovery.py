@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = ["claimed", "stored", "applied", "committed"]
 WORKER = "portal-crash-worker"
 
+pytestmark = pytest.mark.slow  # a real worker killed and restarted per window
+
 
 def outcomes(app: Flask, prefix: str) -> tuple[int, int, int]:
     """(processed, failed for their own reason, still pending) among the deliveries."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from rq.job import JobStatus
 from sqlalchemy import func, select
@@ -73,6 +74,7 @@ def test_a_failing_periodic_job_does_not_stop_the_others(app_config) -> None:
     assert calls == ["broken", "fine"]
 
 
+@pytest.mark.slow
 def test_real_worker_runs_an_enqueued_job(
     app: Flask, app_config, redis_url: str, instance_path: str
 ) -> None:
@@ -106,13 +108,14 @@ def test_periodic_jobs_are_enqueued_once_across_workers(app_config, redis_url: s
         assert jobs.queue().count == len(fired)
 
 
+@pytest.mark.slow
 def test_real_worker_computes_commissions(
     app: Flask, app_config, redis_url: str, instance_path: str, make_distributor
 ) -> None:
     from decimal import Decimal
 
-    from portal.commissions.jobs import compute_commissions
     from portal.commissions.models import CommissionPlan
+    from portal.commissions.services import apply_order
     from portal.ledger import services as ledger
     from portal.ledger.models import Bucket
     from portal.orders.services import Attribution, LineData, OrderData, store_order
@@ -143,7 +146,7 @@ def test_real_worker_computes_commissions(
             )
         ).order_id
         for _ in range(3):  # the same order queued three times books once
-            jobs.enqueue(compute_commissions, order_id)
+            jobs.enqueue(apply_order, order_id)
         assert ledger.balances(seller)[Bucket.PENDING] == 0
     result = subprocess.run(
         [*portal_command(), "worker", "--burst"],

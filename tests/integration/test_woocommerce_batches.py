@@ -14,6 +14,7 @@ import json
 from decimal import Decimal as D
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
 
@@ -52,6 +53,7 @@ def one_by_one(app: Flask, copies: list[dict[str, Any]]) -> None:
             commissions.apply_orders([orders.store_order(data).order_id])
 
 
+@pytest.mark.slow
 def test_a_synced_page_ends_like_orders_stored_one_by_one(shop, make_distributor) -> None:
     reference = World(make_distributor, "one", 1000)
     batched = World(make_distributor, "page", 5000)
@@ -82,6 +84,7 @@ def test_a_synced_page_ends_like_orders_stored_one_by_one(shop, make_distributor
         assert ledger.verify() == []
 
 
+@pytest.mark.slow
 def test_a_drained_batch_ends_like_deliveries_drained_one_by_one(
     shop, app_config, make_distributor
 ) -> None:

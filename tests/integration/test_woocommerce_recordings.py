@@ -155,6 +155,7 @@ def test_reconciling_alone_reaches_the_same_state(connected) -> None:
     assert snapshot(app) == (EXPECTED, EARNED)
 
 
+@pytest.mark.slow
 def test_a_real_worker_drains_the_recorded_deliveries(
     connected, app_config, redis_url: str, instance_path: str
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -204,6 +205,7 @@ def test_an_order_that_cannot_be_mapped_keeps_its_error(shop: Flask, client) -> 
         assert [d.id for d in listed] == [delivery.id]
 
 
+@pytest.mark.slow
 def test_deliveries_are_processed_by_a_real_worker(
     shop: Flask, app_config, redis_url: str, instance_path: str, make_distributor
 ) -> None:

@@ -1,5 +1,5 @@
 """Many rows in one statement, and many ids in one parameter, for the batch work of
-commission runs and the ledger.
+commission runs and the ledger (shared, so neither package imports the other for it).
 
 INSERTs on PostgreSQL send the rows as one array per column and ``unnest`` turns them back
 into rows (``INSERT … SELECT … FROM unnest(…)``): the server plans and runs one statement
