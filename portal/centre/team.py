@@ -10,7 +10,7 @@ from sqlalchemy import Select, Subquery, func, literal, or_, select, union_all
 
 from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
-from portal.distributors.models import Distributor, DistributorStatus
+from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.forms import like_escape
 from portal.orders.models import VOID_STATUSES, Order
@@ -39,17 +39,6 @@ def counts(root_id: int) -> dict[int, int]:
         db.session.execute(select(members.c.depth, func.count()).group_by(members.c.depth)).all()
     )
     return result
-
-
-def active_size(root_id: int) -> int:
-    """Active members in the three levels (the level criterion "team size")."""
-    members = team(root_id)
-    return db.session.scalar(
-        select(func.count())
-        .select_from(members)
-        .join(Distributor, Distributor.id == members.c.member_id)
-        .where(Distributor.status == DistributorStatus.ACTIVE)
-    )
 
 
 def members_query(root_id: int, depth: int | None, search: str) -> Select[tuple[Distributor]]:
