@@ -218,15 +218,16 @@ def _register_jobs(app: Flask) -> None:
     from portal.notifications.models import NotificationKind
     from portal.withdrawals import statements
 
-    jobs.every(app, 3600, purge_old_login_failures)
-    jobs.every(app, 300, mature_commissions)
-    jobs.every(app, 60, apply_due_commissions)
-    jobs.every(app, 300, close_due_campaigns)
-    jobs.every(app, 60, deliver_emails)
-    jobs.every(app, 60, deliver_account_emails)
-    jobs.every(app, 300, notify_available_commissions)
-    jobs.every(app, 3600, upgrade_levels)
-    jobs.every(app, 300, recruit_buyers)
-    jobs.every(app, 300, announce_new_materials)
-    jobs.every(app, 86400, statements.issue_last_month)
+    jobs.every(app, 3600, purge_old_login_failures, timeout=300)
+    jobs.every(app, 300, mature_commissions, timeout=300)
+    jobs.every(app, 60, apply_due_commissions, timeout=600, queue=jobs.INTAKE)
+    jobs.every(app, 300, close_due_campaigns, timeout=600)
+    jobs.every(app, 60, deliver_emails, timeout=300)
+    jobs.every(app, 60, deliver_account_emails, timeout=300)
+    jobs.every(app, 300, notify_available_commissions, timeout=300)
+    # Resumable: a run stopped by its timeout is continued by the next one.
+    jobs.every(app, 3600, upgrade_levels, timeout=900)
+    jobs.every(app, 300, recruit_buyers, timeout=300)
+    jobs.every(app, 300, announce_new_materials, timeout=300)
+    jobs.every(app, 86400, statements.issue_last_month, timeout=3600)
     attach_to(app, NotificationKind.WITHDRAWAL_PAID, statements.attachments)
