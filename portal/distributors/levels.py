@@ -14,9 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import ColumnElement, and_, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from portal.centre.periods import Period, last_days
@@ -27,6 +27,7 @@ from portal.risk import qualifying
 
 DEFAULT_WINDOW_DAYS = 30
 ZERO = Decimal(0)
+K = TypeVar("K")
 
 
 class Counted(Protocol):
@@ -120,11 +121,12 @@ def progress(
     if target is None:
         return LevelProgress(distributor.level, None, 0, [])
     period = window(target, now)
+    one = Distributor.id == distributor.id
     if counted is None and counts_figures(target):
-        counted = figures(distributor.id, distributor.id, period).get(distributor.id, Figures())
+        counted = figures({0: period}, one)[0].get(distributor.id, Figures())
     size = 0
     if target.min_team_size is not None:
-        size = active_team_sizes(distributor.id, distributor.id).get(distributor.id, 0)
+        size = active_team_sizes(one).get(distributor.id, 0)
     return LevelProgress(
         distributor.level,
         target,
@@ -133,28 +135,50 @@ def progress(
     )
 
 
-def figures(first_id: int, last_id: int, period: Period) -> dict[int, Figures]:
-    """Qualifying sales and orders in ``period`` of every distributor with an id from
-    ``first_id`` to ``last_id``, in one grouped query (those without any are absent)."""
+def _ids(distributors: ColumnElement[bool], column: Any) -> ColumnElement[bool]:
+    """``distributors`` (a condition on :class:`Distributor`) as a condition on ``column``,
+    a distributor id of another table."""
+    return column.in_(select(Distributor.id).where(distributors))
+
+
+def figures(
+    periods: dict[K, Period], distributors: ColumnElement[bool]
+) -> dict[K, dict[int, Figures]]:
+    """Qualifying sales and orders in each of ``periods`` of every distributor matching
+    ``distributors``, in one grouped query over the span of them all (distributors with
+    none in a period are absent from it)."""
+    keys = list(periods)
+    columns = []
+    for key in keys:
+        within = and_(
+            Order.created_at_shop >= periods[key].start, Order.created_at_shop < periods[key].end
+        )
+        columns += [func.count().filter(within), func.sum(Order.net_total).filter(within)]
     rows = db.session.execute(
-        select(Order.distributor_id, func.count(), func.sum(Order.net_total))
+        select(Order.distributor_id, *columns)
         .where(
-            Order.distributor_id.between(first_id, last_id),
-            Order.created_at_shop >= period.start,
-            Order.created_at_shop < period.end,
+            _ids(distributors, Order.distributor_id),
+            Order.created_at_shop >= min(p.start for p in periods.values()),
+            Order.created_at_shop < max(p.end for p in periods.values()),
             *qualifying.conditions(),
         )
         .group_by(Order.distributor_id)
     )
-    return {d: Figures(Decimal(total) + ZERO, count) for d, count, total in rows}
+    result: dict[K, dict[int, Figures]] = {key: {} for key in keys}
+    for distributor_id, *values in rows:
+        for n, key in enumerate(keys):
+            count, total = values[2 * n], values[2 * n + 1]
+            if count:
+                result[key][distributor_id] = Figures(Decimal(total) + ZERO, count)
+    return result
 
 
-def active_team_sizes(first_id: int, last_id: int) -> dict[int, int]:
-    """Active members up to three levels below every distributor with an id from
-    ``first_id`` to ``last_id`` (the criterion "team size"), in one query: a grouped
-    count per depth (those without any are absent)."""
+def active_team_sizes(distributors: ColumnElement[bool]) -> dict[int, int]:
+    """Active members up to three levels below every distributor matching
+    ``distributors`` (the criterion "team size"), in one query: a grouped count per depth
+    (those without any are absent)."""
     one, two, three = (aliased(Distributor, name=f"d{n}") for n in (1, 2, 3))
-    roots = one.parent_id.between(first_id, last_id)
+    roots = _ids(distributors, one.parent_id)
     active = DistributorStatus.ACTIVE
     depth1 = (
         select(one.parent_id.label("root"), func.count().label("members"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 
 from portal.audit import services as audit
 from portal.distributors import levels
@@ -18,52 +18,48 @@ from portal.notifications.services import notify
 from portal.timeutil import utcnow
 
 CURSOR = "level_upgrade"
-BATCH = 5000
+BATCH = 5000  # promotions committed (and the cursor moved) per transaction
 
 
-def _candidates(after_id: int, top_rank: int, batch: int) -> list[tuple[int, int | None]]:
-    """(id, level id) of the next ``batch`` active distributors below the top level."""
-    return [
-        (distributor_id, level_id)
-        for distributor_id, level_id in db.session.execute(
-            select(Distributor.id, Distributor.level_id)
-            .outerjoin(Level, Level.id == Distributor.level_id)
-            .where(
-                Distributor.status == DistributorStatus.ACTIVE,
-                Distributor.id > after_id,
-                (Level.rank < top_rank) | Distributor.level_id.is_(None),
-            )
-            .order_by(Distributor.id)
-            .limit(batch)
-        )
-    ]
+def _candidates(after_id: int, top_rank: int) -> ColumnElement[bool]:
+    """Active distributors below the top level, after the cursor."""
+    below_top = Distributor.level_id.is_(None) | Distributor.level_id.in_(
+        select(Level.id).where(Level.rank < top_rank)
+    )
+    return and_(
+        Distributor.status == DistributorStatus.ACTIVE, Distributor.id > after_id, below_top
+    )
 
 
 def evaluate(
-    page: list[tuple[int, int | None]], ladder: list[Level], now: datetime
-) -> dict[int, Level]:
-    """The level each distributor of ``page`` (id, level id; ascending ids) reaches, for
-    those who move up: the figures of the whole id range in one grouped query per window
-    length, team sizes in one more."""
-    first, last = page[0][0], page[-1][0]
-    rank_of = {level.id: level.rank for level in ladder}
+    candidates: ColumnElement[bool], ladder: list[Level], now: datetime
+) -> tuple[list[tuple[int, int | None]], dict[int, Level]]:
+    """Every candidate (id, level id; ascending ids) and the level each one that moves up
+    reaches: their figures for every window length in one grouped query, their team sizes
+    in one more."""
+    page = [
+        (distributor_id, level_id)
+        for distributor_id, level_id in db.session.execute(
+            select(Distributor.id, Distributor.level_id).where(candidates).order_by(Distributor.id)
+        )
+    ]
     windows = {
         level.window_days or levels.DEFAULT_WINDOW_DAYS: levels.window(level, now)
         for level in ladder
         if levels.counts_figures(level)
     }
-    counted = {days: levels.figures(first, last, period) for days, period in windows.items()}
+    counted = levels.figures(windows, candidates) if windows else {}
     sizes = (
-        levels.active_team_sizes(first, last)
+        levels.active_team_sizes(candidates)
         if any(level.min_team_size is not None for level in ladder)
         else {}
     )
+    rank_of = {level.id: level.rank for level in ladder}
     moves: dict[int, Level] = {}
     for distributor_id, level_id in page:
         rank = rank_of[level_id] if level_id is not None else None
-        above = [level for level in ladder if rank is None or level.rank > rank]
         target = levels.reached(
-            above,
+            [level for level in ladder if rank is None or level.rank > rank],
             {
                 days: figures[distributor_id]
                 for days, figures in counted.items()
@@ -73,7 +69,7 @@ def evaluate(
         )
         if target is not None:
             moves[distributor_id] = target
-    return moves
+    return page, moves
 
 
 def promote(moves: dict[int, Level], levels_before: dict[int, int | None]) -> int:
@@ -113,30 +109,29 @@ def promote(moves: dict[int, Level], levels_before: dict[int, int | None]) -> in
 
 
 def upgrade_levels(now: datetime | None = None, batch: int = BATCH) -> int:
-    """Periodic: evaluate every active distributor below the top level, ``batch`` at a
-    time in ascending ids (one commit each, which also moves the job's cursor). A run that
-    was stopped part way (a killed worker, a timeout) continues after the last committed
+    """Periodic: evaluate every active distributor below the top level after the job's
+    cursor (all of them in a few grouped queries), then promote them in ascending ids,
+    ``batch`` distributors per commit, each commit moving the cursor. A run that was
+    stopped part way (a killed worker, a timeout) continues after the last committed
     batch; a run that reaches the end starts the next one from the first distributor.
-    Idempotent: a second run finds nothing more to do. Returns the number of distributors
-    promoted."""
+    Idempotent: a second run finds nothing more to do. Returns the number promoted."""
     now = now or utcnow()
     ladder = levels.ladder()
     if not ladder:
         return 0
     for level in ladder:  # read once: the batch commits must not expire them
         db.session.expunge(level)
-    top_rank = ladder[-1].rank
     cursor = db.session.get(JobCursor, CURSOR)
     if cursor is None:
         cursor = JobCursor(name=CURSOR, position=0)
         db.session.add(cursor)
+    page, moves = evaluate(_candidates(cursor.position, ladder[-1].rank), ladder, now)
     promoted = 0
-    while True:
-        page = _candidates(cursor.position, top_rank, batch)
-        if not page:
-            cursor.position = 0  # a full pass is done: the next run starts over
-            db.session.commit()
-            return promoted
-        promoted += promote(evaluate(page, ladder, now), dict(page))
-        cursor.position = page[-1][0]
+    for start in range(0, len(page), batch):
+        chunk = page[start : start + batch]
+        promoted += promote({d: moves[d] for d, _ in chunk if d in moves}, dict(chunk))
+        cursor.position = chunk[-1][0]
         db.session.commit()
+    cursor.position = 0  # a full pass is done: the next run starts over
+    db.session.commit()
+    return promoted
