@@ -14,7 +14,7 @@ from portal.distributors import levels
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.notifications.models import JobCursor, NotificationKind
-from portal.notifications.services import notify
+from portal.notifications.services import notify_many
 from portal.timeutil import utcnow
 
 CURSOR = "level_upgrade"
@@ -93,17 +93,15 @@ def promote(moves: dict[int, Level], levels_before: dict[int, int | None]) -> in
             .returning(Distributor.id)
             .execution_options(synchronize_session=False)
         ).all()
-        to = by_id[to_id]
-        for distributor_id in sorted(changed):
-            audit.record(
-                None,
-                "distributor.level_up",
-                "distributor",
-                distributor_id,
-                {"level_id": before},
-                {"level_id": to.id, "level": to.name},
-            )
-            notify(distributor_id, NotificationKind.LEVEL_UP, {"level": to.name, "rank": to.rank})
+        to, changed = by_id[to_id], sorted(changed)
+        audit.record_system_many(
+            "distributor.level_up",
+            "distributor",
+            [(d, {"level_id": before}, {"level_id": to.id, "level": to.name}) for d in changed],
+        )
+        notify_many(
+            NotificationKind.LEVEL_UP, {d: {"level": to.name, "rank": to.rank} for d in changed}
+        )
         moved += len(changed)
     return moved
 
