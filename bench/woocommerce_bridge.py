@@ -13,9 +13,9 @@ of its own and empties it afterwards)::
 1. ``webhook`` — **acceptance**: deliveries signed exactly as WooCommerce signs them
    (base64 HMAC-SHA256 of the raw body) POSTed to ``/woocommerce/webhook`` under gunicorn
    with 2 workers on PostgreSQL + Redis (verify, store the raw delivery, enqueue the
-   drain), deliveries/s from 4 client threads, beside a bare 200 endpoint in the same app
-   that receives the very same requests. Rounds alternate bare / webhook; best and median
-   of each. Target ratio ≥ 0.5.
+   drain), deliveries/s from ``--clients`` (default 4) client threads, beside a bare 200
+   endpoint in the same app that receives the very same requests. Rounds alternate bare /
+   webhook; best and median of each, with the machine's load. Target ratio ≥ 0.5.
 2. ``e2e`` — **end to end**: ``--orders`` (default 6,000) distinct orders, each attributed
    by coupon or ``_portal_ref`` to the bottom of 3-level chains, delivered to gunicorn
    (2 workers) as fast as 4 threads can, while one real ``portal worker`` process drains
@@ -75,6 +75,7 @@ from portal.commissions.models import CommissionPlan
 from portal.distributors.codes import ALPHABET
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
+from portal.jobs import INTAKE, QUEUES
 from portal.ledger import services as ledger
 from tests.woo import API_SECRET, KEY, FakeShop, LazyOrders, ShopServer
 
@@ -311,7 +312,8 @@ def services(database_url: str, redis_url: str, queue: str) -> Iterator[tuple[in
         server.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
         conn = redis.Redis.from_url(redis_url)
-        Queue(queue, connection=conn).empty()
+        for name in QUEUES:
+            Queue(f"{queue}-{name}", connection=conn).empty()
         for key in conn.scan_iter(f"{queue}:*"):
             conn.delete(key)
 
@@ -379,7 +381,9 @@ def _summary(label: str, values: list[float], unit: str) -> str:
 # --- 1. webhook acceptance ----------------------------------------------------------------
 
 
-def bench_webhook(app: Flask, database_url: str, redis_url: str, rounds: int) -> None:
+def bench_webhook(
+    app: Flask, database_url: str, redis_url: str, rounds: int, clients: int = THREADS
+) -> None:
     queue = f"bench-woo-{os.getpid()}"
     bodies = [json.dumps(woo_order(n, 100)).encode() for n in range(1, 2001)]
     print(f"payload: {statistics.mean(map(len, bodies)):.0f} bytes on average")
@@ -396,18 +400,19 @@ def bench_webhook(app: Flask, database_url: str, redis_url: str, rounds: int) ->
         load(port, hook, 2)
         figures: dict[str, list[float]] = {"bare": [], "webhook": []}
         for n in range(rounds):
-            figures["bare"].append(load(port, bare, 10))
-            figures["webhook"].append(load(port, hook, 10))
+            figures["bare"].append(load(port, bare, 10, clients))
+            figures["webhook"].append(load(port, hook, 10, clients))
             ratio = figures["webhook"][-1] / figures["bare"][-1]
             print(
                 f"round {n + 1}: bare {figures['bare'][-1]:>6.0f}/s  "
-                f"webhook {figures['webhook'][-1]:>6.0f}/s  ratio {ratio:.2f}",
+                f"webhook {figures['webhook'][-1]:>6.0f}/s  ratio {ratio:.2f}   "
+                f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
                 flush=True,
             )
         with app.app_context():
             stored = db.session.scalar(sa.text("SELECT count(*) FROM woo_inbox"))
-        jobs = Queue(queue, connection=redis.Redis.from_url(redis_url)).count
-    print(f"\ngunicorn -w 2, PostgreSQL + Redis, {THREADS} client threads, {rounds} rounds")
+        jobs = Queue(f"{queue}-{INTAKE}", connection=redis.Redis.from_url(redis_url)).count
+    print(f"\ngunicorn -w 2, PostgreSQL + Redis, {clients} client threads, {rounds} rounds")
     print(_summary("bare 200 (same requests)", figures["bare"], "req/s"))
     print(_summary("/woocommerce/webhook", figures["webhook"], "deliveries/s"))
     best = max(figures["webhook"]) / max(figures["bare"])
@@ -433,7 +438,7 @@ def bench_e2e(app: Flask, database_url: str, redis_url: str, count: int) -> None
         try:
             conn = redis.Redis.from_url(redis_url)
             deadline = time.monotonic() + 30
-            while not Worker.count(queue=Queue(queue, connection=conn)):
+            while not Worker.count(queue=Queue(f"{queue}-{INTAKE}", connection=conn)):
                 assert worker.poll() is None, "portal worker exited"
                 assert time.monotonic() < deadline, "portal worker did not come up"
                 time.sleep(0.2)
@@ -561,6 +566,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("bench", choices=("webhook", "e2e", "sync", "drain"))
     parser.add_argument("--rounds", type=int, default=3, help="webhook: bare/webhook rounds")
+    parser.add_argument("--clients", type=int, default=THREADS, help="webhook: client threads")
     parser.add_argument("--orders", type=int, help="e2e, drain: 6,000; sync: 100,000")
     parser.add_argument("--poison-every", type=int, default=0, help="drain: every Nth is bad")
     args = parser.parse_args()
@@ -577,7 +583,7 @@ def main() -> None:
         ):
             sys.exit("the database has data: drop and create it before every run")
     if args.bench == "webhook":
-        bench_webhook(app, url, redis_url, args.rounds)
+        bench_webhook(app, url, redis_url, args.rounds, args.clients)
     elif args.bench == "e2e":
         bench_e2e(app, url, redis_url, args.orders or 6_000)
     elif args.bench == "drain":

@@ -97,10 +97,21 @@ def create_admin_command(email: str, role: str, password: str) -> None:
 
 
 @cli.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option(
+    "--queue",
+    "-q",
+    "queues",
+    multiple=True,
+    type=click.Choice(jobs.QUEUES),
+    help="A queue to work (repeatable; default: intake, then background).",
+)
 @with_appcontext
-def worker_command(burst: bool) -> None:
-    """Run an RQ worker (with scheduler and periodic jobs). Needs REDIS_URL."""
+def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an RQ worker (with scheduler and periodic jobs). Needs REDIS_URL.
+
+    Intake (shop deliveries, commission booking) is always taken before background work
+    (periodic jobs, emails, shop pushes) by a worker given both."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config["REDIS_URL"]:
         raise click.ClickException(
@@ -108,7 +119,7 @@ def worker_command(burst: bool) -> None:
         )
     if not jobs.redis_ok():
         raise click.ClickException(f"cannot reach Redis at {app.config['REDIS_URL']}")
-    jobs.run_worker(app, burst=burst)
+    jobs.run_worker(app, burst=burst, queues=queues or jobs.QUEUES)
 
 
 @cli.group("api-token")

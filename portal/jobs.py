@@ -1,5 +1,11 @@
 """Queue wiring: RQ on Redis when ``REDIS_URL`` is set, a direct call otherwise.
 
+Two queues: :data:`INTAKE` carries what books commissions (the shop's inbox drains, the
+sweep of orders whose commissions are due), :data:`BACKGROUND` everything else (periodic
+jobs, emails, shop pushes, campaign awards). A worker takes intake first, and workers can
+be given one queue each, so an hour-long background job never delays commission booking.
+Every job states its timeout (RQ's default would kill a long job at 180 s).
+
 Periodic jobs are declared once (:func:`every`) and fired by a :class:`Ticker` thread:
 under ``portal worker`` it enqueues into RQ, guarded by a Redis key per job so that any
 number of workers on any number of machines enqueue each run once; under ``portal demo`` /
@@ -11,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +30,9 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 
 _EXT_KEY = "portal.periodic"
+INTAKE = "intake"
+BACKGROUND = "background"
+QUEUES = (INTAKE, BACKGROUND)  # the order a worker given both takes them in
 
 
 @dataclass(frozen=True)
@@ -31,11 +40,24 @@ class PeriodicJob:
     name: str
     func: Callable[[], Any]
     seconds: int
+    timeout: int  # seconds a run may take before RQ stops it
+    queue: str
 
 
-def every(app: Flask, seconds: int, func: Callable[[], Any], name: str | None = None) -> None:
-    """Declare ``func`` to run every ``seconds`` (plugins call this from their ``load``)."""
-    job = PeriodicJob(name or f"{func.__module__}.{func.__qualname__}", func, seconds)
+def every(
+    app: Flask,
+    seconds: int,
+    func: Callable[[], Any],
+    name: str | None = None,
+    *,
+    timeout: int,
+    queue: str = BACKGROUND,
+) -> None:
+    """Declare ``func`` to run every ``seconds`` on ``queue``, stopped after ``timeout``
+    seconds (plugins call this from their ``load``)."""
+    job = PeriodicJob(
+        name or f"{func.__module__}.{func.__qualname__}", func, seconds, timeout, queue
+    )
     app.extensions.setdefault(_EXT_KEY, {})[job.name] = job
 
 
@@ -59,19 +81,26 @@ def redis_ok() -> bool:
         return False
 
 
-def queue(app: Flask | None = None) -> Queue:
+def queue(name: str, app: Flask | None = None) -> Queue:
+    """One of :data:`QUEUES` (in Redis ``<PORTAL_QUEUE>-<name>``)."""
+    if name not in QUEUES:
+        raise ValueError(f"no such queue: {name!r}")
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    return Queue(app.config["PORTAL_QUEUE"], connection=redis_connection(app))
+    return Queue(f"{app.config['PORTAL_QUEUE']}-{name}", connection=redis_connection(app))
 
 
-def enqueue(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run ``func`` through RQ, or call it right here when no Redis is configured.
+_queue = queue  # enqueue's keyword ``queue`` hides the function's name inside it
+
+
+def enqueue(func: Callable[..., Any], *args: Any, queue: str, timeout: int, **kwargs: Any) -> Any:
+    """Run ``func`` through RQ on ``queue``, stopped after ``timeout`` seconds, or call it
+    right here when no Redis is configured.
 
     Call it after committing: an in-process job shares the caller's session.
     """
     if not current_app.config["REDIS_URL"]:
         return func(*args, **kwargs)
-    return queue().enqueue(func, *args, **kwargs)
+    return _queue(queue).enqueue(func, *args, job_timeout=timeout, **kwargs)
 
 
 class PortalWorker(SimpleWorker):
@@ -116,7 +145,7 @@ class Ticker(threading.Thread):
                     continue
                 fired.append(job.name)
                 try:
-                    enqueue(job.func)
+                    enqueue(job.func, queue=job.queue, timeout=job.timeout)
                 except Exception:  # one failing job must not stop the others
                     log.exception("periodic job %s failed", job.name)
                 finally:
@@ -134,13 +163,15 @@ class Ticker(threading.Thread):
         self.stopped.set()
 
 
-def run_worker(app: Flask, burst: bool = False) -> bool:
-    """Work the portal queue with RQ's scheduler, plus the periodic ticker."""
+def run_worker(app: Flask, burst: bool = False, queues: Sequence[str] = QUEUES) -> bool:
+    """Work ``queues`` (intake first when both) with RQ's scheduler, plus the periodic
+    ticker."""
     ticker = Ticker(app)
     if not burst:
         ticker.start()
     try:
-        worker = PortalWorker([queue(app)], connection=redis_connection(app))
+        ordered = [queue(name, app) for name in QUEUES if name in queues]
+        worker = PortalWorker(ordered, connection=redis_connection(app))
         return worker.work(burst=burst, with_scheduler=True)
     finally:
         ticker.stop()

@@ -139,16 +139,29 @@ def inc(name: str, amount: float = 1, **labels: str) -> None:
     _add(current_app._get_current_object(), [(field, amount)])  # type: ignore[attr-defined]
 
 
+DURATION = "portal_http_request_duration_seconds"
+# A request is stored in the one bucket it falls in (four Redis commands a request, not
+# fourteen); the exposition sums them into Prometheus's cumulative buckets.
+_SLOT = f"{DURATION}_slot"
+
+
 def _request_amounts(endpoint: str, status: int, seconds: float) -> list[tuple[str, float]]:
-    name = "portal_http_request_duration_seconds"
-    amounts: list[tuple[str, float]] = [
+    slot = next((str(b) for b in BUCKETS if seconds <= b), "+Inf")
+    return [
         (_field("portal_http_requests_total", {"endpoint": endpoint, "status": str(status)}), 1),
-        (f"{name}_sum", seconds),
-        (f"{name}_count", 1),
+        (f"{DURATION}_sum", seconds),
+        (f"{DURATION}_count", 1),
+        (_field(_SLOT, {"le": slot}), 1),
     ]
-    amounts += [(_field(f"{name}_bucket", {"le": str(b)}), 1) for b in BUCKETS if seconds <= b]
-    amounts.append((_field(f"{name}_bucket", {"le": "+Inf"}), 1))
-    return amounts
+
+
+def _cumulative_buckets(values: dict[str, float]) -> dict[str, float]:
+    """The histogram's ``_bucket`` series from the per-slot counts."""
+    result, running = {}, 0.0
+    for le in [*map(str, BUCKETS), "+Inf"]:
+        running += values.get(_field(_SLOT, {"le": le}), 0.0)
+        result[_field(f"{DURATION}_bucket", {"le": le})] = running
+    return result
 
 
 def _stored(app: Flask) -> dict[str, float]:
@@ -165,25 +178,34 @@ def _queue_gauges(app: Flask) -> list[str]:
         return []
     from rq.registry import FailedJobRegistry
 
-    from portal.jobs import queue
+    from portal.jobs import QUEUES, queue
 
-    q = queue(app)
+    queues = {name: queue(name, app) for name in QUEUES}
     return [
-        "# HELP portal_queue_depth Jobs waiting in the portal queue.",
+        "# HELP portal_queue_depth Jobs waiting in a portal queue.",
         "# TYPE portal_queue_depth gauge",
-        f"portal_queue_depth {len(q)}",
-        "# HELP portal_jobs_failed Jobs in RQ's failed registry.",
+        *(f'portal_queue_depth{{queue="{name}"}} {len(q)}' for name, q in queues.items()),
+        "# HELP portal_jobs_failed Jobs in RQ's failed registry of a portal queue.",
         "# TYPE portal_jobs_failed gauge",
-        f"portal_jobs_failed {FailedJobRegistry(queue=q).count}",
+        *(
+            f'portal_jobs_failed{{queue="{name}"}} {FailedJobRegistry(queue=q).count}'
+            for name, q in queues.items()
+        ),
     ]
 
 
 def exposition(app: Flask) -> str:
-    values = _stored(app)
+    stored = _stored(app)
+    values = {f: v for f, v in stored.items() if not f.startswith(_SLOT)}
+    if f"{DURATION}_count" in values:
+        values.update(_cumulative_buckets(stored))
     lines: list[str] = []
     for name, (kind, text) in HELP.items():
         lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-        for field in sorted(f for f in values if f.split("{")[0].startswith(name)):
+        fields = [f for f in values if f.split("{")[0].startswith(name)]
+        if kind != "histogram":  # a histogram's buckets stay in the order of their bounds
+            fields.sort()
+        for field in fields:
             number = values[field]
             lines.append(f"{field} {int(number) if number.is_integer() else number}")
     lines += _queue_gauges(app)

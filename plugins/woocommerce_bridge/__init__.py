@@ -31,9 +31,22 @@ def load(app: Flask) -> None:
     app.register_blueprint(admin.admin)
     inputs.forms_checked(app, admin.admin.name)  # its forms are portal.forms.Form
     # Anything stored while the queue was unreachable is processed within a minute.
-    jobs.every(app, 60, inbox.drain, name="woocommerce.drain")
-    jobs.every(app, 900, sync.periodic_reconcile, name="woocommerce.reconcile")
-    jobs.every(app, 3600, signin.purge_nonces, name="woocommerce.signin_nonces")
+    jobs.every(
+        app,
+        60,
+        inbox.drain,
+        name="woocommerce.drain",
+        timeout=inbox.DRAIN_TIMEOUT,
+        queue=jobs.INTAKE,
+    )
+    jobs.every(
+        app,
+        900,
+        sync.periodic_reconcile,
+        name="woocommerce.reconcile",
+        timeout=sync.RECONCILE_TIMEOUT,
+    )
+    jobs.every(app, 3600, signin.purge_nonces, name="woocommerce.signin_nonces", timeout=300)
     hooks.connect(app)
     credit.register_issuer(app, store_credit.WooStoreCredit())
     app.cli.add_command(cli.woo)

@@ -257,7 +257,7 @@ def test() -> Response:
 @admin.post("/shop/sync")
 def sync_now() -> Response:
     _checked()
-    jobs.enqueue(sync.periodic_reconcile)
+    jobs.enqueue(sync.periodic_reconcile, queue=jobs.BACKGROUND, timeout=sync.RECONCILE_TIMEOUT)
     flash(_("Reconciliation started."), "info")
     return _back()
 
@@ -335,7 +335,7 @@ def replay(delivery_id: int) -> Response:
     _checked()
     if not inbox.replay(delivery_id):
         abort(404)
-    jobs.enqueue(inbox.drain)
+    jobs.enqueue(inbox.drain, queue=jobs.INTAKE, timeout=inbox.DRAIN_TIMEOUT)
     delivery = db.session.get(WooDelivery, delivery_id)
     if is_htmx():
         return render("admin/_delivery_row.html", "admin/_delivery_row.html", d=delivery)

@@ -23,12 +23,12 @@ def _ours() -> bool:
 
 def _activated(distributor_id: int, **_: Any) -> None:
     if _ours():
-        jobs.enqueue(link_customer, distributor_id)
+        jobs.enqueue(link_customer, distributor_id, queue=jobs.BACKGROUND, timeout=120)
 
 
 def _coupons_changed(distributor_id: int, **_: Any) -> None:
     if _ours():
-        jobs.enqueue(push_coupons, distributor_id)
+        jobs.enqueue(push_coupons, distributor_id, queue=jobs.BACKGROUND, timeout=120)
 
 
 def link_customer(distributor_id: int) -> bool:

@@ -51,6 +51,7 @@ PENDING = (
 # How long "a drain is queued" stands without the drain clearing it (a lost job, a worker
 # down): then the next delivery queues another.
 QUEUED_TTL = 60
+DRAIN_TIMEOUT = 600  # seconds: a drain takes at most 5,000 deliveries (``limit``)
 
 
 def store(topic: str, headers: dict[str, str], body: bytes) -> None:
@@ -120,13 +121,13 @@ def schedule_drain() -> None:
     In a request the mark is set with the request's metrics, in their round trip after the
     response is made."""
     if not current_app.config["REDIS_URL"]:
-        jobs.enqueue(drain)  # runs here and now
+        jobs.enqueue(drain, queue=jobs.INTAKE, timeout=DRAIN_TIMEOUT)  # here and now
         return
     key = _queued_key()
 
     def queue_if_first(marked: Any) -> None:
         if marked:
-            jobs.enqueue(drain)
+            jobs.enqueue(drain, queue=jobs.INTAKE, timeout=DRAIN_TIMEOUT)
 
     if not metrics.defer(lambda pipe: pipe.set(key, 1, nx=True, ex=QUEUED_TTL), queue_if_first):
         queue_if_first(jobs.redis_connection().set(key, 1, nx=True, ex=QUEUED_TTL))

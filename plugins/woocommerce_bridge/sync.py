@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 OVERLAP = timedelta(seconds=2)
 GONE_CHECK = 500  # stored orders asked about per reconcile
 QUIET = timedelta(hours=1)  # how long an order has not changed before it is asked about
+# Seconds a reconcile may take: its interval, so two never overlap (a first sync of a big
+# shop can run from `portal woo sync`, which has none).
+RECONCILE_TIMEOUT = 900
 
 
 @dataclass

@@ -80,7 +80,7 @@ def send_links() -> None:
     """Email the account links just committed (in-process without Redis, else a job)."""
     from portal.accounts.mail import deliver_account_emails
 
-    jobs.enqueue(deliver_account_emails)
+    jobs.enqueue(deliver_account_emails, queue=jobs.BACKGROUND, timeout=300)
 
 
 def email_exists(email: str) -> bool:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEntry
@@ -38,6 +38,30 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_system_many(
+    action: str, target_type: str, changes: list[tuple[object, dict[str, Any], dict[str, Any]]]
+) -> None:
+    """Audit entries made by no user (a job), one per (target id, before, after), in one
+    multi-row INSERT: a job that changes thousands of rows must not build an ORM object
+    for each entry. The caller commits."""
+    if changes:
+        db.session.execute(
+            insert(AuditEntry),
+            [
+                {
+                    "actor_id": None,
+                    "action": action,
+                    "target_type": target_type,
+                    "target_id": str(target_id),
+                    "before": before,
+                    "after": after,
+                    "ip": None,
+                }
+                for target_id, before, after in changes
+            ],
+        )
 
 
 # --- browsing -------------------------------------------------------------------------

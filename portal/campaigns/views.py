@@ -126,7 +126,7 @@ def close(campaign_id: int) -> Response:
     if services.start_closing(campaign.id, actor=current_user) or (
         campaign.state is CampaignState.CLOSING
     ):
-        jobs.enqueue(services.award, campaign_id)
+        jobs.enqueue(services.award, campaign_id, queue=jobs.BACKGROUND, timeout=1800)
         flash(_("Awarding started."), "success")
     else:
         flash(_("Only a campaign whose period is over can be closed."), "error")

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapper, attributes
 
 from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
-from portal.distributors.models import Distributor, DistributorStatus
+from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.forms import like_escape
 from portal.orders.models import VOID_STATUSES, Order
@@ -130,17 +130,6 @@ def recount() -> None:
     """Every distributor's counters from the tree itself (the migration's backfill)."""
     for statement in RECOUNT:
         db.session.execute(text(statement))
-
-
-def active_size(root_id: int) -> int:
-    """Active members in the three levels (the level criterion "team size")."""
-    members = team(root_id)
-    return db.session.scalar(
-        select(func.count())
-        .select_from(members)
-        .join(Distributor, Distributor.id == members.c.member_id)
-        .where(Distributor.status == DistributorStatus.ACTIVE)
-    )
 
 
 def _level(root_id: int, depth: int) -> Select[tuple[Distributor]]:

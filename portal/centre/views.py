@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 
 from portal import formatting
 from portal.accounts.access import distributor_blueprint
-from portal.centre import charts, figures, levels, onboarding, periods, statement, team
+from portal.centre import charts, figures, onboarding, periods, statement, team
 from portal.commissions import estimates
+from portal.distributors import levels
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import DistributorStatus
 from portal.distributors.services import direct_recruits

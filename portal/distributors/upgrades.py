@@ -4,92 +4,132 @@ a level taken away by ops, or figures falling later, are left as they are."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, and_, select, update
 
 from portal.audit import services as audit
-from portal.centre import levels
+from portal.distributors import levels
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
-from portal.notifications.models import NotificationKind
-from portal.notifications.services import notify
+from portal.notifications.models import JobCursor, NotificationKind
+from portal.notifications.services import notify_many
 from portal.timeutil import utcnow
 
-
-def reached(distributor: Distributor, now: datetime) -> Level | None:
-    """The highest level above the current one that the distributor qualifies for, climbing
-    while every criterion of the next level is met; None when they stay where they are.
-
-    A level without any criterion is never reached automatically: ops assign it.
-    """
-    current, reached_level = distributor.level, None
-    while (target := levels.next_level(current)) is not None:
-        criteria = levels.progress(distributor, now, target).criteria
-        if not criteria or not all(criterion.met for criterion in criteria):
-            break
-        current = reached_level = target
-    return reached_level
+CURSOR = "level_upgrade"
+BATCH = 5000  # promotions committed (and the cursor moved) per transaction
 
 
-def promote(distributor: Distributor, to: Level) -> bool:
-    """Move the distributor up to ``to`` if their level is still the one evaluated (an
-    ops change in between wins), with an audit entry and a notification. The caller
-    commits; returns whether the level changed."""
-    before = distributor.level_id
-    same_level = (
-        Distributor.level_id.is_(None) if before is None else Distributor.level_id == before
+def _candidates(after_id: int, top_rank: int) -> ColumnElement[bool]:
+    """Active distributors below the top level, after the cursor."""
+    below_top = Distributor.level_id.is_(None) | Distributor.level_id.in_(
+        select(Level.id).where(Level.rank < top_rank)
     )
-    result = db.session.execute(
-        update(Distributor)
-        .where(Distributor.id == distributor.id, same_level)
-        .values(level_id=to.id)
-        .execution_options(synchronize_session=False)
+    return and_(
+        Distributor.status == DistributorStatus.ACTIVE, Distributor.id > after_id, below_top
     )
-    if result.rowcount != 1:
-        return False
-    audit.record(
-        None,
-        "distributor.level_up",
-        "distributor",
-        distributor.id,
-        {"level_id": before},
-        {"level_id": to.id, "level": to.name},
-    )
-    notify(distributor.id, NotificationKind.LEVEL_UP, {"level": to.name, "rank": to.rank})
-    return True
 
 
-def upgrade_levels(now: datetime | None = None, batch: int = 200) -> int:
-    """Periodic: evaluate every active distributor below the top level, ``batch`` at a
-    time (one commit each). Idempotent: a second run finds nothing more to do. Returns
-    the number of distributors promoted."""
-    now = now or utcnow()
-    top_rank = db.session.scalar(select(Level.rank).order_by(Level.rank.desc()).limit(1))
-    if top_rank is None:
-        return 0
-    promoted, after_id = 0, 0
-    while True:
-        page = list(
-            db.session.scalars(
-                select(Distributor)
-                .outerjoin(Level, Level.id == Distributor.level_id)
-                .options(selectinload(Distributor.level))
-                .where(
-                    Distributor.status == DistributorStatus.ACTIVE,
-                    Distributor.id > after_id,
-                    (Level.rank < top_rank) | Distributor.level_id.is_(None),
-                )
-                .order_by(Distributor.id)
-                .limit(batch)
-            )
+def evaluate(
+    candidates: ColumnElement[bool], ladder: list[Level], now: datetime
+) -> tuple[list[tuple[int, int | None]], dict[int, Level]]:
+    """Every candidate (id, level id; ascending ids) and the level each one that moves up
+    reaches: their figures for every window length in one grouped query, their team sizes
+    in one more."""
+    page = [
+        (distributor_id, level_id)
+        for distributor_id, level_id in db.session.execute(
+            select(Distributor.id, Distributor.level_id).where(candidates).order_by(Distributor.id)
         )
-        if not page:
-            return promoted
-        for distributor in page:
-            target = reached(distributor, now)
-            if target is not None and promote(distributor, target):
-                promoted += 1
-        after_id = page[-1].id
+    ]
+    windows = {
+        level.window_days or levels.DEFAULT_WINDOW_DAYS: levels.window(level, now)
+        for level in ladder
+        if levels.counts_figures(level)
+    }
+    counted = levels.figures(windows, candidates) if windows else {}
+    sizes = (
+        levels.active_team_sizes(candidates)
+        if any(level.min_team_size is not None for level in ladder)
+        else {}
+    )
+    rank_of = {level.id: level.rank for level in ladder}
+    moves: dict[int, Level] = {}
+    for distributor_id, level_id in page:
+        rank = rank_of[level_id] if level_id is not None else None
+        target = levels.reached(
+            [level for level in ladder if rank is None or level.rank > rank],
+            {
+                days: figures[distributor_id]
+                for days, figures in counted.items()
+                if distributor_id in figures
+            },
+            sizes.get(distributor_id, 0),
+        )
+        if target is not None:
+            moves[distributor_id] = target
+    return page, moves
+
+
+def promote(moves: dict[int, Level], levels_before: dict[int, int | None]) -> int:
+    """Move each distributor up to their new level if their level is still the one
+    evaluated (an ops change in between wins): one UPDATE per (from, to) pair, with an
+    audit entry and a notification per distributor moved. The caller commits; returns how
+    many moved."""
+    groups: dict[tuple[int | None, int], list[int]] = defaultdict(list)
+    for distributor_id, target in moves.items():
+        groups[(levels_before[distributor_id], target.id)].append(distributor_id)
+    by_id = {target.id: target for target in moves.values()}
+    moved = 0
+    for (before, to_id), ids in groups.items():
+        same_level = (
+            Distributor.level_id.is_(None) if before is None else Distributor.level_id == before
+        )
+        changed = db.session.scalars(
+            update(Distributor)
+            .where(Distributor.id.in_(ids), same_level)
+            .values(level_id=to_id)
+            .returning(Distributor.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        to, changed = by_id[to_id], sorted(changed)
+        audit.record_system_many(
+            "distributor.level_up",
+            "distributor",
+            [(d, {"level_id": before}, {"level_id": to.id, "level": to.name}) for d in changed],
+        )
+        notify_many(
+            NotificationKind.LEVEL_UP, {d: {"level": to.name, "rank": to.rank} for d in changed}
+        )
+        moved += len(changed)
+    return moved
+
+
+def upgrade_levels(now: datetime | None = None, batch: int = BATCH) -> int:
+    """Periodic: evaluate every active distributor below the top level after the job's
+    cursor (all of them in a few grouped queries), then promote them in ascending ids,
+    ``batch`` distributors per commit, each commit moving the cursor. A run that was
+    stopped part way (a killed worker, a timeout) continues after the last committed
+    batch; a run that reaches the end starts the next one from the first distributor.
+    Idempotent: a second run finds nothing more to do. Returns the number promoted."""
+    now = now or utcnow()
+    ladder = levels.ladder()
+    if not ladder:
+        return 0
+    for level in ladder:  # read once: the batch commits must not expire them
+        db.session.expunge(level)
+    cursor = db.session.get(JobCursor, CURSOR)
+    if cursor is None:
+        cursor = JobCursor(name=CURSOR, position=0)
+        db.session.add(cursor)
+    page, moves = evaluate(_candidates(cursor.position, ladder[-1].rank), ladder, now)
+    promoted = 0
+    for start in range(0, len(page), batch):
+        chunk = page[start : start + batch]
+        promoted += promote({d: moves[d] for d, _ in chunk if d in moves}, dict(chunk))
+        cursor.position = chunk[-1][0]
         db.session.commit()
+    cursor.position = 0  # a full pass is done: the next run starts over
+    db.session.commit()
+    return promoted

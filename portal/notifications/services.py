@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, insert, select, update
 
 from portal.distributors.models import Distributor
 from portal.extensions import db
@@ -37,6 +37,19 @@ def notify(
     )
     db.session.add(notification)
     return notification
+
+
+def notify_many(kind: NotificationKind, params: Mapping[int, Mapping[str, Any]]) -> None:
+    """:func:`notify` (without a key) for many distributors (distributor id → params), in
+    one multi-row INSERT. The caller commits."""
+    if params:
+        db.session.execute(
+            insert(Notification),
+            [
+                {"distributor_id": d, "kind": kind, "params": dict(p), "key": None}
+                for d, p in params.items()
+            ],
+        )
 
 
 def announce(

@@ -478,7 +478,7 @@ def _decided(withdrawal_id: int, **_: Any) -> None:
     if db.session.scalar(
         select(StoreCredit.id).where(StoreCredit.withdrawal_id == withdrawal_id).limit(1)
     ):
-        jobs.enqueue(sync_withdrawal, withdrawal_id)
+        jobs.enqueue(sync_withdrawal, withdrawal_id, queue=jobs.BACKGROUND, timeout=300)
 
 
 def sync_withdrawal(withdrawal_id: int) -> tuple[int, int]:
@@ -490,7 +490,7 @@ def connect(app: Flask) -> None:
     """Issue or take back coupons right after decisions, and catch up every minute."""
     signals.decided.connect(_decided)
     order_signals.copies_stored.connect(_stored)
-    jobs.every(app, 60, sync, name="store_credit.sync")
+    jobs.every(app, 60, sync, name="store_credit.sync", timeout=300)
 
 
 def _stored(copies: Sequence[OrderData]) -> None:

@@ -25,5 +25,5 @@ def webhook() -> tuple[Response, int]:
     except paypal.WebhookRefused as exc:
         return jsonify({"status": exc.message}), exc.status
     if new:
-        jobs.enqueue(paypal.process_events)
+        jobs.enqueue(paypal.process_events, queue=jobs.BACKGROUND, timeout=300)
     return jsonify({"status": "stored" if new else "duplicate"}), 200

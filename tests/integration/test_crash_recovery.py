@@ -88,7 +88,9 @@ def test_a_fault_mid_drain_loses_and_doubles_nothing(
     faults, log = 0, ""
     for _ in range(8):  # each run gets further than the one before
         with queued.app_context():
-            jobs.enqueue(inbox.drain)  # what the next delivery or the periodic drain does
+            jobs.enqueue(
+                inbox.drain, queue=jobs.INTAKE, timeout=inbox.DRAIN_TIMEOUT
+            )  # what the next delivery or the periodic drain does
         run = subprocess.run(
             [sys.executable, "-m", "tests.crash_worker"],
             env=faulty,
@@ -110,7 +112,7 @@ def test_a_fault_mid_drain_loses_and_doubles_nothing(
     assert faults >= 2, f"{window}/{action}: only {faults} fault(s) hit\n{log[-3000:]}"
 
     with queued.app_context():
-        jobs.enqueue(inbox.drain)
+        jobs.enqueue(inbox.drain, queue=jobs.INTAKE, timeout=inbox.DRAIN_TIMEOUT)
     result = burst_worker(env)  # undisturbed
     assert result.returncode == 0, result.stderr[-3000:]
     assert outcomes(shop, "h") == (len(story) - 2, 2, 0)  # the two bad rows, for their reasons

@@ -1,5 +1,6 @@
 """The automatic level upgrade: promotes at the exact threshold, not one cent below,
-climbs several levels in one run, never demotes, audits and announces each change."""
+climbs several levels in one run, never demotes, audits and announces each change, counts
+the team three levels deep, and a stopped run continues where it stopped."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
+from portal.distributors import levels, upgrades
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.distributors.upgrades import upgrade_levels
 from portal.extensions import db
@@ -56,7 +58,7 @@ def _sell(app: Flask, distributor_id: int, *totals: str, days_ago: int = 1) -> N
             )
 
 
-def _member(app: Flask, make_distributor, email: str, level_id: int, **kw) -> int:
+def _member(app: Flask, make_distributor, email: str, level_id: int | None, **kw) -> int:
     distributor_id, _ = make_distributor(email, **kw)
     with app.app_context():
         db.session.get(Distributor, distributor_id).level_id = level_id
@@ -149,3 +151,62 @@ def test_many_distributors_in_batches(app: Flask, make_distributor, ladder) -> N
         )
         assert [ranks[i] for i in ids] == [2, 1, 2, 1, 2]
         assert db.session.scalar(select(func.count()).select_from(Notification)) == 3
+
+
+def test_team_size_counts_active_members_three_levels_deep(app: Flask, make_distributor) -> None:
+    """The job's grouped count and the dashboard's progress agree: active members at
+    depths 1–3 count; a suspended member or one four levels down does not."""
+    with app.app_context():
+        db.session.add_all(
+            [Level(name="Member", rank=1), Level(name="Leader", rank=2, min_team_size=3)]
+        )
+        db.session.commit()
+        member_id = db.session.scalar(select(Level.id).where(Level.rank == 1))
+    root = _member(app, make_distributor, "root@shop.example", member_id)
+    short = _member(app, make_distributor, "short@shop.example", member_id)
+    child = _member(app, make_distributor, "c@shop.example", member_id, parent_id=root)
+    make_distributor("sus@shop.example", parent_id=root, status=DistributorStatus.SUSPENDED)
+    grandchild = _member(app, make_distributor, "g@shop.example", member_id, parent_id=child)
+    great, _ = make_distributor("gg@shop.example", parent_id=grandchild)
+    make_distributor("ggg@shop.example", parent_id=great)  # depth 4 below root
+    make_distributor("s1@shop.example", parent_id=short)
+    make_distributor("s2@shop.example", parent_id=short)
+
+    with app.app_context():
+        shown = levels.progress(db.session.get(Distributor, root), utcnow())
+        assert [(c.key, c.current, c.met) for c in shown.criteria] == [("team_size", 3, True)]
+    assert _run(app) == 2
+    assert _rank(app, root) == 2
+    assert _rank(app, child) == 2  # its three levels: g, gg and ggg
+    assert _rank(app, short) == 1
+
+
+def test_a_stopped_run_continues_after_its_last_batch(
+    app: Flask, make_distributor, ladder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed part way leaves its cursor after the last committed batch: the next
+    run goes on from there (it does not restart at the first distributor), and the run
+    after a finished pass starts over."""
+    ids = [_member(app, make_distributor, f"r{i}@shop.example", ladder[1]) for i in range(5)]
+    for distributor_id in ids[1:4]:
+        _sell(app, distributor_id, "60.00", "40.00")
+    real_promote, calls = upgrades.promote, count(1)
+
+    def killed_in_second_batch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if next(calls) == 2:
+            raise SystemExit("worker killed")
+        return real_promote(*args, **kwargs)
+
+    monkeypatch.setattr(upgrades, "promote", killed_in_second_batch)
+    with app.app_context(), pytest.raises(SystemExit):
+        upgrade_levels(batch=2)
+    monkeypatch.setattr(upgrades, "promote", real_promote)
+    assert [_rank(app, i) for i in ids] == [1, 2, 1, 1, 1]
+
+    _sell(app, ids[0], "60.00", "40.00")  # qualifies now, but was evaluated in this pass
+    with app.app_context():
+        assert upgrade_levels(batch=2) == 2  # ids[2] and ids[3]: the rest of the pass
+    assert [_rank(app, i) for i in ids] == [1, 2, 2, 2, 1]
+    with app.app_context():
+        assert upgrade_levels(batch=2) == 1  # a new pass from the first distributor
+    assert [_rank(app, i) for i in ids] == [2, 2, 2, 2, 1]

@@ -80,7 +80,9 @@ def test_metrics_live_in_redis_and_can_require_a_token(app_config, redis_url: st
     assert second.test_client().get("/metrics").status_code == 401
     text = first.test_client().get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
     assert metric(text, 'portal_http_requests_total{endpoint="core.healthz",status="200"}') == 2
-    assert "portal_queue_depth 0" in text and "portal_jobs_failed 0" in text
+    for queue in ("intake", "background"):
+        assert f'portal_queue_depth{{queue="{queue}"}} 0' in text
+        assert f'portal_jobs_failed{{queue="{queue}"}} 0' in text
 
 
 def test_metrics_count_webhook_deliveries_by_outcome(
@@ -119,7 +121,7 @@ def test_the_worker_finishes_its_job_on_sigterm(
     redis_app = create_app({**app_config, "REDIS_URL": redis_url})
     marker = str(tmp_path / "job")
     with redis_app.app_context():
-        job = jobs.enqueue(slow_marker, marker, 3)
+        job = jobs.enqueue(slow_marker, marker, 3, queue=jobs.BACKGROUND, timeout=60)
     worker = subprocess.Popen(
         [*portal_command(), "worker"],
         env=worker_env(app_config, redis_url, instance_path),

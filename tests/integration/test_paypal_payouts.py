@@ -529,7 +529,7 @@ def test_webhooks_and_the_poll_run_in_a_real_worker(
     assert answer.status_code == 200
     assert states(app, two) == [WithdrawalState.APPROVED] * 2  # stored and queued only
     with queued.app_context():
-        jobs.enqueue(paypal.poll)
+        jobs.enqueue(paypal.poll, queue=jobs.BACKGROUND, timeout=300)
     env = worker_env(app_config, redis_url, instance_path)
     env["PAYPAL_API_BASE"] = loopback.url
     result = burst_worker(env, timeout=120)

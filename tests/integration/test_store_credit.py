@@ -417,7 +417,7 @@ def test_a_real_worker_issues_the_coupon_queued_by_the_approval(
     )
     decide(queued, ops_id, made.id, "approve")
     with queued.app_context():
-        jobs.enqueue(credit.sync_withdrawal, made.id)
+        jobs.enqueue(credit.sync_withdrawal, made.id, queue=jobs.BACKGROUND, timeout=300)
     assert woo.coupons == {}
     env = worker_env(app_config, redis_url, instance_path)
     env.update(

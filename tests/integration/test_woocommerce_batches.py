@@ -149,7 +149,7 @@ def test_deliveries_share_one_queued_drain(shop, app_config, redis_url, make_dis
     client = queued.test_client()
     for n in range(5):
         deliver(client, "order.created", woo_order(n + 1, coupons=[code]), delivery=str(n))
-    queue = jobs.queue(queued)
+    queue = jobs.queue(jobs.INTAKE, queued)
     assert queue.count == 1  # five deliveries, one drain waiting for them
     with queued.app_context():
         assert inbox.drain() == 5  # the queued job's work, done here
