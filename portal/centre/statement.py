@@ -18,6 +18,8 @@ from portal.commissions.models import Commission, CommissionState
 from portal.csvwriter import GuardedWriter
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.ledger.labels import BUCKET_LABELS, KIND_LABELS, reference_text
+from portal.ledger.models import EntryKind, LedgerEntry
 from portal.money import round_money
 from portal.orders.labels import ATTRIBUTION_LABELS, ORDER_STATUS_LABELS, seller_text
 from portal.orders.models import Order
@@ -128,7 +130,8 @@ CSV_HEADER = (
 def csv_lines(
     distributor_id: int, state: CommissionState | None, month: Period | None
 ) -> Iterator[str]:
-    """The statement as CSV, one row per commission line, streamed page by page."""
+    """The statement as CSV, one row per commission line, streamed page by page, then (when
+    no commission state is asked for) the manual adjustments and campaign bonuses."""
     buffer = io.StringIO()
     writer = GuardedWriter(buffer)
 
@@ -145,11 +148,52 @@ def csv_lines(
     while True:
         page = list(db.session.scalars(query.limit(size).offset(offset)))
         if not page:
-            return
+            break
         for row in rows(distributor_id, page):
             writer.writerow(_csv_row(row, row.commissions[0]))
         yield flush()
         offset += size
+    if state is None:  # money that is no commission line: it has no commission state
+        for entry in db.session.scalars(_other_money(distributor_id, month)):
+            writer.writerow(_money_row(entry))
+        yield flush()
+
+
+# Money booked without a commission line: manual adjustments and campaign bonuses.
+OTHER_MONEY = (EntryKind.MANUAL.value, EntryKind.BONUS.value)
+
+
+def _other_money(distributor_id: int, month: Period | None) -> Select[tuple[LedgerEntry]]:
+    query = (
+        select(LedgerEntry)
+        .where(LedgerEntry.distributor_id == distributor_id, LedgerEntry.kind.in_(OTHER_MONEY))
+        .order_by(LedgerEntry.id)
+    )
+    if month is not None:
+        query = query.where(
+            LedgerEntry.created_at >= month.start, LedgerEntry.created_at < month.end
+        )
+    return query
+
+
+def _money_row(entry: LedgerEntry) -> list[object]:
+    """A manual adjustment or campaign bonus in the commission lines' columns: what it is
+    (in words, with its reason or campaign), when, how much and in which balance."""
+    return [
+        "",
+        entry.created_at.date().isoformat(),
+        "",
+        "",
+        f"{KIND_LABELS.get(entry.kind, entry.kind)}: {reference_text(entry.reference)}",
+        "",
+        "",
+        "",
+        "",
+        round_money(entry.amount, entry.currency),
+        entry.currency,
+        str(BUCKET_LABELS.get(entry.bucket, entry.bucket)),
+        "",
+    ]
 
 
 def _csv_row(row: OrderRow, commission: Commission) -> list[object]:

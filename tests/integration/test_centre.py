@@ -273,6 +273,40 @@ def test_statement_csv_sums_to_the_commissions(app: Flask, client, tree, make_di
     assert empty.strip().count("\n") == 0
 
 
+def test_statement_csv_lists_manual_adjustments_and_bonuses(
+    app: Flask, client, tree, make_user
+) -> None:
+    """Money booked without a commission line is in the statement too, in words."""
+    sell(app, tree["seller"], "1", "100.00")
+    with app.app_context():
+        from portal.accounts.models import User
+        from portal.distributors import adjustments
+        from portal.ledger.services import Journal
+
+        ops = db.session.get(User, make_user("ops@shop.example"))
+        adjustments.submit(tree["seller"], D("7.50"), "Photo contest prize", ops)
+        journal = Journal()
+        journal.book(
+            tree["seller"],
+            Bucket.AVAILABLE,
+            D("20.00"),
+            "USD",
+            EntryKind.BONUS,
+            "campaign:3:rank:1",
+        )
+        journal.write()
+        db.session.commit()
+    client = signed_in(app, "seller@shop.example")
+    text = client.get("/me/statement.csv").get_data(as_text=True).removeprefix("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    extra = {r["How it came to me"]: (r["Amount"], r["State"]) for r in rows if not r["Order"]}
+    assert extra["Manual adjustment: Adjustment #1: Photo contest prize"] == ("7.50", "Available")
+    assert extra["Campaign bonus: Campaign #3, place 1"] == ("20.00", "Available")
+    assert len(rows) == 3  # the commission line and the two
+    by_state = client.get("/me/statement.csv?state=pending").get_data(as_text=True)
+    assert "Photo contest prize" not in by_state
+
+
 def test_suspended_distributor_still_sees_earnings(app: Flask, client, tree) -> None:
     sell(app, tree["seller"], "1", "100.00")
     with app.app_context():
