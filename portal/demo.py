@@ -193,6 +193,7 @@ def _plans_and_settings(admin: User) -> None:
     )
     for plan in (affiliate, leader, agent):
         plan.exclusions = [PlanExclusion(product_id="401")]  # gift cards earn nothing
+        plan.renewal_rate, plan.renewal_months = Decimal("5"), 12  # subscriptions: a year
         db.session.add(plan)
     leader.overrides = [
         PlanOverride(
@@ -374,6 +375,53 @@ def _pickup(leader: Distributor, admin: User, now: datetime) -> None:
         None,
         admin,
     )
+    db.session.commit()
+
+
+def _subscription(star: Distributor, now: datetime) -> None:
+    """A tea subscription the sample distributor sold, renewed twice (WooCommerce
+    Subscriptions): each renewal credited to them at the plan's renewal rate."""
+    from portal.commissions.services import apply_order
+    from portal.orders.services import Attribution, LineData, OrderData, Referral, store_order
+
+    pid, category, price, name = _PRODUCTS[0]
+    first = None
+    for n in range(3):
+        created = now - timedelta(days=65 - 30 * n)
+        if n == 0:
+            attribution = Attribution(
+                star.id,
+                "ref_meta",
+                {"coupons": [], "portal_ref": star.code, "utm": {}, "matched": star.code},
+            )
+        else:
+            attribution = Attribution(
+                star.id,
+                "renewal",
+                {
+                    "renewal_of": "6100",
+                    "renewal_of_id": first,
+                    "renewal_number": n,
+                    "renewal_months": n,
+                },
+            )
+        stored = store_order(
+            OrderData(
+                shop_order_id=str(6100 + n),
+                number=str(6100 + n),
+                status="completed",
+                currency="CNY",
+                created_at=created,
+                modified_at=created + timedelta(days=1),
+                completed_at=created + timedelta(days=1),
+                lines=(LineData("1", pid, 1, price, (category,), name=f"{name} (monthly)"),),
+                customer_email="subscriber@mail.example",
+                attribution=attribution,
+                referral=Referral(renewal_of="6100" if n else None),
+            )
+        )
+        first = first or stored.order_id
+        apply_order(stored.order_id, created)
     db.session.commit()
 
 
@@ -581,6 +629,7 @@ def seed(size: int = 60) -> list[DemoLogin]:
     _orders(rng, sellers, sample, now)
     _clicks(rng, sellers, sample, now)
     _creator(sample)
+    _subscription(sample, now)
     leader = next(r for r in roots if r.role is DistributorRole.GROUP_LEADER)
     _pickup(leader, admin, now)
     _payouts(sample, admin, now)

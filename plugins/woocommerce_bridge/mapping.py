@@ -191,7 +191,17 @@ def referral(payload: Mapping[str, Any]) -> Referral:
         pickup_code=pickup_code,
         pickup_point=pickup_point,
         pickup_buyer=pickup_buyer,
+        renewal_of=_renewal_of(values),
     )
+
+
+def _renewal_of(values: Mapping[str, Any]) -> str | None:
+    """The original order of a WooCommerce Subscriptions renewal: Subscriptions marks a
+    renewal with ``_subscription_renewal`` (the subscription's id) and the companion plugin
+    adds ``_portal_renewal_of``, the subscription's parent order."""
+    if not values.get("_subscription_renewal") or not values.get("_portal_renewal_of"):
+        return None
+    return _id(values["_portal_renewal_of"], "_portal_renewal_of")
 
 
 def _pickup(

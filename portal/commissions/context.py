@@ -31,8 +31,9 @@ def _undec(value: str | None) -> Decimal | None:
 
 
 def dump_plan(plan: e.Plan) -> dict[str, Any]:
-    """A plan as stored in a plan version."""
-    return {
+    """A plan as stored in a plan version (the renewal terms only when it pays renewals,
+    so the versions of plans that do not keep their digests)."""
+    data = {
         "role": plan.role,
         "max_depth": plan.max_depth,
         "rates": [str(r) for r in plan.rates],
@@ -44,6 +45,9 @@ def dump_plan(plan: e.Plan) -> dict[str, Any]:
             [o.scope, o.target_id, o.depth, o.kind.value, str(o.value)] for o in plan.overrides
         ],
     }
+    if plan.renewal_rate is not None:
+        data["renewal"] = [str(plan.renewal_rate), plan.renewal_limit, plan.renewal_months]
+    return data
 
 
 def digest(plan: dict[str, Any]) -> str:
@@ -98,6 +102,7 @@ def _plan_key(p: dict[str, Any]) -> PlanKey:
         tuple(p["exclusions"]),
         p["network_sale_days"],
         tuple(tuple(o) for o in p["overrides"]),
+        tuple(p.get("renewal") or ()),
     )
 
 
@@ -110,7 +115,18 @@ def load_plan(data: dict[str, Any]) -> e.Plan:
 def _load_plan(key: PlanKey) -> e.Plan:
     """Built once per distinct content: versions are shared by many orders, and the plan's
     override index is built once with it."""
-    role, max_depth, rates, basis, cap_percent, exclusions, network_sale_days, overrides = key
+    (
+        role,
+        max_depth,
+        rates,
+        basis,
+        cap_percent,
+        exclusions,
+        network_sale_days,
+        overrides,
+        renewal,
+    ) = key
+    renewal_rate, renewal_limit, renewal_months = renewal or (None, None, None)
     return e.Plan(
         role=role,
         max_depth=max_depth,
@@ -119,6 +135,9 @@ def _load_plan(key: PlanKey) -> e.Plan:
         cap_percent=_undec(cap_percent),
         exclusions=frozenset(exclusions),
         network_sale_days=network_sale_days,
+        renewal_rate=_undec(renewal_rate),
+        renewal_limit=renewal_limit,
+        renewal_months=renewal_months,
         overrides=tuple(
             e.Override(scope, target, depth, e.RateKind(kind), Decimal(value))
             for scope, target, depth, kind, value in overrides

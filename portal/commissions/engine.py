@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
@@ -128,6 +128,12 @@ class Plan:
     exclusions: frozenset[str] = frozenset()
     overrides: tuple[Override, ...] = ()
     network_sale_days: int | None = None
+    # Subscription renewals (WooCommerce Subscriptions): the rate the original order's
+    # distributor earns on each renewal (None: renewals earn nothing), for how many
+    # renewals and how many months after the original order (None: no limit).
+    renewal_rate: Decimal | None = None
+    renewal_limit: int | None = None
+    renewal_months: int | None = None
 
     @cached_property
     def override_index(self) -> dict[tuple[str, str, int], tuple[RateKind, Decimal, str]]:
@@ -344,3 +350,28 @@ def _reason_for(
         if member.last_own_sale_at is None or member.last_own_sale_at < since:
             return ZeroReason.NO_RECENT_SALE
     return None
+
+
+def for_renewal(
+    plan: Plan, chain: Iterable[Member], number: int, months: int
+) -> tuple[Plan, list[Member]]:
+    """The plan and chain a subscription's ``number``-th renewal, ``months`` after the
+    original order, is paid under: the plan's renewal rate on the order's goods, to the
+    original order's distributor only (no team levels, no overrides, no level rates) — or
+    nothing at all when the plan pays no renewals or this one is past its count or
+    months."""
+    ended = (
+        plan.renewal_rate is None
+        or (plan.renewal_limit is not None and number > plan.renewal_limit)
+        or (plan.renewal_months is not None and months >= plan.renewal_months)
+    )
+    rate = ZERO if ended or plan.renewal_rate is None else plan.renewal_rate
+    renewal = replace(
+        plan,
+        max_depth=1,
+        rates=(rate, ZERO, ZERO),
+        basis=Basis.ORDER,
+        cap_percent=None,
+        overrides=(),
+    )
+    return renewal, [replace(m, level_rates=(None, None, None)) for m in chain]

@@ -70,6 +70,20 @@ class PlanForm(Form):
         _l("Uplines need an own sale in the last N days (optional)"),
         validators=[Optional(), NumberRange(min=1, max=3650)],
     )
+    renewal_rate = PlainDecimalField(
+        _l("Subscription renewals earn the original seller % (optional)"),
+        places=None,
+        validators=[Optional(), *_PERCENT],
+        description=_l("Empty: renewals of WooCommerce Subscriptions earn nothing."),
+    )
+    renewal_limit = IntegerField(
+        _l("For how many renewals (optional)"),
+        validators=[Optional(), NumberRange(min=1, max=1000)],
+    )
+    renewal_months = IntegerField(
+        _l("For how many months after the first order (optional)"),
+        validators=[Optional(), NumberRange(min=1, max=600)],
+    )
     exclusions = TextAreaField(
         _l("Excluded product IDs (earn nothing; comma or space separated)"),
         validators=[Optional(), Length(max=5000)],

@@ -84,6 +84,10 @@ def compute(
     if ctx is None:
         return None
     chain, rules = context.load(ctx, order.created_at_shop)
-    return engine.compute(
-        snapshots.snapshot(order, lines), chain, plans[ctx["plan_version"]], rules
-    )
+    plan = plans[ctx["plan_version"]]
+    if order.attribution_method == "renewal" and order.attribution_evidence:
+        evidence = order.attribution_evidence
+        plan, chain = engine.for_renewal(
+            plan, chain, int(evidence["renewal_number"]), int(evidence["renewal_months"])
+        )
+    return engine.compute(snapshots.snapshot(order, lines), chain, plan, rules)

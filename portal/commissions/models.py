@@ -42,6 +42,11 @@ class CommissionPlan(db.Model):
     basis: Mapped[str] = mapped_column(String(10), default="product")
     cap_percent: Mapped[Decimal | None] = mapped_column(Percent)
     network_sale_days: Mapped[int | None]
+    # Subscription renewals: the rate (None: renewals earn nothing) and for how many
+    # renewals / months after the original order (None: no limit).
+    renewal_rate: Mapped[Decimal | None] = mapped_column(Percent)
+    renewal_limit: Mapped[int | None]
+    renewal_months: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     overrides: Mapped[list[PlanOverride]] = relationship(

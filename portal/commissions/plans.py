@@ -39,6 +39,9 @@ PLAN_FIELDS = (
     "basis",
     "cap_percent",
     "network_sale_days",
+    "renewal_rate",
+    "renewal_limit",
+    "renewal_months",
 )
 OVERRIDE_FIELDS = ("scope", "target_id", "depth", "kind", "value")
 LEVEL_FIELDS = ("name", "rank", "rate_depth1", "rate_depth2", "rate_depth3")
@@ -136,6 +139,9 @@ def proposed_plan(
         cap_percent=values["cap_percent"],
         exclusions=frozenset(exclusions),
         network_sale_days=values["network_sale_days"],
+        renewal_rate=values.get("renewal_rate"),
+        renewal_limit=values.get("renewal_limit"),
+        renewal_months=values.get("renewal_months"),
         overrides=tuple(
             engine.Override(o.scope, o.target_id, o.depth, engine.RateKind(o.kind), o.value)
             for o in row.overrides

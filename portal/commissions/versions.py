@@ -29,6 +29,9 @@ def plan_for(role: str) -> engine.Plan:
         cap_percent=row.cap_percent,
         exclusions=frozenset(x.product_id for x in row.exclusions),
         network_sale_days=row.network_sale_days,
+        renewal_rate=row.renewal_rate,
+        renewal_limit=row.renewal_limit,
+        renewal_months=row.renewal_months,
         overrides=tuple(
             engine.Override(o.scope, o.target_id, o.depth, engine.RateKind(o.kind), o.value)
             for o in row.overrides

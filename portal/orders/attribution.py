@@ -21,8 +21,8 @@ from sqlalchemy import select
 from portal.distributors import codes
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
-from portal.orders.models import CustomerBinding
-from portal.orders.services import Attribution
+from portal.orders.models import CustomerBinding, Order
+from portal.orders.services import Attribution, OrderData
 from portal.settings import services as settings
 
 # The approved pickup point of each of these leaders (distributor id -> point id), as
@@ -178,3 +178,82 @@ def _bindings(claims: Sequence[Claim]) -> dict[tuple[str, str], CustomerBinding]
         )
     )
     return {(b.kind, b.customer_key): b for b in found if (b.kind, b.customer_key) in keys}
+
+
+class Renewals:
+    """Subscription renewals of a batch (two queries whatever its size): a renewal whose
+    original order is stored and credited to a distributor still active is credited to
+    them — before any other method, since the subscription is what they sold — with its
+    number among that order's renewals and the months since it, which the plan's renewal
+    terms are read against (``portal.commissions.engine.for_renewal``)."""
+
+    def __init__(self, copies: Sequence[OrderData]) -> None:
+        wanted = {
+            (d.shop, d.referral.renewal_of) for d in copies if d.referral and d.referral.renewal_of
+        }
+        self.parents: dict[tuple[str, str], tuple[int, int, str, datetime]] = {}
+        self.seen: dict[int, list[tuple[datetime, str]]] = {}
+        if not wanted:
+            return
+        for shop in {shop for shop, _ in wanted}:
+            ids = {order_id for s, order_id in wanted if s == shop}
+            for order_id, distributor_id, shop_order_id, number, created in db.session.execute(
+                select(
+                    Order.id,
+                    Order.distributor_id,
+                    Order.shop_order_id,
+                    Order.number,
+                    Order.created_at_shop,
+                )
+                .join(Distributor, Distributor.id == Order.distributor_id)
+                .where(
+                    Order.shop == shop,
+                    Order.shop_order_id.in_(ids),
+                    Distributor.status == DistributorStatus.ACTIVE,
+                )
+            ):
+                self.parents[(shop, shop_order_id)] = (
+                    order_id,
+                    distributor_id,
+                    number or shop_order_id,
+                    created,
+                )
+        parent_ids = [p[0] for p in self.parents.values()]
+        if parent_ids:
+            for parent_id, created, shop_order_id in db.session.execute(
+                select(Order.renewal_of_id, Order.created_at_shop, Order.shop_order_id).where(
+                    Order.renewal_of_id.in_(parent_ids)
+                )
+            ):
+                self.seen.setdefault(parent_id, []).append((created, shop_order_id))
+
+    def credit(self, data: OrderData) -> Attribution | None:
+        renewal_of = data.referral.renewal_of if data.referral else None
+        parent = self.parents.get((data.shop, renewal_of)) if renewal_of else None
+        if parent is None:
+            return None
+        parent_id, distributor_id, number, created = parent
+        earlier = self.seen.setdefault(parent_id, [])
+        if (data.created_at, data.shop_order_id) not in earlier:
+            earlier.append((data.created_at, data.shop_order_id))  # later copies count it
+        position = (
+            sum(
+                1
+                for at, shop_id in earlier
+                if (at, shop_id) < (data.created_at, data.shop_order_id)
+            )
+            + 1
+        )
+        months = (data.created_at.year - created.year) * 12 + data.created_at.month - created.month
+        if data.created_at.day < created.day:
+            months -= 1
+        return Attribution(
+            distributor_id,
+            "renewal",
+            {
+                "renewal_of": number,
+                "renewal_of_id": parent_id,
+                "renewal_number": position,
+                "renewal_months": max(months, 0),
+            },
+        )

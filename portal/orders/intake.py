@@ -95,6 +95,7 @@ def prepare(copies: Sequence[orders.OrderData]) -> list[orders.OrderData]:
             stored[(shop, shop_order_id)] = (modified, distributor_id is not None)
     claims = [_claim(data) for data in copies]
     attributor = attribution.Attributor(claims)
+    renewals = attribution.Renewals(copies)
     result = []
     for claim, data in zip(claims, copies, strict=True):
         key = (data.shop, data.shop_order_id)
@@ -103,9 +104,10 @@ def prepare(copies: Sequence[orders.OrderData]) -> list[orders.OrderData]:
             replace(line, category_ids=tuple(categories.get(line.product_id) or ()))
             for line in data.lines
         )
-        data = replace(
-            data, lines=lines, attribution=None if attributed else attributor.credit(claim)
-        )
+        credited = None
+        if not attributed:
+            credited = renewals.credit(data) or attributor.credit(claim)
+        data = replace(data, lines=lines, attribution=credited)
         if modified is None or data.modified_at >= modified:
             stored[key] = (data.modified_at, attributed or data.attribution is not None)
         result.append(data)

@@ -14,6 +14,7 @@ ATTRIBUTION_LABELS = {
     "utm": _l("Your link (visit)"),
     "binding": _l("Returning customer"),
     "pickup": _l("Collected at your pickup point"),
+    "renewal": _l("Renewal of a subscription you sold"),
     "manual": _l("Assigned by the shop"),
 }
 
@@ -48,7 +49,15 @@ EVIDENCE_LABELS = {
     "matched": _l("Code that matched"),
     "bound_at": _l("Customer bound on"),
     "expires_at": _l("Binding ends on"),
+    "sub_id": _l("Sub-id of the link"),
+    "referrer_host": _l("Came from"),
+    "pickup_point": _l("Pickup point"),
+    "renewal_of": _l("Renewal of order"),
+    "renewal_number": _l("Renewal number"),
+    "renewal_months": _l("Months since the first order"),
 }
+# Kept for the portal's own use, not shown.
+HIDDEN_EVIDENCE = frozenset({"renewal_of_id"})
 
 
 def evidence_items(evidence: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -56,12 +65,14 @@ def evidence_items(evidence: dict[str, Any] | None) -> list[tuple[str, str]]:
     (no ``coupons: []``) and lists and tags are written out."""
     items = []
     for key, value in (evidence or {}).items():
-        if value in (None, "", [], {}):
+        if value in (None, "", [], {}) or key in HIDDEN_EVIDENCE:
             continue
         if isinstance(value, dict):
             text = ", ".join(f"{k} = {v}" for k, v in value.items())
         elif isinstance(value, list | tuple):
             text = ", ".join(str(v) for v in value)
+        elif key == "renewal_of":
+            text = f"#{value}"
         else:
             text = str(value)
         items.append((str(EVIDENCE_LABELS.get(key, key)), text))

@@ -66,6 +66,8 @@ class Order(db.Model):
     # adding one would copy the orders table on SQLite, and points are never deleted.
     pickup_point_id: Mapped[int | None]
     pickup_buyer: Mapped[str | None] = mapped_column(String(40))
+    # A subscription renewal: the original order (whose distributor it is credited to).
+    renewal_of_id: Mapped[int | None] = mapped_column(index=True)
     # Plan, upline chain and rules frozen at the first commission run (see
     # portal.commissions.context): later events never re-price an old order.
     commission_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -65,6 +65,8 @@ class Referral:
     pickup_code: str | None = None
     pickup_point: int | None = None
     pickup_buyer: str | None = None
+    # A WooCommerce Subscriptions renewal: the shop's id of the original order.
+    renewal_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ def _apply(order: Order, data: OrderData) -> None:
         order.attribution_evidence = data.attribution.evidence
         order.sub_id = data.attribution.evidence.get("sub_id")
         order.referrer_host = data.attribution.evidence.get("referrer_host")
+        if data.attribution.method == "renewal":
+            order.renewal_of_id = data.attribution.evidence["renewal_of_id"]
         if data.attribution.method == "pickup" and data.referral is not None:
             order.pickup_point_id = data.attribution.evidence["pickup_point"]
             order.pickup_buyer = data.referral.pickup_buyer

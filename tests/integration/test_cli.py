@@ -135,7 +135,7 @@ def test_demo_seed_on_the_test_database(app: Flask) -> None:
         assert db.session.scalar(select(func.count(Withdrawal.id))) == 2
         assert db.session.scalar(select(func.count(Product.id))) >= 5
         methods = db.session.scalars(select(Order.attribution_method).distinct())
-        assert set(methods) == {"coupon", "ref_meta", "utm", "binding", "pickup"}
+        assert set(methods) == {"coupon", "ref_meta", "utm", "binding", "pickup", "renewal"}
         # The money rules at work: a rejected order, a refund after payout (a negative
         # carry), a campaign bonus clawed back before it matured.
         rejected = select(RiskFlag.id).where(RiskFlag.status == FlagStatus.REJECTED)

@@ -140,6 +140,26 @@ function portal_bridge_pickup_point( $code ) {
 	return is_array( $point ) ? $point : null;
 }
 
+/**
+ * WooCommerce Subscriptions: a renewal order names its subscription (_subscription_renewal);
+ * the portal also needs the subscription's original order, whose distributor it is credited to.
+ */
+add_filter(
+	'wcs_renewal_order_created',
+	static function ( $renewal_order, $subscription ) {
+		if ( $renewal_order instanceof WC_Order && is_object( $subscription ) && method_exists( $subscription, 'get_parent_id' ) ) {
+			$parent = (int) $subscription->get_parent_id();
+			if ( $parent > 0 ) {
+				$renewal_order->update_meta_data( '_portal_renewal_of', (string) $parent );
+				$renewal_order->save();
+			}
+		}
+		return $renewal_order;
+	},
+	10,
+	2
+);
+
 /** The pickup shipping line's meta written as order meta for the portal's bridge. */
 function portal_bridge_tag_pickup( $order ) {
 	if ( ! $order instanceof WC_Order ) {
