@@ -18,11 +18,13 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from PIL import Image
 from sqlalchemy import select
@@ -276,15 +278,30 @@ class Texts:
         return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()
 
 
+# When the distributor's group must order the product by (an open group-buy round), as
+# the pickup package answers it: it registers the one function at start-up
+# (``portal.pickup.services.install``), so links never import it.
+Deadline = Callable[[Distributor, Product], datetime | None]
+DEADLINES: list[Deadline] = []
+
+
 def product_texts(distributor: Distributor, product: Product) -> Texts:
     shop = brand()
     amount = earn_amount(distributor, product)
+    deadline = DEADLINES[0](distributor, product) if DEADLINES else None
+    name = _("Shared by %(name)s", name=distributor.display_name)
+    if deadline is not None:
+        name = _(
+            "%(shared)s · order by %(deadline)s",
+            shared=name,
+            deadline=format_datetime(deadline, "short"),
+        )
     return Texts(
         link=services.short_url(services.link_code(distributor), product.product_id),
         title=product.name or product.product_id,
         price=services.price_text(product.price),
         earn=_("Share and earn %(amount)s", amount=money(amount)) if amount else None,
-        name=_("Shared by %(name)s", name=distributor.display_name),
+        name=name,
         shop=shop.name,
         picture_url=product.image_url,
         logo_file=shop.logo_file,

@@ -20,7 +20,7 @@ from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.catalogue.models import Product
 from portal.distributors import services as distributors
-from portal.distributors.models import Distributor
+from portal.distributors.models import Distributor, DistributorRole
 from portal.extensions import db
 from portal.links import services as links
 from portal.orders.models import Order, OrderLine
@@ -190,3 +190,20 @@ def state(found: GroupRound) -> str:
     if now < found.opens_at:
         return "upcoming"
     return "open" if now < found.closes_at else "closed"
+
+
+def deadline_for(distributor: Distributor, product: Product) -> datetime | None:
+    """The soonest deadline of an open round of the leader's with this product."""
+    if distributor.role is not DistributorRole.GROUP_LEADER:
+        return None
+    now = utcnow()
+    rounds = db.session.scalars(
+        select(GroupRound)
+        .where(
+            or_(GroupRound.leader_id.is_(None), GroupRound.leader_id == distributor.id),
+            GroupRound.opens_at <= now,
+            GroupRound.closes_at > now,
+        )
+        .order_by(GroupRound.closes_at)
+    )
+    return next((r.closes_at for r in rounds if product.product_id in r.product_ids), None)

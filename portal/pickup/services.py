@@ -21,8 +21,10 @@ from portal.audit import services as audit
 from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
+from portal.links import poster_services
 from portal.orders import attribution
 from portal.orders.models import Order
+from portal.pickup import rounds
 from portal.pickup.models import Handover, PickupPoint, PointStatus
 from portal.risk.qualifying import PAID_STATUSES
 from portal.timeutil import utcnow
@@ -50,9 +52,10 @@ def approved_points(leaders: set[int]) -> dict[int, int]:
 
 
 def install() -> None:
-    """Let the intake's attribution credit orders collected at approved points."""
-    if approved_points not in attribution.APPROVED_POINTS:
-        attribution.APPROVED_POINTS[:] = [approved_points]
+    """Let the intake's attribution credit orders collected at approved points, and a
+    leader's posters say by when their group orders a product of an open round."""
+    attribution.APPROVED_POINTS[:] = [approved_points]
+    poster_services.DEADLINES[:] = [rounds.deadline_for]
 
 
 def may_have_point(distributor: Distributor) -> bool:

@@ -196,3 +196,16 @@ def test_an_open_round_shows_its_deadline_and_what_was_bought_so_far(app: Flask,
     page = client.get(f"/me/pickup/rounds/{round_id}").get_data(as_text=True)
     assert "Bought so far" in page and "Order by" in page
     assert datetime.now(UTC) < NOW + timedelta(days=1)
+
+
+def test_a_leaders_poster_says_by_when_to_order(app: Flask, programme) -> None:
+    """The share poster of a product in an open round carries the round's deadline."""
+    open_round(ops(app), closes_at=(NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    from portal.links import poster_services
+
+    with app.test_request_context():
+        leader = db.session.get(Distributor, programme["leader"])
+        in_round = db.session.scalar(select(Product).where(Product.product_id == "501"))
+        other = db.session.scalar(select(Product).where(Product.product_id == "503"))
+        assert "order by" in poster_services.product_texts(leader, in_round).name
+        assert "order by" not in poster_services.product_texts(leader, other).name
