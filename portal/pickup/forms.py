@@ -63,3 +63,16 @@ class RoundForm(Form):
         filters=[strip],
         description=_l("Empty: every group leader."),
     )
+
+
+class LeaderRoundForm(Form):
+    """A round a group leader opens for their own group (when the shop allows it)."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)], filters=[strip])
+    product_ids = StringField(
+        _l("Product numbers"),
+        validators=[DataRequired(), Length(max=1000)],
+        filters=[strip],
+        description=_l("The shop's product numbers, separated by commas."),
+    )
+    closes_at = DateTimeLocalField(_l("Deadline (UTC)"), validators=[DataRequired()])

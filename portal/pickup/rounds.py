@@ -26,6 +26,7 @@ from portal.links import services as links
 from portal.orders.models import Order, OrderLine
 from portal.pickup.models import GroupRound, PickupPoint, PointStatus
 from portal.risk import qualifying
+from portal.settings import services as settings
 from portal.timeutil import utcnow
 
 MAX_PRODUCTS = 50
@@ -207,3 +208,7 @@ def deadline_for(distributor: Distributor, product: Product) -> datetime | None:
         .order_by(GroupRound.closes_at)
     )
     return next((r.closes_at for r in rounds if product.product_id in r.product_ids), None)
+
+
+def leaders_may_open() -> bool:
+    return bool(settings.get("leader_rounds"))

@@ -17,9 +17,10 @@ from portal.extensions import db
 from portal.forms import Form, attach_error, error_text
 from portal.pagination import paginate
 from portal.pickup import rounds, services
-from portal.pickup.forms import PickFilterForm, PointForm, ReviewForm, RoundForm
+from portal.pickup.forms import LeaderRoundForm, PickFilterForm, PointForm, ReviewForm, RoundForm
 from portal.pickup.labels import POINT_STATUS_LABELS, ROUND_STATE_LABELS
 from portal.rendering import is_htmx, render
+from portal.timeutil import utcnow
 
 public = Blueprint("pickup", __name__)
 me = distributor_blueprint("me_pickup", __name__)
@@ -41,7 +42,11 @@ def offered(code: str) -> tuple[Response, int] | Response:
 # --- the leader ----------------------------------------------------------------------
 
 
-def _centre(point_form: PointForm | None = None, status: int = 200) -> Response:
+def _centre(
+    point_form: PointForm | None = None,
+    status: int = 200,
+    round_form: LeaderRoundForm | None = None,
+) -> Response:
     distributor = current_distributor()
     point = services.point_of(distributor.id)
     filters = PickFilterForm(request.args)
@@ -73,9 +78,40 @@ def _centre(point_form: PointForm | None = None, status: int = 200) -> Response:
         status_labels=POINT_STATUS_LABELS,
         action_form=Form(),
         rounds=rounds.for_leader(distributor.id) if services.may_have_point(distributor) else [],
+        round_form=(round_form or LeaderRoundForm(formdata=None))
+        if point is not None and rounds.leaders_may_open()
+        else None,
         round_state=rounds.state,
         round_labels=ROUND_STATE_LABELS,
     )
+
+
+@me.post("/pickup/rounds")
+def open_own_round() -> Response:
+    """A leader with an approved point opens a round for their own group (setting)."""
+    distributor = current_distributor()
+    point = services.point_of(distributor.id)
+    if not rounds.leaders_may_open() or point is None or not services.may_have_point(distributor):
+        abort(404)
+    form = LeaderRoundForm()
+    if form.validate():
+        try:
+            rounds.open_round(
+                form.title.data or "",
+                (form.product_ids.data or "").split(","),
+                utcnow(),
+                form.closes_at.data.replace(tzinfo=UTC),
+                distributor.code,
+                current_user,
+            )
+        except rounds.RoundError as exc:
+            db.session.rollback()
+            attach_error(form, exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(_("Your round is open: copy its message into your group."), "success")
+            return redirect(url_for("me_pickup.centre") + "#rounds-title")
+    return _centre(status=400, round_form=form)
 
 
 @me.get("/pickup/rounds/<int:round_id>")

@@ -164,6 +164,7 @@ class SettingsForm(Form):
         validators=[InputRequired(), NumberRange(min=0, max=100)],
         **_spec("store_credit_bonus_percent"),
     )
+    leader_rounds = BooleanField(**_spec("leader_rounds"))
     coupon_self_issue = BooleanField(**_spec("coupon_self_issue"))
     coupon_percent = PlainDecimalField(
         places=None,

@@ -372,6 +372,16 @@ SPECS: dict[str, SettingSpec] = {
             maximum=100,
         ),
         SettingSpec(
+            "leader_rounds",
+            bool,
+            False,
+            _l("Group leaders open their own group-buy rounds"),
+            _l(
+                "A group leader with an approved pickup point can open a round of catalogue "
+                "products with a deadline for their own group. When off, only staff do."
+            ),
+        ),
+        SettingSpec(
             "coupon_self_issue",
             bool,
             False,

@@ -209,3 +209,40 @@ def test_a_leaders_poster_says_by_when_to_order(app: Flask, programme) -> None:
         other = db.session.scalar(select(Product).where(Product.product_id == "503"))
         assert "order by" in poster_services.product_texts(leader, in_round).name
         assert "order by" not in poster_services.product_texts(leader, other).name
+
+
+def test_a_leader_opens_a_round_for_their_group_when_the_shop_allows(app: Flask, programme) -> None:
+    client = app.test_client()
+    login(client, "lena@shop.example")
+    deadline = (NOW + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    data = {"title": "Lychee Friday", "product_ids": "501", "closes_at": deadline}
+    refused = client.post(
+        "/me/pickup/rounds", data={**data, "csrf_token": csrf_token(client, "/me/pickup")}
+    )
+    assert refused.status_code == 404  # the setting is off
+    assert "Open a round for my group" not in client.get("/me/pickup").get_data(as_text=True)
+    with app.app_context():
+        from portal.accounts.models import User
+        from portal.settings import services as settings
+
+        settings.update(
+            {"leader_rounds": True},
+            db.session.scalar(select(User).where(User.email == "ops@shop.example")),
+        )
+        db.session.commit()
+    token = csrf_token(client, "/me/pickup")
+    bad = client.post("/me/pickup/rounds", data={**data, "product_ids": "999", "csrf_token": token})
+    assert bad.status_code == 400 and "Not in the catalogue: 999" in bad.get_data(as_text=True)
+    assert client.post("/me/pickup/rounds", data={**data, "csrf_token": token}).status_code == 302
+    with app.app_context():
+        found = db.session.scalar(select(GroupRound).where(GroupRound.title == "Lychee Friday"))
+        assert found.leader_id == programme["leader"] and found.product_ids == ["501"]
+    olga = app.test_client()
+    login(olga, "olga@shop.example")  # a leader without a pickup point
+    assert (
+        olga.post(
+            "/me/pickup/rounds", data={**data, "csrf_token": csrf_token(olga, "/me/pickup")}
+        ).status_code
+        == 404
+    )
+    assert "Lychee Friday" not in olga.get("/me/pickup").get_data(as_text=True)
