@@ -23,7 +23,7 @@ packages use are re-exported here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -112,6 +112,7 @@ def run_orders(order_ids: list[int], now: datetime | None = None) -> list[Applie
         risk.holds(ids),
         {order.id: order for order in orders},
         settling.Journal(now),
+        handed_over=_handed_over(orders, cache.values),
     )
     for key in sorted(existing.keys() | targets.keys()):
         commission, line = existing.get(key), targets.get(key)
@@ -146,6 +147,22 @@ def _freeze_first_runs(
             # Stored by rows.finish with the batch's one UPDATE, not by the unit of work.
             set_committed_value(order, "commission_context", frozen[order.id])
     return first_runs, frozen, cache
+
+
+# When orders collected at a pickup point were handed over (order id -> time), as the
+# pickup package answers it: it registers the one function at start-up
+# (``portal.pickup.services.install``), so commissions never import it.
+HandedOver = Callable[[list[int]], dict[int, datetime]]
+HANDED_OVER: list[HandedOver] = []
+
+
+def _handed_over(orders: list[Order], values: Mapping[str, Any]) -> dict[int, datetime] | None:
+    """With the setting on, the hand-over times of the batch's pickup orders (``None``:
+    the setting is off, the shop's completion decides)."""
+    if not values.get("pickup_matures_on_handover") or not HANDED_OVER:
+        return None
+    pickups = [o.id for o in orders if o.pickup_point_id is not None]
+    return HANDED_OVER[0](pickups) if pickups else {}
 
 
 def _plans(orders: list[Order], cache: freezing.BatchCache) -> dict[int, engine.Plan]:
@@ -186,6 +203,8 @@ class _Run:
 
     # per order: the facts and flag its commissions are decided on (read once per order)
     facts: dict[int, tuple[states.OrderFacts, states.Flag | None]] = field(default_factory=dict)
+    # pickup orders' hand-over times when they mature from it (None: the setting is off)
+    handed_over: dict[int, datetime] | None = None
 
     def decide(
         self, order: Order, standing: states.Standing, line: engine.CommissionLine | None
@@ -194,10 +213,16 @@ class _Run:
         if known is None:
             flagged = self.flagged.get(order.id)
             context = order.commission_context or {}
+            status, completed_at = order.status, order.completed_at
+            if self.handed_over is not None and order.pickup_point_id is not None:
+                # matures from the hand-over: complete once handed over (and still paid)
+                handed = self.handed_over.get(order.id)
+                if status in ("processing", "completed"):
+                    status, completed_at = ("completed", handed) if handed else ("processing", None)
             known = self.facts[order.id] = (
                 states.OrderFacts(
-                    status=order.status,
-                    completed_at=order.completed_at,
+                    status=status,
+                    completed_at=completed_at,
                     currency=order.currency,
                     shop_currency=context.get("currency", self.rules.currency),
                 ),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.audit import services as audit
+from portal.commissions import services as commissions
 from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
@@ -56,6 +57,18 @@ def install() -> None:
     leader's posters say by when their group orders a product of an open round."""
     attribution.APPROVED_POINTS[:] = [approved_points]
     poster_services.DEADLINES[:] = [rounds.deadline_for]
+    commissions.HANDED_OVER[:] = [handed_over]
+
+
+def handed_over(order_ids: list[int]) -> dict[int, datetime]:
+    """When each of these orders was handed over at its pickup point."""
+    return dict(
+        db.session.execute(
+            select(Handover.order_id, Handover.handed_over_at).where(
+                Handover.order_id.in_(order_ids)
+            )
+        ).all()
+    )
 
 
 def may_have_point(distributor: Distributor) -> bool:
@@ -223,6 +236,7 @@ def hand_over(point: PickupPoint, order_id: int, actor: User) -> Handover:
     try:
         handover = Handover(order_id=order_id, point_id=point.id, by_user_id=actor.id)
         db.session.add(handover)
+        order.commissions_due_at = utcnow()  # maturing may start now (a setting)
         db.session.flush()
     except IntegrityError:  # marked at the same moment elsewhere
         savepoint.rollback()
@@ -239,6 +253,9 @@ def undo(point: PickupPoint, order_id: int) -> None:
     if handover is None:
         raise PickupError(_("No such order at your pickup point."))
     db.session.delete(handover)
+    order = db.session.get(Order, order_id)
+    if order is not None:
+        order.commissions_due_at = utcnow()
     db.session.flush()
 
 

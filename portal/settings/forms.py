@@ -165,6 +165,7 @@ class SettingsForm(Form):
         **_spec("store_credit_bonus_percent"),
     )
     leader_rounds = BooleanField(**_spec("leader_rounds"))
+    pickup_matures_on_handover = BooleanField(**_spec("pickup_matures_on_handover"))
     coupon_self_issue = BooleanField(**_spec("coupon_self_issue"))
     coupon_percent = PlainDecimalField(
         places=None,

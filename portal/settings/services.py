@@ -382,6 +382,17 @@ SPECS: dict[str, SettingSpec] = {
             ),
         ),
         SettingSpec(
+            "pickup_matures_on_handover",
+            bool,
+            False,
+            _l("Pickup orders mature from the hand-over"),
+            _l(
+                "Commission on an order collected at a leader's pickup point becomes "
+                "available a return window after the leader marks it handed over, instead "
+                "of after the shop marks it completed."
+            ),
+        ),
+        SettingSpec(
             "coupon_self_issue",
             bool,
             False,

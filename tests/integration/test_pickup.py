@@ -304,3 +304,44 @@ def test_the_plugin_offers_the_point_and_writes_the_meta_the_bridge_reads() -> N
         "_portal_pickup_point",
         "_portal_pickup_code",
     }
+
+
+def test_pickup_commission_can_mature_from_the_hand_over(shop: Flask, leader, make_user) -> None:
+    """With the setting on, the return window of a pickup order's commission starts when
+    the leader hands it over, not when the shop completes it."""
+    from datetime import timedelta
+
+    from portal.accounts.models import User
+    from portal.commissions import services as commissions
+    from portal.commissions.models import Commission, CommissionState
+    from portal.settings import services as settings
+    from portal.timeutil import utcnow
+
+    client, leader_id, code = leader
+    point_id = approved_point(shop, client, leader_id)
+    payload = recorded(_portal_pickup_code=code, _portal_pickup_point=str(point_id))
+    payload["status"] = "completed"
+    payload["date_completed_gmt"] = "2026-01-01T00:00:00"  # long past the return window
+    with shop.app_context():
+        ops = db.session.scalar(select(User).where(User.email == "ops@shop.example"))
+        settings.update({"pickup_matures_on_handover": True, "risk_same_device": "off"}, ops)
+        db.session.commit()
+    deliver(shop.test_client(), payload)
+
+    def state() -> tuple[CommissionState, object]:
+        with shop.app_context():
+            order = stored(shop)
+            commissions.run_orders([order.id], utcnow())
+            db.session.commit()
+            c = db.session.scalar(select(Commission).where(Commission.order_id == order.id))
+            return c.state, c.hold_until
+
+    assert state()[0] is CommissionState.PENDING  # completed in the shop, not handed over
+    with shop.app_context():
+        order_id = stored(shop).id
+    assert mark(client, order_id).status_code == 302
+    held, until = state()
+    assert held is CommissionState.HOLDING and until > utcnow() + timedelta(days=6)
+    # A mistaken mark taken back: the commission waits for the hand-over again.
+    assert mark(client, order_id, "undo").status_code == 302
+    assert state()[0] is CommissionState.PENDING
