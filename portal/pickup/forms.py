@@ -47,24 +47,6 @@ class PickFilterForm(Form):
     round = IntegerField(_l("Round"), validators=[Optional()], widget=HiddenInput())
 
 
-class RoundForm(Form):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)], filters=[strip])
-    product_ids = StringField(
-        _l("Product numbers"),
-        validators=[DataRequired(), Length(max=1000)],
-        filters=[strip],
-        description=_l("The shop's product numbers, separated by commas."),
-    )
-    opens_at = DateTimeLocalField(_l("Starts (UTC)"), validators=[DataRequired()])
-    closes_at = DateTimeLocalField(_l("Deadline (UTC)"), validators=[DataRequired()])
-    leader_code = StringField(
-        _l("Only for the leader with code"),
-        validators=[Optional(), Length(max=16)],
-        filters=[strip],
-        description=_l("Empty: every group leader."),
-    )
-
-
 class LeaderRoundForm(Form):
     """A round a group leader opens for their own group (when the shop allows it)."""
 
@@ -76,3 +58,15 @@ class LeaderRoundForm(Form):
         description=_l("The shop's product numbers, separated by commas."),
     )
     closes_at = DateTimeLocalField(_l("Deadline (UTC)"), validators=[DataRequired()])
+
+
+class RoundForm(LeaderRoundForm):
+    """A round ops open: from a start, for every leader or one."""
+
+    opens_at = DateTimeLocalField(_l("Starts (UTC)"), validators=[DataRequired()])
+    leader_code = StringField(
+        _l("Only for the leader with code"),
+        validators=[Optional(), Length(max=16)],
+        filters=[strip],
+        description=_l("Empty: every group leader."),
+    )

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
@@ -94,24 +94,31 @@ def open_own_round() -> Response:
     if not rounds.leaders_may_open() or point is None or not services.may_have_point(distributor):
         abort(404)
     form = LeaderRoundForm()
-    if form.validate():
-        try:
-            rounds.open_round(
-                form.title.data or "",
-                (form.product_ids.data or "").split(","),
-                utcnow(),
-                form.closes_at.data.replace(tzinfo=UTC),
-                distributor.code,
-                current_user,
-            )
-        except rounds.RoundError as exc:
-            db.session.rollback()
-            attach_error(form, exc.field, exc.message)
-        else:
-            db.session.commit()
-            flash(_("Your round is open: copy its message into your group."), "success")
-            return redirect(url_for("me_pickup.centre") + "#rounds-title")
+    if _opened(form, utcnow(), distributor.code):
+        flash(_("Your round is open: copy its message into your group."), "success")
+        return redirect(url_for("me_pickup.centre") + "#rounds-title")
     return _centre(status=400, round_form=form)
+
+
+def _opened(form: LeaderRoundForm, opens_at: datetime, leader_code: str | None) -> bool:
+    """Open the round the form describes (committed), or put the refusal on the form."""
+    if not form.validate():
+        return False
+    try:
+        rounds.open_round(
+            form.title.data or "",
+            (form.product_ids.data or "").split(","),
+            opens_at,
+            form.closes_at.data.replace(tzinfo=UTC),
+            leader_code,
+            current_user,
+        )
+    except rounds.RoundError as exc:
+        db.session.rollback()
+        attach_error(form, exc.field, exc.message)
+        return False
+    db.session.commit()
+    return True
 
 
 @me.get("/pickup/rounds/<int:round_id>")
@@ -231,23 +238,10 @@ def rounds_index() -> Response:
 @admin.post("/rounds")
 def open_round() -> Response:
     form = RoundForm()
-    if form.validate():
-        try:
-            rounds.open_round(
-                form.title.data or "",
-                (form.product_ids.data or "").split(","),
-                form.opens_at.data.replace(tzinfo=UTC),
-                form.closes_at.data.replace(tzinfo=UTC),
-                form.leader_code.data or None,
-                current_user,
-            )
-        except rounds.RoundError as exc:
-            db.session.rollback()
-            attach_error(form, exc.field, exc.message)
-        else:
-            db.session.commit()
-            flash(_("The round is open to leaders from its start."), "success")
-            return redirect(url_for("admin_pickup.rounds_index"))
+    opens_at = form.opens_at.data.replace(tzinfo=UTC) if form.opens_at.data else utcnow()
+    if _opened(form, opens_at, form.leader_code.data or None):
+        flash(_("The round is open to leaders from its start."), "success")
+        return redirect(url_for("admin_pickup.rounds_index"))
     return _rounds_page(form, 400)
 
 
