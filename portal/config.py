@@ -91,4 +91,6 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "WTF_CSRF_TIME_LIMIT": None,
         "PORTAL_PAGE_SIZE": 25,
         "PORTAL_SCHEDULER_TICK": 30,
+        # How often an open campaign's leaderboard and progress refresh themselves (s).
+        "PORTAL_CAMPAIGN_REFRESH_SECONDS": 60,
     }

@@ -148,7 +148,7 @@ def _visible(distributor: Distributor) -> list[Campaign]:
 
 
 def _refresh_seconds() -> int:
-    return int(current_app.config.get("PORTAL_CAMPAIGN_REFRESH_SECONDS", 60))
+    return int(current_app.config["PORTAL_CAMPAIGN_REFRESH_SECONDS"])
 
 
 @me.get("/campaigns")
