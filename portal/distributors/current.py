@@ -20,3 +20,11 @@ def current_distributor() -> Distributor:
 def can_promote(distributor: Distributor) -> bool:
     """Only active distributors create links and withdraw; suspended ones still read."""
     return distributor.status is DistributorStatus.ACTIVE
+
+
+def current_promoter() -> Distributor:
+    """The signed-in distributor, if they may create links (403 while suspended)."""
+    distributor = current_distributor()
+    if not can_promote(distributor):
+        abort(403)
+    return distributor

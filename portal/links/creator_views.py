@@ -3,14 +3,14 @@ to any page of the shop, and see clicks, orders and commission by sub-id and by 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.accounts.access import distributor_blueprint
 from portal.distributors import vanity
-from portal.distributors.current import can_promote, current_distributor
+from portal.distributors.current import current_promoter
 from portal.distributors.models import Distributor
 from portal.distributors.services import RecruitmentError
 from portal.extensions import db
@@ -20,14 +20,6 @@ from portal.links.forms import DeepLinkForm, PeriodForm, VanityForm
 from portal.rendering import render
 
 me = distributor_blueprint("me_creator", __name__)
-
-
-def _promoting() -> Distributor:
-    """The signed-in distributor, if they may create links (403 while suspended)."""
-    distributor = current_distributor()
-    if not can_promote(distributor):
-        abort(403)
-    return distributor
 
 
 def _page(
@@ -53,12 +45,12 @@ def _page(
 @me.get("/links/creator")
 def index() -> Response:
     """The page; with htmx (the period picker) only the statistics."""
-    return _page(_promoting())
+    return _page(current_promoter())
 
 
 @me.post("/links/creator/code")
 def choose_code() -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     form = VanityForm()
     if form.validate():
         try:
@@ -75,7 +67,7 @@ def choose_code() -> Response:
 
 @me.post("/links/creator/deep")
 def make_link() -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     form = DeepLinkForm()
     if form.validate():
         try:

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from portal.accounts.access import distributor_blueprint
 from portal.centre import onboarding
-from portal.distributors.current import can_promote, current_distributor
+from portal.distributors.current import current_promoter
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.links import poster_services as service
@@ -25,13 +25,6 @@ from portal.rendering import render
 
 me = distributor_blueprint("me_posters", __name__)
 WECHAT = "MicroMessenger"  # WeChat's in-app browser names itself so in its user agent
-
-
-def _promoting() -> Distributor:
-    distributor = current_distributor()
-    if not can_promote(distributor):
-        abort(403)
-    return distributor
 
 
 def _template(kind: PosterKind) -> PosterTemplate | None:
@@ -74,7 +67,7 @@ def _page(kind: PosterKind, template: PosterTemplate | None, **context: object) 
 
 @me.get("/posters/p/<product_id>")
 def product(product_id: str) -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     item = services.product(product_id) or abort(404)
     template = _template(PosterKind.PRODUCT)
     args = {"product_id": item.product_id, "template": template.id if template else None}
@@ -94,7 +87,7 @@ def product(product_id: str) -> Response:
 
 @me.get("/posters/p/<product_id>/poster.png")
 def product_png(product_id: str) -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     item = services.product(product_id) or abort(404)
     data = service.product_poster(distributor, item, _template(PosterKind.PRODUCT))
     return _png(distributor, data, f"{distributor.code}-{_safe(item.product_id)}-poster.png")
@@ -102,7 +95,7 @@ def product_png(product_id: str) -> Response:
 
 @me.get("/posters/invite")
 def invite() -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     template = _template(PosterKind.INVITE)
     args = {"template": template.id if template else None}
     link = services.invite_url(services.link_code(distributor))
@@ -121,6 +114,6 @@ def invite() -> Response:
 
 @me.get("/posters/invite.png")
 def invite_png() -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     data = service.invite_poster(distributor, _template(PosterKind.INVITE))
     return _png(distributor, data, f"{distributor.code}-invite-poster.png")

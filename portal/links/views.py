@@ -25,7 +25,7 @@ from portal.centre import onboarding
 from portal.commissions import estimates
 from portal.distributors import coupons as personal
 from portal.distributors import recruitment, signals
-from portal.distributors.current import can_promote, current_distributor
+from portal.distributors.current import can_promote, current_distributor, current_promoter
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.forms import Form
@@ -74,14 +74,6 @@ def follow(
 
 
 # --- the distributor's links & QR page -------------------------------------------------
-
-
-def _promoting() -> Distributor:
-    """The signed-in distributor, if they may create links (403 while suspended)."""
-    distributor = current_distributor()
-    if not can_promote(distributor):
-        abort(403)
-    return distributor
 
 
 def _saved(distributor: Distributor, data: bytes, filename: str) -> Response:
@@ -153,7 +145,7 @@ def _page(distributor: Distributor, results: dict[str, Any]) -> Response:
 def issue_coupon() -> Response:
     """The distributor issues their own coupon (when the setting allows), with the
     configured discount and limits; the shop plugin creates it in the shop."""
-    distributor = _promoting()
+    distributor = current_promoter()
     if not Form().validate():
         abort(400)
     try:
@@ -173,13 +165,13 @@ def issue_coupon() -> Response:
 @me.get("/links/products")
 def products() -> Response:
     """Live product search: the results fragment for htmx, the whole page otherwise."""
-    distributor = _promoting()
+    distributor = current_promoter()
     return _page(distributor, _results(distributor))
 
 
 @me.get("/links/qr.png")
 def shop_qr() -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     return _saved(
         distributor,
         qr.png(services.short_url(services.link_code(distributor))),
@@ -189,7 +181,7 @@ def shop_qr() -> Response:
 
 @me.get("/links/invite-qr.png")
 def invite_qr() -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     return _saved(
         distributor,
         qr.png(services.invite_url(services.link_code(distributor))),
@@ -199,7 +191,7 @@ def invite_qr() -> Response:
 
 @me.get("/links/p/<product_id>/qr.png")
 def product_qr(product_id: str) -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     product = services.product(product_id) or abort(404)
     link = services.short_url(services.link_code(distributor), product.product_id)
     return _saved(distributor, qr.png(link), f"{distributor.code}-{_safe(product.product_id)}.png")
@@ -207,7 +199,7 @@ def product_qr(product_id: str) -> Response:
 
 @me.get("/links/p/<product_id>/card.png")
 def product_card(product_id: str) -> Response:
-    distributor = _promoting()
+    distributor = current_promoter()
     product = services.product(product_id) or abort(404)
     brand = poster_services.brand()
     card = cards.Card(
