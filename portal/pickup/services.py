@@ -31,6 +31,10 @@ from portal.risk.qualifying import PAID_STATUSES
 from portal.timeutil import utcnow
 
 
+class NotAtPoint(LookupError):
+    """The order is not one of this pickup point's (the view answers 404)."""
+
+
 class PickupError(Exception):
     """A refused change; ``field`` names the form field the message belongs to."""
 
@@ -226,7 +230,7 @@ def hand_over(point: PickupPoint, order_id: int, actor: User) -> Handover:
     Only a paid order of this point. Flushed; the caller commits."""
     order = db.session.get(Order, order_id)
     if order is None or order.pickup_point_id != point.id:
-        raise PickupError(_("No such order at your pickup point."))
+        raise NotAtPoint(order_id)
     if order.status not in PAID_STATUSES:
         raise PickupError(_("This order is not paid yet: hand it over once it is."))
     existing = db.session.scalar(select(Handover).where(Handover.order_id == order_id))
@@ -251,7 +255,7 @@ def undo(point: PickupPoint, order_id: int) -> None:
         select(Handover).where(Handover.order_id == order_id, Handover.point_id == point.id)
     )
     if handover is None:
-        raise PickupError(_("No such order at your pickup point."))
+        raise NotAtPoint(order_id)
     db.session.delete(handover)
     order = db.session.get(Order, order_id)
     if order is not None:
@@ -259,13 +263,8 @@ def undo(point: PickupPoint, order_id: int) -> None:
     db.session.flush()
 
 
-def at_point(point: PickupPoint, order_id: int) -> bool:
-    order = db.session.get(Order, order_id)
-    return order is not None and order.pickup_point_id == point.id
-
-
 def row(point: PickupPoint, order_id: int) -> PickRow:
     found = db.session.scalar(pick_list(point, None, False).where(Order.id == order_id))
     if found is None:
-        raise PickupError(_("No such order at your pickup point."))
+        raise NotAtPoint(order_id)
     return rows([found])[0]

@@ -183,10 +183,10 @@ def hand_over(order_id: int) -> Response:
         abort(400)
     try:
         services.hand_over(point, order_id, current_user)
+    except services.NotAtPoint:
+        abort(404)
     except services.PickupError as exc:
         db.session.rollback()
-        if not services.at_point(point, order_id):
-            abort(404)
         flash(exc.message, "error")
     else:
         db.session.commit()
@@ -200,8 +200,7 @@ def undo(order_id: int) -> Response:
         abort(400)
     try:
         services.undo(point, order_id)
-    except services.PickupError:
-        db.session.rollback()
+    except services.NotAtPoint:
         abort(404)
     db.session.commit()
     return _after_mark(point, order_id)
