@@ -22,18 +22,14 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
-import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
+from share import _percentiles, bench_app
 
-from portal import create_app
 from portal.accounts.models import Role, User
 from portal.catalogue.models import Product
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
@@ -153,21 +149,9 @@ def generate(app: Flask) -> int:
         return found.id
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95)] * 1000
-
-
 def main() -> None:
-    url = os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(
-        tempfile.mkdtemp(prefix="portal-bench-pickup-"), "bench.db"
-    )
-    os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
-    app = create_app({"WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url})
+    app = bench_app()  # an empty database, migrated (bench/share.py's)
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        if db.session.scalar(sa.text("SELECT count(*) FROM orders")):
-            sys.exit("the database has data: use an empty one")
         dialect = db.engine.dialect.name
     print(f"generating {IN_ROUND:,} orders in a round and {OUTSIDE:,} outside it …", flush=True)
     round_id = generate(app)
