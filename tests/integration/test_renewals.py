@@ -163,3 +163,28 @@ def test_the_renewal_terms(rate, limit, months, number, since, paid) -> None:
     assert [line.amount for line in result.lines] == [
         paid.quantize(D("0.01"))
     ]  # no team, no level rate
+
+
+def test_a_repeated_and_a_refunded_renewal(shop: Flask, programme: int) -> None:
+    """The same renewal delivered twice earns once; refunded in full (the recording's own
+    refund of order 16, as the renewal's), it earns nothing; the ledger balances."""
+    webhook = shop.test_client()
+    recordings.post(webhook, ORIGINAL)
+    first = renewal(40, 1)
+    deliver(webhook, first)
+    deliver(webhook, first)
+    four_percent = (D("45.50") * 4 / 100).quantize(D("0.01"))
+    assert earned(shop, "40") == [(1, four_percent, None)]
+    refunded = copy.deepcopy(recordings.deliveries("utm-order-attribution")[-1].payload())
+    assert refunded["status"] == "refunded"
+    for key in ("status", "refunds"):
+        first[key] = refunded[key]
+    first["date_modified_gmt"] = "2027-01-05T00:00:00"  # after the renewal's own copy
+    deliver(webhook, first)
+    assert [(d, a) for d, a, _ in earned(shop, "40")] == [(1, D("0.00"))]
+    with shop.app_context():
+        assert ledger.verify() == []
+        assert (
+            db.session.scalar(select(Order.attribution_method).where(Order.shop_order_id == "40"))
+            == "renewal"
+        )
