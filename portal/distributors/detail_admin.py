@@ -18,7 +18,7 @@ from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.audit.models import AuditEntry
 from portal.centre import figures, periods, team
-from portal.distributors import adjustments, approvals, coupons, management, services, signals
+from portal.distributors import adjustments, approvals_admin, coupons, management, services, signals
 from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
@@ -140,10 +140,10 @@ def _page(distributor: Distributor, **forms: Any) -> Response:
         adjust_form=forms.get("adjust_form") or AdjustForm(formdata=None),
         waiting=list(
             db.session.scalars(
-                adjustments.pending(distributor.id).options(*approvals.ROW_OPTIONS).limit(20)
+                adjustments.pending(distributor.id).options(*approvals_admin.ROW_OPTIONS).limit(20)
             )
         ),
-        **approvals.row_context(),
+        **approvals_admin.row_context(),
         orders=db.session.scalar(
             select(func.count(Order.id)).where(Order.distributor_id == distributor.id)
         ),
