@@ -125,12 +125,18 @@ def _init_extensions(app: Flask) -> None:
 
     # Models must be imported for metadata (migrations, create_all in tooling).
     import_module("portal.models")
+    from portal.audit import services as audit
     from portal.centre import team
+    from portal.distributors import services as distributors
     from portal.ledger import guard
     from portal.pickup import services as pickup
     from portal.risk import devices
+    from portal.settings import services as settings
 
     guard.install()
+    settings.install()  # the shop's default language (i18n does not import settings)
+    audit.install()  # staff account changes (accounts does not import audit)
+    distributors.install()  # names a password may not be (accounts does not import them)
     team.install()
     devices.install()  # sign-ins record their devices (accounts does not import risk)
     pickup.install()  # orders collected at pickup points (orders does not import pickup)

@@ -402,3 +402,15 @@ def direct_recruits(distributor: Distributor) -> int:
 
 def levels() -> list[Level]:
     return list(db.session.scalars(select(Level).order_by(Level.rank)))
+
+
+def _display_name(user: User) -> list[str]:
+    name = db.session.scalar(select(Distributor.display_name).where(Distributor.user_id == user.id))
+    return [name] if name else []
+
+
+def install() -> None:
+    """A distributor's password may not be their display name (accounts asks for it)."""
+    from portal.accounts import signals as account_signals
+
+    account_signals.names_asked.connect(_display_name)

@@ -28,17 +28,6 @@ ROOT = Path(portal.__file__).parent
 # notifications, materials, campaigns, withdrawals, reports, api, core).
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {
-        # The language of a page falls back to the shop default, a business setting
-        # (function-level imports), and settings import accounts (role guards, the audit
-        # actor), whose mails and views import i18n: the default could be handed to i18n.
-        ("i18n", "settings"),
-        # Sign-ins and account changes are audited, and the audit log names its actors by
-        # the users table: the log should take user ids and the admin page join the names.
-        ("accounts", "audit"),
-        # The password policy refuses the person's own display name (a distributor's).
-        ("accounts", "distributors"),
-        # Account emails go through the notifications outbox (which lists distributors).
-        ("accounts", "notifications"),
         # ledger.verify() checks commissions against their entries and STATE_BUCKETS maps
         # commission states to buckets; the append-only guard lists commission tables.
         # Both belong to commissions (the ledger-checkpoints work touches this module).
