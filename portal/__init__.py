@@ -127,6 +127,7 @@ def _init_extensions(app: Flask) -> None:
     import_module("portal.models")
     from portal.audit import services as audit
     from portal.centre import team
+    from portal.commissions import verify as commission_checks
     from portal.distributors import services as distributors
     from portal.ledger import guard
     from portal.pickup import services as pickup
@@ -134,6 +135,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.settings import services as settings
 
     guard.install()
+    commission_checks.install()  # ledger verify checks commissions (ledger imports none)
     settings.install()  # the shop's default language (i18n does not import settings)
     audit.install()  # staff account changes (accounts does not import audit)
     distributors.install()  # names a password may not be (accounts does not import them)

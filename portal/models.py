@@ -13,6 +13,7 @@ from portal.commissions.models import (
     PlanExclusion,
     PlanOverride,
 )
+from portal.cursors import JobCursor
 from portal.distributors.models import (
     AdjustmentRequest,
     Distributor,
@@ -23,7 +24,7 @@ from portal.distributors.models import (
 from portal.ledger.models import LedgerEntry
 from portal.links.models import Click, PosterTemplate
 from portal.materials.models import Material
-from portal.notifications.models import JobCursor, Notification
+from portal.notifications.models import Notification
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.pickup.models import GroupRound, Handover, PickupPoint
 from portal.risk.models import LoginDevice, RiskFlag

@@ -43,7 +43,6 @@ from portal.commissions.states import RISK_PREFIX, Rules
 from portal.commissions.versions import plan_for, plan_version, plan_versions
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind
-from portal.ledger.services import STATE_BUCKETS
 from portal.orders.models import Order
 from portal.risk import screening as risk
 from portal.settings import services as settings
@@ -68,7 +67,7 @@ __all__ = [
     "upline",
 ]
 
-_BUCKET = STATE_BUCKETS
+_BUCKET = settling.STATE_BUCKETS
 
 
 def apply_order(order_id: int, now: datetime | None = None) -> list[Applied]:

@@ -28,12 +28,6 @@ ROOT = Path(portal.__file__).parent
 # notifications, materials, campaigns, withdrawals, reports, api, core).
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {
-        # ledger.verify() checks commissions against their entries and STATE_BUCKETS maps
-        # commission states to buckets; the append-only guard lists commission tables.
-        # Both belong to commissions (the ledger-checkpoints work touches this module).
-        ("ledger", "commissions"),
-        # lock_distributor() takes the distributor's row lock by UPDATE on its table.
-        ("ledger", "distributors"),
         # The level-upgrade rule lives in centre/ (a UI package); it moves to distributors.
         ("distributors", "centre"),
         # Recruitment previews the commission plan a new distributor joins under.
@@ -52,9 +46,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         # A commission run screens new orders and holds flagged ones (risk.screen/holds;
         # the state machine reads FlagStatus), while releasing a flag re-runs the order.
         ("commissions", "risk"),
-        # The balance-checkpoint job keeps its place in job_cursors, which lives with the
-        # notification jobs: the cursor table belongs on the ground floor (portal.jobs).
-        ("ledger", "notifications"),
         # Share-page actions (copy, posters, creator statistics) tick the centre's
         # onboarding checklist and use its periods: the checklist could listen to a
         # signal, and periods could sit on the ground floor.
