@@ -5,7 +5,6 @@ from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
 from portal.campaigns.models import Campaign, CampaignAward, CampaignPrize, CampaignTier
 from portal.catalogue.models import Product
-from portal.centre.models import OnboardingStep
 from portal.commissions.models import (
     Commission,
     CommissionEvent,
@@ -25,6 +24,7 @@ from portal.ledger.models import LedgerEntry
 from portal.links.models import Click, PosterTemplate
 from portal.materials.models import Material
 from portal.notifications.models import Notification
+from portal.onboarding import OnboardingStep
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.pickup.models import GroupRound, Handover, PickupPoint
 from portal.risk.models import LoginDevice, RiskFlag

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response, abort, request, stream_with_context
 from flask_babel import gettext as _
 
-from portal import formatting
+from portal import formatting, periods
 from portal.accounts.access import distributor_blueprint
-from portal.centre import charts, figures, onboarding, periods, statement, team
+from portal.centre import charts, figures, onboarding, statement, team
 from portal.commissions import estimates
 from portal.distributors import levels
 from portal.distributors.current import can_promote, current_distributor

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal import confirm
+from portal import confirm, periods
 from portal.accounts.access import staff_blueprint
 from portal.audit.models import AuditEntry
-from portal.centre import figures, periods, team
+from portal.centre import figures, team
 from portal.distributors import adjustments, approvals_admin, coupons, management, services, signals
 from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus

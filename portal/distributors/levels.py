@@ -19,10 +19,10 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import ColumnElement, and_, func, select, union_all
 from sqlalchemy.orm import aliased
 
-from portal.centre.periods import Period, last_days
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.orders.models import Order
+from portal.periods import Period, last_days
 from portal.risk import qualifying
 
 DEFAULT_WINDOW_DAYS = 30

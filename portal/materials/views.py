@@ -12,9 +12,8 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from wtforms import SelectChoice
 
-from portal import uploads
+from portal import onboarding, uploads
 from portal.accounts.access import distributor_blueprint, staff_blueprint
-from portal.centre import onboarding
 from portal.distributors.current import current_distributor
 from portal.extensions import db
 from portal.links import services as links

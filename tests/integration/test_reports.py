@@ -13,7 +13,6 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.accounts.models import Role, User
-from portal.centre.periods import Period
 from portal.commissions import services as commissions
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor, DistributorStatus, Level
@@ -23,6 +22,7 @@ from portal.orders import services as orders
 from portal.orders.models import VOID_STATUSES, Order
 from portal.orders.reassign import reassign
 from portal.orders.services import Attribution, LineData, OrderData
+from portal.periods import Period
 from portal.reports import services as reports
 from portal.risk.models import RiskFlag
 from portal.risk.qualifying import PAID_STATUSES

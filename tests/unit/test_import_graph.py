@@ -46,11 +46,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         # A commission run screens new orders and holds flagged ones (risk.screen/holds;
         # the state machine reads FlagStatus), while releasing a flag re-runs the order.
         ("commissions", "risk"),
-        # Share-page actions (copy, posters, creator statistics) tick the centre's
-        # onboarding checklist and use its periods: the checklist could listen to a
-        # signal, and periods could sit on the ground floor.
-        ("links", "centre"),
-        ("materials", "centre"),
     }
 )
 
