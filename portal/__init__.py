@@ -131,7 +131,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.distributors import services as distributors
     from portal.ledger import guard
     from portal.pickup import services as pickup
-    from portal.risk import devices
+    from portal.risk import devices, screening
     from portal.settings import services as settings
 
     guard.install()
@@ -141,6 +141,7 @@ def _init_extensions(app: Flask) -> None:
     distributors.install()  # names a password may not be (accounts does not import them)
     team.install()
     devices.install()  # sign-ins record their devices (accounts does not import risk)
+    screening.install()  # commission runs screen and hold orders (commissions import no risk)
     pickup.install()  # orders collected at pickup points (orders does not import pickup)
 
 

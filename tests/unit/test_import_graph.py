@@ -43,9 +43,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         # orders admin page shows their commissions and risk flags.
         ("orders", "commissions"),
         ("orders", "risk"),
-        # A commission run screens new orders and holds flagged ones (risk.screen/holds;
-        # the state machine reads FlagStatus), while releasing a flag re-runs the order.
-        ("commissions", "risk"),
     }
 )
 
