@@ -33,8 +33,8 @@ from sqlalchemy import event
 
 from portal.cursors import JobCursor
 from portal.distributors.models import Distributor, Level
-from portal.distributors.upgrades import CURSOR, upgrade_levels
 from portal.extensions import db
+from portal.levels.upgrades import CURSOR, upgrade_levels
 from portal.notifications.models import Notification, NotificationKind
 
 LADDER = [

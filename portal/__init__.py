@@ -229,8 +229,8 @@ def _register_jobs(app: Flask) -> None:
     from portal.campaigns.services import close_due_campaigns
     from portal.commissions.jobs import apply_due_commissions, mature_commissions
     from portal.distributors.buyers import recruit_buyers
-    from portal.distributors.upgrades import upgrade_levels
     from portal.ledger.services import write_checkpoints
+    from portal.levels.upgrades import upgrade_levels
     from portal.materials.services import announce_new_materials
     from portal.notifications.jobs import notify_available_commissions, notify_new_commissions
     from portal.notifications.mail import attach_to, deliver_emails

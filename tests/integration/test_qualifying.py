@@ -18,8 +18,8 @@ from portal.centre import figures
 from portal.commissions import services as commissions
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor, Level
-from portal.distributors.upgrades import upgrade_levels
 from portal.extensions import db
+from portal.levels.upgrades import upgrade_levels
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
 from portal.periods import last_days

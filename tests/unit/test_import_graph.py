@@ -28,7 +28,8 @@ ROOT = Path(portal.__file__).parent
 # notifications, materials, campaigns, withdrawals, reports, api, core).
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {
-        # The level-upgrade rule lives in centre/ (a UI package); it moves to distributors.
+        # The distributor's admin page shows their team and figures (the centre's): the
+        # page composes every domain and belongs in a package above them.
         ("distributors", "centre"),
         # Recruitment previews the commission plan a new distributor joins under.
         ("distributors", "commissions"),
