@@ -130,6 +130,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.commissions import verify as commission_checks
     from portal.distributors import services as distributors
     from portal.ledger import guard
+    from portal.notifications import services as notifications
     from portal.pickup import services as pickup
     from portal.risk import devices, screening
     from portal.settings import services as settings
@@ -139,6 +140,7 @@ def _init_extensions(app: Flask) -> None:
     settings.install()  # the shop's default language (i18n does not import settings)
     audit.install()  # staff account changes (accounts does not import audit)
     distributors.install()  # names a password may not be (accounts does not import them)
+    notifications.install()  # application decisions (distributors do not import them)
     team.install()
     devices.install()  # sign-ins record their devices (accounts does not import risk)
     screening.install()  # commission runs screen and hold orders (commissions import no risk)

@@ -30,8 +30,6 @@ from portal.distributors.models import (
 )
 from portal.extensions import db
 from portal.forms import like_escape
-from portal.notifications import services as notifications
-from portal.notifications.models import NotificationKind
 from portal.pagination import Key, KeysetPage, keyset_page
 from portal.timeutil import utcnow
 
@@ -296,7 +294,8 @@ def approve(distributor_id: int, actor: User) -> Distributor:
         joined_at=utcnow(),
         level_id=func.coalesce(Distributor.level_id, _entry_level_id()),
     )
-    notifications.announce(distributor.id, NotificationKind.APPROVED)
+    signals.approved.send(distributor)
+    db.session.commit()
     signals.activated.send(distributor.id)
     return distributor
 
@@ -310,7 +309,7 @@ def reject(distributor_id: int, actor: User, reason: str | None) -> Distributor:
         DistributorStatus.REJECTED,
         review_note=(reason or "").strip() or None,
     )
-    notifications.application_rejected(distributor)
+    signals.rejected.send(distributor)
     db.session.commit()
     return distributor
 

@@ -35,8 +35,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         ("distributors", "commissions"),
         # Recruitment offers promo materials.
         ("distributors", "materials"),
-        # Activation, level upgrades and approvals notify the distributor.
-        ("distributors", "notifications"),
         # The buyers list, the detail page and recruitment read orders and risk flags.
         ("distributors", "orders"),
         ("distributors", "risk"),
