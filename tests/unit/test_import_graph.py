@@ -33,8 +33,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         ("distributors", "centre"),
         # Recruitment previews the commission plan a new distributor joins under.
         ("distributors", "commissions"),
-        # Recruitment offers promo materials.
-        ("distributors", "materials"),
         # The buyers list, the detail page and recruitment read orders and risk flags.
         ("distributors", "orders"),
         ("distributors", "risk"),
