@@ -36,8 +36,8 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         # The buyers list, the detail page and recruitment read orders and risk flags.
         ("distributors", "orders"),
         ("distributors", "risk"),
-        # The intake and re-attribution run commissions on the orders they change; the
-        # orders admin page shows their commissions and risk flags.
+        # The orders admin page shows their commissions and risk flags: the page composes
+        # every domain and belongs in a package above them.
         ("orders", "commissions"),
         ("orders", "risk"),
     }
