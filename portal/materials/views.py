@@ -17,6 +17,7 @@ from portal.accounts.access import distributor_blueprint, staff_blueprint
 from portal.centre import onboarding
 from portal.distributors.current import current_distributor
 from portal.extensions import db
+from portal.forms import attach_error
 from portal.links import services as links
 from portal.materials import services
 from portal.materials.forms import KIND_LABELS, FilterForm, MaterialForm, as_utc
@@ -81,7 +82,7 @@ def _edit(material: Material | None) -> Response:
             try:
                 services.save(material, data, upload.stream if upload else None, current_user)
             except uploads.UploadError as exc:
-                form.image.errors.append(str(exc))
+                attach_error(form, exc, "image")
             else:
                 flash(_("Material saved."), "success")
                 return redirect(url_for(".admin_list"))
