@@ -258,18 +258,18 @@ def queue() -> Response:
 @admin.post("/pickup-points/<int:point_id>/review")
 def decide(point_id: int) -> Response:
     form = ReviewForm()
-    if not form.validate():
-        flash(error_text(form), "error")
-        return redirect(url_for("admin_pickup.queue"))
     approve = request.form.get("decision") == "approve"
-    error = None
-    try:
-        services.review(point_id, current_user, approve, form.note.data)
-    except ServiceError as exc:
-        db.session.rollback()
-        error = exc
+    error: ServiceError | str | None = None
+    if not form.validate():
+        error = error_text(form)
     else:
-        db.session.commit()
+        try:
+            services.review(point_id, current_user, approve, form.note.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            db.session.commit()
     return decision_answer(
         error,
         None,
