@@ -27,7 +27,7 @@ from portal.audit import services as audit
 from portal.audit.models import AuditEntry
 from portal.distributors.management import ManagementError
 from portal.distributors.models import AdjustmentRequest, AdjustmentState, Distributor
-from portal.errors import NotFound
+from portal.errors import InvalidTransition, NotFound
 from portal.extensions import db
 from portal.formatting import money
 from portal.ledger.models import Bucket, EntryKind
@@ -184,7 +184,7 @@ def _decide(
     ).rowcount
     if decided != 1:
         db.session.rollback()
-        raise ManagementError(_("This adjustment was already decided."))
+        raise InvalidTransition(_("This adjustment was already decided."))
     request = db.session.get(AdjustmentRequest, request_id, populate_existing=True)
     assert request is not None
     return request

@@ -226,7 +226,7 @@ def hand_over(point: PickupPoint, order_id: int, actor: User) -> Handover:
     Only a paid order of this point. Flushed; the caller commits."""
     order = db.session.get(Order, order_id)
     if order is None or order.pickup_point_id != point.id:
-        raise NotAtPoint(order_id)
+        raise NotAtPoint(_("No such order."))
     if order.status not in PAID_STATUSES:
         raise PickupError(_("This order is not paid yet: hand it over once it is."))
     existing = db.session.scalar(select(Handover).where(Handover.order_id == order_id))
@@ -251,7 +251,7 @@ def undo(point: PickupPoint, order_id: int) -> None:
         select(Handover).where(Handover.order_id == order_id, Handover.point_id == point.id)
     )
     if handover is None:
-        raise NotAtPoint(order_id)
+        raise NotAtPoint(_("No such order."))
     db.session.delete(handover)
     order = db.session.get(Order, order_id)
     if order is not None:
@@ -262,5 +262,5 @@ def undo(point: PickupPoint, order_id: int) -> None:
 def row(point: PickupPoint, order_id: int) -> PickRow:
     found = db.session.scalar(pick_list(point, None, False).where(Order.id == order_id))
     if found is None:
-        raise NotAtPoint(order_id)
+        raise NotAtPoint(_("No such order."))
     return rows([found])[0]

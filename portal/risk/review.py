@@ -8,7 +8,7 @@ from sqlalchemy import Select, select, update
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.commissions.services import apply_order
-from portal.errors import ServiceError
+from portal.errors import InvalidTransition, ServiceError
 from portal.extensions import db
 from portal.orders.models import Order
 from portal.risk.models import FlagStatus, RiskFlag
@@ -49,7 +49,7 @@ def decide(order_id: int, actor: User, release: bool, reason: str = "") -> None:
     ).rowcount
     if not closed:
         db.session.rollback()
-        raise ReviewError(_("This order was already decided."))
+        raise InvalidTransition(_("This order was already decided."))
     audit.record(
         actor,
         f"risk.{'release' if release else 'reject'}",
