@@ -55,7 +55,7 @@ def login() -> Page:
             )
             status = 429
         except services.InvalidCredentials as exc:
-            form.form_errors.append(exc.message)
+            attach_error(form, exc)
             status = 401
         else:
             login_user(user, remember=form.remember.data)
@@ -96,7 +96,7 @@ def change_password() -> Page:
                 current_user, form.current_password.data, form.new_password.data
             )
         except services.AccountError as exc:
-            attach_error(form, exc.field or "current_password", exc.message)
+            attach_error(form, exc, "current_password")
         else:
             remembered = bool(request.cookies.get(REMEMBER_COOKIE))
             login_user(current_user._get_current_object(), remember=remembered)
@@ -147,7 +147,7 @@ def _choose_password(token: str, purpose: TokenPurpose) -> Page:
         except services.InvalidLink as exc:
             return render_template("accounts/bad_link.html", message=exc.message), 404
         except services.AccountError as exc:
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             if current_user.is_authenticated:
                 logout_user()

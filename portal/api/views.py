@@ -41,7 +41,7 @@ def unprintable_input(error: UnprintableInput) -> tuple[Response, int]:
 
 @public.errorhandler(services.QueryError)
 def bad_query(error: services.QueryError) -> tuple[Response, int]:
-    return _error(400, str(error))
+    return _error(400, error.message)
 
 
 @public.get("/openapi.json")

@@ -186,7 +186,7 @@ def status(distributor_id: int) -> Response:
             management.set_status(distributor.id, target, current_user, form.reason.data or "")
         except management.ManagementError as exc:
             db.session.rollback()
-            (form[exc.field].errors if exc.field else form.form_errors).append(exc.message)
+            attach_error(form, exc)
         else:
             done = _done(
                 distributor.id,
@@ -227,7 +227,7 @@ def profile(distributor_id: int) -> Response:
             )
         except management.ManagementError as exc:
             db.session.rollback()
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             message = _("Saved.") if changed else _("Nothing changed.")
             return _done(distributor.id, message)
@@ -280,7 +280,7 @@ def adjust(distributor_id: int) -> Response:
             )
         except management.ManagementError as exc:
             db.session.rollback()
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             if waiting is None:
                 return _done(distributor.id, _("The adjustment is booked."))

@@ -28,6 +28,7 @@ from portal.distributors.models import (
     Level,
     ShopAccount,
 )
+from portal.errors import InvalidTransition, NotFound
 from portal.extensions import db
 from portal.forms import like_escape
 from portal.pagination import Key, KeysetPage, keyset_page
@@ -39,16 +40,16 @@ _CODE_ATTEMPTS_PER_LENGTH = 5
 
 
 class RecruitmentError(accounts.AccountError):
-    pass
-
-
-class InvalidTransition(RecruitmentError):
-    pass
+    """A refused application, review, code or shop-account connection."""
 
 
 class ShopAccountTaken(RecruitmentError):
-    def __init__(self) -> None:
-        super().__init__(_("This shop account is already connected to another distributor."))
+    """The shop account is another distributor's (by default said so)."""
+
+    def __init__(self, message: str | None = None, field: str | None = None) -> None:
+        super().__init__(
+            message or _("This shop account is already connected to another distributor."), field
+        )
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,7 @@ def _review(
     if result.rowcount != 1:
         db.session.rollback()
         if db.session.get(Distributor, distributor_id) is None:
-            raise RecruitmentError(_("No such distributor."))
+            raise NotFound(_("No such distributor."))
         raise InvalidTransition(_("This application was already reviewed."))
     after = {"status": to.value, **{k: v for k, v in values.items() if k == "review_note"}}
     audit.record(

@@ -103,7 +103,7 @@ def join() -> Page:
                 inviter,
             )
         except AccountError as exc:
-            attach_error(form, exc.field if exc.field in form else None, exc.message)
+            attach_error(form, exc)
         else:
             shop_signin.forget()
             login_user(distributor.user)
@@ -137,10 +137,10 @@ def connect() -> Page:
             )
             shop_signin.connect(user, identity)
         except LoginThrottled as exc:
-            attach_error(form, "password", exc.message)
+            attach_error(form, exc, "password")
             status = 429
         except AccountError as exc:
-            attach_error(form, "password", exc.message)
+            attach_error(form, exc, "password")
             status = 401
         else:
             shop_signin.forget()

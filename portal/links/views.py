@@ -153,7 +153,7 @@ def issue_coupon() -> Response:
         personal.new(distributor, personal.configured_terms(), current_user)
     except personal.CouponError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(exc.message, "error")
     else:
         db.session.commit()
         signals.coupons_changed.send(distributor.id)

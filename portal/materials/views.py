@@ -16,6 +16,7 @@ from portal import onboarding, uploads
 from portal.accounts.access import distributor_blueprint, staff_blueprint
 from portal.distributors.current import current_distributor
 from portal.extensions import db
+from portal.forms import attach_error
 from portal.links import services as links
 from portal.markdown import render_markdown
 from portal.materials import services
@@ -81,7 +82,7 @@ def _edit(material: Material | None) -> Response:
             try:
                 services.save(material, data, upload.stream if upload else None, current_user)
             except uploads.UploadError as exc:
-                form.image.errors.append(str(exc))
+                attach_error(form, exc, "image")
             else:
                 flash(_("Material saved."), "success")
                 return redirect(url_for(".admin_list"))
