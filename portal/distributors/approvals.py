@@ -8,7 +8,6 @@ from typing import Any
 from flask import Response, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
@@ -28,11 +27,6 @@ from portal.rendering import is_htmx, render
 
 admin = staff_blueprint("admin_adjustments", __name__)
 
-ROW_OPTIONS = (
-    selectinload(AdjustmentRequest.distributor),
-    selectinload(AdjustmentRequest.requested_by),
-)
-
 
 class DecisionForm(Form):
     """CSRF, and the reason a rejection needs."""
@@ -50,7 +44,7 @@ def row_context() -> dict[str, Any]:
 
 @admin.get("/adjustments")
 def queue() -> Response:
-    page = paginate(adjustments.pending().options(*ROW_OPTIONS))
+    page = paginate(adjustments.pending().options(*adjustments.ROW_OPTIONS))
     return render(
         "admin/adjustments.html", "admin/_adjustment_table.html", page=page, **row_context()
     )
