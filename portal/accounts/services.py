@@ -24,7 +24,6 @@ from portal.accounts.models import (
     TokenPurpose,
     User,
 )
-from portal.audit import services as audit
 from portal.extensions import db
 from portal.timeutil import utcnow
 
@@ -137,8 +136,12 @@ def invite_staff(actor: User, email: str, role: Role) -> User:
         db.session.rollback()
         raise EmailTaken() from None
     invite(user)
-    audit.record(
-        actor, "user.invite", "user", user.id, after={"email": user.email, "role": role.value}
+    signals.audited.send(
+        actor,
+        action="user.invite",
+        target_type="user",
+        target_id=user.id,
+        after={"email": user.email, "role": role.value},
     )
     db.session.commit()
     send_links()
@@ -253,10 +256,7 @@ def link_user(signed: str, purpose: TokenPurpose) -> User:
 
 
 def _names(user: User) -> list[str]:
-    from portal.distributors.models import Distributor
-
-    name = db.session.scalar(select(Distributor.display_name).where(Distributor.user_id == user.id))
-    return [name] if name else []
+    return [name for _receiver, names in signals.names_asked.send(user) for name in names]
 
 
 def set_password_from_link(signed: str, purpose: TokenPurpose, password: str) -> User:
@@ -296,13 +296,13 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     if user.active != active:
         user.active = active
         user.end_sessions()
-        audit.record(
+        signals.audited.send(
             actor,
-            "user.activate" if active else "user.deactivate",
-            "user",
-            user.id,
-            {"active": not active},
-            {"active": active},
+            action="user.activate" if active else "user.deactivate",
+            target_type="user",
+            target_id=user.id,
+            before={"active": not active},
+            after={"active": active},
         )
         db.session.commit()
     return user

@@ -26,13 +26,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapper, attributes
 
-from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
 from portal.distributors.search import code_or_name
 from portal.extensions import db
 from portal.orders.models import VOID_STATUSES, Order
 from portal.pagination import Key, KeysetPage, keyset_page
+from portal.periods import Period
 
 DEPTHS = (1, 2, 3)
 SIZES = (Distributor.team_size_1, Distributor.team_size_2, Distributor.team_size_3)

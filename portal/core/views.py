@@ -27,18 +27,18 @@ from portal.distributors import services as distributors
 from portal.extensions import db
 from portal.inputs import UnprintableInput
 
-bp = Blueprint("core", __name__)
+public = Blueprint("core", __name__)
 admin = staff_blueprint("admin", __name__)
 
 
-@bp.get("/")
+@public.get("/")
 def index() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("admin.home" if current_user.is_staff else "me.home"))
     return render_template("index.html")
 
 
-@bp.get("/favicon.ico")
+@public.get("/favicon.ico")
 def favicon() -> Response:
     """Browsers, chat apps and bookmarks ask for /favicon.ico whatever the page links."""
     return send_from_directory(
@@ -46,7 +46,7 @@ def favicon() -> Response:
     )
 
 
-@bp.get("/healthz")
+@public.get("/healthz")
 def healthz() -> tuple[Response, int]:
     checks: dict[str, str] = {}
     try:

@@ -143,3 +143,9 @@ class AdjustForm(Form):
         validators=[InputRequired(), Length(max=100)],
         filters=[strip],
     )
+
+
+class AdjustmentDecisionForm(Form):
+    """CSRF, and the reason a rejection needs."""
+
+    note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])

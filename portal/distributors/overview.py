@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from portal import periods
 from portal.audit.models import AuditEntry
-from portal.centre import figures, periods, team
+from portal.centre import figures, team
 from portal.distributors import adjustments, coupons
 from portal.distributors.models import AdjustmentRequest, Distributor, PersonalCoupon
 from portal.extensions import db

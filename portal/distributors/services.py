@@ -31,8 +31,6 @@ from portal.distributors.models import (
 from portal.distributors.search import code_or_name
 from portal.extensions import db
 from portal.forms import like_escape
-from portal.notifications import services as notifications
-from portal.notifications.models import NotificationKind
 from portal.pagination import Key, KeysetPage, keyset_page
 from portal.timeutil import utcnow
 
@@ -297,7 +295,8 @@ def approve(distributor_id: int, actor: User) -> Distributor:
         joined_at=utcnow(),
         level_id=func.coalesce(Distributor.level_id, _entry_level_id()),
     )
-    notifications.announce(distributor.id, NotificationKind.APPROVED)
+    signals.approved.send(distributor)
+    db.session.commit()
     signals.activated.send(distributor.id)
     return distributor
 
@@ -311,7 +310,7 @@ def reject(distributor_id: int, actor: User, reason: str | None) -> Distributor:
         DistributorStatus.REJECTED,
         review_note=(reason or "").strip() or None,
     )
-    notifications.application_rejected(distributor)
+    signals.rejected.send(distributor)
     db.session.commit()
     return distributor
 
@@ -401,3 +400,15 @@ def direct_recruits(distributor: Distributor) -> int:
 
 def levels() -> list[Level]:
     return list(db.session.scalars(select(Level).order_by(Level.rank)))
+
+
+def _display_name(user: User) -> list[str]:
+    name = db.session.scalar(select(Distributor.display_name).where(Distributor.user_id == user.id))
+    return [name] if name else []
+
+
+def install() -> None:
+    """A distributor's password may not be their display name (accounts asks for it)."""
+    from portal.accounts import signals as account_signals
+
+    account_signals.names_asked.connect(_display_name)

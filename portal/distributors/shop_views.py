@@ -18,7 +18,7 @@ from portal.distributors.models import DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.forms import attach_error
 
-bp = Blueprint("shop_signin", __name__)
+public = Blueprint("shop_signin", __name__)
 Page = Response | tuple[str, int]
 
 
@@ -77,7 +77,7 @@ def _expired() -> tuple[str, int]:
     )
 
 
-@bp.route("/join/shop", methods=["GET", "POST"])
+@public.route("/join/shop", methods=["GET", "POST"])
 def join() -> Page:
     waiting = shop_signin.pending()
     if waiting is None or waiting[1] is not None:
@@ -116,7 +116,7 @@ def join() -> Page:
     ), status
 
 
-@bp.route("/join/shop/connect", methods=["GET", "POST"])
+@public.route("/join/shop/connect", methods=["GET", "POST"])
 def connect() -> Page:
     """An account that may be theirs: the portal password proves it, once."""
     waiting = shop_signin.pending()

@@ -12,8 +12,8 @@ from flask import abort, make_response, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from portal import onboarding
 from portal.accounts.access import distributor_blueprint
-from portal.centre import onboarding
 from portal.distributors.current import current_promoter
 from portal.distributors.models import Distributor
 from portal.extensions import db

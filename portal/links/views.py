@@ -19,9 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal import storefront
+from portal import onboarding, storefront
 from portal.accounts.access import distributor_blueprint
-from portal.centre import onboarding
 from portal.commissions import estimates
 from portal.distributors import coupons as personal
 from portal.distributors import recruitment, signals

@@ -112,7 +112,7 @@ def decide_each(action: str, ids: Sequence[int], actor: User, reference: str = "
     (``"pay"``) every withdrawal of ``ids``, each in its own transaction (the service
     commits it): a refused one is rolled back alone and the rest go on. A database
     conflict (a concurrent decision, a deadlock) gets one more try, as in the intake
-    (portal.orders.intake.each_alone), then counts as refused."""
+    (portal.intake.each_alone), then counts as refused."""
     outcome = Outcome()
     for withdrawal_id in ids:
         for attempt in range(2):

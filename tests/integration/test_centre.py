@@ -15,7 +15,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.centre.periods import month_of
 from portal.commissions import services as commissions
 from portal.commissions.models import Commission, CommissionPlan
 from portal.distributors.models import Distributor, DistributorStatus
@@ -25,6 +24,7 @@ from portal.links.models import Click
 from portal.orders import services as orders
 from portal.orders.models import Order
 from portal.orders.services import Attribution, LineData, OrderData
+from portal.periods import month_of
 from portal.timeutil import utcnow
 from tests.helpers import login
 

@@ -13,10 +13,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
-from portal.distributors import levels, upgrades
 from portal.distributors.models import Distributor, DistributorStatus, Level
-from portal.distributors.upgrades import upgrade_levels
 from portal.extensions import db
+from portal.levels import criteria as levels
+from portal.levels import upgrades
+from portal.levels.upgrades import upgrade_levels
 from portal.notifications.models import Notification, NotificationKind
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData

@@ -13,16 +13,16 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.accounts.models import Role, User
-from portal.centre.periods import Period
 from portal.commissions import services as commissions
 from portal.commissions.models import Commission, CommissionState
+from portal.commissions.reassign import reassign
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.links.models import Click
 from portal.orders import services as orders
 from portal.orders.models import VOID_STATUSES, Order
-from portal.orders.reassign import reassign
 from portal.orders.services import Attribution, LineData, OrderData
+from portal.periods import Period
 from portal.reports import services as reports
 from portal.risk.models import RiskFlag
 from portal.risk.qualifying import PAID_STATUSES

@@ -12,7 +12,14 @@ from flask_login import current_user
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
-from portal.distributors import adjustments, approvals, management, overview, services, signals
+from portal.distributors import (
+    adjustments,
+    approvals_admin,
+    management,
+    overview,
+    services,
+    signals,
+)
 from portal.distributors.forms import AdjustForm, ProfileForm, StatusForm
 from portal.distributors.labels import STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole
@@ -55,7 +62,7 @@ def _page(distributor: Distributor, **forms: Any) -> Response:
         profile_form=forms.get("profile_form") or _profile_form(distributor),
         adjust_form=forms.get("adjust_form") or AdjustForm(formdata=None),
         waiting=seen.waiting,
-        **approvals.row_context(),
+        **approvals_admin.row_context(),
         orders=seen.orders,
     )
 

@@ -8,18 +8,17 @@ from typing import Any
 from flask import Response, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms import StringField
-from wtforms.validators import Length, Optional
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.distributors import adjustments
+from portal.distributors.forms import AdjustmentDecisionForm
 from portal.distributors.labels import ADJUSTMENT_STATE_LABELS
 from portal.distributors.management import ManagementError
 from portal.distributors.models import AdjustmentRequest, AdjustmentState
 from portal.extensions import db
 from portal.formatting import money
-from portal.forms import Form, error_text, strip
+from portal.forms import error_text
 from portal.ledger.models import Bucket
 from portal.ledger.services import balances
 from portal.pagination import paginate
@@ -28,17 +27,11 @@ from portal.rendering import is_htmx, render
 admin = staff_blueprint("admin_adjustments", __name__)
 
 
-class DecisionForm(Form):
-    """CSRF, and the reason a rejection needs."""
-
-    note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])
-
-
 def row_context() -> dict[str, Any]:
     """What an adjustment row needs besides the request (the distributor page shares it)."""
     return {
         "adjustment_states": ADJUSTMENT_STATE_LABELS,
-        "decision_form": DecisionForm(formdata=None),
+        "decision_form": AdjustmentDecisionForm(formdata=None),
     }
 
 
@@ -93,7 +86,7 @@ def _question(request: AdjustmentRequest, action: str, note: str | None) -> conf
 
 
 def _decide(request_id: int, action: str) -> Response:
-    form = DecisionForm()
+    form = AdjustmentDecisionForm()
     error = None
     try:
         request = adjustments.get(request_id)
