@@ -8,11 +8,15 @@ rules run again for the new distributor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.accounts.models import User
 from portal.audit import services as audit
+from portal.commissions.models import Commission
 from portal.commissions.services import apply_order
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.errors import NotFound, ServiceError
@@ -37,6 +41,26 @@ def new_distributor(order: Order, code: str, reason: str) -> Distributor:
             _("The order is already credited to %(code)s.", code=target.code), "code"
         )
     return target
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the confirm step shows: whom the order is credited to now and would be, and
+    the commission on it now (all of it reversed by the re-assignment)."""
+
+    current: Distributor | None
+    target: Distributor
+    earned: Decimal
+
+
+def preview(order: Order, code: str, reason: str) -> Preview:
+    """The re-assignment as the confirm step shows it, or :class:`ReassignError`."""
+    target = new_distributor(order, code, reason)
+    current = db.session.get(Distributor, order.distributor_id) if order.distributor_id else None
+    earned = db.session.scalar(
+        select(func.coalesce(func.sum(Commission.amount), 0)).where(Commission.order_id == order.id)
+    )
+    return Preview(current, target, Decimal(str(earned)))  # str(): SQLite sums as floats
 
 
 def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:

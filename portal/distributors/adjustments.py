@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, select, update
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role, User
 from portal.audit import services as audit
@@ -234,6 +235,13 @@ def reject(request_id: int, actor: User, note: str | None) -> AdjustmentRequest:
         {"state": AdjustmentState.REJECTED.value, "request": request.id, "reason": note},
     )
     return request
+
+
+# What a request's row shows besides the request, loaded with it.
+ROW_OPTIONS = (
+    selectinload(AdjustmentRequest.distributor),
+    selectinload(AdjustmentRequest.requested_by),
+)
 
 
 def pending(distributor_id: int | None = None) -> Select[tuple[AdjustmentRequest]]:

@@ -8,7 +8,6 @@ from typing import Any
 from flask import Response, abort, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
@@ -27,11 +26,6 @@ from portal.rendering import decision_answer, render
 
 admin = staff_blueprint("admin_adjustments", __name__)
 
-ROW_OPTIONS = (
-    selectinload(AdjustmentRequest.distributor),
-    selectinload(AdjustmentRequest.requested_by),
-)
-
 
 def row_context() -> dict[str, Any]:
     """What an adjustment row needs besides the request (the distributor page shares it)."""
@@ -43,7 +37,7 @@ def row_context() -> dict[str, Any]:
 
 @admin.get("/adjustments")
 def queue() -> Response:
-    page = paginate(adjustments.pending().options(*ROW_OPTIONS))
+    page = paginate(adjustments.pending().options(*adjustments.ROW_OPTIONS))
     return render(
         "admin/adjustments.html", "admin/_adjustment_table.html", page=page, **row_context()
     )

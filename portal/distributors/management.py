@@ -32,8 +32,16 @@ def _get(distributor_id: int) -> Distributor:
     return distributor
 
 
-def set_status(distributor_id: int, status: DistributorStatus, actor: User, reason: str) -> None:
-    """Suspend an active distributor or reactivate a suspended one (reason required).
+# Suspending and reactivating: each status a distributor can be toggled from, to what.
+_TOGGLE = {
+    DistributorStatus.ACTIVE: DistributorStatus.SUSPENDED,
+    DistributorStatus.SUSPENDED: DistributorStatus.ACTIVE,
+}
+
+
+def toggle_status(distributor_id: int, actor: User, reason: str) -> DistributorStatus:
+    """Suspend an active distributor or reactivate a suspended one (reason required);
+    returns the new status.
 
     Suspended distributors keep their money and can still sign in and read; their links
     stop, their coupons are to be disabled in the shop (restored on reactivation: the
@@ -41,11 +49,8 @@ def set_status(distributor_id: int, status: DistributorStatus, actor: User, reas
     their depth and cannot withdraw.
     """
     distributor = _get(distributor_id)
-    allowed = {
-        DistributorStatus.SUSPENDED: DistributorStatus.ACTIVE,
-        DistributorStatus.ACTIVE: DistributorStatus.SUSPENDED,
-    }
-    if allowed.get(status) is not distributor.status:
+    status = _TOGGLE.get(distributor.status)
+    if status is None:
         raise ManagementError(_("Only active distributors can be suspended, and back."))
     if not reason.strip():
         raise ManagementError(_("Give a reason; it is kept in the audit log."), "reason")
@@ -60,6 +65,7 @@ def set_status(distributor_id: int, status: DistributorStatus, actor: User, reas
         {"status": before},
         {"status": status.value, "reason": reason.strip()},
     )
+    return status
 
 
 def _would_cycle(distributor_id: int, new_parent_id: int) -> bool:

@@ -28,6 +28,7 @@ from portal.distributors.models import (
     Level,
     ShopAccount,
 )
+from portal.distributors.search import code_or_name
 from portal.errors import InvalidTransition, NotFound
 from portal.extensions import db
 from portal.forms import like_escape
@@ -369,15 +370,13 @@ def distributors_query(filters: ListFilter | None = None) -> Select[tuple[Distri
         end = datetime.combine(f.joined_to, time(), UTC) + timedelta(days=1)
         query = query.where(Distributor.joined_at < end)
     if f.search:
-        # A union of ids, one indexed lookup each (trigram indexes on PostgreSQL): an OR
+        # A union of ids, indexed lookups each (trigram indexes on PostgreSQL): an OR
         # across the two tables would scan every distributor.
-        pattern = f"%{like_escape(f.search)}%"
         matches = union(
-            select(Distributor.id).where(Distributor.display_name.ilike(pattern, escape="\\")),
-            select(Distributor.id).where(Distributor.code == f.search.upper()),
+            select(Distributor.id).where(code_or_name(f.search)),
             select(Distributor.id)
             .join(User, User.id == Distributor.user_id)
-            .where(User.email.ilike(pattern, escape="\\")),
+            .where(User.email.ilike(f"%{like_escape(f.search)}%", escape="\\")),
         )
         query = query.where(Distributor.id.in_(matches))
     return query
