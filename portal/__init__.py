@@ -161,12 +161,12 @@ DOMAINS = (
     "materials",
     "reports",
     "risk",
-    "orders",
     "settings",
     "audit",
     "api",
     "commissions",
     "pickup",
+    "console",
 )
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from portal.accounts.models import Role, User
 from portal.audit.models import AuditEntry
-from portal.distributors import management, overview
+from portal.console import distributor as overview
+from portal.distributors import management
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.extensions import commit, db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry

@@ -13,9 +13,9 @@ from portal.accounts.models import Role
 from portal.audit.models import AuditEntry
 from portal.commissions import reassign
 from portal.commissions.models import Commission, CommissionState
+from portal.console import orders as overview
 from portal.extensions import db
 from portal.ledger.models import Bucket
-from portal.orders import overview
 from portal.orders.models import Order
 from tests.helpers import csrf_token
 from tests.money import add_account, balances, decide, earn, request, signed_in, verify

@@ -9,9 +9,9 @@ from flask_login import current_user
 from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.commissions import reassign
+from portal.console import orders as overview
 from portal.formatting import money
 from portal.forms import attach_error
-from portal.orders import overview
 from portal.orders.forms import ReassignForm
 from portal.orders.models import Order
 from portal.rendering import render

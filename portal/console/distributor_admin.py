@@ -12,11 +12,11 @@ from flask_login import current_user
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
+from portal.console import distributor as overview
 from portal.distributors import (
     adjustments,
     approvals_admin,
     management,
-    overview,
     services,
     signals,
 )
