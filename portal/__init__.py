@@ -129,6 +129,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.centre import team
     from portal.commissions import verify as commission_checks
     from portal.distributors import services as distributors
+    from portal.join import uplines
     from portal.ledger import guard
     from portal.notifications import services as notifications
     from portal.pickup import services as pickup
@@ -141,6 +142,7 @@ def _init_extensions(app: Flask) -> None:
     audit.install()  # staff account changes (accounts does not import audit)
     distributors.install()  # names a password may not be (accounts does not import them)
     notifications.install()  # application decisions (distributors do not import them)
+    uplines.install()  # a newcomer's upline from their orders (distributors read no orders)
     team.install()
     devices.install()  # sign-ins record their devices (accounts does not import risk)
     screening.install()  # commission runs screen and hold orders (commissions import no risk)
@@ -153,6 +155,7 @@ DOMAINS = (
     "core",
     "accounts",
     "distributors",
+    "join",
     "centre",
     "links",
     "withdrawals",
@@ -230,7 +233,7 @@ def _register_jobs(app: Flask) -> None:
     from portal.accounts.services import purge_old_login_failures
     from portal.campaigns.services import close_due_campaigns
     from portal.commissions.jobs import apply_due_commissions, mature_commissions
-    from portal.distributors.buyers import recruit_buyers
+    from portal.join.buyers import recruit_buyers
     from portal.ledger.services import write_checkpoints
     from portal.levels.upgrades import upgrade_levels
     from portal.materials.services import announce_new_materials

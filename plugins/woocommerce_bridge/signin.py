@@ -40,9 +40,9 @@ from sqlalchemy.exc import IntegrityError
 from plugins.woocommerce_bridge import credentials
 from plugins.woocommerce_bridge.models import WooSigninNonce
 from portal import i18n
-from portal.distributors import shop_views
 from portal.distributors.shop_signin import ShopIdentity
 from portal.extensions import db
+from portal.join import shop_views
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,6 @@ if TYPE_CHECKING:
 
 def blueprints() -> tuple[Blueprint, ...]:
     """This package's pages, for the app factory (imported only then: views import models)."""
-    from portal.distributors import approvals_admin, shop_views, views
+    from portal.distributors import approvals_admin, views
 
-    return (views.public, shop_views.public, views.admin, approvals_admin.admin)
+    return (views.admin, approvals_admin.admin)

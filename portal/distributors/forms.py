@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -21,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from portal.accounts.forms import confirm_field, email_field, new_password_field
 from portal.distributors.labels import ROLE_LABELS
 from portal.distributors.models import Distributor, DistributorRole, Level
+from portal.distributors.services import Applicant
 from portal.forms import Form, PlainDecimalField, strip
 
 
@@ -149,3 +151,19 @@ class AdjustmentDecisionForm(Form):
     """CSRF, and the reason a rejection needs."""
 
     note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])
+
+
+def applicant_from(form: ApplicationForm | AdminAddForm) -> Applicant:
+    """From the public form: their password, the page's language and the terms they
+    accepted; from staff's: an invitation follows instead."""
+    public = isinstance(form, ApplicationForm)
+    accepted = form["terms_version"].data if public and "terms_version" in form else None
+    return Applicant(
+        email=form.email.data,
+        password=form.password.data if public else None,
+        display_name=form.display_name.data,
+        role=DistributorRole(form.role.data),
+        note=form.note.data if public else None,
+        locale=str(get_locale()) if public else None,
+        terms_version=accepted or None,
+    )

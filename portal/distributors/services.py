@@ -3,7 +3,7 @@
 * apply (一键申请): the public form at ``/join``;
 * invite (扫码授权): ``/join/<parent_code>`` places the recruit under that parent;
 * admin add (后台添加): ops create an active distributor directly;
-* buyers (人人分销 / 满额分销): :mod:`portal.distributors.buyers` makes customers
+* buyers (人人分销 / 满额分销): :mod:`portal.join.buyers` makes customers
   distributors (see :mod:`portal.distributors.recruitment` for the modes).
 """
 

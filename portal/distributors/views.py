@@ -1,4 +1,5 @@
-"""Recruitment pages (public), the distributor home (/me) and the approval queue (/admin)."""
+"""The distributors list, the approval queue and adding distributors (/admin); the public
+join pages are :mod:`portal.join.views`."""
 
 from __future__ import annotations
 
@@ -6,18 +7,17 @@ import enum
 from datetime import date
 from typing import TypeVar
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.accounts.services import AccountError
-from portal.distributors import recruitment, services
-from portal.distributors.forms import AdminAddForm, ApplicationForm, ReviewForm
+from portal.distributors import services
+from portal.distributors.forms import AdminAddForm, ReviewForm, applicant_from
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -25,67 +25,8 @@ from portal.forms import attach_error, error_text
 from portal.pagination import paginate
 from portal.rendering import decision_answer, render
 
-public = Blueprint("join", __name__)
 admin = staff_blueprint("admin_distributors", __name__)
 E = TypeVar("E", bound=enum.Enum)
-
-
-def _applicant(form: ApplicationForm | AdminAddForm) -> services.Applicant:
-    """From the public form: their password, the page's language and the terms they
-    accepted; from staff's: an invitation follows instead."""
-    public = isinstance(form, ApplicationForm)
-    accepted = form["terms_version"].data if public and "terms_version" in form else None
-    return services.Applicant(
-        email=form.email.data,
-        password=form.password.data if public else None,
-        display_name=form.display_name.data,
-        role=DistributorRole(form.role.data),
-        note=form.note.data if public else None,
-        locale=str(get_locale()) if public else None,
-        terms_version=accepted or None,
-    )
-
-
-# --- public recruitment ---------------------------------------------------------------
-
-
-def _application(inviter: Distributor | None) -> Response | tuple[str, int]:
-    if current_user.is_authenticated:
-        flash(_("You are already signed in."), "info")
-        return redirect(url_for("core.index"))
-    if inviter is None:  # ?ref=<code>, else the cookie a short link set
-        inviter = services.find_active(
-            request.args.get("ref") or request.cookies.get(recruitment.REF_COOKIE) or ""
-        )
-    terms = recruitment.join_terms()
-    form = ApplicationForm(terms_version=terms.version)
-    if form.validate_on_submit():
-        try:
-            distributor = services.apply(_applicant(form), inviter)
-        except AccountError as exc:
-            attach_error(form, exc)
-        else:
-            login_user(distributor.user)
-            if distributor.status is DistributorStatus.ACTIVE:
-                flash(_("Welcome aboard! Your account is active."), "success")
-            else:
-                flash(_("Thanks! Your application is waiting for review."), "success")
-            return redirect(url_for("me.home"))
-    status = 400 if form.errors else 200
-    return render_template("join/apply.html", form=form, inviter=inviter, terms=terms), status
-
-
-@public.route("/join", methods=["GET", "POST"])
-def apply() -> Response | tuple[str, int]:
-    return _application(None)
-
-
-@public.route("/join/<code>", methods=["GET", "POST"])
-def invite(code: str) -> Response | tuple[str, int]:
-    inviter = services.find_active(code)
-    if inviter is None:
-        return render_template("join/unknown_invite.html", code=code[:16]), 404
-    return _application(inviter)
 
 
 # --- admin: approval queue and adding distributors ------------------------------------
@@ -214,7 +155,7 @@ def add() -> Response | tuple[str, int]:
         if not form.errors:
             try:
                 distributor = services.add_by_admin(
-                    current_user, _applicant(form), form.level_id.data or None, parent
+                    current_user, applicant_from(form), form.level_id.data or None, parent
                 )
             except AccountError as exc:
                 attach_error(form, exc)

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Role, User
 from portal.audit.models import AuditEntry
-from portal.distributors import buyers
 from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
+from portal.join import buyers
 from portal.orders.models import CustomerBinding, Order
 from portal.settings import services as settings
 from portal.timeutil import utcnow

@@ -5,10 +5,10 @@ top or inside a function — becomes an edge between top-level parts of the port
 subpackage (``portal.commissions``), a module on the ground floor (``portal.money``) or the
 app factory (``portal`` itself). Imports of a package's own modules stay inside it.
 
-The cycles still left are listed edge by edge in :data:`ALLOWED`, each with what it is
-and how to remove it; the graph without them must have no cycle, so a new import that
-closes a loop fails here with the loop printed. An entry that no import needs any more
-fails too: delete it, so the list only shrinks.
+The graph must have no cycle, so a new import that closes a loop fails here with the loop
+printed. :data:`ALLOWED` is where an edge that closes one would be listed, with what it
+is and how to remove it — empty now; an entry that no import needs any more fails too,
+so the list only shrinks.
 """
 
 from __future__ import annotations
@@ -21,23 +21,15 @@ import portal
 
 ROOT = Path(portal.__file__).parent
 
-# (importer, imported): imports that go the wrong way between layers, each closing at least
-# one cycle today. From the bottom up the layers are: the ground-floor modules (security,
-# i18n, mail, cursors, periods, onboarding, …), accounts, audit, settings, ledger,
-# distributors, orders, commissions, risk, then the packages nothing below imports
-# (intake, levels, links, centre, notifications, materials, campaigns, withdrawals,
-# reports, api, console, core).
-ALLOWED: frozenset[tuple[str, str]] = frozenset(
-    {
-        # Recruitment (distributors/recruitment.py, buyers.py) previews the commission
-        # plan a newcomer joins under and finds their upline, and the buyers job its
-        # recruits, in paid orders (risk.qualifying): recruitment and its join pages
-        # belong in a package of their own above orders, commissions and risk.
-        ("distributors", "commissions"),
-        ("distributors", "orders"),
-        ("distributors", "risk"),
-    }
-)
+# (importer, imported): imports that go the wrong way between layers and close a cycle,
+# each with what it is and how to remove it. Empty: the graph has no cycle. From the
+# bottom up the layers are: the ground-floor modules (security, i18n, mail, cursors,
+# periods, onboarding, markdown, …), accounts, audit, settings, ledger, distributors,
+# orders, commissions, risk, then the packages nothing below imports (intake, levels,
+# join, links, centre, notifications, materials, campaigns, withdrawals, reports, api,
+# console, core). A lower package hears from a higher one through a registry or a signal
+# the higher one fills when the app starts (see the ``install()`` calls in create_app).
+ALLOWED: frozenset[tuple[str, str]] = frozenset()
 
 # Any of these in a module under portal/ means the core knows a shop plugin.
 PLUGIN_PACKAGE = "plugins"

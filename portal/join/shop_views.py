@@ -17,6 +17,7 @@ from portal.distributors.forms import ShopConnectForm, ShopJoinForm
 from portal.distributors.models import DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.forms import attach_error
+from portal.join.terms import join_terms
 
 public = Blueprint("shop_signin", __name__)
 Page = Response | tuple[str, int]
@@ -88,7 +89,7 @@ def join() -> Page:
     inviter = services.find_active(
         identity.ref or request.cookies.get(recruitment.REF_COOKIE) or ""
     )
-    terms = recruitment.join_terms()
+    terms = join_terms()
     form = ShopJoinForm(terms_version=terms.version, data={"display_name": identity.name})
     if form.validate_on_submit():
         accepted = form["terms_version"].data if "terms_version" in form else None
