@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Role, User
 from portal.audit.models import AuditEntry
+from portal.cli import cli
 from portal.commissions.models import Commission, CommissionPlan, CommissionState
 from portal.extensions import db
 from portal.ledger.models import Bucket
@@ -230,4 +231,46 @@ def test_deciding_many_flags_at_once(app: Flask, two_levels, make_user, make_dis
     assert states == {i: CommissionState.PENDING for i in flagged[:4]} | {
         flagged[4]: CommissionState.REVERSED
     }
+    assert verify(app) == []
+
+
+def test_the_cli_moves_a_whole_account(app: Flask, plan, make_distributor, tmp_path) -> None:
+    wrong, wrong_code = make_distributor("w@shop.example")
+    right, right_code = make_distributor("r@shop.example")
+    other, other_code = make_distributor("o@shop.example")
+    orders = [earn(app, wrong, "10.00", str(n)) for n in range(3)]
+    runner = app.test_cli_runner()
+    asked = runner.invoke(
+        cli,
+        ["orders", "reassign", "--from", wrong_code, "--to", right_code, "--reason", "x"],
+        input="n\n",
+    )
+    assert asked.exit_code == 1 and "Re-assign 3 order(s)" in asked.output
+    unknown = runner.invoke(
+        cli, ["orders", "reassign", "--ids", "1", "--to", "NOPE99", "--reason", "x", "--yes"]
+    )
+    assert unknown.exit_code == 1 and "No active distributor" in unknown.output
+    moved = runner.invoke(
+        cli,
+        ["orders", "reassign", "--from", wrong_code, "--to", right_code, "--reason", "merged"],
+        input="y\n",
+    )
+    assert moved.exit_code == 0, moved.output
+    assert "re-assigned 3, already there 0, not found 0" in moved.output
+    lines = tmp_path / "moves.csv"
+    lines.write_text(f"{orders[0]},{other_code}\n{orders[1]},{right_code}\n")
+    split = runner.invoke(
+        cli, ["orders", "reassign", "--csv", str(lines), "--reason", "split", "--yes"]
+    )
+    assert "re-assigned 1, already there 1" in split.output, split.output
+    with app.app_context():
+        credited = dict(db.session.execute(select(Order.id, Order.distributor_id)).all())
+        actors = set(
+            db.session.scalars(
+                select(AuditEntry.actor_id).where(AuditEntry.action == "order.reassign")
+            )
+        )
+    assert credited == {orders[0]: other, orders[1]: right, orders[2]: right}
+    assert actors == {None}  # the CLI is no user
+    assert balances(app, right) == {Bucket.AVAILABLE: D("20.00")}
     assert verify(app) == []
