@@ -22,7 +22,8 @@ from portal.orders.models import Order
 from portal.orders.reassign import ReassignError, reassign, reassign_many
 from portal.risk import review
 from portal.risk.models import FlagStatus, RiskFlag
-from tests.money import add_account, balances, decide, earn, request, verify
+from tests.helpers import csrf_token
+from tests.money import add_account, balances, decide, earn, request, signed_in, verify
 
 
 @pytest.fixture
@@ -273,4 +274,40 @@ def test_the_cli_moves_a_whole_account(app: Flask, plan, make_distributor, tmp_p
     assert credited == {orders[0]: other, orders[1]: right, orders[2]: right}
     assert actors == {None}  # the CLI is no user
     assert balances(app, right) == {Bucket.AVAILABLE: D("20.00")}
+    assert verify(app) == []
+
+
+def test_the_risk_queue_decides_the_selected_orders(
+    app: Flask, two_levels, make_user, make_distributor
+) -> None:
+    from tests.integration.test_risk import sell
+
+    make_user("ops@shop.example", Role.OPS)
+    up, _ = make_distributor("up@shop.example")
+    seller, _ = make_distributor("seller@shop.example", parent_id=up)
+    flagged = [sell(app, seller, str(n), email="seller@shop.example") for n in range(3)]
+    ops = signed_in(app, "ops@shop.example")
+    page = ops.get("/admin/risk").get_data(as_text=True)
+    assert page.count('name="ids"') == 3 and 'id="batch"' in page
+    token = csrf_token(ops, "/admin/risk")
+    picked = {"csrf_token": token, "ids": [str(i) for i in flagged[:2]]}
+    no_reason = ops.post("/admin/risk/batch", data={**picked, "action": "reject"})
+    assert no_reason.status_code == 302
+    assert "Give a reason" in ops.get("/admin/risk").get_data(as_text=True)
+    done = ops.post("/admin/risk/batch", data={**picked, "action": "release"})
+    assert done.status_code == 302
+    shown = ops.get("/admin/risk").get_data(as_text=True)
+    assert "2 orders decided." in shown and shown.count('name="ids"') == 1
+    again = ops.post("/admin/risk/batch", data={**picked, "action": "release"})
+    assert "2 selected orders were already decided." in ops.get(again.location).get_data(
+        as_text=True
+    )
+    assert ops.post("/admin/risk/batch", data={**picked, "action": "x"}).status_code == 400
+    with app.app_context():
+        statuses = dict(db.session.execute(select(RiskFlag.order_id, RiskFlag.status)).all())
+    assert statuses == {
+        flagged[0]: FlagStatus.RELEASED,
+        flagged[1]: FlagStatus.RELEASED,
+        flagged[2]: FlagStatus.OPEN,
+    }
     assert verify(app) == []
