@@ -15,8 +15,9 @@ of its own and empties it afterwards)::
    with 2 workers on PostgreSQL + Redis (verify, store the raw delivery, enqueue the
    drain), deliveries/s from ``--clients`` (default 4) client threads, beside a bare 200
    endpoint in the same app that receives the very same requests. The workers keep their
-   metrics as under ``gunicorn.conf.py`` (prometheus_client's multiprocess mode). Rounds alternate bare /
-   webhook; best and median of each, with the machine's load. Target ratio ≥ 0.5.
+   metrics as under ``gunicorn.conf.py`` (prometheus_client's multiprocess mode). Rounds
+   alternate bare / webhook; best and median of each, with the machine's load. Target
+   ratio ≥ 0.5.
 2. ``e2e`` — **end to end**: ``--orders`` (default 6,000) distinct orders, each attributed
    by coupon or ``_portal_ref`` to the bottom of 3-level chains, delivered to gunicorn
    (2 workers) as fast as 4 threads can, while one real ``portal worker`` process drains
@@ -312,7 +313,7 @@ def services(database_url: str, redis_url: str, queue: str) -> Iterator[tuple[in
         yield port, env
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=60)  # a loaded machine takes a while to stop it
         shutil.rmtree(folder, ignore_errors=True)
         conn = redis.Redis.from_url(redis_url)
         for name in QUEUES:
