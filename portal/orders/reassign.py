@@ -112,14 +112,12 @@ def orders_of(code: str) -> list[int]:
 
 def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
     """Credit the order to the active distributor with ``code``. Commits."""
-    order = db.session.get(Order, order_id)
-    if order is None:
-        raise LookupError(order_id)
-    target = new_distributor(order, code, reason)
     done = reassign_many({order_id: code}, reason, actor)
-    if done.unchanged:  # another re-assignment got there first
+    if done.missing:
+        raise LookupError(order_id)
+    if done.unchanged:
         raise ReassignError(
-            "code", _("The order is already credited to %(code)s.", code=target.code)
+            "code", _("The order is already credited to %(code)s.", code=_code(code))
         )
     return db.session.get(Order, order_id)
 
