@@ -88,8 +88,13 @@ def add_gauges(app: Flask, source: Callable[[], Iterable[Gauge]]) -> None:
 
 def inc(name: str, amount: float = 1, **labels: str) -> None:
     """Count something (e.g. ``inc("portal_webhook_deliveries_total", outcome="stored")``);
-    ``name`` is one of :data:`COUNTERS`."""
-    COUNTERS[name].labels(**labels).inc(amount)
+    ``name`` is one of :data:`COUNTERS`. Never fails the caller (a full disk under the
+    multiprocess folder is logged)."""
+    counter = COUNTERS[name]
+    try:
+        counter.labels(**labels).inc(amount)
+    except OSError:
+        log.exception("metric %s not recorded", name)
 
 
 def defer(command: Callable[[Pipeline], Any], then: Callable[[Any], None]) -> bool:
@@ -221,7 +226,7 @@ def init_app(app: Flask) -> None:
             try:
                 REQUESTS.labels(request.endpoint or "unmatched", str(response.status_code)).inc()
                 DURATION.observe(time.perf_counter() - started)
-            except Exception:  # metrics never fail the request they describe
+            except OSError:  # metrics never fail the request they describe
                 log.exception("request metrics not recorded")
         if deferred:
             _send_deferred(app, deferred)
