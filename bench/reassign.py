@@ -4,11 +4,11 @@ In an EMPTY PostgreSQL database the bench makes two three-level chains (top ← 
 seller, a 10 / 5 / 2 % plan) and 10,000 completed two-line orders sold by the first
 seller, their commissions run and available; the seller then withdraws part of it and is
 paid, so some commissions are paid before they move. Each round re-assigns every order
-to the other seller with :func:`portal.orders.reassign.reassign_many` (the old chain's
+to the other seller with :func:`portal.commissions.reassign.reassign_many` (the old chain's
 commissions reversed, the paid ones carried as negatives, the new chain credited, every
 order audited), alternating direction; timed with its SQL statements. For scale,
 ``--single`` orders (default 200) are first re-assigned one at a time through
-:func:`~portal.orders.reassign.reassign` (what the admin page does for one order).
+:func:`~portal.commissions.reassign.reassign` (what the admin page does for one order).
 Median of the rounds, with the machine's load; ``ledger verify`` at the end::
 
     dropdb --if-exists -h 127.0.0.1 -U postgres portal_reassign_bench
@@ -38,12 +38,12 @@ from sqlalchemy import event
 from portal import create_app
 from portal.accounts.models import Role, User
 from portal.commissions.models import CommissionPlan
+from portal.commissions.reassign import reassign, reassign_many
 from portal.commissions.services import apply_orders
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.orders.models import Order, OrderLine
-from portal.orders.reassign import reassign, reassign_many
 from portal.withdrawals import services as withdrawals
 from portal.withdrawals.models import PayoutMethod
 

@@ -215,7 +215,7 @@ def orders_reassign_command(
     as negatives, every order audited): --ids and/or --from with --to, or --csv."""
     import csv
 
-    from portal.orders import reassign
+    from portal.commissions import reassign
 
     moves: dict[int, str] = {}
     try:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from portal import jobs
 from portal.accounts.models import User
 from portal.audit.services import record
 from portal.campaigns import settlement
@@ -87,6 +88,20 @@ def start_closing(campaign_id: int, now: datetime | None = None, actor: User | N
         record(actor, "campaign.close", "campaign", campaign_id)
     db.session.commit()
     return bool(won)
+
+
+def close_now(campaign_id: int, actor: User) -> bool:
+    """Ops closing a campaign whose period is over without waiting for the periodic job:
+    open → closing (or left closing by an earlier try), then the award job queued.
+    True when awarding started, False when the campaign cannot be closed (none such,
+    still running, or closed already)."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        return False
+    if not (start_closing(campaign.id, actor=actor) or campaign.state is CampaignState.CLOSING):
+        return False
+    jobs.enqueue(award, campaign_id, queue=jobs.BACKGROUND, timeout=1800)
+    return True
 
 
 def award(campaign_id: int) -> int:

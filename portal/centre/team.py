@@ -19,7 +19,6 @@ from sqlalchemy import (
     event,
     func,
     literal,
-    or_,
     select,
     text,
     union_all,
@@ -27,13 +26,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapper, attributes
 
-from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
+from portal.distributors.search import code_or_name
 from portal.extensions import db
-from portal.forms import like_escape
 from portal.orders.models import VOID_STATUSES, Order
 from portal.pagination import Key, KeysetPage, keyset_page
+from portal.periods import Period
 
 DEPTHS = (1, 2, 3)
 SIZES = (Distributor.team_size_1, Distributor.team_size_2, Distributor.team_size_3)
@@ -145,11 +144,7 @@ def members_page(root_id: int, depth: int | None, search: str) -> KeysetPage:
     depths = [depth] if depth in DEPTHS else list(DEPTHS)
     levels = [_level(root_id, d) for d in depths]
     if search:
-        match = or_(
-            Distributor.display_name.ilike(f"%{like_escape(search)}%", escape="\\"),
-            Distributor.code == search.upper(),
-        )
-        levels = [level.where(match) for level in levels]
+        levels = [level.where(code_or_name(search)) for level in levels]
     page = keyset_page(levels, ORDER)
     if search:
         return page

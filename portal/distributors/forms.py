@@ -1,9 +1,11 @@
-"""Recruitment and review forms."""
+"""Recruitment and review forms, and the ops forms of a distributor's page."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -14,12 +16,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.accounts.forms import confirm_field, email_field, new_password_field
 from portal.distributors.labels import ROLE_LABELS
-from portal.distributors.models import DistributorRole
-from portal.forms import Form, strip
+from portal.distributors.models import Distributor, DistributorRole, Level
+from portal.forms import Form, PlainDecimalField, strip
 
 
 def _role_field() -> SelectField:
@@ -94,3 +96,56 @@ class ReviewForm(Form):
     reason = StringField(
         _l("Reason (shown to the applicant)"), validators=[Optional(), Length(max=500)]
     )
+
+
+class StatusForm(Form):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)], filters=[strip])
+
+
+class ProfileForm(Form):
+    level_id = SelectField(_l("Level"), coerce=int)
+    role = SelectField(_l("Role"))
+    parent_code = StringField(
+        _l("Upline's referral code"),
+        description=_l("Empty puts the distributor at the top of the tree."),
+        validators=[Optional(), Length(max=8)],
+        filters=[strip],
+    )
+
+    @classmethod
+    def of(
+        cls, distributor: Distributor, levels: Sequence[Level], formdata: Any = None
+    ) -> ProfileForm:
+        """The form with the level and role choices; without ``formdata``, filled with
+        the distributor's level, role and upline."""
+        form = cls(formdata=formdata)
+        form.level_id.choices = [SelectChoice("0", _("No level"))] + [
+            SelectChoice(str(level.id), level.name) for level in levels
+        ]
+        form.role.choices = [SelectChoice(r.value, str(ROLE_LABELS[r])) for r in DistributorRole]
+        if formdata is None:
+            form.level_id.data = distributor.level_id or 0
+            form.role.data = distributor.role.value
+            form.parent_code.data = distributor.parent.code if distributor.parent else ""
+        return form
+
+
+class AdjustForm(Form):
+    amount = PlainDecimalField(
+        _l("Amount"),
+        places=None,
+        description=_l("Positive adds to the available balance, negative takes back."),
+        validators=[InputRequired()],
+    )
+    reason = StringField(
+        _l("Reason"),
+        description=_l("The distributor sees it; it is kept in the audit log."),
+        validators=[InputRequired(), Length(max=100)],
+        filters=[strip],
+    )
+
+
+class AdjustmentDecisionForm(Form):
+    """CSRF, and the reason a rejection needs."""
+
+    note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])

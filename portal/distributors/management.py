@@ -15,27 +15,33 @@ from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.distributors import coupons
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 
 MAX_DEPTH_WALK = 10_000  # an upline chain longer than this is corrupt data, not a tree
 
 
-class ManagementError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ManagementError(ServiceError):
+    """A refused change to a distributor (status, profile, balance adjustment)."""
 
 
 def _get(distributor_id: int) -> Distributor:
     distributor = db.session.get(Distributor, distributor_id)
     if distributor is None:
-        raise LookupError(distributor_id)
+        raise NotFound(_("No such distributor."))
     return distributor
 
 
-def set_status(distributor_id: int, status: DistributorStatus, actor: User, reason: str) -> None:
-    """Suspend an active distributor or reactivate a suspended one (reason required).
+# Suspending and reactivating: each status a distributor can be toggled from, to what.
+_TOGGLE = {
+    DistributorStatus.ACTIVE: DistributorStatus.SUSPENDED,
+    DistributorStatus.SUSPENDED: DistributorStatus.ACTIVE,
+}
+
+
+def toggle_status(distributor_id: int, actor: User, reason: str) -> DistributorStatus:
+    """Suspend an active distributor or reactivate a suspended one (reason required);
+    returns the new status.
 
     Suspended distributors keep their money and can still sign in and read; their links
     stop, their coupons are to be disabled in the shop (restored on reactivation: the
@@ -43,14 +49,11 @@ def set_status(distributor_id: int, status: DistributorStatus, actor: User, reas
     their depth and cannot withdraw.
     """
     distributor = _get(distributor_id)
-    allowed = {
-        DistributorStatus.SUSPENDED: DistributorStatus.ACTIVE,
-        DistributorStatus.ACTIVE: DistributorStatus.SUSPENDED,
-    }
-    if allowed.get(status) is not distributor.status:
-        raise ManagementError(None, _("Only active distributors can be suspended, and back."))
+    status = _TOGGLE.get(distributor.status)
+    if status is None:
+        raise ManagementError(_("Only active distributors can be suspended, and back."))
     if not reason.strip():
-        raise ManagementError("reason", _("Give a reason; it is kept in the audit log."))
+        raise ManagementError(_("Give a reason; it is kept in the audit log."), "reason")
     before = distributor.status.value
     distributor.status = status
     coupons.follow_status(distributor)
@@ -62,6 +65,7 @@ def set_status(distributor_id: int, status: DistributorStatus, actor: User, reas
         {"status": before},
         {"status": status.value, "reason": reason.strip()},
     )
+    return status
 
 
 def _would_cycle(distributor_id: int, new_parent_id: int) -> bool:
@@ -87,21 +91,21 @@ def change_profile(
     names of what changed."""
     distributor = _get(distributor_id)
     if level_id is not None and db.session.get(Level, level_id) is None:
-        raise ManagementError("level_id", _("Choose a level."))
+        raise ManagementError(_("Choose a level."), "level_id")
     parent_id = None
     if parent_code.strip():
         parent = db.session.scalar(
             select(Distributor).where(Distributor.code == parent_code.strip().upper())
         )
         if parent is None:
-            raise ManagementError("parent_code", _("No distributor has that code."))
+            raise ManagementError(_("No distributor has that code."), "parent_code")
         if _would_cycle(distributor.id, parent.id):
             raise ManagementError(
-                "parent_code",
                 _(
                     "%(name)s is in this distributor's own team: that would make a loop.",
                     name=parent.display_name,
                 ),
+                "parent_code",
             )
         parent_id = parent.id
     before = {

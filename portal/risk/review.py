@@ -13,16 +13,15 @@ from portal import bulk
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.commissions.services import lock_orders, run_orders
+from portal.errors import InvalidTransition, ServiceError
 from portal.extensions import db
 from portal.orders.models import Order
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.timeutil import utcnow
 
 
-class ReviewError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ReviewError(ServiceError):
+    """A flag decision refused (no reason given, or decided already)."""
 
 
 def queue_query(status: FlagStatus = FlagStatus.OPEN) -> Select[tuple[Order]]:
@@ -47,7 +46,7 @@ def decide(order_id: int, actor: User, release: bool, reason: str = "") -> None:
     """Close every open flag of the order (compare-and-set: a second click changes
     nothing), audit it, then recompute the order's commissions. Commits."""
     if not decide_many([order_id], actor, release, reason):
-        raise ReviewError(_("This order was already decided."))
+        raise InvalidTransition(_("This order was already decided."))
 
 
 def decide_many(

@@ -9,78 +9,30 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import selectinload
-from wtforms import StringField
-from wtforms.validators import Length, Optional
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
-from portal.distributors.models import Distributor
-from portal.extensions import db
+from portal.errors import ServiceError
 from portal.formatting import money
-from portal.forms import Form, error_text, like_escape, strip
-from portal.pagination import paginate
-from portal.rendering import is_htmx, render
+from portal.forms import error_text
+from portal.rendering import decision_answer, render
 from portal.settings import services as settings
-from portal.withdrawals import credit, payouts, paypal, services, statements
+from portal.withdrawals import credit, decisions, payouts, paypal, services, statements
+from portal.withdrawals.forms import DecisionForm
 from portal.withdrawals.labels import METHOD_LABELS, PAYPAL_STATUS_LABELS, STATE_LABELS
-from portal.withdrawals.models import (
-    PayoutAccount,
-    PayoutMethod,
-    PayPalBatchState,
-    Withdrawal,
-    WithdrawalState,
-)
+from portal.withdrawals.models import PayPalBatchState, Withdrawal, WithdrawalState
 
 admin = staff_blueprint("admin_withdrawals", __name__)
 
 
-class DecisionForm(Form):
-    """CSRF plus the free text a decision may need (a reason, a payment reference)."""
-
-    note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])
-
-
-def _queue(state: str, method: str, search: str) -> Select[tuple[Withdrawal]]:
-    query = (
-        select(Withdrawal)
-        .options(selectinload(Withdrawal.payout_account))
-        .order_by(Withdrawal.requested_at, Withdrawal.id)
-    )
-    if state in WithdrawalState.__members__.values():
-        query = query.where(Withdrawal.state == WithdrawalState(state))
-    if method in PayoutMethod.__members__.values():
-        query = query.where(
-            Withdrawal.payout_account_id.in_(
-                select(PayoutAccount.id).where(PayoutAccount.method == PayoutMethod(method))
-            )
-        )
-    if search:
-        query = query.where(
-            Withdrawal.distributor_id.in_(
-                select(Distributor.id).where(
-                    or_(
-                        Distributor.code == search.upper(),
-                        Distributor.display_name.ilike(f"%{like_escape(search)}%", escape="\\"),
-                    )
-                )
-            )
-        )
-    return query
-
-
 def _context(withdrawals: list[Withdrawal]) -> dict[str, Any]:
     return {
-        "distributors": payouts.distributor_names(withdrawals),
-        "statement_numbers": statements.numbers_for([w.id for w in withdrawals]),
-        "credit_errors": credit.errors_for([w.id for w in withdrawals]),
+        **decisions.row_facts(withdrawals),
         "withdrawal_states": STATE_LABELS,
         "payout_methods": METHOD_LABELS,
         "providers": payouts.PROVIDERS,
         "form": DecisionForm(formdata=None),
         "paypal_ready": paypal.PROVIDER.ready(),
-        "paypal_items": paypal.items_for([w.id for w in withdrawals]),
         "paypal_status": paypal.item_status,
         "paypal_labels": PAYPAL_STATUS_LABELS,
     }
@@ -91,7 +43,7 @@ def queue() -> Response:
     state = request.args.get("state", WithdrawalState.REQUESTED.value)
     method = request.args.get("method", "")
     search = (request.args.get("q") or "").strip()[:80]
-    page = paginate(_queue(state, method, search))
+    page = decisions.queue_page(state, method, search)
     return render(
         "admin/withdrawals.html",
         "admin/_withdrawal_table.html",
@@ -101,15 +53,6 @@ def queue() -> Response:
         q=search,
         **_context(page.items),
     )
-
-
-# Which states each decision starts from (anything else is refused by the service).
-_SOURCES = {
-    "approve": (WithdrawalState.REQUESTED,),
-    "reject": (WithdrawalState.REQUESTED, WithdrawalState.APPROVED),
-    "pay": (WithdrawalState.APPROVED,),
-    "reverse": (WithdrawalState.PAID,),  # store credit only (portal.withdrawals.credit)
-}
 
 
 def _consequence(action: str, amount: str) -> str:
@@ -137,12 +80,10 @@ def _decision_question(
 ) -> confirm.Confirmation | None:
     """What the confirm step asks before ``action``; ``None`` when the withdrawal is not
     in a state for it (the service then says why). Checks the note first."""
-    withdrawal = db.session.get(Withdrawal, withdrawal_id)
-    if withdrawal is None:
-        raise services.NotFound(None, _("No such withdrawal."))
-    if withdrawal.state not in _SOURCES[action]:
+    found = decisions.awaiting(withdrawal_id, action)
+    if found is None:
         return None
-    distributor = db.session.get(Distributor, withdrawal.distributor_id)
+    withdrawal, distributor = found
     amount = money(withdrawal.amount, withdrawal.currency)
     facts = [
         (_("Distributor"), f"{distributor.display_name} ({distributor.code})"),
@@ -198,37 +139,27 @@ def _decide(withdrawal_id: int, action: str) -> Response:
                 credit.reverse(withdrawal_id, current_user, form.note.data or "")
             else:
                 services.pay(withdrawal_id, current_user, form.note.data or "")
-        except services.NotFound:
-            abort(404)
-        except services.WithdrawalError as exc:
-            error = exc.message
+        except ServiceError as exc:
+            error = exc
     return _row_answer(withdrawal_id, error)
 
 
-def _row_answer(withdrawal_id: int, error: str | None, done: str | None = None) -> Response:
+def _row_answer(
+    withdrawal_id: int, error: ServiceError | str | None, done: str | None = None
+) -> Response:
     """The withdrawal's row for htmx (409 with the error), else a flash and a redirect."""
-    withdrawal = db.get_or_404(
-        Withdrawal, withdrawal_id, options=[selectinload(Withdrawal.payout_account)]
-    )
-    db.session.refresh(withdrawal)
-    if is_htmx():
-        return render(
-            "admin/_withdrawal_row.html",
-            "admin/_withdrawal_row.html",
-            http_status=409 if error else 200,
-            w=withdrawal,
-            error=error,
-            **_context([withdrawal]),
-        )
-    flash(
-        error
-        or done
+    withdrawal = decisions.withdrawal(withdrawal_id) or abort(404)
+    return decision_answer(
+        error,
+        "admin/_withdrawal_row.html",
+        request.referrer or url_for("admin_withdrawals.queue"),
+        done
         or _(
             "Withdrawal #%(id)d: %(state)s.", id=withdrawal.id, state=STATE_LABELS[withdrawal.state]
         ),
-        "error" if error else "success",
+        w=withdrawal,
+        **_context([withdrawal]),
     )
-    return redirect(request.referrer or url_for("admin_withdrawals.queue"))
 
 
 @admin.post("/withdrawals/<int:withdrawal_id>/approve")
@@ -333,8 +264,8 @@ def send_paypal(withdrawal_id: int) -> Response:
             done_messages, failed = _sent_messages(result)
             error = " ".join(failed) or None
             done = " ".join(done_messages) or None
-        except services.WithdrawalError as exc:
-            error = exc.message
+        except ServiceError as exc:
+            error = exc
     return _row_answer(withdrawal_id, error, done)
 
 
@@ -345,11 +276,7 @@ def reverse(withdrawal_id: int) -> Response:
 
 
 def _batch_question(action: str, ids: list[int], reference: str) -> confirm.Confirmation:
-    chosen = list(
-        db.session.scalars(
-            select(Withdrawal).where(Withdrawal.id.in_(ids), Withdrawal.state.in_(_SOURCES[action]))
-        )
-    )
+    chosen = decisions.decidable(action, ids)
     currency = settings.get("currency")
     total = money(sum((w.amount for w in chosen), Decimal(0)), currency)
     facts = [
@@ -403,7 +330,7 @@ def batch() -> Response:
     if action.startswith("export:"):
         try:
             result = payouts.export(action.removeprefix("export:"), ids, current_user)
-        except services.WithdrawalError as exc:
+        except ServiceError as exc:
             flash(exc.message, "error")
             return redirect(request.referrer or url_for("admin_withdrawals.queue"))
         return Response(
@@ -416,7 +343,7 @@ def batch() -> Response:
             return confirm.ask(_paypal_question(ids))
         try:
             done_messages, failed = _sent_messages(paypal.PROVIDER.send(ids, current_user))
-        except services.WithdrawalError as exc:
+        except ServiceError as exc:
             done_messages, failed = [], [exc.message]
         for message in done_messages:
             flash(message, "success")
@@ -430,19 +357,10 @@ def batch() -> Response:
         return redirect(request.referrer or url_for("admin_withdrawals.queue"))
     if not confirm.confirmed():
         return confirm.ask(_batch_question(action, ids, form.note.data or ""))
-    done, refused = 0, []
-    for withdrawal_id in ids:
-        try:
-            if action == "approve":
-                services.approve(withdrawal_id, current_user)
-            else:
-                services.pay(withdrawal_id, current_user, form.note.data or "")
-            done += 1
-        except services.WithdrawalError as exc:
-            refused.append(f"#{withdrawal_id}: {exc.message}")
-    flash(_("%(num)d withdrawals updated.", num=done), "success")
-    for message in refused:
-        flash(message, "error")
+    outcome = decisions.decide_each(action, ids, current_user, form.note.data or "")
+    flash(_("%(num)d withdrawals updated.", num=outcome.done), "success")
+    for withdrawal_id, message in outcome.refused:
+        flash(f"#{withdrawal_id}: {message}", "error")
     return redirect(request.referrer or url_for("admin_withdrawals.queue"))
 
 

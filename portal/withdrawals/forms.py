@@ -76,3 +76,9 @@ class PayoutAccountForm(Form):
         except ValueError:
             return PayoutMethod.BANK
         return method if method in ACCOUNT_LABELS else PayoutMethod.BANK
+
+
+class DecisionForm(Form):
+    """CSRF plus the free text an ops decision may need (a reason, a payment reference)."""
+
+    note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])

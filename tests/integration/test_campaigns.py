@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from portal import jobs
-from portal.accounts.models import Role
-from portal.campaigns import progress, services, settlement
+from portal.accounts.models import Role, User
+from portal.campaigns import overview, progress, services, settlement
 from portal.campaigns.models import Campaign, CampaignAward, CampaignMetric, CampaignState
 from portal.commissions import services as commissions
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
@@ -494,3 +494,94 @@ def test_ops_close_an_ended_campaign_and_the_job_is_periodic(
     assert "portal.campaigns.services.close_due_campaigns" in {
         job.name for job in jobs.periodic_jobs(app)
     }
+
+
+# --- the pages' reads (portal.campaigns.overview) and closing now -------------------
+
+
+def test_a_distributor_sees_the_running_campaigns_they_take_part_in(
+    app: Flask, sellers: list[int]
+) -> None:
+    now = utcnow()
+    with app.app_context():
+        running = campaign(start=now - timedelta(days=1), end=now + timedelta(days=1))
+        campaign(start=now + timedelta(days=1), end=now + timedelta(days=2))  # not yet
+        campaign(start=now - timedelta(days=2), end=now - timedelta(days=1))  # over
+        campaign(  # agents only
+            roles=[DistributorRole.AGENT.value],
+            start=now - timedelta(days=1),
+            end=now + timedelta(days=1),
+        )
+        a = db.session.get(Distributor, sellers[0])
+        assert [c.id for c in overview.visible(a)] == [running]
+        assert overview.card(running, a) is not None
+        assert overview.card(running + 100, a) is None
+
+
+def test_what_a_distributor_won_is_exact_and_held_until_the_window_ends(
+    app: Flask, sellers: list[int]
+) -> None:
+    with app.app_context():
+        cid = _ended_campaign(sellers)
+        services.close_due_campaigns()
+        won, held_until = overview.won_by(sellers[0])
+        assert won == {cid: D("375.00")} and isinstance(won[cid], D)
+        assert set(held_until) == {cid}
+        page = overview.mine(db.session.get(Distributor, sellers[0]))
+        assert [c.id for c in page.past] == [cid] and page.running == []
+        assert overview.won_by(sellers[2]) == ({}, {})
+
+
+def test_the_preview_is_the_outcome_while_open_and_the_booked_awards_after(
+    app: Flask, sellers: list[int]
+) -> None:
+    with app.app_context():
+        cid = _ended_campaign(sellers)
+        before = overview.preview(cid)
+        assert before is not None and not before.booked
+        assert before.names[sellers[0]] == "Wang Lei"
+        services.close_due_campaigns()
+        after = overview.preview(cid)
+        assert after is not None and after.booked
+        assert sorted((a.distributor_id, a.amount) for a in after.awards) == sorted(
+            (a.distributor_id, a.amount) for a in before.awards
+        )
+        assert overview.preview(cid + 100) is None
+
+
+def test_leaderboard_periods_and_metrics(app: Flask, sellers: list[int]) -> None:
+    a, b, _c = sellers
+    now = utcnow()
+    with app.app_context():
+        store(a, 1, now - timedelta(hours=1))
+        store(a, 2, now - timedelta(hours=1))
+        store(b, 3, now - timedelta(hours=1), total="500.00")
+        later = campaign(start=now + timedelta(days=1), end=now + timedelta(days=2))
+        board = overview.leaderboard(b, "nonsense", None, "nonsense", now)
+        assert board is not None and board.period == "month"
+        assert board.metric is CampaignMetric.ORDERS
+        assert [s.distributor_id for s in board.board] == [a, b] and board.mine is None
+        sales = overview.leaderboard(a, "all", None, "sales", now)
+        assert sales is not None and [s.distributor_id for s in sales.board] == [b, a]
+        assert overview.leaderboard(a, "campaign", later, "orders", now) is None  # not started
+        assert overview.leaderboard(a, "campaign", None, "orders", now) is None
+        ended = campaign(metric=CampaignMetric.SALES, end=END)
+        board = overview.leaderboard(a, "campaign", ended, "orders", now)
+        assert board is not None and board.campaign.id == ended
+        assert board.metric is CampaignMetric.SALES
+
+
+def test_closing_now_awards_an_ended_campaign_and_refuses_a_running_one(
+    app: Flask, sellers: list[int], make_user
+) -> None:
+    now = utcnow()
+    ops_id = make_user("ops@shop.example")
+    with app.app_context():
+        ops = db.session.get(User, ops_id)
+        running = campaign(start=now - timedelta(days=1), end=now + timedelta(days=1))
+        assert services.close_now(running, ops) is False
+        assert services.close_now(running + 100, ops) is False
+        ended = _ended_campaign(sellers)
+        assert services.close_now(ended, ops) is True  # the award job ran in process
+        assert db.session.get(Campaign, ended).state is CampaignState.CLOSED
+        assert services.close_now(ended, ops) is False  # closed already

@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 from decimal import Decimal as D
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.accounts.models import Role
+from portal.accounts.models import Role, User
 from portal.audit.models import AuditEntry
+from portal.console import distributor as overview
+from portal.distributors import management
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
-from portal.extensions import db
+from portal.extensions import commit, db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from tests.helpers import csrf_token, queries_for
 from tests.money import balances, earn, signed_in, verify
@@ -170,3 +173,49 @@ def test_the_list_has_no_n_plus_one(app: Flask, make_user, make_distributor) -> 
     for n in range(15):
         make_distributor(f"d{n}@shop.example", parent_id=parent)
     assert queries() == few
+
+
+def test_toggling_the_status_suspends_reactivates_and_refuses_the_rest(
+    app: Flask, make_user, make_distributor
+) -> None:
+    ops_id = make_user("ops@shop.example", Role.OPS)
+    active, _ = make_distributor("lin@shop.example", name="Lin")
+    applied, _ = make_distributor("new@shop.example", status=DistributorStatus.APPLIED)
+    with app.app_context():
+        ops = db.session.get(User, ops_id)
+        with pytest.raises(management.ManagementError) as refused:
+            management.toggle_status(active, ops, "  ")
+        assert refused.value.field == "reason"
+        assert management.toggle_status(active, ops, "fraud") is DistributorStatus.SUSPENDED
+        commit()
+        assert management.toggle_status(active, ops, "cleared") is DistributorStatus.ACTIVE
+        commit()
+        with pytest.raises(management.ManagementError) as refused:
+            management.toggle_status(applied, ops, "why")
+        assert refused.value.field is None
+        assert db.session.get(Distributor, applied).status is DistributorStatus.APPLIED
+    assert audit_actions(app) == ["distributor.suspend", "distributor.reactivate"]
+
+
+def test_the_overview_of_one_distributor(app: Flask, plan, make_user, make_distributor) -> None:
+    ops_id = make_user("ops@shop.example", Role.OPS)
+    parent, _ = make_distributor("lin@shop.example", name="Lin")
+    for name in ("Zed", "Amy"):
+        make_distributor(f"{name}@shop.example", name=name, parent_id=parent)
+    earn(app, parent, "12.00", "1")
+    with app.test_request_context(f"/admin/distributors/{parent}"):
+        ops = db.session.get(User, ops_id)
+        management.toggle_status(parent, ops, "check")
+        commit()
+        distributor = overview.distributor(parent)
+        seen = overview.of(distributor)
+        assert [c.display_name for c in seen.children] == ["Amy", "Zed"]
+        assert seen.team_counts[1] == 2
+        assert seen.balances[Bucket.AVAILABLE] == D("12.00") and seen.orders == 1
+        assert [e.action for e in seen.trail] == ["distributor.suspend"]
+        assert seen.flags == [] and seen.waiting == []
+        assert [e.amount for e in seen.ledger.items] == [
+            e.amount for e in overview.ledger_page(parent).items
+        ]
+        assert seen.ledger.total >= 1
+        assert overview.distributor(parent + 100) is None

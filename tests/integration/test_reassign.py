@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEntry
+from portal.commissions import reassign
 from portal.commissions.models import Commission, CommissionState
+from portal.console import orders as overview
 from portal.extensions import db
 from portal.ledger.models import Bucket
 from portal.orders.models import Order
@@ -72,3 +75,31 @@ def test_reassign_moves_the_commission_and_claws_back_a_paid_one(
     )
     assert again.status_code == 400 and "already credited" in again.get_data(as_text=True)
     assert ops.get("/admin/orders?q=1001").status_code == 200
+
+
+def test_the_order_pages_reads_and_the_reassign_preview(app: Flask, plan, make_distributor) -> None:
+    wrong, _ = make_distributor("wrong@shop.example", name="Wrong")
+    right, right_code = make_distributor("right@shop.example", name="Right")
+    order_id = earn(app, wrong, "30.00", "1001")
+    earn(app, right, "5.00", "1002")
+    with app.test_request_context("/admin/orders"):
+        page, names = overview.admin_page("")
+        assert [o.shop_order_id for o in page.items] == ["1002", "1001"]
+        assert names == {wrong: "Wrong", right: "Right"}
+        page, names = overview.admin_page("1001")
+        assert [o.id for o in page.items] == [order_id] and names == {wrong: "Wrong"}
+        assert overview.admin_page("nope")[0].items == []
+        order = overview.order(order_id)
+        assert order is not None and len(order.lines) == 2
+        assert overview.order(order_id + 100) is None
+        earnings = overview.earnings(order)
+        assert [c.beneficiary_id for c in earnings.commissions] == [wrong]
+        assert set(earnings.people) == {wrong} and earnings.flags == []
+        shown = reassign.preview(order, f" {right_code.lower()} ", "lost coupon")
+        assert (shown.current.id, shown.target.id) == (wrong, right)
+        assert shown.earned == D("30.00") and isinstance(shown.earned, D)
+        for code, reason, field in (("ZZZZZZ", "x", "code"), (right_code, " ", "reason")):
+            with pytest.raises(reassign.ReassignError) as refused:
+                reassign.preview(order, code, reason)
+            assert refused.value.field == field
+        assert db.session.get(Order, order_id).distributor_id == wrong  # nothing written

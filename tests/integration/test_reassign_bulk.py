@@ -16,10 +16,10 @@ from portal.accounts.models import Role, User
 from portal.audit.models import AuditEntry
 from portal.cli import cli
 from portal.commissions.models import Commission, CommissionPlan, CommissionState
+from portal.commissions.reassign import ReassignError, reassign, reassign_many
 from portal.extensions import db
 from portal.ledger.models import Bucket
 from portal.orders.models import Order
-from portal.orders.reassign import ReassignError, reassign, reassign_many
 from portal.risk import review
 from portal.risk.models import FlagStatus, RiskFlag
 from tests.helpers import csrf_token

@@ -23,54 +23,19 @@ ROOT = Path(portal.__file__).parent
 
 # (importer, imported): imports that go the wrong way between layers, each closing at least
 # one cycle today. From the bottom up the layers are: the ground-floor modules (security,
-# i18n, formatting, storefront), accounts, audit, settings, ledger, distributors, orders,
-# commissions, risk, then the packages nothing below imports (links, centre,
-# notifications, materials, campaigns, withdrawals, reports, api, core).
+# i18n, mail, cursors, periods, onboarding, …), accounts, audit, settings, ledger,
+# distributors, orders, commissions, risk, then the packages nothing below imports
+# (intake, levels, links, centre, notifications, materials, campaigns, withdrawals,
+# reports, api, console, core).
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {
-        # The language of a page falls back to the shop default, a business setting
-        # (function-level imports), and settings import accounts (role guards, the audit
-        # actor), whose mails and views import i18n: the default could be handed to i18n.
-        ("i18n", "settings"),
-        # Sign-ins and account changes are audited, and the audit log names its actors by
-        # the users table: the log should take user ids and the admin page join the names.
-        ("accounts", "audit"),
-        # The password policy refuses the person's own display name (a distributor's).
-        ("accounts", "distributors"),
-        # Account emails go through the notifications outbox (which lists distributors).
-        ("accounts", "notifications"),
-        # ledger.verify() checks commissions against their entries and STATE_BUCKETS maps
-        # commission states to buckets; the append-only guard lists commission tables.
-        # Both belong to commissions (the ledger-checkpoints work touches this module).
-        ("ledger", "commissions"),
-        # lock_distributor() takes the distributor's row lock by UPDATE on its table.
-        ("ledger", "distributors"),
-        # The level-upgrade rule lives in centre/ (a UI package); it moves to distributors.
-        ("distributors", "centre"),
-        # Recruitment previews the commission plan a new distributor joins under.
+        # Recruitment (distributors/recruitment.py, buyers.py) previews the commission
+        # plan a newcomer joins under and finds their upline, and the buyers job its
+        # recruits, in paid orders (risk.qualifying): recruitment and its join pages
+        # belong in a package of their own above orders, commissions and risk.
         ("distributors", "commissions"),
-        # Recruitment offers promo materials.
-        ("distributors", "materials"),
-        # Activation, level upgrades and approvals notify the distributor.
-        ("distributors", "notifications"),
-        # The buyers list, the detail page and recruitment read orders and risk flags.
         ("distributors", "orders"),
         ("distributors", "risk"),
-        # The intake and re-attribution run commissions on the orders they change; the
-        # orders admin page shows their commissions and risk flags.
-        ("orders", "commissions"),
-        ("orders", "risk"),
-        # A commission run screens new orders and holds flagged ones (risk.screen/holds;
-        # the state machine reads FlagStatus), while releasing a flag re-runs the order.
-        ("commissions", "risk"),
-        # The balance-checkpoint job keeps its place in job_cursors, which lives with the
-        # notification jobs: the cursor table belongs on the ground floor (portal.jobs).
-        ("ledger", "notifications"),
-        # Share-page actions (copy, posters, creator statistics) tick the centre's
-        # onboarding checklist and use its periods: the checklist could listen to a
-        # signal, and periods could sit on the ground floor.
-        ("links", "centre"),
-        ("materials", "centre"),
     }
 )
 

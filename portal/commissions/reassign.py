@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -27,17 +28,15 @@ from portal.audit import services as audit
 from portal.commissions.models import Commission, CommissionState
 from portal.commissions.services import lock_orders, run_orders
 from portal.distributors.models import Distributor, DistributorStatus
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.orders.models import Order
 
 BATCH = 1000  # orders per transaction: bounded locks and memory, a few statements each
 
 
-class ReassignError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ReassignError(ServiceError):
+    """An order that cannot be credited to that distributor."""
 
 
 @dataclass
@@ -59,7 +58,7 @@ def _code(code: str) -> str:
 def _checked_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise ReassignError("reason", _("Give a reason; it is kept in the audit log."))
+        raise ReassignError(_("Give a reason; it is kept in the audit log."), "reason")
     return reason
 
 
@@ -77,10 +76,10 @@ def active_distributors(codes: Iterable[str]) -> dict[str, Distributor]:
     }
     unknown = sorted(wanted - found.keys())
     if len(unknown) == 1 and len(wanted) == 1:
-        raise ReassignError("code", _("No active distributor has that code."))
+        raise ReassignError(_("No active distributor has that code."), "code")
     if unknown:
         raise ReassignError(
-            "code", _("No active distributor has the code %(codes)s.", codes=", ".join(unknown))
+            _("No active distributor has the code %(codes)s.", codes=", ".join(unknown)), "code"
         )
     return found
 
@@ -92,9 +91,29 @@ def new_distributor(order: Order, code: str, reason: str) -> Distributor:
     target = active_distributors([code])[_code(code)]
     if order.distributor_id == target.id:
         raise ReassignError(
-            "code", _("The order is already credited to %(code)s.", code=target.code)
+            _("The order is already credited to %(code)s.", code=target.code), "code"
         )
     return target
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the confirm step shows: whom the order is credited to now and would be, and
+    the commission on it now (all of it reversed by the re-assignment)."""
+
+    current: Distributor | None
+    target: Distributor
+    earned: Decimal
+
+
+def preview(order: Order, code: str, reason: str) -> Preview:
+    """The re-assignment as the confirm step shows it, or :class:`ReassignError`."""
+    target = new_distributor(order, code, reason)
+    current = db.session.get(Distributor, order.distributor_id) if order.distributor_id else None
+    earned = db.session.scalar(
+        select(func.coalesce(func.sum(Commission.amount), 0)).where(Commission.order_id == order.id)
+    )
+    return Preview(current, target, Decimal(str(earned)))  # str(): SQLite sums as floats
 
 
 def orders_of(code: str) -> list[int]:
@@ -114,10 +133,10 @@ def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
     """Credit the order to the active distributor with ``code``. Commits."""
     done = reassign_many({order_id: code}, reason, actor)
     if done.missing:
-        raise LookupError(order_id)
+        raise NotFound(_("No such order."))
     if done.unchanged:
         raise ReassignError(
-            "code", _("The order is already credited to %(code)s.", code=_code(code))
+            _("The order is already credited to %(code)s.", code=_code(code)), "code"
         )
     return db.session.get(Order, order_id)
 

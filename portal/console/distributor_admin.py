@@ -8,185 +8,96 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
-from wtforms import SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
-from portal.audit.models import AuditEntry
-from portal.centre import figures, periods, team
-from portal.distributors import adjustments, approvals, coupons, management, services, signals
-from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
-from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
-from portal.extensions import db
+from portal.console import distributor as overview
+from portal.distributors import (
+    adjustments,
+    approvals_admin,
+    management,
+    services,
+    signals,
+)
+from portal.distributors.forms import AdjustForm, ProfileForm, StatusForm
+from portal.distributors.labels import STATUS_LABELS
+from portal.distributors.models import Distributor, DistributorRole
+from portal.extensions import commit
 from portal.formatting import money
-from portal.forms import Form, PlainDecimalField, attach_error, strip
-from portal.ledger.models import Bucket, LedgerEntry
+from portal.forms import Form, attach_error
+from portal.ledger.models import Bucket
 from portal.ledger.services import balances
-from portal.orders.models import Order
-from portal.pagination import paginate
 from portal.rendering import render
 from portal.risk.labels import RULE_LABELS
-from portal.risk.models import RiskFlag
-from portal.timeutil import utcnow
 
 admin = staff_blueprint("admin_distributor", __name__)
 
 
-class StatusForm(Form):
-    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)], filters=[strip])
-
-
-class ProfileForm(Form):
-    level_id = SelectField(_l("Level"), coerce=int)
-    role = SelectField(_l("Role"))
-    parent_code = StringField(
-        _l("Upline's referral code"),
-        description=_l("Empty puts the distributor at the top of the tree."),
-        validators=[Optional(), Length(max=8)],
-        filters=[strip],
-    )
-
-
-class AdjustForm(Form):
-    amount = PlainDecimalField(
-        _l("Amount"),
-        places=None,
-        description=_l("Positive adds to the available balance, negative takes back."),
-        validators=[InputRequired()],
-    )
-    reason = StringField(
-        _l("Reason"),
-        description=_l("The distributor sees it; it is kept in the audit log."),
-        validators=[InputRequired(), Length(max=100)],
-        filters=[strip],
-    )
-
-
 def _profile_form(distributor: Distributor, formdata: Any = None) -> ProfileForm:
-    form = ProfileForm(formdata=formdata)
-    form.level_id.choices = [SelectChoice("0", _("No level"))] + [
-        SelectChoice(str(level.id), level.name) for level in services.levels()
-    ]
-    form.role.choices = [SelectChoice(r.value, str(ROLE_LABELS[r])) for r in DistributorRole]
-    if formdata is None:
-        form.level_id.data = distributor.level_id or 0
-        form.role.data = distributor.role.value
-        form.parent_code.data = distributor.parent.code if distributor.parent else ""
-    return form
-
-
-def _ledger_page(distributor_id: int) -> Any:
-    return paginate(
-        select(LedgerEntry)
-        .where(LedgerEntry.distributor_id == distributor_id)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-    )
+    return ProfileForm.of(distributor, services.levels(), formdata)
 
 
 def _page(distributor: Distributor, **forms: Any) -> Response:
-    now = utcnow()
-    wanted = [periods.month_of(now), periods.last_days(30, now)]
-    daily = figures.series(distributor.id, periods.covering(wanted))
-    month, last30 = (daily.figures(p) for p in wanted)
-    trail = list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.target_type == "distributor")
-            .where(AuditEntry.target_id == str(distributor.id))
-            .order_by(AuditEntry.id.desc())
-            .limit(20)
-        )
-    )
-    flags = list(
-        db.session.scalars(
-            select(RiskFlag)
-            .where(RiskFlag.distributor_id == distributor.id)
-            .order_by(RiskFlag.id.desc())
-            .limit(20)
-        )
-    )
-    children = list(
-        db.session.scalars(
-            select(Distributor)
-            .where(Distributor.parent_id == distributor.id)
-            .order_by(Distributor.display_name)
-            .limit(50)
-        )
-    )
+    seen = overview.of(distributor)
     status = 400 if any(f.errors for f in forms.values()) else 200
     return render(
         "admin/distributor.html",
         "admin/distributor.html",
         http_status=status,
         d=distributor,
-        balances=balances(distributor.id),
+        balances=seen.balances,
         buckets=Bucket,
-        month=month,
-        last30=last30,
-        team_counts=team.counts(distributor.id),
-        children=children,
-        trail=trail,
-        flags=flags,
+        month=seen.month,
+        last30=seen.last30,
+        team_counts=seen.team_counts,
+        children=seen.children,
+        trail=seen.trail,
+        flags=seen.flags,
         rule_labels=RULE_LABELS,
-        ledger=_ledger_page(distributor.id),
-        coupons=coupons.of(distributor.id),
+        ledger=seen.ledger,
+        coupons=seen.coupons,
         retry_form=Form(formdata=None),
         status_form=forms.get("status_form") or StatusForm(formdata=None),
         profile_form=forms.get("profile_form") or _profile_form(distributor),
         adjust_form=forms.get("adjust_form") or AdjustForm(formdata=None),
-        waiting=list(
-            db.session.scalars(
-                adjustments.pending(distributor.id).options(*approvals.ROW_OPTIONS).limit(20)
-            )
-        ),
-        **approvals.row_context(),
-        orders=db.session.scalar(
-            select(func.count(Order.id)).where(Order.distributor_id == distributor.id)
-        ),
+        waiting=seen.waiting,
+        **approvals_admin.row_context(),
+        orders=seen.orders,
     )
 
 
 @admin.get("/distributors/<int:distributor_id>")
 def show(distributor_id: int) -> Response:
-    return _page(db.get_or_404(Distributor, distributor_id))
+    return _page(overview.distributor(distributor_id) or abort(404))
 
 
 @admin.get("/distributors/<int:distributor_id>/ledger")
 def ledger(distributor_id: int) -> Response:
-    distributor = db.get_or_404(Distributor, distributor_id)
+    distributor = overview.distributor(distributor_id) or abort(404)
     return render(
         "admin/distributor_ledger.html",
         "admin/_distributor_ledger.html",
         d=distributor,
-        ledger=_ledger_page(distributor.id),
+        ledger=overview.ledger_page(distributor.id),
     )
 
 
 def _done(distributor_id: int, message: str) -> Response:
-    db.session.commit()
+    commit()
     flash(message, "success")
     return redirect(url_for("admin_distributor.show", distributor_id=distributor_id))
 
 
 @admin.post("/distributors/<int:distributor_id>/status")
 def status(distributor_id: int) -> Response:
-    distributor = db.get_or_404(Distributor, distributor_id)
+    distributor = overview.distributor(distributor_id) or abort(404)
     form = StatusForm()
-    target = (
-        DistributorStatus.ACTIVE
-        if distributor.status is DistributorStatus.SUSPENDED
-        else DistributorStatus.SUSPENDED
-    )
     if form.validate():
         try:
-            management.set_status(distributor.id, target, current_user, form.reason.data or "")
+            target = management.toggle_status(distributor.id, current_user, form.reason.data or "")
         except management.ManagementError as exc:
-            db.session.rollback()
-            (form[exc.field].errors if exc.field else form.form_errors).append(exc.message)
+            attach_error(form, exc)
         else:
             done = _done(
                 distributor.id,
@@ -204,7 +115,7 @@ def status(distributor_id: int) -> Response:
 @admin.post("/distributors/<int:distributor_id>/coupons/retry")
 def retry_coupons(distributor_id: int) -> Response:
     """Send the coupons the shop has not applied to the shop again."""
-    distributor = db.get_or_404(Distributor, distributor_id)
+    distributor = overview.distributor(distributor_id) or abort(404)
     if not Form().validate():
         abort(400)
     signals.coupons_changed.send(distributor.id)
@@ -214,7 +125,7 @@ def retry_coupons(distributor_id: int) -> Response:
 
 @admin.post("/distributors/<int:distributor_id>/profile")
 def profile(distributor_id: int) -> Response:
-    distributor = db.get_or_404(Distributor, distributor_id)
+    distributor = overview.distributor(distributor_id) or abort(404)
     form = _profile_form(distributor, request.form)
     if form.validate():
         try:
@@ -226,8 +137,7 @@ def profile(distributor_id: int) -> Response:
                 form.parent_code.data or "",
             )
         except management.ManagementError as exc:
-            db.session.rollback()
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             message = _("Saved.") if changed else _("Nothing changed.")
             return _done(distributor.id, message)
@@ -268,7 +178,7 @@ def _adjust_question(distributor: Distributor, plan: adjustments.Plan) -> confir
 
 @admin.post("/distributors/<int:distributor_id>/adjust")
 def adjust(distributor_id: int) -> Response:
-    distributor = db.get_or_404(Distributor, distributor_id)
+    distributor = overview.distributor(distributor_id) or abort(404)
     form = AdjustForm()
     if form.validate():
         try:
@@ -279,8 +189,7 @@ def adjust(distributor_id: int) -> Response:
                 distributor.id, form.amount.data, form.reason.data, current_user
             )
         except management.ManagementError as exc:
-            db.session.rollback()
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             if waiting is None:
                 return _done(distributor.id, _("The adjustment is booked."))
