@@ -14,8 +14,10 @@ of its own and empties it afterwards)::
    (base64 HMAC-SHA256 of the raw body) POSTed to ``/woocommerce/webhook`` under gunicorn
    with 2 workers on PostgreSQL + Redis (verify, store the raw delivery, enqueue the
    drain), deliveries/s from ``--clients`` (default 4) client threads, beside a bare 200
-   endpoint in the same app that receives the very same requests. Rounds alternate bare /
-   webhook; best and median of each, with the machine's load. Target ratio ≥ 0.5.
+   endpoint in the same app that receives the very same requests. The workers keep their
+   metrics as under ``gunicorn.conf.py`` (prometheus_client's multiprocess mode). Rounds
+   alternate bare / webhook; best and median of each, with the machine's load. Target
+   ratio ≥ 0.5.
 2. ``e2e`` — **end to end**: ``--orders`` (default 6,000) distinct orders, each attributed
    by coupon or ``_portal_ref`` to the bottom of 3-level chains, delivered to gunicorn
    (2 workers) as fast as 4 threads can, while one real ``portal worker`` process drains
@@ -290,6 +292,8 @@ def services(database_url: str, redis_url: str, queue: str) -> Iterator[tuple[in
         "SECRET_KEY": "bench-secret-key",
         "WOO_WEBHOOK_SECRET": SECRET,
         "PYTHONPATH": os.pathsep.join([folder, str(ROOT)]),
+        # The workers share their metrics as under gunicorn.conf.py (multiprocess mode).
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=folder, prefix="metrics-"),
     }
     # Run in the temp folder: the bench measures the app, not a gunicorn.conf.py it finds.
     command = [_script("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "bench_app:app"]
@@ -309,7 +313,7 @@ def services(database_url: str, redis_url: str, queue: str) -> Iterator[tuple[in
         yield port, env
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=60)  # a loaded machine takes a while to stop it
         shutil.rmtree(folder, ignore_errors=True)
         conn = redis.Redis.from_url(redis_url)
         for name in QUEUES:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from typing import Any
 
 import click
 from flask import current_app
@@ -182,6 +183,72 @@ def jobs_mature_command() -> None:
     from portal.commissions.jobs import mature_commissions
 
     click.echo(f"matured {mature_commissions()} commission(s)")
+
+
+@cli.group("orders")
+def orders_group() -> None:
+    """Work on stored orders."""
+
+
+@orders_group.command("reassign")
+@click.option("--to", "to_code", help="Referral code to credit the orders to.")
+@click.option("--from", "from_code", help="Move every order credited now to this code.")
+@click.option("--ids", help="Order ids (as in /admin/orders/<id>), comma-separated.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.File(encoding="utf-8"),
+    help="Each order to its own: lines of 'order id,referral code'.",
+)
+@click.option("--reason", required=True, help="Kept in the audit log of every order.")
+@click.option("--yes", is_flag=True, help="Do not ask before re-assigning.")
+@with_appcontext
+def orders_reassign_command(
+    to_code: str | None,
+    from_code: str | None,
+    ids: str | None,
+    csv_file: Any,
+    reason: str,
+    yes: bool,
+) -> None:
+    """Re-assign many orders at once, in batches (commissions recomputed, paid ones carried
+    as negatives, every order audited): --ids and/or --from with --to, or --csv."""
+    import csv
+
+    from portal.commissions import reassign
+
+    moves: dict[int, str] = {}
+    try:
+        if csv_file is not None:
+            for row in csv.reader(csv_file):
+                if row and row[0].strip():
+                    moves[int(row[0])] = row[1]
+        chosen = [int(part) for part in (ids or "").split(",") if part.strip()]
+    except (ValueError, IndexError):
+        raise click.ClickException("order ids are numbers; CSV lines are 'id,code'") from None
+    if from_code:
+        chosen += reassign.orders_of(from_code)
+    if chosen and not to_code:
+        raise click.ClickException("--ids and --from need --to")
+    moves |= dict.fromkeys(chosen, to_code or "")
+    if not moves:
+        raise click.ClickException("no orders: give --ids, --from or --csv")
+    targets = sorted({code.strip().upper() for code in moves.values()})
+    if not yes:
+        click.confirm(
+            f"Re-assign {len(moves)} order(s) to {', '.join(targets)}? Their commissions are "
+            "recomputed; one already paid is carried as a negative into the next payout.",
+            abort=True,
+        )
+    try:
+        done = reassign.reassign_many(moves, reason, None)
+    except reassign.ReassignError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(
+        f"re-assigned {len(done.moved)}, already there {len(done.unchanged)}, "
+        f"not found {len(done.missing)}; paid commissions carried as negatives: "
+        f"{done.paid_carried}"
+    )
 
 
 def main() -> None:

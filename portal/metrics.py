@@ -1,10 +1,16 @@
-"""Prometheus metrics at ``/metrics``.
+"""Prometheus metrics at ``/metrics``, kept by ``prometheus_client``.
 
-Counters live in Redis, so every gunicorn worker on every machine adds to the same
-numbers and nothing is kept in a web process between requests; without Redis (the
-demo, tests without it) they live in this process. Recording never fails a request.
-Gauges (queue depth, failed jobs) are read from RQ when scraped, and from whatever a
-plugin registered with :func:`add_gauges` (read when scraped, in the scrape's app context).
+Counters and the latency histogram live in the web process: recording one is an
+in-memory add, no round trip. Under gunicorn the workers share them through
+``prometheus_client``'s multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` names a folder
+where every worker keeps its figures in memory-mapped files, and a scrape of any worker
+adds up the whole folder (``gunicorn.conf.py`` sets the folder up, a fresh temporary one
+unless the variable is set, and forgets the gauges of a worker that exits). Each machine
+serves its own figures; the Prometheus server that scrapes every machine adds them up.
+Without the variable (``portal run``, the demo, tests) they live in this one process.
+
+Gauges are read when scraped, in the scrape's app context: queue depth and failed jobs
+from RQ, and whatever a plugin registered with :func:`add_gauges`.
 
 Set ``PORTAL_METRICS_TOKEN`` to require ``Authorization: Bearer <token>`` (otherwise
 keep ``/metrics`` behind the reverse proxy).
@@ -15,26 +21,56 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
+import os
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, has_request_context, request
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Metric,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# prometheus_client picks its storage when imported: files in this folder, or memory.
+MULTIPROC_DIR = os.environ.get(MULTIPROC_ENV) or None
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-HELP = {
-    "portal_http_requests_total": ("counter", "HTTP requests by endpoint and status."),
-    "portal_http_request_duration_seconds": ("histogram", "Time to answer a request."),
-    "portal_webhook_deliveries_total": ("counter", "Shop webhook deliveries by outcome."),
+
+disable_created_metrics()  # no *_created series: the figures are the same in both modes
+REGISTRY = CollectorRegistry(auto_describe=True)  # this process's own figures
+REQUESTS = Counter(
+    "portal_http_requests_total",
+    "HTTP requests by endpoint and status.",
+    ["endpoint", "status"],
+    registry=REGISTRY,
+)
+DURATION = Histogram(
+    "portal_http_request_duration_seconds",
+    "Time to answer a request.",
+    buckets=BUCKETS,
+    registry=REGISTRY,
+)
+COUNTERS = {
+    "portal_http_requests_total": REQUESTS,
+    "portal_webhook_deliveries_total": Counter(
+        "portal_webhook_deliveries_total",
+        "Shop webhook deliveries by outcome.",
+        ["outcome"],
+        registry=REGISTRY,
+    ),
 }
-_memory: dict[str, float] = defaultdict(float)
 
 
 @dataclass(frozen=True)
@@ -50,167 +86,115 @@ def add_gauges(app: Flask, source: Callable[[], Iterable[Gauge]]) -> None:
     app.extensions.setdefault("metrics.gauges", []).append(source)
 
 
-def _registered_gauges(app: Flask) -> list[str]:
-    lines: list[str] = []
-    described: set[str] = set()
-    for source in app.extensions.get("metrics.gauges", []):
-        try:
-            gauges = list(source())
-        except Exception:  # one broken source must not hide the other figures
-            log.exception("a gauge source failed")
-            continue
-        for gauge in gauges:
-            if gauge.name not in described:
-                described.add(gauge.name)
-                lines += [f"# HELP {gauge.name} {gauge.help}", f"# TYPE {gauge.name} gauge"]
-            value = gauge.value
-            shown = int(value) if float(value).is_integer() else value
-            lines.append(f"{_field(gauge.name, gauge.labels)} {shown}")
-    return lines
-
-
-def _key(app: Flask) -> str:
-    return f"{app.config['PORTAL_QUEUE']}:metrics"
-
-
-def _field(name: str, labels: dict[str, str]) -> str:
-    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}" if inner else name
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _add(
-    app: Flask,
-    amounts: Iterable[tuple[str, float]],
-    deferred: Iterable[tuple[Callable[[Pipeline], Any], Callable[[Any], None]]] = (),
-) -> None:
-    amounts, deferred = list(amounts), list(deferred)
-    if not app.config["REDIS_URL"]:
-        for field, amount in amounts:
-            _memory[field] += amount
-        return
-    from portal.jobs import redis_connection
-
+def inc(name: str, amount: float = 1, **labels: str) -> None:
+    """Count something (e.g. ``inc("portal_webhook_deliveries_total", outcome="stored")``);
+    ``name`` is one of :data:`COUNTERS`. Never fails the caller (a full disk under the
+    multiprocess folder is logged)."""
+    counter = COUNTERS[name]
     try:
-        pipe = redis_connection(app).pipeline(transaction=False)
-        for command, _ in deferred:
-            command(pipe)
-        for field, amount in amounts:
-            pipe.hincrbyfloat(_key(app), field, amount)
-        results = pipe.execute()
-    except RedisError as exc:  # metrics must never fail the request they describe
-        if deferred:
-            log.warning("redis commands of the request not sent: %s", exc)
-        log.debug("metrics not recorded: %s", exc)
-        return
-    for (_, then), result in zip(deferred, results, strict=False):
-        try:
-            then(result)
-        except Exception:  # the response is made: report, never fail it
-            log.exception("follow-up of a deferred redis command failed")
+        counter.labels(**labels).inc(amount)
+    except OSError:
+        log.exception("metric %s not recorded", name)
 
 
 def defer(command: Callable[[Pipeline], Any], then: Callable[[Any], None]) -> bool:
-    """Send one more Redis command in the pipeline that carries this request's figures
-    after the response is made (one round trip for both), and give its result to
-    ``then``. Returns False outside a request or without Redis: the caller sends it.
+    """Send a Redis command once the response is made — with the request's other deferred
+    commands, in one round trip — and give its result to ``then``. Returns False outside
+    a request or without Redis: the caller sends it.
 
-    The webhook queues its inbox drain this way: a delivery then costs one Redis round
-    trip, not two."""
+    The webhook queues its inbox drain this way, after its answer is ready."""
     if not (has_request_context() and "metrics_started" in g and current_app.config["REDIS_URL"]):
         return False
     g.setdefault("metrics_deferred", []).append((command, then))
     return True
 
 
-def inc(name: str, amount: float = 1, **labels: str) -> None:
-    """Count something (e.g. ``inc("portal_webhook_deliveries_total", outcome="stored")``).
-
-    Inside a request the count travels with the request's own figures, in the same Redis
-    round trip after the response is made (the webhook is a hot path); elsewhere (jobs,
-    CLI) it is sent at once."""
-    field = _field(name, labels)
-    if has_request_context() and "metrics_started" in g:
-        g.setdefault("metrics_pending", []).append((field, amount))
-        return
-    _add(current_app._get_current_object(), [(field, amount)])  # type: ignore[attr-defined]
-
-
-DURATION = "portal_http_request_duration_seconds"
-# A request is stored in the one bucket it falls in (four Redis commands a request, not
-# fourteen); the exposition sums them into Prometheus's cumulative buckets.
-_SLOT = f"{DURATION}_slot"
-
-
-def _request_amounts(endpoint: str, status: int, seconds: float) -> list[tuple[str, float]]:
-    slot = next((str(b) for b in BUCKETS if seconds <= b), "+Inf")
-    return [
-        (_field("portal_http_requests_total", {"endpoint": endpoint, "status": str(status)}), 1),
-        (f"{DURATION}_sum", seconds),
-        (f"{DURATION}_count", 1),
-        (_field(_SLOT, {"le": slot}), 1),
-    ]
-
-
-def _cumulative_buckets(values: dict[str, float]) -> dict[str, float]:
-    """The histogram's ``_bucket`` series from the per-slot counts."""
-    result, running = {}, 0.0
-    for le in [*map(str, BUCKETS), "+Inf"]:
-        running += values.get(_field(_SLOT, {"le": le}), 0.0)
-        result[_field(f"{DURATION}_bucket", {"le": le})] = running
-    return result
-
-
-def _stored(app: Flask) -> dict[str, float]:
-    if not app.config["REDIS_URL"]:
-        return dict(_memory)
+def _send_deferred(
+    app: Flask, deferred: list[tuple[Callable[[Pipeline], Any], Callable[[Any], None]]]
+) -> None:
     from portal.jobs import redis_connection
 
-    raw = redis_connection(app).hgetall(_key(app))
-    return {k.decode(): float(v) for k, v in raw.items()}
+    try:
+        pipe = redis_connection(app).pipeline(transaction=False)
+        for command, _ in deferred:
+            command(pipe)
+        results = pipe.execute()
+    except RedisError as exc:  # must never fail the request they follow
+        log.warning("redis commands of the request not sent: %s", exc)
+        return
+    for (_, then), result in zip(deferred, results, strict=True):
+        try:
+            then(result)
+        except Exception:  # the response is made: report, never fail it
+            log.exception("follow-up of a deferred redis command failed")
 
 
-def _queue_gauges(app: Flask) -> list[str]:
-    if not app.config["REDIS_URL"]:
-        return []
-    from rq.registry import FailedJobRegistry
+def _gauge(name: str, text: str, samples: Iterable[tuple[dict[str, str], float]]) -> Metric:
+    metric = Metric(name, text, "gauge")
+    for labels, value in samples:
+        metric.add_sample(name, labels, value)
+    return metric
 
-    from portal.jobs import QUEUES, queue
 
-    queues = {name: queue(name, app) for name in QUEUES}
-    return [
-        "# HELP portal_queue_depth Jobs waiting in a portal queue.",
-        "# TYPE portal_queue_depth gauge",
-        *(f'portal_queue_depth{{queue="{name}"}} {len(q)}' for name, q in queues.items()),
-        "# HELP portal_jobs_failed Jobs in RQ's failed registry of a portal queue.",
-        "# TYPE portal_jobs_failed gauge",
-        *(
-            f'portal_jobs_failed{{queue="{name}"}} {FailedJobRegistry(queue=q).count}'
-            for name, q in queues.items()
-        ),
-    ]
+class _ScrapeGauges:
+    """The gauges read at scrape time: RQ's queues, then the plugins' sources."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._queues()
+        found: dict[str, Metric] = {}
+        for source in self.app.extensions.get("metrics.gauges", []):
+            try:
+                gauges = list(source())
+            except Exception:  # one broken source must not hide the other figures
+                log.exception("a gauge source failed")
+                continue
+            for gauge in gauges:
+                metric = found.get(gauge.name)
+                if metric is None:
+                    metric = found[gauge.name] = Metric(gauge.name, gauge.help, "gauge")
+                metric.add_sample(gauge.name, gauge.labels, gauge.value)
+        yield from found.values()
+
+    def _queues(self) -> list[Metric]:
+        if not self.app.config["REDIS_URL"]:
+            return []
+        from rq.registry import FailedJobRegistry
+
+        from portal.jobs import QUEUES, queue
+
+        queues = {name: queue(name, self.app) for name in QUEUES}
+        return [
+            _gauge(
+                "portal_queue_depth",
+                "Jobs waiting in a portal queue.",
+                (({"queue": name}, len(q)) for name, q in queues.items()),
+            ),
+            _gauge(
+                "portal_jobs_failed",
+                "Jobs in RQ's failed registry of a portal queue.",
+                (({"queue": name}, FailedJobRegistry(queue=q).count) for name, q in queues.items()),
+            ),
+        ]
+
+
+class _ThisProcess:
+    def collect(self) -> Iterator[Metric]:
+        return REGISTRY.collect()
 
 
 def exposition(app: Flask) -> str:
-    stored = _stored(app)
-    values = {f: v for f, v in stored.items() if not f.startswith(_SLOT)}
-    if f"{DURATION}_count" in values:
-        values.update(_cumulative_buckets(stored))
-    lines: list[str] = []
-    for name, (kind, text) in HELP.items():
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-        fields = [f for f in values if f.split("{")[0].startswith(name)]
-        if kind != "histogram":  # a histogram's buckets stay in the order of their bounds
-            fields.sort()
-        for field in fields:
-            number = values[field]
-            lines.append(f"{field} {int(number) if number.is_integer() else number}")
-    lines += _queue_gauges(app)
-    lines += _registered_gauges(app)
-    return "\n".join(lines) + "\n"
+    """The Prometheus text: every worker's counters (the multiprocess folder, or this
+    process), then the gauges read now."""
+    registry = CollectorRegistry(auto_describe=False)
+    if MULTIPROC_DIR:
+        MultiProcessCollector(registry, path=MULTIPROC_DIR)
+    else:
+        registry.register(_ThisProcess())  # type: ignore[arg-type]
+    registry.register(_ScrapeGauges(app))  # type: ignore[arg-type]
+    return generate_latest(registry).decode()
 
 
 @bp.get("/metrics")
@@ -237,12 +221,13 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def record(response: Response) -> Response:
         started = g.pop("metrics_started", None)
-        amounts = g.pop("metrics_pending", [])
         deferred = g.pop("metrics_deferred", [])
         if started is not None and request.endpoint != "metrics.metrics":
-            endpoint = request.endpoint or "unmatched"
-            seconds = time.perf_counter() - started
-            amounts += _request_amounts(endpoint, response.status_code, seconds)
-        if amounts or deferred:
-            _add(app, amounts, deferred)
+            try:
+                REQUESTS.labels(request.endpoint or "unmatched", str(response.status_code)).inc()
+                DURATION.observe(time.perf_counter() - started)
+            except OSError:  # metrics never fail the request they describe
+                log.exception("request metrics not recorded")
+        if deferred:
+            _send_deferred(app, deferred)
         return response

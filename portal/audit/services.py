@@ -40,28 +40,40 @@ def record(
     return entry
 
 
-def record_system_many(
-    action: str, target_type: str, changes: list[tuple[object, dict[str, Any], dict[str, Any]]]
+def record_many(
+    actor: User | None,
+    action: str,
+    target_type: str,
+    changes: list[tuple[object, dict[str, Any], dict[str, Any]]],
 ) -> None:
-    """Audit entries made by no user (a job), one per (target id, before, after), in one
-    multi-row INSERT: a job that changes thousands of rows must not build an ORM object
-    for each entry. The caller commits."""
+    """Audit entries by ``actor`` (``None``: no user, a job or the CLI), one per (target
+    id, before, after), in one multi-row INSERT: work that changes thousands of rows must
+    not build an ORM object for each entry. The caller commits."""
     if changes:
+        actor_id = actor.id if actor is not None else None
+        ip = request.remote_addr if has_request_context() else None
         db.session.execute(
             insert(AuditEntry),
             [
                 {
-                    "actor_id": None,
+                    "actor_id": actor_id,
                     "action": action,
                     "target_type": target_type,
                     "target_id": str(target_id),
                     "before": before,
                     "after": after,
-                    "ip": None,
+                    "ip": ip,
                 }
                 for target_id, before, after in changes
             ],
         )
+
+
+def record_system_many(
+    action: str, target_type: str, changes: list[tuple[object, dict[str, Any], dict[str, Any]]]
+) -> None:
+    """:func:`record_many` by no user (a job)."""
+    record_many(None, action, target_type, changes)
 
 
 # --- browsing -------------------------------------------------------------------------

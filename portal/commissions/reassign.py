@@ -1,41 +1,94 @@
-"""Ops re-assign an order to another distributor (a lost coupon, a wrong link).
+"""Ops re-assign orders to another distributor (a lost coupon, a wrong link, a whole
+account's orders moved at once).
 
-The order's frozen commission context is dropped and recomputed for the new upline with
+An order's frozen commission context is dropped and recomputed for the new upline with
 today's plan: the old beneficiaries' commissions are reversed through the ledger (a paid
-one becomes a negative carry), the new ones start like any new commission, and the risk
-rules run again for the new distributor.
+one becomes a negative carry, counted in what :func:`reassign_many` returns so the
+caller can say so), the new ones start like any new commission, and the risk rules run
+again for the new distributor.
+
+One order or ten thousand take the same path: orders are locked, changed, audited and
+their commissions run in batches of :data:`BATCH`, a fixed number of statements and one
+transaction per batch (:func:`portal.commissions.services.run_orders`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
+from portal import bulk
 from portal.accounts.models import User
 from portal.audit import services as audit
-from portal.commissions.models import Commission
-from portal.commissions.services import apply_order
+from portal.commissions.models import Commission, CommissionState
+from portal.commissions.services import lock_orders, run_orders
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.orders.models import Order
+
+BATCH = 1000  # orders per transaction: bounded locks and memory, a few statements each
 
 
 class ReassignError(ServiceError):
     """An order that cannot be credited to that distributor."""
 
 
+@dataclass
+class Reassigned:
+    """What a re-assignment did, by order id."""
+
+    moved: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)  # already credited to their target
+    missing: list[int] = field(default_factory=list)  # no such order
+    # commissions already paid on the moved orders: each is now carried as a negative
+    # amount into its beneficiary's next payout
+    paid_carried: int = 0
+
+
+def _code(code: str) -> str:
+    return code.strip().upper()
+
+
+def _checked_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ReassignError(_("Give a reason; it is kept in the audit log."), "reason")
+    return reason
+
+
+def active_distributors(codes: Iterable[str]) -> dict[str, Distributor]:
+    """The active distributors with these referral codes, by code (one query), or
+    :class:`ReassignError` naming the codes no active distributor has."""
+    wanted = {_code(code) for code in codes}
+    found = {
+        d.code: d
+        for d in db.session.scalars(
+            select(Distributor).where(
+                Distributor.code.in_(wanted), Distributor.status == DistributorStatus.ACTIVE
+            )
+        )
+    }
+    unknown = sorted(wanted - found.keys())
+    if len(unknown) == 1 and len(wanted) == 1:
+        raise ReassignError(_("No active distributor has that code."), "code")
+    if unknown:
+        raise ReassignError(
+            _("No active distributor has the code %(codes)s.", codes=", ".join(unknown)), "code"
+        )
+    return found
+
+
 def new_distributor(order: Order, code: str, reason: str) -> Distributor:
     """Whom the order would be credited to (what the confirm step names), or
     :class:`ReassignError` when it cannot be re-assigned that way."""
-    if not reason.strip():
-        raise ReassignError(_("Give a reason; it is kept in the audit log."), "reason")
-    target = db.session.scalar(select(Distributor).where(Distributor.code == code.strip().upper()))
-    if target is None or target.status is not DistributorStatus.ACTIVE:
-        raise ReassignError(_("No active distributor has that code."), "code")
+    _checked_reason(reason)
+    target = active_distributors([code])[_code(code)]
     if order.distributor_id == target.id:
         raise ReassignError(
             _("The order is already credited to %(code)s.", code=target.code), "code"
@@ -63,47 +116,113 @@ def preview(order: Order, code: str, reason: str) -> Preview:
     return Preview(current, target, Decimal(str(earned)))  # str(): SQLite sums as floats
 
 
+def orders_of(code: str) -> list[int]:
+    """The ids of the orders credited now to the distributor with ``code`` (any status),
+    oldest first: what "move everything of this account" re-assigns."""
+    return list(
+        db.session.scalars(
+            select(Order.id)
+            .join(Distributor, Distributor.id == Order.distributor_id)
+            .where(Distributor.code == _code(code))
+            .order_by(Order.id)
+        )
+    )
+
+
 def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
     """Credit the order to the active distributor with ``code``. Commits."""
-    reason = reason.strip()
-    # The same lock commission runs take, so no run sees a half-changed order.
-    db.session.execute(
-        update(Order)
-        .where(Order.id == order_id)
-        .values(commission_runs=Order.commission_runs)
-        .execution_options(synchronize_session=False)
-    )
-    order = db.session.get(Order, order_id, populate_existing=True)
-    if order is None:
+    done = reassign_many({order_id: code}, reason, actor)
+    if done.missing:
         raise NotFound(_("No such order."))
-    try:
-        target = new_distributor(order, code, reason)
-    except ReassignError:
-        db.session.rollback()
-        raise
-    previous = (
-        db.session.scalar(select(Distributor.code).where(Distributor.id == order.distributor_id))
-        if order.distributor_id
-        else None
+    if done.unchanged:
+        raise ReassignError(
+            _("The order is already credited to %(code)s.", code=_code(code)), "code"
+        )
+    return db.session.get(Order, order_id)
+
+
+def reassign_many(
+    moves: Mapping[int, str], reason: str, actor: User | None, batch: int = BATCH
+) -> Reassigned:
+    """Credit each order (by id) to the active distributor with its code — one code for
+    all, or each its own — and recompute their commissions. Commits once per batch.
+
+    Every order is decided under its commission lock (taken in id order, so two
+    re-assignments of overlapping orders wait for each other and cannot deadlock): one
+    already credited to its target is left alone, so running the same re-assignment
+    twice, or two at once, ends in one consistent state. ``actor`` ``None``: the CLI."""
+    reason = _checked_reason(reason)
+    if not moves:
+        return Reassigned()
+    targets = active_distributors(moves.values())
+    wanted = {order_id: targets[_code(code)].id for order_id, code in moves.items()}
+    codes = {d.id: d.code for d in targets.values()}
+    done = Reassigned()
+    ids = sorted(wanted)
+    for start in range(0, len(ids), batch):
+        _move(ids[start : start + batch], wanted, codes, reason, actor, done)
+        db.session.commit()
+    return done
+
+
+def _move(
+    ids: list[int],
+    wanted: Mapping[int, int],
+    codes: Mapping[int, str],
+    reason: str,
+    actor: User | None,
+    done: Reassigned,
+) -> None:
+    """One batch: lock, change the orders with one UPDATE, audit them with one INSERT,
+    run their commissions (flushed, not committed)."""
+    orders = lock_orders(ids)
+    done.missing += sorted(set(ids) - {order.id for order in orders})
+    moving = [order for order in orders if order.distributor_id != wanted[order.id]]
+    done.unchanged += [order.id for order in orders if order.distributor_id == wanted[order.id]]
+    if not moving:
+        return
+    moved = [order.id for order in moving]
+    previous: dict[int, str] = dict(
+        db.session.execute(  # type: ignore[arg-type]
+            select(Distributor.id, Distributor.code).where(
+                bulk.among(
+                    Distributor.id, sorted({o.distributor_id for o in moving if o.distributor_id})
+                )
+            )
+        ).all()
     )
-    before = {"distributor": previous, "method": order.attribution_method}
-    order.distributor_id = target.id
-    order.attribution_method = "manual"
-    order.attribution_evidence = {
-        "matched": target.code,
-        "previous": previous,
-        "previous_method": before["method"],
-        "reason": reason,
-    }
-    order.commission_context = None
-    audit.record(
-        actor,
-        "order.reassign",
-        "order",
-        order.id,
-        before,
-        {"distributor": target.code, "method": "manual", "reason": reason},
+    done.paid_carried += db.session.scalar(
+        select(func.count())
+        .select_from(Commission)
+        .where(bulk.among(Commission.order_id, moved), Commission.state == CommissionState.PAID)
     )
-    db.session.commit()
-    apply_order(order_id)
-    return order
+    rows: list[dict[str, Any]] = []
+    changes: list[tuple[object, dict[str, Any], dict[str, Any]]] = []
+    for order in moving:
+        was = previous.get(order.distributor_id) if order.distributor_id else None
+        code = codes[wanted[order.id]]
+        rows.append(
+            {
+                "id": order.id,
+                "distributor_id": wanted[order.id],
+                "attribution_method": "manual",
+                "attribution_evidence": {
+                    "matched": code,
+                    "previous": was,
+                    "previous_method": order.attribution_method,
+                    "reason": reason,
+                },
+                "commission_context": None,  # frozen again for the new upline by the run
+            }
+        )
+        changes.append(
+            (
+                order.id,
+                {"distributor": was, "method": order.attribution_method},
+                {"distributor": code, "method": "manual", "reason": reason},
+            )
+        )
+    bulk.update_rows(Order.__table__, "id", rows)
+    audit.record_many(actor, "order.reassign", "order", changes)
+    run_orders(moved)  # re-reads the locked orders as just changed
+    done.moved += moved

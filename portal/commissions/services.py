@@ -38,6 +38,7 @@ from portal.commissions.freezing import compute, freeze_contexts
 from portal.commissions.models import Commission, CommissionState
 from portal.commissions.paid import mark_paid
 from portal.commissions.rows import Applied
+from portal.commissions.rows import lock as lock_orders
 from portal.commissions.snapshots import snapshot
 from portal.commissions.states import RISK_PREFIX, Rules
 from portal.commissions.versions import plan_for, plan_version, plan_versions
@@ -56,6 +57,7 @@ __all__ = [
     "chain_for",
     "compute",
     "freeze_contexts",
+    "lock_orders",
     "mark_paid",
     "mature_commissions",
     "plan_for",

@@ -1,13 +1,18 @@
-"""Ops decide on flagged orders: release (commission flows on) or reject (reversed)."""
+"""Ops decide on flagged orders: release (commission flows on) or reject (reversed).
+
+One order or many take the same path (:func:`decide_many`): the orders' commission locks,
+the flags closed with one compare-and-set UPDATE, the audit entries in one INSERT and one
+commission run, a transaction per batch."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, select, update
 
+from portal import bulk
 from portal.accounts.models import User
 from portal.audit import services as audit
-from portal.commissions.services import apply_order
+from portal.commissions.services import lock_orders, run_orders
 from portal.errors import InvalidTransition, ServiceError
 from portal.extensions import db
 from portal.orders.models import Order
@@ -34,29 +39,65 @@ def flags_for(order_ids: list[int]) -> dict[int, list[RiskFlag]]:
     return found
 
 
+BATCH = 1000  # orders per transaction
+
+
 def decide(order_id: int, actor: User, release: bool, reason: str = "") -> None:
     """Close every open flag of the order (compare-and-set: a second click changes
     nothing), audit it, then recompute the order's commissions. Commits."""
+    if not decide_many([order_id], actor, release, reason):
+        raise InvalidTransition(_("This order was already decided."))
+
+
+def decide_many(
+    order_ids: list[int], actor: User, release: bool, reason: str = "", batch: int = BATCH
+) -> list[int]:
+    """Release or reject the open flags of many orders; returns the ids of the orders this
+    call decided (an order with no open flag left — decided already, by this or a
+    concurrent review — is skipped). Commits once per batch.
+
+    The orders' commission locks come first, in id order, as every commission run takes
+    them: two reviews of overlapping orders wait for each other, never deadlock, and each
+    flag is closed by exactly one of them."""
     reason = reason.strip()
     if not release and not reason:
         raise ReviewError(_("Give a reason; it is kept in the audit log."))
     target = FlagStatus.RELEASED if release else FlagStatus.REJECTED
-    closed = db.session.execute(
-        update(RiskFlag)
-        .where(RiskFlag.order_id == order_id, RiskFlag.status == FlagStatus.OPEN)
-        .values(status=target, decided_at=utcnow(), decided_by_id=actor.id, reason=reason or None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not closed:
-        db.session.rollback()
-        raise InvalidTransition(_("This order was already decided."))
-    audit.record(
-        actor,
-        f"risk.{'release' if release else 'reject'}",
-        "order",
-        order_id,
-        {"flags": FlagStatus.OPEN.value},
-        {"flags": target.value, "reason": reason},
-    )
-    db.session.commit()
-    apply_order(order_id)
+    ids = sorted(set(order_ids))
+    decided: list[int] = []
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        lock_orders(chunk)
+        closed = sorted(
+            set(
+                db.session.scalars(
+                    update(RiskFlag)
+                    .where(bulk.among(RiskFlag.order_id, chunk), RiskFlag.status == FlagStatus.OPEN)
+                    .values(
+                        status=target,
+                        decided_at=utcnow(),
+                        decided_by_id=actor.id,
+                        reason=reason or None,
+                    )
+                    .returning(RiskFlag.order_id),
+                    execution_options={"synchronize_session": False},
+                )
+            )
+        )
+        audit.record_many(
+            actor,
+            f"risk.{'release' if release else 'reject'}",
+            "order",
+            [
+                (
+                    order_id,
+                    {"flags": FlagStatus.OPEN.value},
+                    {"flags": target.value, "reason": reason},
+                )
+                for order_id in closed
+            ],
+        )
+        run_orders(closed)
+        db.session.commit()
+        decided += closed
+    return decided

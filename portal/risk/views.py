@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -84,6 +85,36 @@ def _decide(order_id: int, release: bool) -> Response:
         o=order,
         **_rows([order]),
     )
+
+
+@admin.post("/risk/batch")
+def batch() -> Response:
+    """The selected orders released, or rejected with one reason, in one batched run."""
+    form = DecisionForm()
+    action = request.form.get("action", "")
+    if not form.validate() or action not in ("release", "reject"):
+        abort(400)
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()][: review.BATCH]
+    if not ids:
+        flash(_("Select at least one order."), "error")
+        return redirect(url_for("admin_risk.queue"))
+    try:
+        decided = review.decide_many(ids, current_user, action == "release", form.reason.data or "")
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin_risk.queue"))
+    flash(ngettext("%(num)d order decided.", "%(num)d orders decided.", len(decided)), "success")
+    if len(decided) < len(set(ids)):
+        skipped = len(set(ids)) - len(decided)
+        flash(
+            ngettext(
+                "%(num)d selected order was already decided.",
+                "%(num)d selected orders were already decided.",
+                skipped,
+            ),
+            "error",
+        )
+    return redirect(url_for("admin_risk.queue"))
 
 
 @admin.post("/risk/<int:order_id>/release")

@@ -1,5 +1,6 @@
-"""Production readiness: request ids, JSON logs, Prometheus metrics (in-process and in
-Redis), and a worker that finishes its current job on SIGTERM."""
+"""Production readiness: request ids, JSON logs, Prometheus metrics (in one process, and
+added up over processes sharing a multiprocess folder, as gunicorn's workers do), and a
+worker that finishes its current job on SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import logging
 import signal
 import subprocess
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from flask import Flask
@@ -72,47 +75,95 @@ def test_metrics_count_requests_in_process(app: Flask) -> None:
     assert metric(text, 'portal_http_request_duration_seconds_bucket{le="+Inf"}') >= 3
 
 
-def test_metrics_live_in_redis_and_can_require_a_token(app_config, redis_url: str) -> None:
+def test_metrics_can_require_a_token_and_show_the_queues(app_config, redis_url: str) -> None:
     config = {**app_config, "REDIS_URL": redis_url, "PORTAL_METRICS_TOKEN": "s3cret"}
-    first, second = create_app(config), create_app(config)  # two workers, one set of numbers
-    first.test_client().get("/healthz")
-    second.test_client().get("/healthz")
-    assert second.test_client().get("/metrics").status_code == 401
-    text = first.test_client().get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
-    assert metric(text, 'portal_http_requests_total{endpoint="core.healthz",status="200"}') == 2
+    served = create_app(config)
+    served.test_client().get("/healthz")
+    assert served.test_client().get("/metrics").status_code == 401
+    wrong = served.test_client().get("/metrics", headers={"Authorization": "Bearer s3cre"})
+    assert wrong.status_code == 401
+    text = served.test_client().get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
+    assert metric(text, 'portal_http_requests_total{endpoint="core.healthz",status="200"}') >= 1
     for queue in ("intake", "background"):
-        assert f'portal_queue_depth{{queue="{queue}"}} 0' in text
-        assert f'portal_jobs_failed{{queue="{queue}"}} 0' in text
+        assert metric(text, f'portal_queue_depth{{queue="{queue}"}}') == 0
+        assert f'portal_queue_depth{{queue="{queue}"}} 0.0' in text
+        assert f'portal_jobs_failed{{queue="{queue}"}} 0.0' in text
 
 
 def test_metrics_count_webhook_deliveries_by_outcome(
     app: Flask, app_config, redis_url: str
 ) -> None:
-    """Two web workers on one Redis: each delivery's outcome is counted once, with the
-    request that carried it, whichever worker answered."""
+    """Each delivery's outcome is counted once, with the request that carried it."""
     config = {**app_config, "REDIS_URL": redis_url, "WOO_WEBHOOK_SECRET": SECRET}
-    first, second = create_app(config), create_app(config)
+    served = create_app(config)
+    client = served.test_client()
     stored = 'portal_webhook_deliveries_total{outcome="stored"}'
     refused = 'portal_webhook_deliveries_total{outcome="unauthorized"}'
     rejected = 'portal_webhook_deliveries_total{outcome="rejected"}'
     ping = 'portal_webhook_deliveries_total{outcome="ping"}'
-    assert metric(first.test_client().get("/metrics").text, stored) == 0
-
-    assert deliver(first.test_client(), "order.created", woo_order(1)).status_code == 200
-    assert deliver(second.test_client(), "order.created", woo_order(2)).status_code == 200
-    assert (
-        deliver(second.test_client(), "order.created", woo_order(3), secret="x").status_code == 401
-    )
-    assert deliver(first.test_client(), "order.created", b"{oops").status_code == 400
-    pinged = second.test_client().post("/woocommerce/webhook", data=b"webhook_id=9")
-    assert pinged.status_code == 200
-
-    text = second.test_client().get("/metrics").text
-    assert (metric(text, stored), metric(text, refused)) == (2, 1)
-    assert (metric(text, rejected), metric(text, ping)) == (1, 1)
-    # Every delivery is also an ordinary request of the webhook endpoint.
     requests = 'portal_http_requests_total{endpoint="woocommerce.webhook",status="200"}'
-    assert metric(text, requests) == 3
+    fields = (stored, refused, rejected, ping, requests)
+    before = client.get("/metrics").text
+
+    assert deliver(client, "order.created", woo_order(1)).status_code == 200
+    assert deliver(client, "order.created", woo_order(2)).status_code == 200
+    assert deliver(client, "order.created", woo_order(3), secret="x").status_code == 401
+    assert deliver(client, "order.created", b"{oops").status_code == 400
+    assert client.post("/woocommerce/webhook", data=b"webhook_id=9").status_code == 200
+
+    after = client.get("/metrics").text
+    # Every delivery is also an ordinary request of the webhook endpoint.
+    assert [metric(after, f) - metric(before, f) for f in fields] == [2, 1, 1, 1, 3]
+
+
+COUNTING = """
+import sys
+from portal import create_app
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SECRET_KEY": "x" * 32})
+client = app.test_client()
+for _ in range(int(sys.argv[2])):
+    assert client.get("/healthz").status_code == 200
+if sys.argv[3] == "scrape":
+    print(client.get("/metrics").text)
+"""
+
+
+def test_processes_sharing_a_multiprocess_folder_add_up(tmp_path: Path) -> None:
+    """Two web processes count into one PROMETHEUS_MULTIPROC_DIR; a scrape of a third
+    shows the sum, and its own requests only once."""
+    import os
+    import sys
+
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+        "PORTAL_INSTANCE_PATH": str(tmp_path),
+        "REDIS_URL": "",
+    }
+    database = f"sqlite:///{tmp_path / 'portal.db'}"
+
+    def run(count: int, then: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", COUNTING, database, str(count), then],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    run(3, "exit")
+    run(4, "exit")
+    text = run(2, "scrape")
+    healthz = 'portal_http_requests_total{endpoint="core.healthz",status="200"}'
+    assert metric(text, healthz) == 9
+    assert metric(text, "portal_http_request_duration_seconds_count") == 9
+    assert metric(text, 'portal_http_request_duration_seconds_bucket{le="+Inf"}') == 9
+    assert len(list(folder.glob("*.db"))) >= 3  # one file per process and kind
 
 
 def test_the_worker_finishes_its_job_on_sigterm(
@@ -146,6 +197,11 @@ def test_the_worker_finishes_its_job_on_sigterm(
         assert job.get_status() == JobStatus.FINISHED
 
 
+def _get(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+        return answer.read().decode()
+
+
 def test_gunicorn_serves_the_app_with_the_shipped_config(tmp_path: Path) -> None:
     import sys
 
@@ -169,6 +225,13 @@ def test_gunicorn_serves_the_app_with_the_shipped_config(tmp_path: Path) -> None
         status, headers, _ = wait_until_serving(server, f"http://127.0.0.1:{port}/healthz")
         assert status == 200
         assert headers["X-Request-ID"]
+        # The workers count into one multiprocess folder: whichever worker answers the
+        # scrape, it shows every worker's requests.
+        healthz = 'portal_http_requests_total{endpoint="core.healthz",status="200"}'
+        before = metric(_get(port, "/metrics"), healthz)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: _get(port, "/healthz"), range(40)))
+        assert {metric(_get(port, "/metrics"), healthz) - before for _ in range(4)} == {40}
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=40) == 0
     finally:
