@@ -16,16 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
+from portal import bulk
 from portal.accounts.services import keyed_hash
 from portal.extensions import db
 from portal.orders.models import Order, OrderLine
@@ -114,16 +115,30 @@ class OrderData:
     @cached_property
     def digest(self) -> str:
         """The copy's content, without what the portal adds (attribution, categories);
-        worked out once per copy (is_news and _apply both ask)."""
-        content = asdict(self)
-        for name in ("attribution", "referral", "modified_at"):
-            content.pop(name)
-        if not content["coupon_uses"]:  # the digests of orders stored before it stay
-            content.pop("coupon_uses")
-        for line in content["lines"]:
-            line.pop("category_ids")
+        worked out once per copy. The content is what ``dataclasses.asdict`` gives (the
+        digests of stored orders stay comparable), built field by field: ``asdict``
+        deep-copies every value and took as long as storing the order."""
+        content = {name: getattr(self, name) for name in _DIGESTED}
+        content["lines"] = [_fields(line, _LINE_DIGESTED) for line in self.lines]
+        content["refunds"] = [_fields(note, _NOTE_FIELDS) for note in self.refunds]
+        if self.coupon_uses:  # the digests of orders stored before it stay
+            content["coupon_uses"] = [_fields(use, _USE_FIELDS) for use in self.coupon_uses]
         text = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _names(cls: type, *left_out: str) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in left_out)
+
+
+def _fields(item: object, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in names}
+
+
+_DIGESTED = _names(OrderData, "attribution", "referral", "modified_at", "coupon_uses")
+_LINE_DIGESTED = _names(LineData, "category_ids")
+_NOTE_FIELDS = _names(RefundNote)
+_USE_FIELDS = _names(CouponUse)
 
 
 @dataclass(frozen=True)
@@ -375,7 +390,8 @@ def _write(changed: Sequence[_Held]) -> None:
     new = [order for order in changed if order.id is None]
     existing = [order for order in changed if order.id is not None]
     if new:
-        blank = dict.fromkeys(_ATTRIBUTION) | {"commission_context": None}
+        # A column the ORM would not have set is SQL NULL, not JSON null.
+        blank = dict.fromkeys(_ATTRIBUTION) | {"attribution_evidence": null()}
         rows = [
             {"shop": order.copy.shop, "shop_order_id": order.copy.shop_order_id}
             | blank
@@ -385,8 +401,8 @@ def _write(changed: Sequence[_Held]) -> None:
             for order in new
             if order.copy is not None
         ]
-        inserted = db.session.execute(
-            insert(orders).returning(orders.c.shop, orders.c.shop_order_id, orders.c.id), rows
+        inserted = bulk.insert_rows(
+            orders, rows, returning=(orders.c.shop, orders.c.shop_order_id, orders.c.id)
         )
         ids = {(shop, shop_order_id): id_ for shop, shop_order_id, id_ in inserted}
         for order in new:
@@ -415,8 +431,7 @@ def _write(changed: Sequence[_Held]) -> None:
             else:
                 kept.append({"id": line_id} | columns)
     _update(lines, kept)
-    if added:
-        db.session.execute(insert(lines), added)
+    bulk.insert_rows(lines, added)
     _forget([order.id for order in existing if order.id is not None])
 
 
