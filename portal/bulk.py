@@ -62,14 +62,17 @@ def _array_type(column: Column[Any]) -> Any:
     return Text() if isinstance(column.type, JSON) else column.type
 
 
+_NULL = null()  # SQL NULL (a singleton)
+
+
 def _array_item(value: Any, json_column: bool) -> Any:
     if not json_column:
         return value
-    return None if value is null() else json.dumps(value)
+    return None if value is _NULL else json.dumps(value)
 
 
 def _differs(a: Any, b: Any) -> bool:
-    if a is null() or b is null():  # a SQL construct: compared by identity
+    if a is _NULL or b is _NULL:  # a SQL construct: compared by identity
         return a is not b
     return bool(a != b)
 
