@@ -6,8 +6,10 @@ into rows (``INSERT … SELECT … FROM unnest(…)``): the server plans and run
 whatever the row count, and psycopg parses a short query with one parameter per column (it
 does not cache the parse of the long ``VALUES (…), (…)`` lists an executemany with RETURNING
 is rewritten into). Elsewhere (SQLite) rows go through an executemany. Arrays suit numbers,
-dates and short strings; psycopg escapes text arrays in Python, so JSON documents (long,
-full of quotes) are better sent one per row.
+dates and short strings; a JSON column's values go as a text array of their documents,
+cast back to JSON by the server (``None`` is JSON ``null``, as the JSON type stores it;
+``sqlalchemy.null()`` is SQL NULL) — psycopg escapes text arrays in Python, so long JSON
+documents (full of quotes) are better sent one per row.
 
 Core statements: no ORM objects, no unit of work, no Python-side column defaults — every
 row carries every column it sets, and all rows of one call carry the same columns.
@@ -15,6 +17,7 @@ row carries every column it sets, and all rows of one call carry the same column
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -25,11 +28,14 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
     column,
     func,
     insert,
+    null,
     select,
     update,
 )
@@ -51,6 +57,26 @@ def among(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bo
     return column.in_(values)
 
 
+def _array_type(column: Column[Any]) -> Any:
+    """The type of a column's array: JSON documents travel as text."""
+    return Text() if isinstance(column.type, JSON) else column.type
+
+
+_NULL = null()  # SQL NULL (a singleton)
+
+
+def _array_item(value: Any, json_column: bool) -> Any:
+    if not json_column:
+        return value
+    return None if value is _NULL else json.dumps(value)
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if a is _NULL or b is _NULL:  # a SQL construct: compared by identity
+        return a is not b
+    return bool(a != b)
+
+
 @lru_cache(maxsize=128)
 def _unnest_insert(
     table: Table,
@@ -64,13 +90,22 @@ def _unnest_insert(
     arrays = [name for name in names if name in varying]
     source = (
         func.unnest(
-            *(bindparam(f"{name}_array", type_=ARRAY(table.c[name].type)) for name in arrays)
+            *(
+                bindparam(f"{name}_array", type_=ARRAY(_array_type(table.c[name])))
+                for name in arrays
+            )
         )
         .table_valued(*arrays)
         .render_derived()
     )
     columns = [
-        source.c[name] if name in varying else bindparam(f"{name}_value", type_=table.c[name].type)
+        (
+            cast(source.c[name], table.c[name].type)
+            if isinstance(table.c[name].type, JSON)
+            else source.c[name]
+        )
+        if name in varying
+        else bindparam(f"{name}_value", type_=table.c[name].type)
         for name in names
     ]
     statement = insert(table).from_select(names, select(*columns))
@@ -89,12 +124,13 @@ def insert_rows(
         # sent once, not as an array: psycopg dumps array items one by one.
         first = rows[0]
         names = tuple(first)
-        varying = frozenset(n for n in names if any(row[n] != first[n] for row in rows))
+        varying = frozenset(n for n in names if any(_differs(row[n], first[n]) for row in rows))
         varying = varying or frozenset(names[:1])  # one array at least: it makes the rows
         params: dict[str, Any] = {}
         for name in names:
             if name in varying:
-                params[f"{name}_array"] = [row[name] for row in rows]
+                json_column = isinstance(table.c[name].type, JSON)
+                params[f"{name}_array"] = [_array_item(row[name], json_column) for row in rows]
             else:
                 params[f"{name}_value"] = first[name]
         statement = _unnest_insert(table, names, varying, tuple(returning))

@@ -76,13 +76,16 @@ class LazyOrders:
     count: int
     make: Callable[[int], dict[str, Any]]
     _latest: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
+    _making: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def latest(self) -> dict[int, dict[str, Any]]:
-        """The latest copy of each order, by id (made once, then kept)."""
-        if not self._latest:
-            for n in range(1, self.count + 1):
-                copy = self.make(n)
-                self._latest[copy["id"]] = copy
+        """The latest copy of each order, by id (made once, then kept; requests served at
+        the same time wait for it, not read it half made)."""
+        with self._making:
+            if not self._latest:
+                for n in range(1, self.count + 1):
+                    copy = self.make(n)
+                    self._latest[copy["id"]] = copy
         return self._latest
 
     def page(self, after: str | None, page: int, per_page: int) -> tuple[list[dict], int]:

@@ -20,9 +20,11 @@ from sqlalchemy import select
 from plugins.woocommerce_bridge import credentials, mapping
 from plugins.woocommerce_bridge.client import WooClient, WooError, WooNotFound
 from plugins.woocommerce_bridge.models import WooRefund
+from portal import bulk
 from portal.catalogue.models import Product
 from portal.commissions.models import PlanOverride
 from portal.extensions import db
+from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 PER_REQUEST = 100  # ids per ``include=`` request (the REST API's page size)
@@ -90,20 +92,25 @@ def refund_splits(payloads: Sequence[Any], shop: Shop) -> dict[str, mapping.Refu
             "refunds of orders %s counted as estimated: no REST keys", sorted(set(missing.values()))
         )
         return splits
+    read, now = [], utcnow()
     for order_id, refund in _read_refunds(missing, shop):
         refund_id = mapping.refund_ids({"refunds": [refund]})[0]
         split = mapping.refund_split(refund)
         if refund_id not in splits:
-            db.session.merge(
-                WooRefund(
-                    refund_id=refund_id,
-                    shop_order_id=order_id,
-                    amount=str(split.amount),
-                    has_lines=split.has_lines,
-                    goods={line: str(amount) for line, amount in split.goods.items()},
-                )
+            read.append(
+                {
+                    "refund_id": refund_id,
+                    "shop_order_id": order_id,
+                    "amount": str(split.amount),
+                    "has_lines": split.has_lines,
+                    "goods": {line: str(amount) for line, amount in split.goods.items()},
+                    "read_at": now,
+                }
             )
         splits[refund_id] = split
+    # Kept in one statement (a drain that read the same refund meanwhile makes this batch
+    # fail on the key: its orders are then taken one by one, and find the refund kept).
+    bulk.insert_rows(WooRefund.__table__, read)
     return splits
 
 

@@ -190,3 +190,36 @@ def test_mapping_a_batch_costs_the_same_queries_whatever_its_size(shop, make_dis
         ]
 
     assert statements(batch(6)) == statements(batch(60))
+
+
+def test_each_order_is_mapped_once_by_the_drain_and_the_sync(
+    shop, app_config, make_distributor, monkeypatch
+) -> None:
+    """The evidence of who referred an order is read from its payload once, whichever
+    way it came; the core intake does the rest (attribution, categories)."""
+    _, code = make_distributor("seller@shop.example")
+    read: list[str] = []
+    referral = mapping.referral
+
+    def counted(payload: dict[str, Any]) -> Any:
+        read.append(str(payload["id"]))
+        return referral(payload)
+
+    monkeypatch.setattr(mapping, "referral", counted)
+    down = create_app({**app_config, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    down.config["WOO_WEBHOOK_SECRET"] = SECRET
+    client = down.test_client()  # stored, nothing drained yet
+    for n in range(1, 6):
+        deliver(client, "order.created", woo_order(n, coupons=[code]), delivery=str(n))
+    with shop.app_context():
+        assert inbox.drain() == 5
+    assert sorted(read) == ["1", "2", "3", "4", "5"]
+    read.clear()
+    fake = FakeShop(lazy_orders=LazyOrders(5, lambda n: woo_order(10 + n, coupons=[code])))
+    with ShopServer(fake) as server, rest_keys(shop, server.url):
+        result = shop.test_cli_runner().invoke(args=["woo", "sync", "--full"])
+        assert result.exit_code == 0, result.output
+    assert sorted(read) == ["11", "12", "13", "14", "15"]
+    with shop.app_context():
+        credited = db.session.scalars(select(Order.attribution_method)).all()
+        assert credited == ["coupon"] * 10
