@@ -128,12 +128,14 @@ def _init_extensions(app: Flask) -> None:
     from portal.centre import team
     from portal.ledger import guard
     from portal.pickup import services as pickup
+    from portal.reports import rollups
     from portal.risk import devices
 
     guard.install()
     team.install()
     devices.install()  # sign-ins record their devices (accounts does not import risk)
     pickup.install()  # orders collected at pickup points (orders does not import pickup)
+    rollups.install()  # every commit settles the report rollups its changes made stale
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -26,6 +26,7 @@ from portal.materials.models import Material
 from portal.notifications.models import JobCursor, Notification
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.pickup.models import GroupRound, Handover, PickupPoint
+from portal.reports.models import Rollup, RollupDue
 from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
 from portal.withdrawals.credit_models import StoreCredit
@@ -65,6 +66,8 @@ __all__ = [
     "PosterTemplate",
     "Product",
     "RiskFlag",
+    "Rollup",
+    "RollupDue",
     "Setting",
     "ShopAccount",
     "Statement",

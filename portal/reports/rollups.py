@@ -1,0 +1,313 @@
+"""Keeping the report rollups (:class:`~portal.reports.models.Rollup`) exact.
+
+Which keys are stale is noted by the database: triggers on ``orders``, ``commissions`` and
+``risk_flags`` (created by the migration) write the (UTC day, distributor) keys a change
+touches — before and after it: a re-assigned order is stale for its old distributor and
+its new one — to ``report_due``, whoever wrote the change. :func:`settle`, run by every
+session commit before it ends (:func:`install`), takes the keys its transaction noted and
+recomputes their day rows from the base tables with the one definition of the figures
+(``risk.qualifying`` for qualifying orders); the month, year and everyone rows move by the
+same difference. So the rollups change in the transaction that changed the base tables —
+a rollback or a crash undoes both — and a writer cannot forget them.
+
+Concurrent commits that touch the same key are serialised on its day row (locked before it
+is recomputed, so the second recomputes after the first committed and sees its change);
+rows are locked in one order (day rows, then the others sorted), so they cannot deadlock.
+:func:`rebuild` (``portal reports rebuild``) recomputes everything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, delete, event, func, literal, select, text, tuple_, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
+
+from portal import bulk
+from portal.commissions.models import Commission, CommissionState
+from portal.money import Money
+from portal.orders.models import VOID_STATUSES, Order
+from portal.reports.models import EVERYONE, SPANS, STATE_COLUMNS, Rollup, RollupDue
+from portal.risk import qualifying
+from portal.timeutil import as_date, utc_date
+
+Key = tuple[date, int]  # (UTC day, distributor id)
+VALUES = ("orders", "sales", "qualifying_orders", "qualifying_sales", *STATE_COLUMNS)
+ZERO = Decimal(0)
+CHUNK = 1000  # keys per statement (SQLite allows 32,766 parameters)
+
+
+def start_of(span: str, day: date) -> date:
+    """The first day of the ``span`` that holds ``day``."""
+    if span == "month":
+        return day.replace(day=1)
+    if span == "year":
+        return day.replace(month=1, day=1)
+    return day
+
+
+class _month_start(FunctionElement[Any]):
+    """The first day of the month of a date column."""
+
+    inherit_cache = True
+    name = "month_start"
+
+
+class _year_start(FunctionElement[Any]):
+    """The first day of the year of a date column."""
+
+    inherit_cache = True
+    name = "year_start"
+
+
+@compiles(_month_start)
+def _month_start_sqlite(element: _month_start, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(_month_start, "postgresql")
+def _month_start_postgresql(element: _month_start, compiler: Any, **kw: Any) -> str:
+    return f"date_trunc('month', {compiler.process(element.clauses, **kw)})::date"
+
+
+@compiles(_year_start)
+def _year_start_sqlite(element: _year_start, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of year')"
+
+
+@compiles(_year_start, "postgresql")
+def _year_start_postgresql(element: _year_start, compiler: Any, **kw: Any) -> str:
+    return f"date_trunc('year', {compiler.process(element.clauses, **kw)})::date"
+
+
+_STARTS = {"month": _month_start, "year": _year_start}
+
+
+def _upsert(session: Session, table: Table) -> Any:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _zero() -> dict[str, Any]:
+    return {name: 0 if name.endswith("orders") else ZERO for name in VALUES}
+
+
+def _chunks(keys: list[Key]) -> Iterator[list[Key]]:
+    for n in range(0, len(keys), CHUNK):
+        yield keys[n : n + CHUNK]
+
+
+def settle(session: Session) -> None:
+    """Recompute the keys this transaction made stale (a ``before_commit`` listener).
+
+    One indexed read of an empty table when nothing changed; on SQLite a plain read, so a
+    read-only commit does not take the database's write lock."""
+    session.flush()  # the unit of work's pending changes fire their triggers now
+    if session.execute(select(RollupDue.id).limit(1)).first() is None:
+        return
+    due = session.execute(delete(RollupDue).returning(RollupDue.day, RollupDue.distributor_id))
+    refresh(session, {(as_date(day), distributor_id) for day, distributor_id in due})
+
+
+def install(session_class: type[Session] = Session) -> None:
+    """Settle the rollups in every session commit (idempotent: create_app may run many
+    times)."""
+    if not event.contains(session_class, "before_commit", settle):
+        event.listen(session_class, "before_commit", settle)
+
+
+def refresh(session: Session, keys: Collection[Key]) -> None:
+    """Recompute the day rows of ``keys`` from the base tables, and move their month,
+    year and everyone rows by the difference. Idempotent."""
+    ordered = sorted(set(keys))
+    for chunk in _chunks(ordered):
+        _refresh(session, chunk)
+
+
+def _refresh(session: Session, keys: list[Key]) -> None:
+    table = Rollup.__table__
+    c = table.c
+    # A row for every key (so there is one to lock), then the lock, then the old figures.
+    session.execute(
+        _upsert(session, table).on_conflict_do_nothing(),
+        [{"span": "day", "start": day, "distributor_id": who, **_zero()} for day, who in keys],
+    )
+    old = {
+        (as_date(row.start), row.distributor_id): row
+        for row in session.execute(
+            select(table)
+            .where(c.span == "day", tuple_(c.start, c.distributor_id).in_(keys))
+            .order_by(c.start, c.distributor_id)
+            .with_for_update()
+        )
+    }
+    new = recompute(session, keys)
+    moves: dict[tuple[int, date, int], dict[str, Any]] = defaultdict(_zero)
+    for key in keys:
+        before, after = old[key], new[key]
+        difference = {name: after[name] - getattr(before, name) for name in VALUES}
+        if not any(difference.values()):
+            continue
+        day, who = key
+        for rank, span in enumerate(SPANS):
+            for target in (who, EVERYONE):
+                moved = moves[(rank, start_of(span, day), target)]
+                for name, value in difference.items():
+                    moved[name] += value
+    if not moves:
+        return
+    statement = _upsert(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[c.span, c.start, c.distributor_id],
+        set_={name: c[name] + statement.excluded[name] for name in VALUES},
+    )
+    session.execute(
+        statement,
+        [
+            {"span": SPANS[rank], "start": start, "distributor_id": who, **moved}
+            for (rank, start, who), moved in sorted(moves.items())
+        ],
+    )
+
+
+def _bounds(keys: Collection[Key]) -> tuple[list[int], datetime, datetime]:
+    days = [day for day, _ in keys]
+    return (
+        sorted({who for _, who in keys}),
+        datetime.combine(min(days), time(), UTC),
+        datetime.combine(max(days) + timedelta(days=1), time(), UTC),
+    )
+
+
+def _sold() -> Any:
+    """Orders sold per (day, seller): count, sales, qualifying count and sales."""
+    day = utc_date(Order.created_at_shop)
+    counts = qualifying.qualifies()
+    return select(
+        day.label("day"),
+        Order.distributor_id.label("distributor_id"),
+        func.count().label("orders"),
+        func.sum(Order.net_total).label("sales"),
+        func.count().filter(counts).label("qualifying_orders"),
+        func.coalesce(func.sum(Order.net_total).filter(counts), 0).label("qualifying_sales"),
+    ).where(Order.distributor_id.is_not(None), Order.status.not_in(VOID_STATUSES))
+
+
+def _earned() -> Any:
+    """Commissions per (day of the order, beneficiary), one sum per state."""
+    day = utc_date(Commission.order_created_at)
+    return select(
+        day.label("day"),
+        Commission.beneficiary_id.label("distributor_id"),
+        *(
+            func.coalesce(func.sum(Commission.amount).filter(Commission.state == state), 0).label(
+                state.value
+            )
+            for state in CommissionState
+        ),
+    )
+
+
+def recompute(session: Session, keys: Collection[Key]) -> dict[Key, dict[str, Any]]:
+    """The day figures of ``keys`` from the base tables (two grouped reads)."""
+    found = {key: _zero() for key in keys}
+    if not found:
+        return found
+    ids, start, end = _bounds(found)
+    sold = _sold().where(
+        bulk.among(Order.distributor_id, ids),
+        Order.created_at_shop >= start,
+        Order.created_at_shop < end,
+    )
+    earned = _earned().where(
+        bulk.among(Commission.beneficiary_id, ids),
+        Commission.order_created_at >= start,
+        Commission.order_created_at < end,
+    )
+    for statement in (
+        sold.group_by(utc_date(Order.created_at_shop), Order.distributor_id),
+        earned.group_by(utc_date(Commission.order_created_at), Commission.beneficiary_id),
+    ):
+        for row in session.execute(statement).mappings():
+            figures = found.get((as_date(row["day"]), row["distributor_id"]))
+            if figures is not None:  # the bounds hold other days of these distributors
+                for name in VALUES:
+                    if name in row:
+                        figures[name] = type(figures[name])(row[name])
+    return found
+
+
+def rebuild(session: Session) -> int:
+    """Recompute every rollup from the base tables, in the caller's transaction (the
+    table is locked on PostgreSQL, so commits that settle keys meanwhile wait for it).
+    Returns the number of day rows per distributor."""
+    table = Rollup.__table__
+    c = table.c
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE report_rollups IN EXCLUSIVE MODE"))
+    session.execute(delete(RollupDue))
+    session.execute(delete(Rollup))
+    zero = literal(ZERO, Money)
+    sold = _sold().group_by(utc_date(Order.created_at_shop), Order.distributor_id).subquery()
+    earned = (
+        _earned()
+        .group_by(utc_date(Commission.order_created_at), Commission.beneficiary_id)
+        .subquery()
+    )
+    both = union_all(
+        select(
+            sold.c.day,
+            sold.c.distributor_id,
+            sold.c.orders,
+            sold.c.sales,
+            sold.c.qualifying_orders,
+            sold.c.qualifying_sales,
+            *(zero.label(name) for name in STATE_COLUMNS),
+        ),
+        select(
+            earned.c.day,
+            earned.c.distributor_id,
+            literal(0).label("orders"),
+            zero.label("sales"),
+            literal(0).label("qualifying_orders"),
+            zero.label("qualifying_sales"),
+            *(earned.c[name] for name in STATE_COLUMNS),
+        ),
+    ).subquery()
+    sums = [func.sum(both.c[name]) for name in VALUES]
+    session.execute(
+        table.insert().from_select(
+            ["span", "start", "distributor_id", *VALUES],
+            select(literal("day"), both.c.day, both.c.distributor_id, *sums).group_by(
+                both.c.day, both.c.distributor_id
+            ),
+        )
+    )
+    days = session.scalar(select(func.count()).select_from(table)) or 0
+    day_sums = [func.sum(c[name]) for name in VALUES]
+    session.execute(
+        table.insert().from_select(
+            ["span", "start", "distributor_id", *VALUES],
+            select(literal("day"), c.start, literal(EVERYONE), *day_sums)
+            .where(c.span == "day")
+            .group_by(c.start),
+        )
+    )
+    for span in SPANS[1:]:
+        start = _STARTS[span](c.start)
+        session.execute(
+            table.insert().from_select(
+                ["span", "start", "distributor_id", *VALUES],
+                select(literal(span), start, c.distributor_id, *day_sums)
+                .where(c.span == "day")
+                .group_by(start, c.distributor_id),
+            )
+        )
+    return days
