@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import threading
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal as D
@@ -335,3 +336,47 @@ def test_the_csv_equals_the_recomputation(app: Flask, plan, make_user, make_dist
         [e.code, e.name, e.level or "", str(e.orders)] for e in expected
     ]
     assert [(D(r[4]), D(r[5])) for r in rows[1:]] == [(e.sales, e.commission) for e in expected]
+
+
+def test_concurrent_commits_on_one_key_stay_exact(app: Flask, plan, make_distributor) -> None:
+    """Two intakes selling for one distributor on one day commit at the same moment: the
+    second recomputes the key after the first committed, so neither change is lost."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time")
+    seller, _ = make_distributor("s@shop.example")
+    child, _ = make_distributor("c@shop.example", parent_id=seller)
+    errors: list[BaseException] = []
+
+    def sell(keys: list[str], barrier: threading.Barrier) -> None:
+        try:
+            with app.app_context():
+                batch = [copy(k, child, f"{10 + len(k)}.50", "processing", 0, 0) for k in keys]
+                barrier.wait()
+                deliver(batch)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    for round_ in range(5):
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(
+                target=sell, args=([f"{round_}-{side}-{n}" for n in range(3)], barrier)
+            )
+            for side in ("a", "b")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not errors
+    with app.app_context():
+        assert stored_rollups() == expected_rollups()
+        assert (
+            db.session.scalar(
+                select(func.sum(Rollup.orders)).where(
+                    Rollup.span == "day", Rollup.distributor_id == EVERYONE
+                )
+            )
+            == 30
+        )
