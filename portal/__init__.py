@@ -269,6 +269,7 @@ def _register_jobs(app: Flask) -> None:
     from portal.notifications.jobs import notify_available_commissions, notify_new_commissions
     from portal.notifications.mail import attach_to, deliver_emails
     from portal.notifications.models import NotificationKind
+    from portal.reports.rollups import close_past_click_days
     from portal.withdrawals import credit, paypal, statements
 
     jobs.every(app, 3600, purge_old_login_failures, timeout=300)
@@ -287,5 +288,6 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 300, announce_new_materials, timeout=300)
     jobs.every(app, 86400, statements.issue_last_month, timeout=3600)
     jobs.every(app, 300, paypal.poll, timeout=300)
+    jobs.every(app, 3600, close_past_click_days, timeout=300)
     credit.connect(app)
     attach_to(app, NotificationKind.WITHDRAWAL_PAID, statements.attachments)

@@ -26,7 +26,7 @@ from portal.materials.models import Material
 from portal.notifications.models import JobCursor, Notification
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.pickup.models import GroupRound, Handover, PickupPoint
-from portal.reports.models import Rollup, RollupDue
+from portal.reports.models import ClickDay, Rollup, RollupDue
 from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
 from portal.withdrawals.credit_models import StoreCredit
@@ -41,6 +41,7 @@ __all__ = [
     "CampaignPrize",
     "CampaignTier",
     "Click",
+    "ClickDay",
     "Commission",
     "CommissionEvent",
     "CommissionPlan",

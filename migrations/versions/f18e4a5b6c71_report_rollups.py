@@ -121,6 +121,49 @@ def _sqlite_statements(table, spec):
     ]
 
 
+# A click written into a closed day (a backdated insert, a deletion) reopens it: its count
+# is then read from the clicks until the hourly job closes it again.
+PG_CLICKS = [
+    """CREATE OR REPLACE FUNCTION report_click_days_reopen() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    DELETE FROM report_click_days
+    WHERE day IN (SELECT (created_at AT TIME ZONE 'UTC')::date FROM new_rows);
+  END IF;
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    DELETE FROM report_click_days
+    WHERE day IN (SELECT (created_at AT TIME ZONE 'UTC')::date FROM old_rows);
+  END IF;
+  RETURN NULL;
+END
+$$ LANGUAGE plpgsql""",
+    *(
+        f"CREATE TRIGGER report_click_days_{event.lower()} AFTER {event} ON clicks "
+        f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION report_click_days_reopen()"
+        for event, referencing in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        )
+    ),
+    "INSERT INTO report_click_days (day, clicks) "
+    "SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FROM clicks "
+    "WHERE created_at < date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' "
+    "GROUP BY 1",
+]
+SQLITE_CLICKS = [
+    "CREATE TRIGGER report_click_days_insert AFTER INSERT ON clicks BEGIN "
+    "DELETE FROM report_click_days WHERE day = date(NEW.created_at); END",
+    "CREATE TRIGGER report_click_days_update AFTER UPDATE OF created_at ON clicks BEGIN "
+    "DELETE FROM report_click_days WHERE day = date(OLD.created_at); "
+    "DELETE FROM report_click_days WHERE day = date(NEW.created_at); END",
+    "CREATE TRIGGER report_click_days_delete AFTER DELETE ON clicks BEGIN "
+    "DELETE FROM report_click_days WHERE day = date(OLD.created_at); END",
+    "INSERT INTO report_click_days (day, clicks) SELECT date(created_at), count(*) FROM clicks "
+    "WHERE date(created_at) < date('now') GROUP BY 1",
+]
+
+
 def _backfill(day):
     """Every rollup from the base tables (what portal.reports.rollups.rebuild does)."""
     qualifies = (
@@ -179,7 +222,15 @@ def upgrade():
         sa.Column("distributor_id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "report_click_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day"),
+    )
     postgres = op.get_bind().dialect.name == "postgresql"
+    for statement in PG_CLICKS if postgres else SQLITE_CLICKS:
+        op.execute(statement)
     for table, spec in SOURCES.items():
         for statement in (_pg_statements if postgres else _sqlite_statements)(table, spec):
             op.execute(statement)
@@ -208,6 +259,14 @@ def downgrade():
         else:
             for event in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS report_due_{table}_{event}")
+    if postgres:
+        for event in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS report_click_days_{event} ON clicks")
+        op.execute("DROP FUNCTION IF EXISTS report_click_days_reopen()")
+    else:
+        for event in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS report_click_days_{event}")
+    op.drop_table("report_click_days")
     op.drop_table("report_due")
     op.drop_index("ix_report_rollups_distributor", table_name="report_rollups")
     op.drop_index("ix_report_rollups_best", table_name="report_rollups")

@@ -65,3 +65,16 @@ class RollupDue(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)
     distributor_id: Mapped[int]
+
+
+class ClickDay(db.Model):
+    """The clicks of a closed UTC day (before today), counted once by
+    :func:`portal.reports.rollups.close_click_days`. A day without a row is counted from
+    the clicks themselves; a click written into a closed day — a backdated insert, a
+    deletion — removes its day's row (a trigger), so the count is never stale. Redirects
+    write today's clicks, whose day has no row: they touch no row of this table."""
+
+    __tablename__ = "report_click_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    clicks: Mapped[int]

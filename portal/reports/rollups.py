@@ -14,6 +14,10 @@ Concurrent commits that touch the same key are serialised on its day row (locked
 is recomputed, so the second recomputes after the first committed and sees its change);
 rows are locked in one order (day rows, then the others sorted), so they cannot deadlock.
 :func:`rebuild` (``portal reports rebuild``) recomputes everything.
+
+Clicks are counted per closed day instead (:class:`~portal.reports.models.ClickDay`, by
+:func:`close_click_days`, hourly): they are written one per redirect, and a per-day row
+every redirect updated would make them wait on each other.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from portal import bulk
 from portal.commissions.models import Commission, CommissionState
+from portal.links.models import Click
 from portal.money import Money
 from portal.orders.models import VOID_STATUSES, Order
-from portal.reports.models import EVERYONE, SPANS, STATE_COLUMNS, Rollup, RollupDue
+from portal.reports.models import EVERYONE, SPANS, STATE_COLUMNS, ClickDay, Rollup, RollupDue
 from portal.risk import qualifying
-from portal.timeutil import as_date, utc_date
+from portal.timeutil import as_date, utc_date, utcnow
 
 Key = tuple[date, int]  # (UTC day, distributor id)
 VALUES = ("orders", "sales", "qualifying_orders", "qualifying_sales", *STATE_COLUMNS)
@@ -244,6 +249,56 @@ def recompute(session: Session, keys: Collection[Key]) -> dict[Key, dict[str, An
     return found
 
 
+def close_click_days(session: Session, today: date, back: int = 400) -> int:
+    """Count the clicks of the days before ``today`` (up to ``back`` days) that have no
+    :class:`ClickDay` yet, in the caller's transaction. Returns the days closed.
+
+    On PostgreSQL the clicks table is locked against writes meanwhile (``SHARE``: a click
+    being written commits first and is counted; redirects wait the few milliseconds of
+    the count), so a backdated click cannot slip between the count and its row."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE clicks IN SHARE MODE"))
+    first = today - timedelta(days=back)
+    closed = set(
+        map(
+            as_date,
+            session.scalars(
+                select(ClickDay.day).where(ClickDay.day >= first, ClickDay.day < today)
+            ),
+        )
+    )
+    missing = [
+        first + timedelta(days=n) for n in range(back) if first + timedelta(days=n) not in closed
+    ]
+    if not missing:
+        return 0
+    day = utc_date(Click.created_at)
+    counted = {
+        as_date(d): n
+        for d, n in session.execute(
+            select(day, func.count())
+            .where(
+                Click.created_at >= datetime.combine(missing[0], time(), UTC),
+                Click.created_at < datetime.combine(today, time(), UTC),
+            )
+            .group_by(day)
+        )
+    }
+    session.execute(
+        ClickDay.__table__.insert(), [{"day": d, "clicks": counted.get(d, 0)} for d in missing]
+    )
+    return len(missing)
+
+
+def close_past_click_days() -> int:
+    """The hourly job: :func:`close_click_days` up to today, committed."""
+    from portal.extensions import db
+
+    closed = close_click_days(db.session, utcnow().date())
+    db.session.commit()
+    return closed
+
+
 def rebuild(session: Session) -> int:
     """Recompute every rollup from the base tables, in the caller's transaction (the
     table is locked on PostgreSQL, so commits that settle keys meanwhile wait for it).
@@ -254,6 +309,8 @@ def rebuild(session: Session) -> int:
         session.execute(text("LOCK TABLE report_rollups IN EXCLUSIVE MODE"))
     session.execute(delete(RollupDue))
     session.execute(delete(Rollup))
+    session.execute(delete(ClickDay))
+    close_click_days(session, utcnow().date())
     zero = literal(ZERO, Money)
     sold = _sold().group_by(utc_date(Order.created_at_shop), Order.distributor_id).subquery()
     earned = (

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from portal.centre.periods import Period
@@ -19,7 +19,7 @@ from portal.commissions.models import CommissionState
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.links.models import Click
-from portal.reports.models import EVERYONE, Rollup
+from portal.reports.models import EVERYONE, ClickDay, Rollup
 from portal.reports.rollups import start_of
 from portal.timeutil import as_date
 
@@ -134,6 +134,45 @@ def _per_distributor(first: date, last: date) -> Select[Any]:
     ).where(_in(tiles(first, last)), Rollup.distributor_id != EVERYONE)
 
 
+def _clicks(first: date, last: date) -> int:
+    """The range's clicks: the closed days' counts, and the other days (today, a day
+    reopened by a backdated click) counted from the clicks, one range per run of days."""
+    closed = dict(
+        db.session.execute(
+            select(ClickDay.day, ClickDay.clicks).where(ClickDay.day >= first, ClickDay.day <= last)
+        ).all()
+    )
+    counted = {as_date(day): clicks for day, clicks in closed.items()}
+    runs: list[tuple[date, date]] = []  # [start, end) of the days not closed
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        if day in counted:
+            continue
+        if runs and runs[-1][1] == day:
+            runs[-1] = (runs[-1][0], day + timedelta(days=1))
+        else:
+            runs.append((day, day + timedelta(days=1)))
+    live = 0
+    if runs:
+        live = db.session.scalar(
+            select(func.count()).where(
+                or_(
+                    *(
+                        and_(
+                            Click.created_at >= _midnight(start), Click.created_at < _midnight(end)
+                        )
+                        for start, end in runs
+                    )
+                )
+            )
+        )
+    return sum(counted.values()) + (live or 0)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
 def report(period: Period, top: int = 10) -> Report:
     """Everything on the reports page for ``period`` (whole UTC days): the range's day
     totals (one row a day), one count of the clicks, the distributors per level and the
@@ -150,9 +189,7 @@ def report(period: Period, top: int = 10) -> Report:
             )
         )
     }
-    clicks = db.session.scalar(
-        select(func.count()).where(Click.created_at >= period.start, Click.created_at < period.end)
-    )
+    clicks = _clicks(first, last)
     people = db.session.execute(
         select(
             Distributor.level_id,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from portal.accounts.models import Role, User
 from portal.centre.periods import Period
@@ -22,13 +22,14 @@ from portal.commissions import services as commissions
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
 from portal.extensions import db
+from portal.links.models import Click
 from portal.orders import services as orders
 from portal.orders.models import VOID_STATUSES, Order
 from portal.orders.reassign import reassign
 from portal.orders.services import Attribution, LineData, OrderData
 from portal.reports import rollups
 from portal.reports import services as reports
-from portal.reports.models import EVERYONE, STATE_COLUMNS, Rollup, RollupDue
+from portal.reports.models import EVERYONE, STATE_COLUMNS, ClickDay, Rollup, RollupDue
 from portal.risk import review
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.risk.qualifying import PAID_STATUSES
@@ -380,3 +381,42 @@ def test_concurrent_commits_on_one_key_stay_exact(app: Flask, plan, make_distrib
             )
             == 30
         )
+
+
+def test_clicks_of_closed_days_are_counted_once_and_reopened_by_a_late_click(
+    app: Flask, make_distributor
+) -> None:
+    seller, _ = make_distributor("s@shop.example")
+
+    def click(days_ago: int, n: int) -> None:
+        at = NOW - timedelta(days=days_ago)
+        db.session.add_all(
+            Click(distributor_id=seller, visitor_hash=f"{days_ago}-{k}", created_at=at)
+            for k in range(n)
+        )
+        db.session.commit()
+
+    def shown(days: int) -> int:
+        period = Period(
+            datetime.combine(DAY - timedelta(days=days - 1), time(), UTC),
+            datetime.combine(DAY + timedelta(days=1), time(), UTC),
+        )
+        return reports.report(period).kpis.clicks
+
+    with app.app_context():
+        for days_ago, n in ((0, 2), (1, 3), (5, 1), (40, 4)):
+            click(days_ago, n)
+        assert shown(30) == 6 and shown(60) == 10  # nothing closed: all counted live
+        assert rollups.close_past_click_days() == 400
+        assert rollups.close_past_click_days() == 0  # closed once
+        closed = dict(db.session.execute(select(ClickDay.day, ClickDay.clicks)).all())
+        assert closed[DAY - timedelta(days=1)] == 3 and DAY not in closed
+        assert shown(30) == 6 and shown(60) == 10
+        click(5, 2)  # written into a closed day: the day is counted live again
+        assert DAY - timedelta(days=5) not in set(db.session.scalars(select(ClickDay.day)))
+        assert shown(30) == 8 and shown(60) == 12
+        db.session.execute(delete(Click).where(Click.visitor_hash.like("40-%")))
+        db.session.commit()
+        assert shown(60) == 8
+        rollups.close_past_click_days()
+        assert shown(60) == 8 and shown(1) == 2
