@@ -28,7 +28,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, delete, event, func, literal, select, text, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    delete,
+    event,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -182,12 +195,20 @@ def _refresh(session: Session, keys: list[Key]) -> None:
     )
 
 
-def _bounds(keys: Collection[Key]) -> tuple[list[int], datetime, datetime]:
-    days = [day for day, _ in keys]
-    return (
-        sorted({who for _, who in keys}),
-        datetime.combine(min(days), time(), UTC),
-        datetime.combine(max(days) + timedelta(days=1), time(), UTC),
+def _among(keys: Collection[Key], distributor: Any, moment: Any) -> ColumnElement[bool]:
+    """Rows of exactly these (day, distributor) keys: one index range per day of them."""
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for day, who in keys:
+        by_day[day].append(who)
+    return or_(
+        *(
+            and_(
+                bulk.among(distributor, sorted(ids)),
+                moment >= datetime.combine(day, time(), UTC),
+                moment < datetime.combine(day + timedelta(days=1), time(), UTC),
+            )
+            for day, ids in sorted(by_day.items())
+        )
     )
 
 
@@ -225,27 +246,17 @@ def recompute(session: Session, keys: Collection[Key]) -> dict[Key, dict[str, An
     found = {key: _zero() for key in keys}
     if not found:
         return found
-    ids, start, end = _bounds(found)
-    sold = _sold().where(
-        bulk.among(Order.distributor_id, ids),
-        Order.created_at_shop >= start,
-        Order.created_at_shop < end,
-    )
-    earned = _earned().where(
-        bulk.among(Commission.beneficiary_id, ids),
-        Commission.order_created_at >= start,
-        Commission.order_created_at < end,
-    )
+    sold = _sold().where(_among(found, Order.distributor_id, Order.created_at_shop))
+    earned = _earned().where(_among(found, Commission.beneficiary_id, Commission.order_created_at))
     for statement in (
         sold.group_by(utc_date(Order.created_at_shop), Order.distributor_id),
         earned.group_by(utc_date(Commission.order_created_at), Commission.beneficiary_id),
     ):
         for row in session.execute(statement).mappings():
-            figures = found.get((as_date(row["day"]), row["distributor_id"]))
-            if figures is not None:  # the bounds hold other days of these distributors
-                for name in VALUES:
-                    if name in row:
-                        figures[name] = type(figures[name])(row[name])
+            figures = found[(as_date(row["day"]), row["distributor_id"])]
+            for name in VALUES:
+                if name in row:
+                    figures[name] = type(figures[name])(row[name])
     return found
 
 

@@ -5,10 +5,12 @@ tile the range — whole years and months, and the days left over."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
@@ -120,7 +122,7 @@ def _in(spans: list[tuple[str, date]]) -> ColumnElement[bool]:
 
 
 def _earned_sum() -> Any:
-    return func.sum(sum((getattr(Rollup, name) for name in EARNED[1:]), getattr(Rollup, EARNED[0])))
+    return func.sum(reduce(operator.add, (getattr(Rollup, name) for name in EARNED)))
 
 
 def _per_distributor(first: date, last: date) -> Select[Any]:
@@ -137,12 +139,11 @@ def _per_distributor(first: date, last: date) -> Select[Any]:
 def _clicks(first: date, last: date) -> int:
     """The range's clicks: the closed days' counts, and the other days (today, a day
     reopened by a backdated click) counted from the clicks, one range per run of days."""
-    closed = dict(
+    counted: dict[date, int] = dict(
         db.session.execute(
             select(ClickDay.day, ClickDay.clicks).where(ClickDay.day >= first, ClickDay.day <= last)
         ).all()
     )
-    counted = {as_date(day): clicks for day, clicks in closed.items()}
     runs: list[tuple[date, date]] = []  # [start, end) of the days not closed
     for n in range((last - first).days + 1):
         day = first + timedelta(days=n)
