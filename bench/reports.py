@@ -105,8 +105,11 @@ YEAR = [
 
 
 def _done(table: str) -> bool:
+    """Whether ``table`` has rows (on a connection of its own: the session's open
+    transaction would hold a lock the generating statements wait for)."""
     query = f"SELECT EXISTS (SELECT 1 FROM {table})"  # noqa: S608 - our own names
-    return bool(db.session.scalar(sa.text(query)))
+    with db.engine.connect() as conn:
+        return bool(conn.scalar(sa.text(query)))
 
 
 def generate(app: Flask) -> None:

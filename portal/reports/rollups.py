@@ -26,11 +26,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Table,
     and_,
     delete,
     event,
@@ -108,9 +108,16 @@ def _year_start_postgresql(element: _year_start, compiler: Any, **kw: Any) -> st
 _STARTS = {"month": _month_start, "year": _year_start}
 
 
-def _upsert(session: Session, table: Table) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+@cache
+def _add(dialect_name: str) -> Any:
+    """INSERT a rollup row, or add its figures to the row there (built once: a commit's
+    settling should not cost more in Python than in the database)."""
+    table = Rollup.__table__
+    statement = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.span, table.c.start, table.c.distributor_id],
+        set_={name: table.c[name] + statement.excluded[name] for name in VALUES},
+    )
 
 
 def _zero() -> dict[str, Any]:
@@ -152,11 +159,13 @@ def refresh(session: Session, keys: Collection[Key]) -> None:
 def _refresh(session: Session, keys: list[Key]) -> None:
     table = Rollup.__table__
     c = table.c
-    # A row for every key (so there is one to lock), then the lock, then the old figures.
-    session.execute(
-        _upsert(session, table).on_conflict_do_nothing(),
-        [{"span": "day", "start": day, "distributor_id": who, **_zero()} for day, who in keys],
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        # A row for every key, so there is one to lock (SQLite has one writer at a time).
+        session.execute(
+            postgresql.insert(table).on_conflict_do_nothing(),
+            [{"span": "day", "start": day, "distributor_id": who, **_zero()} for day, who in keys],
+        )
+    # The lock, then the figures before (none: a key new to the rollups).
     old = {
         (as_date(row.start), row.distributor_id): row
         for row in session.execute(
@@ -169,8 +178,10 @@ def _refresh(session: Session, keys: list[Key]) -> None:
     new = recompute(session, keys)
     moves: dict[tuple[int, date, int], dict[str, Any]] = defaultdict(_zero)
     for key in keys:
-        before, after = old[key], new[key]
-        difference = {name: after[name] - getattr(before, name) for name in VALUES}
+        before, after = old.get(key), new[key]
+        difference = {
+            name: after[name] - (getattr(before, name) if before else 0) for name in VALUES
+        }
         if not any(difference.values()):
             continue
         day, who = key
@@ -181,13 +192,8 @@ def _refresh(session: Session, keys: list[Key]) -> None:
                     moved[name] += value
     if not moves:
         return
-    statement = _upsert(session, table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[c.span, c.start, c.distributor_id],
-        set_={name: c[name] + statement.excluded[name] for name in VALUES},
-    )
     session.execute(
-        statement,
+        _add(session.get_bind().dialect.name),
         [
             {"span": SPANS[rank], "start": start, "distributor_id": who, **moved}
             for (rank, start, who), moved in sorted(moves.items())
@@ -212,8 +218,10 @@ def _among(keys: Collection[Key], distributor: Any, moment: Any) -> ColumnElemen
     )
 
 
+@cache
 def _sold() -> Any:
-    """Orders sold per (day, seller): count, sales, qualifying count and sales."""
+    """Orders sold per (day, seller): count, sales, qualifying count and sales (add a
+    filter, then group; built once)."""
     day = utc_date(Order.created_at_shop)
     counts = qualifying.qualifies()
     return select(
@@ -226,8 +234,10 @@ def _sold() -> Any:
     ).where(Order.distributor_id.is_not(None), Order.status.not_in(VOID_STATUSES))
 
 
+@cache
 def _earned() -> Any:
-    """Commissions per (day of the order, beneficiary), one sum per state."""
+    """Commissions per (day of the order, beneficiary), one sum per state (add a filter,
+    then group; built once)."""
     day = utc_date(Commission.order_created_at)
     return select(
         day.label("day"),
