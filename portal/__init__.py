@@ -133,6 +133,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.ledger import guard
     from portal.notifications import services as notifications
     from portal.pickup import services as pickup
+    from portal.reports import rollups
     from portal.risk import devices, screening
     from portal.settings import services as settings
 
@@ -147,6 +148,7 @@ def _init_extensions(app: Flask) -> None:
     devices.install()  # sign-ins record their devices (accounts does not import risk)
     screening.install()  # commission runs screen and hold orders (commissions import no risk)
     pickup.install()  # orders collected at pickup points (orders does not import pickup)
+    rollups.install()  # every commit settles the report rollups its changes made stale
 
 
 # The packages with pages, each exposing ``blueprints()``; their blueprints are named
@@ -240,6 +242,7 @@ def _register_jobs(app: Flask) -> None:
     from portal.notifications.jobs import notify_available_commissions, notify_new_commissions
     from portal.notifications.mail import attach_to, deliver_emails
     from portal.notifications.models import NotificationKind
+    from portal.reports.rollups import close_past_click_days
     from portal.withdrawals import credit, paypal, statements
 
     jobs.every(app, 3600, purge_old_login_failures, timeout=300)
@@ -258,5 +261,6 @@ def _register_jobs(app: Flask) -> None:
     jobs.every(app, 300, announce_new_materials, timeout=300)
     jobs.every(app, 86400, statements.issue_last_month, timeout=3600)
     jobs.every(app, 300, paypal.poll, timeout=300)
+    jobs.every(app, 3600, close_past_click_days, timeout=300)
     credit.connect(app)
     attach_to(app, NotificationKind.WITHDRAWAL_PAID, statements.attachments)

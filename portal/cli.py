@@ -251,6 +251,24 @@ def orders_reassign_command(
     )
 
 
+@cli.group("reports")
+def reports_group() -> None:
+    """Maintain the admin reports' rollups."""
+
+
+@reports_group.command("rebuild")
+@with_appcontext
+def reports_rebuild_command() -> None:
+    """Recompute every report rollup from the orders and commissions (one transaction;
+    commits that change orders meanwhile wait for it)."""
+    from portal.extensions import db
+    from portal.reports import rollups
+
+    days = rollups.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"reports rebuild: {days} distributor day(s)")
+
+
 def main() -> None:
     cli.main(prog_name="portal", args=sys.argv[1:])
 

@@ -27,6 +27,7 @@ from portal.notifications.models import Notification
 from portal.onboarding import OnboardingStep
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.pickup.models import GroupRound, Handover, PickupPoint
+from portal.reports.models import ClickDay, Rollup, RollupDue
 from portal.risk.models import LoginDevice, RiskFlag
 from portal.settings.models import Setting
 from portal.withdrawals.credit_models import StoreCredit
@@ -41,6 +42,7 @@ __all__ = [
     "CampaignPrize",
     "CampaignTier",
     "Click",
+    "ClickDay",
     "Commission",
     "CommissionEvent",
     "CommissionPlan",
@@ -66,6 +68,8 @@ __all__ = [
     "PosterTemplate",
     "Product",
     "RiskFlag",
+    "Rollup",
+    "RollupDue",
     "Setting",
     "ShopAccount",
     "Statement",

@@ -1,28 +1,33 @@
-"""Report figures over a date range, from grouped queries only (no per-row lookups), so
-the page runs the same statements at ten distributors or a hundred thousand."""
+"""Report figures over a date range, read from the rollups (portal.reports.rollups keeps
+them exact as orders, commissions and risk flags change), so a page costs the same for a
+week or a year: the range's day totals, then per distributor the fewest rollup rows that
+tile the range — whole years and months, and the days left over."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
-from portal.commissions.models import Commission, CommissionState
+from portal.commissions.models import CommissionState
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.links.models import Click
-from portal.orders.models import VOID_STATUSES, Order
 from portal.periods import Period
-from portal.risk import qualifying
-from portal.timeutil import as_date, utc_date
+from portal.reports.models import EVERYONE, ClickDay, Rollup
+from portal.reports.rollups import start_of
+from portal.timeutil import as_date
 
 ZERO = Decimal(0)
+# Rollup columns of the commission not reversed ("earned" on the page).
+EARNED = tuple(s.value for s in CommissionState if s is not CommissionState.REVERSED)
 
 
 @dataclass(frozen=True)
@@ -41,22 +46,6 @@ class Kpis:
         if not self.clicks:
             return None
         return (Decimal(self.orders) * 100 / self.clicks).quantize(Decimal("0.1"))
-
-
-def _sold(period: Period) -> tuple[Any, ...]:
-    return (
-        Order.distributor_id.is_not(None),
-        Order.created_at_shop >= period.start,
-        Order.created_at_shop < period.end,
-        Order.status.not_in(VOID_STATUSES),
-    )
-
-
-def _earned(period: Period) -> tuple[Any, ...]:
-    return (
-        Commission.order_created_at >= period.start,
-        Commission.order_created_at < period.end,
-    )
 
 
 @dataclass(frozen=True)
@@ -90,36 +79,118 @@ class Report:
     levels: list[LevelRow]
 
 
-def report(period: Period, top: int = 10) -> Report:
-    """Everything on the reports page for ``period``.
+def _days(period: Period) -> tuple[date, date]:
+    """The first and last UTC day of a period of whole days (what the page asks for)."""
+    return period.first_day, (period.end - timedelta(days=1)).date()
 
-    The cost is in reading the range's orders, commissions and clicks, so each is read
-    as few times as possible, each time from one index that starts with the date (and,
-    on PostgreSQL, covers the columns read): one pass per UTC day over the orders (GMV
-    and order KPIs, the sales series), one per (day, state) over the commissions
-    (commission KPIs and series), one count of the clicks, and the ranking."""
-    day = utc_date(Order.created_at_shop)
-    counts = qualifying.qualifies()
-    sold = db.session.execute(
-        select(
-            day,
-            func.count(),
-            func.sum(Order.net_total),
-            func.count().filter(counts),
-            func.sum(Order.net_total).filter(counts),
-        )
-        .where(*_sold(period))
-        .group_by(day)
-    ).all()
-    cday = utc_date(Commission.order_created_at)
-    earned = db.session.execute(
-        select(cday, Commission.state, func.sum(Commission.amount))
-        .where(*_earned(period))
-        .group_by(cday, Commission.state)
-    ).all()
-    clicks = db.session.scalar(
-        select(func.count()).where(Click.created_at >= period.start, Click.created_at < period.end)
+
+def tiles(first: date, last: date) -> list[tuple[str, date]]:
+    """The fewest rollup spans that cover ``first``–``last`` exactly: whole calendar
+    years, then whole months, then single days (at most 2 × 30 days and 11 months for
+    any range up to 366 days)."""
+    found = []
+    day = first
+    while day <= last:
+        year_end = date(day.year, 12, 31)
+        next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if day == start_of("year", day) and year_end <= last:
+            found.append(("year", day))
+            day = year_end + timedelta(days=1)
+        elif day.day == 1 and next_month - timedelta(days=1) <= last:
+            found.append(("month", day))
+            day = next_month
+        else:
+            found.append(("day", day))
+            day += timedelta(days=1)
+    return found
+
+
+def _covering(first: date, last: date) -> list[tuple[str, date]]:
+    """Few spans that hold the whole range (and more): up to four months, else years."""
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(("month", month))
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    if len(months) <= 4:
+        return months
+    return [("year", date(year, 1, 1)) for year in range(first.year, last.year + 1)]
+
+
+def _in(spans: list[tuple[str, date]]) -> ColumnElement[bool]:
+    return tuple_(Rollup.span, Rollup.start).in_(spans)
+
+
+def _earned_sum() -> Any:
+    return func.sum(reduce(operator.add, (getattr(Rollup, name) for name in EARNED)))
+
+
+def _per_distributor(first: date, last: date) -> Select[Any]:
+    """Orders, sales and earned commission per distributor over the range (add a filter
+    on the distributors, then group)."""
+    return select(
+        Rollup.distributor_id,
+        func.sum(Rollup.orders).label("orders"),
+        func.sum(Rollup.sales).label("sales"),
+        _earned_sum().label("earned"),
+    ).where(_in(tiles(first, last)), Rollup.distributor_id != EVERYONE)
+
+
+def _clicks(first: date, last: date) -> int:
+    """The range's clicks: the closed days' counts, and the other days (today, a day
+    reopened by a backdated click) counted from the clicks, one range per run of days."""
+    counted: dict[date, int] = dict(
+        db.session.execute(
+            select(ClickDay.day, ClickDay.clicks).where(ClickDay.day >= first, ClickDay.day <= last)
+        ).all()
     )
+    runs: list[tuple[date, date]] = []  # [start, end) of the days not closed
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        if day in counted:
+            continue
+        if runs and runs[-1][1] == day:
+            runs[-1] = (runs[-1][0], day + timedelta(days=1))
+        else:
+            runs.append((day, day + timedelta(days=1)))
+    live = 0
+    if runs:
+        live = db.session.scalar(
+            select(func.count()).where(
+                or_(
+                    *(
+                        and_(
+                            Click.created_at >= _midnight(start), Click.created_at < _midnight(end)
+                        )
+                        for start, end in runs
+                    )
+                )
+            )
+        )
+    return sum(counted.values()) + (live or 0)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def report(period: Period, top: int = 10) -> Report:
+    """Everything on the reports page for ``period`` (whole UTC days): the range's day
+    totals (one row a day), one count of the clicks, the distributors per level and the
+    ranking (a few rollup rows per distributor shown)."""
+    first, last = _days(period)
+    totals = {
+        as_date(row.start): row
+        for row in db.session.scalars(
+            select(Rollup).where(
+                Rollup.span == "day",
+                Rollup.distributor_id == EVERYONE,
+                Rollup.start >= first,
+                Rollup.start <= last,
+            )
+        )
+    }
+    clicks = _clicks(first, last)
     people = db.session.execute(
         select(
             Distributor.level_id,
@@ -129,63 +200,65 @@ def report(period: Period, top: int = 10) -> Report:
             ),
         ).group_by(Distributor.level_id)
     ).all()
-
-    gmv_by_day = {as_date(d): Decimal(total) + ZERO for d, _, total, _, _ in sold}
-    by_state = dict.fromkeys((s.value for s in CommissionState), ZERO)
-    commission_by_day: dict[date, Decimal] = defaultdict(Decimal)
-    for d, state, total in earned:
-        by_state[state.value] += Decimal(total)
-        if state != CommissionState.REVERSED:
-            commission_by_day[as_date(d)] += Decimal(total)
+    rows = list(totals.values())
+    by_state = {
+        s.value: sum((Decimal(getattr(row, s.value)) for row in rows), ZERO) + ZERO
+        for s in CommissionState
+    }
     members = {level_id: active for level_id, active, _ in people}
     kpis = Kpis(
-        sum(gmv_by_day.values(), ZERO),
-        sum(row[1] for row in sold),
-        sum((Decimal(row[4] or 0) for row in sold), ZERO) + ZERO,
-        sum(row[3] for row in sold),
+        sum((Decimal(row.sales) for row in rows), ZERO) + ZERO,
+        sum(row.orders for row in rows),
+        sum((Decimal(row.qualifying_sales) for row in rows), ZERO) + ZERO,
+        sum(row.qualifying_orders for row in rows),
         clicks,
         by_state,
         sum(members.values()),
         sum(recruits for _, _, recruits in people),
     )
-    days = [
-        Day(d, gmv_by_day.get(d, ZERO), commission_by_day.get(d, ZERO))
-        for d in (
-            period.first_day + timedelta(days=n) for n in range((period.end - period.start).days)
+    days = []
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        row = totals.get(day)
+        days.append(
+            Day(
+                day,
+                Decimal(row.sales) + ZERO if row else ZERO,
+                sum((Decimal(getattr(row, name)) for name in EARNED), ZERO) + ZERO if row else ZERO,
+            )
         )
-    ]
-    commission = sum(commission_by_day.values(), ZERO)
-    return Report(kpis, days, ranked(period, top), _levels(period, members, kpis.gmv, commission))
+    commission = sum((d.commission for d in days), ZERO)
+    return Report(
+        kpis, days, ranked(period, top), _levels(first, last, members, kpis.gmv, commission)
+    )
 
 
 def _levels(
-    period: Period, members: dict[int | None, int], sales: Decimal, commission: Decimal
+    first: date, last: date, members: dict[int | None, int], sales: Decimal, commission: Decimal
 ) -> list[LevelRow]:
     """Per level (and "no level"): active distributors, their sales and commission.
 
     The range's totals are known, so the level with the most members (usually holding
-    most of the sales) gets the remainder, and only the other levels' distributors are
-    read — through their own indexes, not by scanning the whole range again."""
+    most of the sales) gets the remainder, and only the other levels' distributors'
+    rollups are read."""
     largest = max(members, key=lambda level_id: members[level_id], default=None)
-    others = Distributor.level_id.is_distinct_from(largest)
-    sales_by_level = dict(
-        db.session.execute(
-            select(Distributor.level_id, func.sum(Order.net_total))
-            .join(Order, Order.distributor_id == Distributor.id)
-            .where(others, *_sold(period))
-            .group_by(Distributor.level_id)
-        ).all()
+    others = (
+        _per_distributor(first, last)
+        .where(
+            Rollup.distributor_id.in_(
+                select(Distributor.id).where(Distributor.level_id.is_distinct_from(largest))
+            )
+        )
+        .group_by(Rollup.distributor_id)
+        .subquery()
     )
-    commission_by_level = dict(
-        db.session.execute(
-            select(Distributor.level_id, func.sum(Commission.amount))
-            .join(Commission, Commission.beneficiary_id == Distributor.id)
-            .where(others, *_earned(period), Commission.state != CommissionState.REVERSED)
-            .group_by(Distributor.level_id)
-        ).all()
-    )
-    sales_by_level = {k: Decimal(v) + ZERO for k, v in sales_by_level.items()}
-    commission_by_level = {k: Decimal(v) + ZERO for k, v in commission_by_level.items()}
+    found = db.session.execute(
+        select(Distributor.level_id, func.sum(others.c.sales), func.sum(others.c.earned))
+        .join(others, others.c.distributor_id == Distributor.id)
+        .group_by(Distributor.level_id)
+    ).all()
+    sales_by_level = {k: Decimal(s or 0) + ZERO for k, s, _ in found}
+    commission_by_level = {k: Decimal(e or 0) + ZERO for k, _, e in found}
     sales_by_level[largest] = sales - sum(sales_by_level.values(), ZERO)
     commission_by_level[largest] = commission - sum(commission_by_level.values(), ZERO)
     levels = db.session.execute(select(Level.id, Level.name).order_by(Level.rank)).all()
@@ -201,51 +274,67 @@ def _levels(
     ]
 
 
-def _sales(period: Period) -> Select[Any]:
-    """Attributed orders and sales per distributor in the range."""
-    return (
-        select(
-            Order.distributor_id.label("distributor_id"),
-            func.count().label("orders"),
-            func.sum(Order.net_total).label("sales"),
-        )
-        .where(*_sold(period))
-        .group_by(Order.distributor_id)
-    )
-
-
-def _not_reversed_earnings(period: Period) -> Select[Any]:
-    """What each beneficiary earned in the range (add a filter, then group)."""
-    return select(Commission.beneficiary_id, func.sum(Commission.amount).label("amount")).where(
-        *_earned(period), Commission.state != CommissionState.REVERSED
-    )
-
-
 def ranked(period: Period, limit: int) -> list[Ranked]:
-    """The ``limit`` best sellers of the range, with what each earned in it. The limit
-    applies to the grouped sales, so only the distributors shown are read."""
-    best = (
-        _sales(period)
-        .order_by(func.sum(Order.net_total).desc(), Order.distributor_id)
-        .limit(limit)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Distributor, best.c.orders, best.c.sales)
-        .join(best, best.c.distributor_id == Distributor.id)
-        .options(joinedload(Distributor.level))
-        .order_by(best.c.sales.desc(), Distributor.id)
-    ).all()
-    earned = dict(
-        db.session.execute(
-            _not_reversed_earnings(period)
-            .where(Commission.beneficiary_id.in_([row[0].id for row in rows]))
-            .group_by(Commission.beneficiary_id)
-        ).all()
-    )
+    """The ``limit`` best sellers of the range, with what each earned in it, without
+    summing every distributor's range.
+
+    A distributor's sales in the range are at most their sales in the few spans that
+    cover it (:func:`_covering`). So take the ``k`` best sellers of each covering span,
+    sum their range exactly, and stop when the last of the best ``limit`` sold more than
+    anyone outside could: the sum of the covering spans' ``k``-th best sales. Otherwise
+    try again with a larger ``k``; a span with fewer than ``k`` sellers has everyone in.
+    """
+    first, last = _days(period)
+    covering = _covering(first, last)
+    k = 4 * limit
+    while True:
+        candidates: set[int] = set()
+        bound, everyone = ZERO, True
+        for span, start in covering:
+            best = db.session.execute(
+                select(Rollup.distributor_id, Rollup.sales)
+                .where(
+                    Rollup.span == span,
+                    Rollup.start == start,
+                    Rollup.distributor_id != EVERYONE,
+                )
+                .order_by(Rollup.sales.desc())
+                .limit(k)
+            ).all()
+            candidates.update(who for who, _ in best)
+            if len(best) == k:
+                bound += Decimal(best[-1][1])
+                everyone = False
+        figures = (
+            db.session.execute(
+                _per_distributor(first, last)
+                .where(Rollup.distributor_id.in_(candidates))
+                .group_by(Rollup.distributor_id)
+                .having(func.sum(Rollup.orders) > 0)
+            ).all()
+            if candidates
+            else []
+        )
+        best_first = sorted(figures, key=lambda row: (-row.sales, row.distributor_id))[:limit]
+        if everyone or (len(best_first) == limit and best_first[-1].sales > bound):
+            break
+        k *= 4
+    people = {
+        d.id: d
+        for d in db.session.scalars(
+            select(Distributor)
+            .where(Distributor.id.in_([row.distributor_id for row in best_first]))
+            .options(joinedload(Distributor.level))
+        )
+    }
     return [
-        Ranked(d, orders, Decimal(sales) + ZERO, Decimal(earned.get(d.id) or 0) + ZERO)
-        for d, orders, sales in rows
+        Ranked(
+            people[row.distributor_id],
+            row.orders,
+            Decimal(row.sales) + ZERO,
+            Decimal(row.earned or 0) + ZERO,
+        )
+        for row in best_first
     ]
 
 
@@ -263,8 +352,13 @@ def export_rows(period: Period) -> Iterator[ExportRow]:
     """Every distributor with sales in the range, best first (as on the page), as one
     streamed query of plain columns: pages by OFFSET would rank the whole range again
     for every page, and loading 100,000 ORM objects costs more than the query."""
-    sales = _sales(period).subquery()
-    earned = _not_reversed_earnings(period).group_by(Commission.beneficiary_id).subquery()
+    first, last = _days(period)
+    sales = (
+        _per_distributor(first, last)
+        .group_by(Rollup.distributor_id)
+        .having(func.sum(Rollup.orders) > 0)
+        .subquery()
+    )
     query = (
         select(
             Distributor.code,
@@ -272,11 +366,10 @@ def export_rows(period: Period) -> Iterator[ExportRow]:
             Level.name,
             sales.c.orders,
             sales.c.sales,
-            earned.c.amount,
+            sales.c.earned,
         )
         .join(sales, sales.c.distributor_id == Distributor.id)
         .outerjoin(Level, Level.id == Distributor.level_id)
-        .outerjoin(earned, earned.c.beneficiary_id == Distributor.id)
         .order_by(sales.c.sales.desc(), Distributor.id)
         .execution_options(yield_per=500)
     )
