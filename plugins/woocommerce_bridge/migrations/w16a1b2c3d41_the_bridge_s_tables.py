@@ -1,5 +1,4 @@
-"""The bridge's tables: inbox, refund splits, sync state, connection, REST finds, sign-in
-nonces
+"""The bridge's tables, on a migration branch of their own
 
 Revision ID: w16a1b2c3d41
 Revises:
