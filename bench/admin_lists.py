@@ -105,7 +105,7 @@ def main() -> None:
         overrides["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     app = create_app(overrides)
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         admin = User(email="admin@bench.example", role=Role.ADMIN)
         admin.set_password("bench-password")
         db.session.add(admin)

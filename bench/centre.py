@@ -446,7 +446,7 @@ def bench_app(wide: bool) -> Flask:
     os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
     app = create_app({"WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         users = db.session.scalar(sa.text("SELECT count(*) FROM users"))
     if not users:
         print("generating (one-off, a few minutes):", flush=True)

@@ -410,7 +410,7 @@ def probe_inserts() -> float:
 
 def bench_database(app: Flask, overrides: tuple[engine.Override, ...]) -> DatabaseFigures:
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         backend = db.engine.url.get_backend_name()
         make_plan(overrides)
         distributor_id, coupon = make_chain()

@@ -141,7 +141,7 @@ def bench_app() -> Flask:
     os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
     app = create_app({"WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         if db.session.scalar(sa.text("SELECT count(*) FROM products")):
             sys.exit("the database has data: use an empty one")
     return app

@@ -596,7 +596,7 @@ def main() -> None:
     os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None})
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         if db.session.scalar(sa.text("SELECT count(*) FROM users")) or db.session.scalar(
             sa.text("SELECT count(*) FROM woo_inbox")
         ):

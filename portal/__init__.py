@@ -16,7 +16,7 @@ from flask_login.utils import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
-from portal import inputs, logs, metrics, security
+from portal import inputs, logs, metrics, registry, security
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.paths import resource_dir
 
@@ -216,8 +216,8 @@ def _register_blueprints(app: Flask) -> None:
         distributor_tabs=tabs.TABS,
         distributor_nav=tabs.DESKTOP,
         current_nav=tabs.current,
-        # Navigation links to plugin pages only when the plugin is loaded.
-        has_endpoint=lambda name: name in app.view_functions,
+        # The plugins' pages in the staff menu, as each plugin registers them.
+        admin_links=registry.admin_links,
     )
     app.jinja_env.filters["money"] = formatting.money
     app.jinja_env.filters["percent"] = formatting.percent

@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from portal import create_app, demo, jobs
+from portal import create_app, demo, jobs, registry
 from portal.accounts import services as accounts
 from portal.accounts.forms import email_errors
 from portal.accounts.models import Role
@@ -57,7 +57,7 @@ def run_command(host: str, port: int, debug: bool) -> None:
 @with_appcontext
 def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Create and migrate the database, seed a demo programme, print logins, serve."""
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     if demo.is_seeded():
         click.echo("Database already has data; not seeding again.")
         logins = [
@@ -71,10 +71,11 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     for login in logins:
         click.echo(f"  {login.label:<12} {login.email:<40} {login.password}")
     if not no_serve:
-        if not current_app.config["WOO_STORE_URL"]:
+        key = registry.shop().url_key
+        if key and not current_app.config[key]:
             # Short links need a shop to send visitors to; the demo's is made up.
-            current_app.config["WOO_STORE_URL"] = demo.SHOP_URL
-            click.echo(f"Short links redirect to {demo.SHOP_URL} (set WOO_STORE_URL).")
+            current_app.config[key] = demo.SHOP_URL
+            click.echo(f"Short links redirect to {demo.SHOP_URL} (set {key}).")
         click.echo(f"Open http://{host}:{port}/login")
         _serve(host, port, False)
 

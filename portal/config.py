@@ -47,11 +47,6 @@ def from_environment(instance_path: str, env: os._Environ[str] | dict[str, str])
         "REDIS_URL": env.get("REDIS_URL") or None,
         # Several portals (or test runs) can share one Redis with different queue names.
         "PORTAL_QUEUE": env.get("PORTAL_QUEUE") or "portal",
-        "WOO_STORE_URL": env.get("WOO_STORE_URL", ""),
-        "WOO_CONSUMER_KEY": env.get("WOO_CONSUMER_KEY", ""),
-        "WOO_CONSUMER_SECRET": env.get("WOO_CONSUMER_SECRET", ""),
-        "WOO_WEBHOOK_SECRET": env.get("WOO_WEBHOOK_SECRET", ""),
-        "WOO_SIGNIN_SECRET": env.get("WOO_SIGNIN_SECRET", ""),
         "PORTAL_BASE_URL": base_url,
         # PayPal's API address; empty: by the sandbox switch in Admin → Settings (tests point
         # it at a loopback PayPal).

@@ -379,8 +379,8 @@ def _pickup(leader: Distributor, admin: User, now: datetime) -> None:
 
 
 def _subscription(star: Distributor, now: datetime) -> None:
-    """A tea subscription the sample distributor sold, renewed twice (WooCommerce
-    Subscriptions): each renewal credited to them at the plan's renewal rate."""
+    """A tea subscription the sample distributor sold, renewed twice (the shop's
+    subscriptions): each renewal credited to them at the plan's renewal rate."""
     from portal.commissions.services import apply_order
     from portal.orders.services import Attribution, LineData, OrderData, Referral, store_order
 

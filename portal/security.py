@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from flask import Flask, Response
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import registry
+
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -33,8 +35,9 @@ def safe_next(target: str | None) -> str | None:
 def _shop_url(app: Flask, response: Response, recorded: Callable[[], str]) -> str:
     """The shop's address, for pages only (``recorded`` reads the one recorded in the
     database; nothing else shows pictures)."""
-    if app.config["WOO_STORE_URL"] or response.mimetype != "text/html":
-        return app.config["WOO_STORE_URL"]
+    configured = registry.configured_shop_url(app)
+    if configured or response.mimetype != "text/html":
+        return configured
     try:
         return recorded()
     except SQLAlchemyError:

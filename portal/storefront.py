@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app
 from sqlalchemy import select
 
+from portal import registry
 from portal.accounts.models import User
 from portal.extensions import db
 from portal.orders.models import Order
@@ -73,8 +73,8 @@ def current() -> Storefront:
 
 
 def url() -> str:
-    """The shop's address: ``WOO_STORE_URL`` when set, else the recorded one."""
-    return current_app.config["WOO_STORE_URL"] or current().url
+    """The shop's address: as the deployment sets it, else the recorded one."""
+    return registry.configured_shop_url() or current().url
 
 
 def offset_minutes(timezone: str, fallback_hours: Any = None) -> int | None:

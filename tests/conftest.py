@@ -66,7 +66,7 @@ def app(app_config: dict[str, Any]) -> Flask:
         db.drop_all()
         with db.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
     return app
 
 

@@ -6,6 +6,8 @@ Create Date: 2026-12-06 10:00:00.000000
 
 The shop's sign-in secret (encrypted, beside the other shop credentials), the one-time
 nonces of the assertions the shop signed, and each distributor's proven shop account.
+The first two are the shop plugin's, which now come from its own migration branch
+(plugins/woocommerce_bridge/migrations): only the shop accounts are left here.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -19,17 +21,6 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('woo_connection') as batch_op:
-        batch_op.add_column(sa.Column('signin_secret', sa.Text(), nullable=True))
-    op.create_table(
-        'woo_signin_nonces',
-        sa.Column('nonce', sa.String(length=64), nullable=False),
-        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint('nonce', name=op.f('pk_woo_signin_nonces')),
-    )
-    op.create_index(
-        op.f('ix_woo_signin_nonces_expires_at'), 'woo_signin_nonces', ['expires_at']
-    )
     op.create_table(
         'shop_accounts',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -49,7 +40,3 @@ def upgrade():
 
 def downgrade():
     op.drop_table('shop_accounts')
-    op.drop_index(op.f('ix_woo_signin_nonces_expires_at'), table_name='woo_signin_nonces')
-    op.drop_table('woo_signin_nonces')
-    with op.batch_alter_table('woo_connection') as batch_op:
-        batch_op.drop_column('signin_secret')

@@ -7,7 +7,9 @@ Create Date: 2026-12-05 09:00:00.000000
 A personal coupon keeps what it should be (its limits, expiry, and whether it works:
 not while its distributor is suspended) and whether the shop has it so; the shop plugin
 pushes the difference. Coupons of distributors suspended before this revision are marked
-to be disabled in the shop. The reconcile links distributors to shop customers in turn.
+to be disabled in the shop. The reconcile links distributors to shop customers in turn
+(its cursor is in the shop plugin's sync state, now added by the plugin's own migration
+branch, plugins/woocommerce_bridge/migrations).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -50,13 +52,9 @@ def upgrade():
     with op.batch_alter_table('distributor_coupons') as batch_op:
         batch_op.alter_column('active', server_default=None)
         batch_op.alter_column('synced', server_default=None)
-    with op.batch_alter_table('woo_sync_state') as batch_op:
-        batch_op.add_column(sa.Column('customers_checked_after', sa.Integer(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('woo_sync_state') as batch_op:
-        batch_op.drop_column('customers_checked_after')
     op.execute("UPDATE distributor_coupons SET shop_coupon_id = '' WHERE shop_coupon_id IS NULL")
     with op.batch_alter_table('distributor_coupons') as batch_op:
         batch_op.drop_index(batch_op.f('ix_distributor_coupons_synced'))

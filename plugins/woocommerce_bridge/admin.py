@@ -115,7 +115,9 @@ def _checked() -> None:
 
 @admin.get("/shop", endpoint="connection")
 def shop_page() -> Response:
-    return render("admin/shop.html", "admin/_deliveries.html", **_context())
+    return render(
+        "woocommerce_bridge/shop.html", "woocommerce_bridge/_deliveries.html", **_context()
+    )
 
 
 @admin.post("/shop/connect")
@@ -144,7 +146,12 @@ def connect() -> Response:
             db.session.commit()
             _flash_connected(done)
             return _back()
-    return render("admin/shop.html", "admin/shop.html", http_status=400, **_context(form))
+    return render(
+        "woocommerce_bridge/shop.html",
+        "woocommerce_bridge/shop.html",
+        http_status=400,
+        **_context(form),
+    )
 
 
 def _flash_connected(done: connection.Connected) -> None:
@@ -249,7 +256,12 @@ def test() -> Response:
         ok, message = False, str(exc)
     db.session.commit()  # how the check went, for the page
     if is_htmx():
-        return render("admin/_shop_test.html", "admin/_shop_test.html", ok=ok, message=message)
+        return render(
+            "woocommerce_bridge/_shop_test.html",
+            "woocommerce_bridge/_shop_test.html",
+            ok=ok,
+            message=message,
+        )
     flash(message, "success" if ok else "error")
     return _back()
 
@@ -290,7 +302,10 @@ def issue_coupons() -> Response:
     form = BulkCouponForm(prefix="bulk")
     if not form.validate():
         return render(
-            "admin/shop.html", "admin/shop.html", http_status=400, **_context(bulk_form=form)
+            "woocommerce_bridge/shop.html",
+            "woocommerce_bridge/shop.html",
+            http_status=400,
+            **_context(bulk_form=form),
         )
     if form.everyone.data:
         wanted, unknown = coupons.without_coupon(BULK_LIMIT), []
@@ -305,7 +320,9 @@ def issue_coupons() -> Response:
         for code in unknown
     ]
     return render(
-        "admin/shop.html", "admin/shop.html", **_context(bulk_form=form, bulk_results=results)
+        "woocommerce_bridge/shop.html",
+        "woocommerce_bridge/shop.html",
+        **_context(bulk_form=form, bulk_results=results),
     )
 
 
@@ -338,6 +355,10 @@ def replay(delivery_id: int) -> Response:
     jobs.enqueue(inbox.drain, queue=jobs.INTAKE, timeout=inbox.DRAIN_TIMEOUT)
     delivery = db.session.get(WooDelivery, delivery_id)
     if is_htmx():
-        return render("admin/_delivery_row.html", "admin/_delivery_row.html", d=delivery)
+        return render(
+            "woocommerce_bridge/_delivery_row.html",
+            "woocommerce_bridge/_delivery_row.html",
+            d=delivery,
+        )
     flash(_("Delivery %(id)d queued again.", id=delivery_id), "info")
     return _back()

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
+from portal import registry
+
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 
@@ -32,7 +34,7 @@ def _shop_names() -> list[str]:
     if not has_app_context():
         return []
     names = []
-    for url in (current_app.config["WOO_STORE_URL"], current_app.config["PORTAL_BASE_URL"]):
+    for url in (registry.configured_shop_url(), current_app.config["PORTAL_BASE_URL"]):
         host = urlsplit(url or "").hostname or ""
         host = host.removeprefix("www.")
         if host:

@@ -235,7 +235,7 @@ def _paths() -> dict[str, Any]:
                         "name": "shop_order_id",
                         "in": "path",
                         "required": True,
-                        "description": "The shop's (WooCommerce) order id.",
+                        "description": "The shop's order id.",
                         "schema": {
                             "type": "string",
                             "pattern": "^[A-Za-z0-9_-]{1,64}$",

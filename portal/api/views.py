@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from werkzeug.wrappers import Response
 
+from portal import registry
 from portal.api import openapi, services
 from portal.distributors.services import find_by_code
 from portal.extensions import csrf
@@ -53,7 +54,7 @@ def openapi_document() -> Response:
 @public.get("/orders/<shop_order_id>")
 def order(shop_order_id: str) -> tuple[Response, int]:
     found = (
-        find("woocommerce", shop_order_id)
+        find(registry.shop_kind(), shop_order_id)
         if services.SHOP_ORDER_ID.fullmatch(shop_order_id)
         else None
     )

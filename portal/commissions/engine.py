@@ -128,7 +128,7 @@ class Plan:
     exclusions: frozenset[str] = frozenset()
     overrides: tuple[Override, ...] = ()
     network_sale_days: int | None = None
-    # Subscription renewals (WooCommerce Subscriptions): the rate the original order's
+    # Subscription renewals (the shop's subscriptions): the rate the original order's
     # distributor earns on each renewal (None: renewals earn nothing), for how many
     # renewals and how many months after the original order (None: no limit).
     renewal_rate: Decimal | None = None

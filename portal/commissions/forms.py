@@ -74,7 +74,7 @@ class PlanForm(Form):
         _l("Subscription renewals earn the original seller % (optional)"),
         places=None,
         validators=[Optional(), *_PERCENT],
-        description=_l("Empty: renewals of WooCommerce Subscriptions earn nothing."),
+        description=_l("Empty: subscription renewals earn nothing."),
     )
     renewal_limit = IntegerField(
         _l("For how many renewals (optional)"),

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal import registry
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.commissions import context, engine, services
@@ -399,7 +400,7 @@ def preview(code: str, shop_order_id: str | None, lines_text: str | None) -> Pre
         raise PlanError(_("No distributor has this code."), "code")
     now = utcnow()
     if shop_order_id:
-        order = orders.find("woocommerce", shop_order_id)
+        order = orders.find(registry.shop_kind(), shop_order_id)
         if order is None:
             raise PlanError(_("No stored order has this number."), "order")
         snapshot = services.snapshot(order)

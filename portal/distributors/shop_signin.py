@@ -5,7 +5,7 @@ one-time nonce and shop; the core never names it).
 * The distributor whose :class:`ShopAccount` is that customer is signed in.
 * An account that may be theirs — a distributor linked to that customer id by a lookup
   by email, or the user with the shop's email — is connected once, with its portal
-  password. Neither side verifies emails (WooCommerce lets anyone register any address),
+  password. Neither side verifies emails (the shop lets anyone register any address),
   so an email match alone signs nobody in: the person proves both accounts, the shop's by
   arriving with the assertion, the portal's with its password.
 * Anyone else is offered the one-tap join page, with the shop's name and email.

@@ -208,7 +208,7 @@ def target_url(shop_url: str, permalink: str | None, code: str, sub: str | None 
     """Where a short link sends the visitor: the product (or pasted) page when it lives on
     the shop's host, the shop home otherwise — never another host. Existing query
     parameters stay; the portal's utm/ref parameters replace any of the same name. A
-    sub-id travels as ``utm_content`` (WooCommerce's own order attribution records it)
+    sub-id travels as ``utm_content`` (the shop's own order attribution records it)
     and as ``portal_sub`` (the companion plugin writes it on the order)."""
     shop = _shop(shop_url)
     parts = (_on_shop(permalink, shop) if permalink else None) or shop

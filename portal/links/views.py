@@ -218,5 +218,5 @@ def product_card(product_id: str) -> Response:
 
 
 def _safe(name: str) -> str:
-    """A file-name-safe form of a shop product id (WooCommerce ids are digits)."""
+    """A file-name-safe form of a shop product id (the shop's ids are digits)."""
     return "".join(ch for ch in name if ch.isascii() and (ch.isalnum() or ch in "-_")) or "product"

@@ -2,7 +2,7 @@
 
 Precedence (DESIGN.md): collection at a group leader's approved pickup point (the order
 is the leader's: they hand it over) > a distributor's coupon > the ``_portal_ref`` order
-meta written by the companion plugin > WooCommerce order-attribution utm values
+meta written by the companion plugin > the shop's order-attribution utm values
 (``utm_source=portal``, ``utm_campaign=<code>``) > customer binding (a customer once
 referred stays with that distributor for ``binding_days``; 0 = off). Only active
 distributors are credited. The method and the evidence are stored on the order, so "why

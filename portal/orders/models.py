@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import registry
 from portal.extensions import db
 from portal.money import Money
 from portal.timeutil import UTCDateTime, utcnow
 
-# The order statuses the portal stores (WooCommerce's, without the wc- prefix, and
+# The order statuses the portal stores (the shop's, without its wc- prefix, and
 # ``deleted``: gone from the shop for good). An allow-list: a shop status outside it is
 # either mapped by the merchant (Admin → Settings) or not taken at all.
 EARNING_STATUSES = frozenset({"pending", "processing", "on-hold", "completed"})
@@ -28,7 +29,7 @@ class Order(db.Model):
     __table_args__ = (UniqueConstraint("shop", "shop_order_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    shop: Mapped[str] = mapped_column(String(32), default="woocommerce")
+    shop: Mapped[str] = mapped_column(String(32), default=registry.shop_kind)
     shop_order_id: Mapped[str] = mapped_column(String(64))
     number: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), index=True)
@@ -58,7 +59,7 @@ class Order(db.Model):
     attribution_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Where the buyer came from, for the distributor's statistics: the ``?sub=`` of the
     # link that brought them (only when the order is credited by that link) and the host
-    # of the page they came from (WooCommerce's order attribution ``referrer``).
+    # of the page they came from (the shop's order attribution ``referrer``).
     sub_id: Mapped[str | None] = mapped_column(String(40))
     referrer_host: Mapped[str | None] = mapped_column(String(255))
     # Collected at a group leader's pickup point (the point, and the buyer as the pick

@@ -26,7 +26,7 @@ from sqlalchemy import Table, bindparam, delete, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
-from portal import bulk
+from portal import bulk, registry
 from portal.accounts.services import keyed_hash
 from portal.extensions import db
 from portal.orders.models import Order, OrderLine
@@ -66,7 +66,7 @@ class Referral:
     pickup_code: str | None = None
     pickup_point: int | None = None
     pickup_buyer: str | None = None
-    # A WooCommerce Subscriptions renewal: the shop's id of the original order.
+    # A subscription renewal: the shop's id of the original order.
     renewal_of: str | None = None
 
 
@@ -110,7 +110,7 @@ class OrderData:
     attribution: Attribution | None = None
     referral: Referral | None = None
     coupon_uses: tuple[CouponUse, ...] = ()  # store credit spent (portal.withdrawals.credit)
-    shop: str = "woocommerce"
+    shop: str = field(default_factory=registry.shop_kind)
 
     @cached_property
     def digest(self) -> str:

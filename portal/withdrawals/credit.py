@@ -30,7 +30,7 @@ every minute.
 
 Orders are seen through the intake (:func:`redeem`): an order in a paid status
 (processing, completed) that used a live coupon spends it, once. Spent coupons are deleted
-in the shop too: WooCommerce gives a coupon's use back when its order is cancelled, and a
+in the shop too: the shop gives a coupon's use back when its order is cancelled, and a
 spent coupon must not become spendable again. Refunds and cancellations of the redeeming
 order do not give credit back (the shop refunds what was paid in money); ops give it back
 with a manual adjustment when they see fit.
@@ -78,7 +78,7 @@ HUNDRED = Decimal(100)
 _ISSUER = "portal.store_credit_issuer"
 SYNC_BATCH = 100
 # Order statuses in which a coupon counts as spent (paid orders): a pending or on-hold
-# order may still be cancelled, and WooCommerce then gives the coupon's use back.
+# order may still be cancelled, and the shop then gives the coupon's use back.
 SPENDING = frozenset({"processing", "completed"})
 LIVE = (CreditState.PENDING, CreditState.ISSUED)
 _CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/i/l

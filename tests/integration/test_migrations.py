@@ -43,10 +43,10 @@ def test_downgrade_and_upgrade_round_trip(app_config, tmp_path) -> None:
     fresh = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/rt.db"})
     with fresh.app_context():
         directory = fresh.extensions["migrate"].directory
-        upgrade(directory=directory)
+        upgrade(directory=directory, revision="heads")
         downgrade(directory=directory, revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) == {"alembic_version"}
-        upgrade(directory=directory)
+        upgrade(directory=directory, revision="heads")
     assert _diff(fresh) == []
 
 
@@ -72,7 +72,7 @@ def test_plans_frozen_on_orders_move_into_plan_versions_and_back(app_config, tmp
         with db.engine.begin() as conn:
             for n, ctx in enumerate([*contexts, None]):
                 conn.execute(insert, {"id": n + 1, "ctx": None if ctx is None else json.dumps(ctx)})
-        upgrade(directory=directory)
+        upgrade(directory=directory, revision="heads")
         with db.engine.connect() as conn:
             moved = [json.loads(c) if c else None for c in conn.scalars(read)]
             versions = dict(
@@ -116,3 +116,111 @@ def test_auto_approval_becomes_the_open_recruitment_mode_and_back(app_config, tm
             assert [(k, json.loads(v)) for k, v in conn.execute(read)] == [
                 ("auto_approve_distributors", True)
             ]
+
+
+def _tables(app: Flask) -> set[str]:
+    with app.app_context():
+        return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+
+
+def test_the_shop_plugin_brings_its_tables_on_a_branch_of_its_own(app_config, tmp_path) -> None:
+    """The core's revisions create none of the plugin's tables; its branch does, on top of
+    the core revision it depends on."""
+    fresh = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/br.db"})
+    plugin_tables = {t.name for t in db.metadata.sorted_tables if t.name.startswith("woo_")}
+    assert plugin_tables == {
+        "woo_inbox",
+        "woo_refunds",
+        "woo_sync_state",
+        "woo_connection",
+        "woo_rest_finds",
+        "woo_signin_nonces",
+    }
+    with fresh.app_context():
+        directory = fresh.extensions["migrate"].directory
+        upgrade(directory=directory, revision="e20d5e6f7a81")  # the core's alone
+    assert not _tables(fresh) & plugin_tables
+    with fresh.app_context():
+        upgrade(directory=directory, revision="woocommerce_bridge@head")
+    assert plugin_tables <= _tables(fresh)
+    with fresh.app_context():
+        upgrade(directory=directory, revision="heads")  # and the core's later revisions
+    assert _tables(fresh) == {t.name for t in db.metadata.sorted_tables}
+    assert _diff(fresh) == []
+
+
+# The plugin's tables as the core's revisions f5b89f74beed and 51a14a4624f0 created them,
+# before they became the plugin's: without the columns later core revisions added (and
+# without the inbox's indexes: the branch adds any that are missing too).
+OLD = sa.MetaData()
+sa.Table(
+    "woo_inbox",
+    OLD,
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("delivery_id", sa.String(128)),
+    sa.Column("webhook_id", sa.String(32)),
+    sa.Column("topic", sa.String(64), nullable=False),
+    sa.Column("headers", sa.JSON(), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("processed_at", sa.DateTime(timezone=True)),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("error", sa.Text()),
+    sa.Column("shop_order_id", sa.String(64)),
+    sa.PrimaryKeyConstraint("id", name="pk_woo_inbox"),
+)
+sa.Table(
+    "woo_sync_state",
+    OLD,
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("orders_modified_after", sa.DateTime(timezone=True)),
+    sa.Column("last_run_at", sa.DateTime(timezone=True)),
+    sa.Column("last_orders", sa.Integer(), nullable=False),
+    sa.Column("last_products", sa.Integer(), nullable=False),
+    sa.Column("last_error", sa.Text()),
+    sa.PrimaryKeyConstraint("id", name="pk_woo_sync_state"),
+)
+
+
+def test_a_database_migrated_by_the_old_chain_upgrades_to_both_heads(app_config, tmp_path) -> None:
+    """One migrated to the end when the core still made the plugin's tables: they are
+    kept, rows and all."""
+    old = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/old.db"})
+    with old.app_context():
+        directory = old.extensions["migrate"].directory
+        upgrade(directory=directory, revision="e20d5e6f7a81")
+        plugin = [t for t in db.metadata.sorted_tables if t.name.startswith("woo_")]
+        db.metadata.create_all(db.engine, tables=plugin)  # what the old chain left
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO woo_connection (id, webhooks, unauthorized) VALUES (1, '[]', 3)"
+                )
+            )
+        upgrade(directory=directory, revision="heads")
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT unauthorized FROM woo_connection")) == 3
+    assert _diff(old) == []
+
+
+def test_a_database_stopped_early_in_the_old_chain_gets_the_later_columns(
+    app_config, tmp_path
+) -> None:
+    """One stopped at 51a14a4624f0 has the inbox and sync state without the columns and
+    indexes added after: the plugin's branch adds them and creates the other tables."""
+    old = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/early.db"})
+    with old.app_context():
+        directory = old.extensions["migrate"].directory
+        upgrade(directory=directory, revision="51a14a4624f0")
+        OLD.create_all(db.engine)
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO woo_inbox (id, topic, headers, body, received_at, attempts)"
+                    " VALUES (7, 'order.updated', '{}', '{}', '2026-11-25 03:00:00', 0)"
+                )
+            )
+        upgrade(directory=directory, revision="heads")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id, failed_at FROM woo_inbox")).all() == [(7, None)]
+    assert _diff(old) == []

@@ -34,10 +34,6 @@ def test_environment_is_read(tmp_path) -> None:
         "REDIS_URL": "redis://r:6379/2",
         "PORTAL_QUEUE": "shop-a",
         "SECRET_KEY": "from-env",
-        "WOO_STORE_URL": "https://shop.example",
-        "WOO_CONSUMER_KEY": "ck",
-        "WOO_CONSUMER_SECRET": "cs",
-        "WOO_WEBHOOK_SECRET": "whs",
         "PORTAL_BASE_URL": "https://portal.example/",
     }
     cfg = from_environment(str(tmp_path), env)
@@ -45,8 +41,6 @@ def test_environment_is_read(tmp_path) -> None:
     assert cfg["REDIS_URL"] == "redis://r:6379/2"
     assert cfg["PORTAL_QUEUE"] == "shop-a"
     assert cfg["SECRET_KEY"] == "from-env"
-    assert (cfg["WOO_STORE_URL"], cfg["WOO_CONSUMER_KEY"]) == ("https://shop.example", "ck")
-    assert (cfg["WOO_CONSUMER_SECRET"], cfg["WOO_WEBHOOK_SECRET"]) == ("cs", "whs")
     assert cfg["PORTAL_BASE_URL"] == "https://portal.example"
     assert not (tmp_path / "secret_key").exists()
 

@@ -31,9 +31,13 @@ ROOT = Path(portal.__file__).parent
 # the higher one fills when the app starts (see the ``install()`` calls in create_app).
 ALLOWED: frozenset[tuple[str, str]] = frozenset()
 
-# Any of these in a module under portal/ means the core knows a shop plugin.
+# Any of these in a module under portal/ means the core knows a shop plugin: its package,
+# its name, or the shop it bridges (the core knows shops only by what plugins register
+# with portal.registry — their kind, their address setting, their pages' links).
 PLUGIN_PACKAGE = "plugins"
 PLUGIN_NAME = "woocommerce_bridge"
+SHOP_NAME = "woocommerce"
+CORE_TEMPLATES = ROOT.parent / "templates"
 
 
 def _part(module: str) -> str | None:
@@ -169,6 +173,32 @@ def test_the_core_names_no_shop_plugin() -> None:
                     if target.split(".")[0] == PLUGIN_PACKAGE:
                         offenders.append(f"{module}:{node.lineno} imports {target}")
     assert not offenders, "\n".join(offenders)
+
+
+def _naming_the_shop(path: Path) -> list[str]:
+    """``path:line`` of each line naming the shop, in any case (code, strings, comments)."""
+    return [
+        f"{path}:{number}"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if SHOP_NAME in line.casefold()
+    ]
+
+
+def test_the_core_names_no_shop() -> None:
+    """Not in a module under portal/ (identifiers, string literals, comments alike) nor in
+    the core's templates: the shop's name, labels and pages come from its plugin."""
+    offenders = [site for *_, path in _modules() for site in _naming_the_shop(path)]
+    offenders += [
+        site for path in CORE_TEMPLATES.rglob("*.html") for site in _naming_the_shop(path)
+    ]
+    assert not offenders, "the core names the shop:\n" + "\n".join(offenders)
+
+
+def test_the_shop_check_sees_identifiers_and_strings(tmp_path: Path) -> None:
+    """The checker itself."""
+    module = tmp_path / "m.py"
+    module.write_text('x = 1\nkind = "WooCommerce"\nwoocommerce_id = 2\n')
+    assert _naming_the_shop(module) == [f"{module}:2", f"{module}:3"]
 
 
 def test_the_graph_sees_function_level_and_relative_imports() -> None:
