@@ -42,7 +42,10 @@ class ConsoleSender:
     """Development: the email is written to the log."""
 
     def send(self, message: EmailMessage) -> None:
-        log.info("email to %s: %s\n%s", message["To"], message["Subject"], message.get_content())
+        # The text part: an email with attachments (a statement PDF) is multipart.
+        text = message.get_body(preferencelist=("plain",))
+        body = text.get_content() if text is not None else ""
+        log.info("email to %s: %s\n%s", message["To"], message["Subject"], body)
 
 
 class FileSender:

@@ -192,3 +192,19 @@ def test_commissions_that_became_available_are_announced_once(app: Flask, make_d
         note = db.session.scalars(select(Notification)).one()
         assert note.kind is NotificationKind.COMMISSION_AVAILABLE
         assert (note.params["count"], D(note.params["amount"])) == (2, D("120.00"))
+
+
+def test_the_console_sender_logs_an_email_with_an_attachment(app, caplog) -> None:
+    """Development's console sender writes the text of a multipart email (a statement PDF
+    attached) instead of failing on it."""
+    from email.message import EmailMessage
+
+    from portal.mail import ConsoleSender
+
+    message = EmailMessage()
+    message["To"], message["Subject"] = "a@example.com", "Paid"
+    message.set_content("Your withdrawal is paid.")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="s.pdf")
+    with caplog.at_level("INFO", logger="portal.mail"):
+        ConsoleSender().send(message)
+    assert "Your withdrawal is paid." in caplog.text
