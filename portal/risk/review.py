@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 from sqlalchemy import Select, select, update
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.audit import services as audit
-from portal.commissions.services import apply_order
+from portal.commissions.models import Commission
+from portal.commissions.services import run_orders
+from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.orders.models import Order
 from portal.risk.models import FlagStatus, RiskFlag
@@ -35,9 +40,31 @@ def flags_for(order_ids: list[int]) -> dict[int, list[RiskFlag]]:
     return found
 
 
+def order(order_id: int) -> Order | None:
+    return db.session.get(Order, order_id)
+
+
+def evidence(orders: list[Order]) -> dict[str, Any]:
+    """What the queue shows beside each order: its flags, its seller, its commissions."""
+    ids = [o.id for o in orders]
+    sellers = {
+        d.id: d
+        for d in db.session.scalars(
+            select(Distributor)
+            .options(selectinload(Distributor.user))
+            .where(Distributor.id.in_({o.distributor_id for o in orders}))
+        )
+    }
+    held: dict[int, list[Commission]] = {}
+    for c in db.session.scalars(select(Commission).where(Commission.order_id.in_(ids))):
+        held.setdefault(c.order_id, []).append(c)
+    return {"flags": flags_for(ids), "sellers": sellers, "commissions": held}
+
+
 def decide(order_id: int, actor: User, release: bool, reason: str = "") -> None:
     """Close every open flag of the order (compare-and-set: a second click changes
-    nothing), audit it, then recompute the order's commissions. Commits."""
+    nothing), audit it, then recompute the order's commissions, in the caller's unit of
+    work."""
     reason = reason.strip()
     if not release and not reason:
         raise ReviewError(_("Give a reason; it is kept in the audit log."))
@@ -59,5 +86,4 @@ def decide(order_id: int, actor: User, release: bool, reason: str = "") -> None:
         {"flags": FlagStatus.OPEN.value},
         {"flags": target.value, "reason": reason},
     )
-    db.session.commit()
-    apply_order(order_id)
+    run_orders([order_id])
