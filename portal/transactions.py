@@ -14,8 +14,9 @@ Work that must see the unit's rows committed — jobs enqueued by it — waits i
 :func:`after_commit` and runs only if the unit commits.
 
 A few batch jobs commit inside themselves on purpose, so that each item (an order of the
-inbox, a customer, a payout) keeps its own fate; ``tests/unit/test_commit_sites.py``
-lists them with the reason.
+inbox, a customer, a payout) keeps its own fate, and a refused request may :func:`keep`
+what it must leave behind; ``tests/unit/test_commit_sites.py`` lists them with the
+reason.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ def after_commit(call: Callable[[], object]) -> bool:
         return False
     pending.append(call)
     return True
+
+
+def keep() -> None:
+    """Commit now what a refused request must leave behind though it answers an error
+    (a failed sign-in counted towards the throttle), then run what waited for it."""
+    db.session.commit()
+    pending = _pending.get()
+    if pending:
+        _run(list(pending))
+        pending.clear()
 
 
 def _run(pending: list[Callable[[], object]]) -> None:
