@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from portal import create_app, demo, jobs
+from portal import create_app, demo, jobs, transactions
 from portal.accounts import services as accounts
 from portal.accounts.forms import email_errors
 from portal.accounts.models import Role
@@ -64,7 +64,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
             demo.DemoLogin("ops", *demo.OPS_LOGIN),
         ]
     else:
-        logins = demo.seed()
+        with transactions.unit():
+            logins = demo.seed()
         click.echo("Seeded the demo programme.")
     click.echo(f"Database: {db.engine.url.render_as_string(hide_password=True)}")
     for login in logins:
@@ -89,10 +90,10 @@ def create_admin_command(email: str, role: str, password: str) -> None:
     if problems:
         raise click.ClickException(f"not an email address the login form takes: {email!r}")
     try:
-        user = accounts.create_user(email, password, Role(role))
+        with transactions.unit():
+            user = accounts.create_user(email, password, Role(role))
     except accounts.AccountError as exc:
         raise click.ClickException(f"{email}: {exc.message}") from None
-    db.session.commit()
     click.echo(f"Created {user.role.value} {user.email}")
 
 
@@ -135,7 +136,8 @@ def api_token_create_command(name: str) -> None:
     from portal.api import services as api
 
     try:
-        token = api.create_token(name)
+        with transactions.unit():
+            token = api.create_token(name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(token)
@@ -181,7 +183,9 @@ def jobs_mature_command() -> None:
     """Move commissions whose return window has passed from holding to available."""
     from portal.commissions.jobs import mature_commissions
 
-    click.echo(f"matured {mature_commissions()} commission(s)")
+    with transactions.unit():
+        matured = mature_commissions()
+    click.echo(f"matured {matured} commission(s)")
 
 
 def main() -> None:

@@ -76,6 +76,19 @@ def unit() -> Iterator[None]:
     _run(pending)
 
 
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what the request loaded: a streamed body (the CSV
+    exports) still reads those objects after the commit, when the session that loaded
+    them may be gone, and the request's session ends with it anyway."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _open_unit() -> None:
@@ -86,7 +99,7 @@ def init_app(app: Flask) -> None:
         pending = _pending.get() or []
         _pending.set(None)  # what runs after the commit is a unit of its own
         if response.status_code < 400:
-            db.session.commit()
+            _commit_keeping_loaded()
             _run(pending)
         else:
             db.session.rollback()

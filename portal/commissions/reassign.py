@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from portal.accounts.models import User
 from portal.audit import services as audit
-from portal.commissions.services import apply_order
+from portal.commissions.services import run_orders
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.orders.models import Order
@@ -42,7 +42,7 @@ def new_distributor(order: Order, code: str, reason: str) -> Distributor:
 
 
 def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
-    """Credit the order to the active distributor with ``code``. Commits."""
+    """Credit the order to the active distributor with ``code``, and rerun its commissions."""
     reason = reason.strip()
     # The same lock commission runs take, so no run sees a half-changed order.
     db.session.execute(
@@ -82,6 +82,5 @@ def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
         before,
         {"distributor": target.code, "method": "manual", "reason": reason},
     )
-    db.session.commit()
-    apply_order(order_id)
+    run_orders([order_id])
     return order

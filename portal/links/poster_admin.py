@@ -72,7 +72,6 @@ def save_brand() -> Response:
             db.session.rollback()
             form.logo.errors.append(str(exc))
         else:
-            db.session.commit()
             flash(_("Shop name and logo saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for(".index"))
     return render(
@@ -117,7 +116,6 @@ def _edit(template: PosterTemplate | None, kind: PosterKind) -> Response:
             db.session.rollback()
             _attach(form, exc.field, str(exc))
         else:
-            db.session.commit()
             flash(_("Poster template saved."), "success")
             return redirect(url_for(".edit", template_id=saved.id))
     return render(
@@ -157,7 +155,6 @@ def delete(template_id: int) -> Response:
             )
         )
     service.delete_template(template, current_user)
-    db.session.commit()
     flash(_("Poster template deleted."), "success")
     return redirect(url_for(".index"))
 
