@@ -117,7 +117,6 @@ def _opened(form: LeaderRoundForm, opens_at: datetime, leader_code: str | None) 
         db.session.rollback()
         attach_error(form, exc.field, exc.message)
         return False
-    db.session.commit()
     return True
 
 
@@ -161,7 +160,6 @@ def save_point() -> Response:
             db.session.rollback()
             attach_error(form, exc.field, exc.message)
         else:
-            db.session.commit()
             flash(
                 _("Thank you: the shop reviews your pickup point before buyers see it."), "success"
             )
@@ -188,8 +186,6 @@ def hand_over(order_id: int) -> Response:
     except services.PickupError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-    else:
-        db.session.commit()
     return _after_mark(point, order_id)
 
 
@@ -202,7 +198,6 @@ def undo(order_id: int) -> Response:
         services.undo(point, order_id)
     except services.NotAtPoint:
         abort(404)
-    db.session.commit()
     return _after_mark(point, order_id)
 
 
@@ -267,7 +262,6 @@ def decide(point_id: int) -> Response:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        db.session.commit()
         flash(
             _("Approved: the shop offers this point now.")
             if approve
