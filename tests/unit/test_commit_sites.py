@@ -17,7 +17,7 @@ BOUNDARIES: dict[tuple[str, str], tuple[int, str]] = {
     ("portal/transactions.py", "unit"): (1, "the job runner's and the commands' unit"),
     # (the request boundary commits through the session itself: _commit_keeping_loaded)
     ("portal/transactions.py", "keep"): (1, "what a refused request must leave behind"),
-    ("portal/orders/intake.py", "each_alone"): (4, "each delivery its own fate"),
+    ("portal/intake.py", "each_alone"): (4, "each delivery its own fate"),
     ("portal/orders/services.py", "store_order"): (
         1,
         "a concurrent insert of the same order is settled by retrying after a rollback",
@@ -35,7 +35,7 @@ BOUNDARIES: dict[tuple[str, str], tuple[int, str]] = {
         4,
         "resumable: each batch of distributors is committed with the cursor",
     ),
-    ("portal/distributors/upgrades.py", "upgrade_levels"): (
+    ("portal/levels/upgrades.py", "upgrade_levels"): (
         2,
         "resumable: each batch of promotions is committed with the cursor",
     ),
@@ -47,7 +47,7 @@ BOUNDARIES: dict[tuple[str, str], tuple[int, str]] = {
         1,
         "each item is claimed in the transaction of its notifications",
     ),
-    ("portal/notifications/mail.py", "drain_outbox"): (
+    ("portal/mail.py", "drain_outbox"): (
         2,
         "an email is claimed (committed) before it is sent, and released if sending fails",
     ),
@@ -101,10 +101,11 @@ PENDING: dict[tuple[str, str], int] = {
     ("portal/campaigns/services.py", "create"): 1,
     ("portal/campaigns/services.py", "start_closing"): 1,
     ("portal/campaigns/services.py", "award"): 1,
-    ("portal/distributors/detail.py", "_done"): 1,
+    ("portal/distributors/detail_admin.py", "_done"): 1,
     ("portal/distributors/services.py", "apply"): 1,
     ("portal/distributors/services.py", "add_by_admin"): 1,
     ("portal/distributors/services.py", "_review"): 1,
+    ("portal/distributors/services.py", "approve"): 1,
     ("portal/distributors/services.py", "reject"): 1,
     ("portal/withdrawals/services.py", "add_account"): 1,
     ("portal/withdrawals/services.py", "remove_account"): 1,
