@@ -16,7 +16,7 @@ from flask_login.utils import login_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
-from portal import inputs, logs, metrics, registry, security
+from portal import inputs, logs, metrics, registry, security, transactions
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.paths import resource_dir
 
@@ -92,6 +92,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.accounts.models import User
 
     db.init_app(app)
+    transactions.init_app(app)  # first: its after_request runs last
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     htmx.init_app(app)

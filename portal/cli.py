@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from portal import create_app, demo, jobs, registry
+from portal import create_app, demo, jobs, registry, transactions
 from portal.accounts import services as accounts
 from portal.accounts.forms import email_errors
 from portal.accounts.models import Role
@@ -65,7 +65,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
             demo.DemoLogin("ops", *demo.OPS_LOGIN),
         ]
     else:
-        logins = demo.seed()
+        with transactions.unit():
+            logins = demo.seed()
         click.echo("Seeded the demo programme.")
     click.echo(f"Database: {db.engine.url.render_as_string(hide_password=True)}")
     for login in logins:
@@ -91,10 +92,10 @@ def create_admin_command(email: str, role: str, password: str) -> None:
     if problems:
         raise click.ClickException(f"not an email address the login form takes: {email!r}")
     try:
-        user = accounts.create_user(email, password, Role(role))
+        with transactions.unit():
+            user = accounts.create_user(email, password, Role(role))
     except accounts.AccountError as exc:
         raise click.ClickException(f"{email}: {exc.message}") from None
-    db.session.commit()
     click.echo(f"Created {user.role.value} {user.email}")
 
 
@@ -137,7 +138,8 @@ def api_token_create_command(name: str) -> None:
     from portal.api import services as api
 
     try:
-        token = api.create_token(name)
+        with transactions.unit():
+            token = api.create_token(name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(token)
@@ -183,7 +185,9 @@ def jobs_mature_command() -> None:
     """Move commissions whose return window has passed from holding to available."""
     from portal.commissions.jobs import mature_commissions
 
-    click.echo(f"matured {mature_commissions()} commission(s)")
+    with transactions.unit():
+        matured = mature_commissions()
+    click.echo(f"matured {matured} commission(s)")
 
 
 @cli.group("orders")
@@ -265,8 +269,8 @@ def reports_rebuild_command() -> None:
     from portal.extensions import db
     from portal.reports import rollups
 
-    days = rollups.rebuild(db.session)
-    db.session.commit()
+    with transactions.unit():
+        days = rollups.rebuild(db.session)
     click.echo(f"reports rebuild: {days} distributor day(s)")
 
 

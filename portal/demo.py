@@ -206,7 +206,7 @@ def _plans_and_settings(admin: User) -> None:
             scope="category", target_id="snacks", depth=1, kind="percent", value=Decimal("6")
         ),
     ]
-    db.session.commit()
+    db.session.flush()
 
 
 def _attribution(rng: random.Random, seller: Distributor, created: datetime) -> Attribution:
@@ -293,7 +293,7 @@ def _clicks(
                 }
             )
     db.session.execute(insert(Click), rows)
-    db.session.commit()
+    db.session.flush()
 
 
 def _creator(star: Distributor) -> None:
@@ -307,7 +307,7 @@ def _creator(star: Distributor) -> None:
     db.session.add(
         DeepLink(distributor_id=star.id, slug="tea2026", url=f"{SHOP_URL}/product-category/tea/")
     )
-    db.session.commit()
+    db.session.flush()
 
 
 def _pickup(leader: Distributor, admin: User, now: datetime) -> None:
@@ -375,7 +375,7 @@ def _pickup(leader: Distributor, admin: User, now: datetime) -> None:
         None,
         admin,
     )
-    db.session.commit()
+    db.session.flush()
 
 
 def _subscription(star: Distributor, now: datetime) -> None:
@@ -422,7 +422,7 @@ def _subscription(star: Distributor, now: datetime) -> None:
         )
         first = first or stored.order_id
         apply_order(stored.order_id, created)
-    db.session.commit()
+    db.session.flush()
 
 
 def _payouts(star: Distributor, admin: User, now: datetime) -> None:
@@ -436,7 +436,7 @@ def _payouts(star: Distributor, admin: User, now: datetime) -> None:
             distributor_id=star.id, code=star.code, shop_coupon_id="0", percent="10", synced=True
         )
     )
-    db.session.commit()
+    db.session.flush()
     account = withdrawals.add_account(
         star.id, PayoutMethod.ALIPAY, star.display_name, "13800138000"
     )
@@ -548,7 +548,8 @@ def _money_rules(star: Distributor, admin: User, now: datetime) -> None:
 
 
 def seed(size: int = 60) -> list[DemoLogin]:
-    """Fill an empty database; returns the logins to print. Commits."""
+    """Fill an empty database (flushed; the command commits); returns the logins to
+    print."""
     rng = random.Random(20261125)
     now = utcnow()
     admin = User(email=ADMIN_LOGIN[0], role=Role.ADMIN)
@@ -622,7 +623,7 @@ def seed(size: int = 60) -> list[DemoLogin]:
         applicant.applied_at = now - timedelta(hours=rng.randint(1, 96))
         applicant.application_note = rng.choice(_NOTES)
     _catalogue()
-    db.session.commit()
+    db.session.flush()
     _plans_and_settings(admin)
     sellers = [m for m in members if m.status is DistributorStatus.ACTIVE]
     sample = second[0]  # a group leader's team member with a team of their own

@@ -41,9 +41,3 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = Htmx()
-
-
-def commit() -> None:
-    """Commit the request's unit of work: the one call a view makes after services that
-    flush and leave committing to their caller (a service that commits says so)."""
-    db.session.commit()

@@ -16,7 +16,6 @@ from flask import Blueprint, Flask, abort, has_request_context, redirect, reques
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.extensions import db
 from portal.security import safe_next
 
 COOKIE = "locale"
@@ -107,7 +106,6 @@ def switch() -> Response:
     response = redirect(target)
     if current_user.is_authenticated:
         current_user.locale = locale
-        db.session.commit()
     else:
         response.set_cookie(
             COOKIE,

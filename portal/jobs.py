@@ -24,7 +24,9 @@ from typing import Any
 import redis
 from flask import Flask, current_app
 from rq import Queue, SimpleWorker
+from rq.job import Job
 
+from portal import transactions
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -94,18 +96,40 @@ _queue = queue  # enqueue's keyword ``queue`` hides the function's name inside i
 
 def enqueue(func: Callable[..., Any], *args: Any, queue: str, timeout: int, **kwargs: Any) -> Any:
     """Run ``func`` through RQ on ``queue``, stopped after ``timeout`` seconds, or call it
-    right here when no Redis is configured.
+    right here, as a unit of its own, when no Redis is configured.
 
-    Call it after committing: an in-process job shares the caller's session.
+    Inside a unit of work (a request, a job) the job waits until the unit commits, so it
+    sees the unit's rows, and is dropped if the unit does not commit; it then returns
+    None, otherwise the RQ job (or, in process, the function's result).
     """
+    if transactions.after_commit(lambda: _dispatch(func, args, kwargs, queue, timeout)):
+        return None
+    return _dispatch(func, args, kwargs, queue, timeout)
+
+
+def _dispatch(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], name: str, timeout: int
+) -> Any:
     if not current_app.config["REDIS_URL"]:
-        return func(*args, **kwargs)
-    return _queue(queue).enqueue(func, *args, job_timeout=timeout, **kwargs)
+        with transactions.unit():
+            return func(*args, **kwargs)
+    return _queue(name).enqueue(func, *args, job_timeout=timeout, **kwargs)
+
+
+class UnitJob(Job):
+    """A job is a unit of work: the runner commits when it returns, rolls back when it
+    raises (:func:`portal.transactions.unit`)."""
+
+    def perform(self) -> Any:
+        with transactions.unit():
+            return super().perform()
 
 
 class PortalWorker(SimpleWorker):
-    """Runs jobs in the worker process (no fork: ~3x the throughput on small jobs) and
-    gives every job a fresh database session."""
+    """Runs jobs in the worker process (no fork: ~3x the throughput on small jobs), each
+    one a unit of work (:class:`UnitJob`), and gives every job a fresh database session."""
+
+    job_class = UnitJob
 
     def perform_job(self, *args: Any, **kwargs: Any) -> bool:
         try:

@@ -10,22 +10,24 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from plugins.woocommerce_bridge import connection, coupons, credentials, health, inbox, sync
+from plugins.woocommerce_bridge import (
+    connection,
+    coupons,
+    credentials,
+    health,
+    inbox,
+    services,
+    sync,
+)
 from plugins.woocommerce_bridge.client import BASIC, WooError
 from plugins.woocommerce_bridge.forms import BulkCouponForm, ConnectForm, CouponForm
-from plugins.woocommerce_bridge.models import WooDelivery, WooSyncState
 from portal import jobs, storefront
-from portal.accounts.access import admin_only, staff_blueprint
+from portal.accounts.access import admin_only, is_admin, staff_blueprint
 from portal.distributors import coupons as personal
-from portal.distributors.models import PersonalCoupon
 from portal.distributors.services import find_active
-from portal.extensions import db
 from portal.forms import Form, error_text
-from portal.pagination import paginate
 from portal.rendering import is_htmx, public_url, render
 from portal.settings import services as settings
 
@@ -39,7 +41,7 @@ def _mask(secret: str) -> str:
 
 def _shown(secret: str) -> str:
     """Admins see a secret whole (to copy it into the shop), ops masked."""
-    return secret if current_user.role.value == "admin" else _mask(secret)
+    return secret if is_admin() else _mask(secret)
 
 
 def _connect_form(creds: credentials.Credentials, form: ConnectForm | None = None) -> ConnectForm:
@@ -82,24 +84,13 @@ def _context(
         "currency_differs": storefront.currency_differs(),
         "health": health.report(),
         "connect_form": _connect_form(creds, connect_form),
-        "state": db.session.get(WooSyncState, 1),
         "failed_only": failed_only,
-        "failed": db.session.scalar(inbox.failed_count()),
-        "page": paginate(inbox.deliveries_query(failed=failed_only)),
+        **services.page_data(failed_only),
         "form": Form(),
         "coupon_form": CouponForm(formdata=None),
         "bulk_form": bulk_form or BulkCouponForm(formdata=None, prefix="bulk"),
         "bulk_results": bulk_results,
         "bulk_limit": BULK_LIMIT,
-        "unsynced": db.session.scalar(
-            select(func.count()).select_from(personal.unsynced().subquery())
-        ),
-        "coupons": db.session.scalars(
-            select(PersonalCoupon)
-            .options(selectinload(PersonalCoupon.distributor))
-            .order_by(PersonalCoupon.synced, PersonalCoupon.id.desc())
-            .limit(50)
-        ).all(),
     }
 
 
@@ -132,7 +123,7 @@ def connect() -> Response:
             return (form[name].data if name in form else "") or getattr(creds, field)
 
         try:
-            done = connection.connect(
+            done = services.connect(
                 given("store_url", "store_url"),
                 given("key", "consumer_key"),
                 given("secret", "consumer_secret"),
@@ -140,10 +131,8 @@ def connect() -> Response:
                 current_user,
             )
         except WooError as exc:
-            db.session.rollback()
             form.form_errors.append(_("Not connected: %(reason)s", reason=str(exc)))
         else:
-            db.session.commit()
             _flash_connected(done)
             return _back()
     return render(
@@ -187,12 +176,10 @@ def _flash_repair(done: connection.Repair) -> None:
 def repair() -> Response:
     _checked()
     try:
-        done = connection.repair_webhooks(public_url("woocommerce.webhook"), current_user)
+        done = services.repair_webhooks(public_url("woocommerce.webhook"), current_user)
     except WooError as exc:
-        db.session.rollback()
         flash(_("The webhooks were not repaired: %(reason)s", reason=str(exc)), "error")
     else:
-        db.session.commit()
         _flash_repair(done)
     return _back("#webhooks")
 
@@ -201,14 +188,12 @@ def repair() -> Response:
 def activate(webhook_id: int) -> Response:
     _checked()
     try:
-        found = connection.reactivate(webhook_id, current_user)
+        found = services.reactivate(webhook_id, current_user)
     except WooError as exc:
-        db.session.rollback()
         flash(_("The webhook was not re-activated: %(reason)s", reason=str(exc)), "error")
         return _back("#webhooks")
     if not found:
         abort(404)
-    db.session.commit()
     flash(
         _(
             "Webhook %(id)d is active again. WooCommerce kept its failure count: one more "
@@ -228,7 +213,6 @@ def new_signin_secret() -> Response:
     if "signin_secret" in credentials.effective().from_environment:
         abort(409)
     credentials.new_signin_secret(current_user)
-    db.session.commit()
     flash(
         _("A new sign-in secret is set: paste it into the shop's Settings → Portal Bridge."),
         "success",
@@ -241,7 +225,6 @@ def new_signin_secret() -> Response:
 def adopt_currency() -> Response:
     _checked()
     if storefront.adopt_currency(current_user):
-        db.session.commit()
         flash(_("The portal's currency is now %(code)s.", code=settings.get("currency")), "success")
     return _back("#storefront")
 
@@ -249,12 +232,8 @@ def adopt_currency() -> Response:
 @admin.post("/shop/test")
 def test() -> Response:
     _checked()
-    try:
-        total = sync.test_connection()
-        ok, message = True, _("Connected. The shop reports %(n)s orders.", n=total)
-    except WooError as exc:
-        ok, message = False, str(exc)
-    db.session.commit()  # how the check went, for the page
+    ok, total, reason = services.check_connection()
+    message = _("Connected. The shop reports %(n)s orders.", n=total) if ok else reason
     if is_htmx():
         return render(
             "woocommerce_bridge/_shop_test.html",
@@ -331,9 +310,8 @@ def retry_coupons() -> Response:
     """Push the coupons the shop has not applied yet, now."""
     _checked()
     try:
-        pushed, failed = coupons.push_pending()
+        pushed, failed = services.push_pending()
     except WooError as exc:
-        db.session.rollback()
         flash(_("The coupons were not sent: %(reason)s", reason=str(exc)), "error")
     else:
         flash(
@@ -353,7 +331,7 @@ def replay(delivery_id: int) -> Response:
     if not inbox.replay(delivery_id):
         abort(404)
     jobs.enqueue(inbox.drain, queue=jobs.INTAKE, timeout=inbox.DRAIN_TIMEOUT)
-    delivery = db.session.get(WooDelivery, delivery_id)
+    delivery = services.delivery(delivery_id)
     if is_htmx():
         return render(
             "woocommerce_bridge/_delivery_row.html",

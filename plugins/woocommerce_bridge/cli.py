@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from plugins.woocommerce_bridge import sync
 from plugins.woocommerce_bridge.client import WooError
+from portal import transactions
 
 
 @click.group("woo")
@@ -30,7 +31,8 @@ def sync_command(since: str | None, full: bool) -> None:
             raise click.ClickException(f"--since is not an ISO date: {since!r}") from None
         start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
     try:
-        report = sync.reconcile(full=full, since=start)
+        with transactions.unit():
+            report = sync.reconcile(full=full, since=start)
     except WooError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

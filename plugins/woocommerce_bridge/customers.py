@@ -45,7 +45,7 @@ def _link(api: WooClient, distributor: Distributor, email: str) -> bool:
 
 def link(distributor_id: int, **client: Any) -> bool:
     """The queued job: link one active, unlinked distributor. A shop that cannot be
-    reached is logged; the reconcile tries again. Commits."""
+    reached is logged; the reconcile tries again."""
     row = db.session.execute(
         select(Distributor, User.email)
         .join(User, User.id == Distributor.user_id)
@@ -65,7 +65,6 @@ def link(distributor_id: int, **client: Any) -> bool:
         return False
     finally:
         api.close()
-    db.session.commit()
     return linked
 
 

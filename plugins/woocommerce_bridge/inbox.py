@@ -375,7 +375,6 @@ def replay(delivery_id: int) -> bool:
         .values(processed_at=None, attempts=0, error=None, failed_at=None)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return result.rowcount == 1
 
 

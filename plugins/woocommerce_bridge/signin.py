@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from plugins.woocommerce_bridge import credentials
 from plugins.woocommerce_bridge.models import WooSigninNonce
-from portal import i18n
+from portal import i18n, transactions
 from portal.distributors.shop_signin import ShopIdentity
 from portal.extensions import db
 from portal.join import shop_views
@@ -137,7 +137,7 @@ def _spend(nonce: str, expires: datetime) -> None:
         savepoint.rollback()
         raise Refused(Refusal.REPLAYED, nonce) from None
     savepoint.commit()
-    db.session.commit()
+    transactions.keep()  # spent even when the sign-in then fails
 
 
 def verify(token: str) -> ShopIdentity:
@@ -190,7 +190,6 @@ def purge_nonces() -> int:
     removed = db.session.execute(
         delete(WooSigninNonce).where(WooSigninNonce.expires_at < utcnow())
     ).rowcount
-    db.session.commit()
     return removed or 0
 
 

@@ -15,6 +15,15 @@ from portal.extensions import login_manager
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def has_role(*roles: Role) -> bool:
+    """The signed-in user holds one of ``roles`` (the test every guard here applies)."""
+    return bool(current_user.is_authenticated and current_user.role in roles)
+
+
+def is_admin() -> bool:
+    return has_role(Role.ADMIN)
+
+
 def roles_required(*roles: Role) -> Callable[[F], F]:
     """Anonymous → login redirect; signed in with another role → 403."""
 
@@ -23,7 +32,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if current_user.role not in roles:
+            if not has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
 
@@ -39,7 +48,7 @@ def _guard(blueprint: Blueprint, roles: frozenset[Role]) -> None:
     def check_role() -> Any:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        if current_user.role not in roles:
+        if not has_role(*roles):
             abort(403)
         return None
 

@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal import jobs
+from portal import jobs, transactions
 from portal.accounts import passwords, signals, throttle, tokens
 from portal.accounts.models import (
     NO_PASSWORD,
@@ -78,7 +78,8 @@ def hash_ip(ip: str | None) -> str:
 
 
 def send_links() -> None:
-    """Email the account links just committed (in-process without Redis, else a job)."""
+    """Email the account links once they are committed (in-process without Redis, else a
+    job)."""
     from portal.accounts.mail import deliver_account_emails
 
     jobs.enqueue(deliver_account_emails, queue=jobs.BACKGROUND, timeout=300)
@@ -127,8 +128,7 @@ def invite(user: User) -> AccountToken:
 
 
 def invite_staff(actor: User, email: str, role: Role) -> User:
-    """An admin adds an admin or ops user, who gets a set-your-password invitation.
-    Commits."""
+    """An admin adds an admin or ops user, who gets a set-your-password invitation."""
     if role not in STAFF_ROLES:
         raise AccountError(_("Choose admin or ops."), field="role")
     user = create_user(email, None, role)
@@ -145,7 +145,6 @@ def invite_staff(actor: User, email: str, role: Role) -> User:
         target_id=user.id,
         after={"email": user.email, "role": role.value},
     )
-    db.session.commit()
     send_links()
     return user
 
@@ -182,23 +181,20 @@ def authenticate(email: str, password: str, ip: str | None, user_agent: str = ""
         if unlock:
             assert user is not None
             tokens.issue(user, TokenPurpose.UNLOCK)
-        db.session.commit()
-        if unlock:
             send_links()
+        transactions.keep()  # the page answers 401: the failure must count all the same
         raise InvalidCredentials(_("Email or password is incorrect."))
     throttle.clear(email, ip_hash)
     user.last_login_at = utcnow()
     signals.signed_in.send(user, ip_hash=ip_hash, ua_hash=keyed_hash(user_agent))
-    db.session.commit()
     return user
 
 
 def remember_locale(user: User, locale: str) -> None:
     """The language the person chose on the page they signed in on becomes their
-    profile's (it is the newer choice). Commits."""
+    profile's (it is the newer choice)."""
     if user.locale != locale:
         user.locale = locale
-        db.session.commit()
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -209,13 +205,11 @@ def change_password(user: User, current: str, new: str) -> None:
     user.set_password(new)
     user.end_sessions()
     tokens.retire(user, TokenPurpose.RESET, TokenPurpose.INVITE)
-    db.session.commit()
 
 
 def end_sessions(user: User) -> None:
-    """Sign out everywhere: every session and remember-me cookie of the user. Commits."""
+    """Sign out everywhere: every session and remember-me cookie of the user."""
     user.end_sessions()
-    db.session.commit()
 
 
 def request_reset(email: str, ip: str | None) -> None:
@@ -230,7 +224,6 @@ def request_reset(email: str, ip: str | None) -> None:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is not None and user.active:
         tokens.issue(user, TokenPurpose.RESET)
-    db.session.commit()
     send_links()
 
 
@@ -264,7 +257,7 @@ def _names(user: User) -> list[str]:
 def set_password_from_link(signed: str, purpose: TokenPurpose, password: str) -> User:
     """Choose a password through a reset or invitation link: the link is used up, every
     session ends, other reset and invitation links die and the sign-in throttle of the
-    account is cleared (the person proved they read its email). Commits."""
+    account is cleared (the person proved they read its email)."""
     token = _token(signed, purpose)
     owner = db.session.get(User, token.user_id)
     assert owner is not None
@@ -274,22 +267,18 @@ def set_password_from_link(signed: str, purpose: TokenPurpose, password: str) ->
     user.end_sessions()
     tokens.retire(user, TokenPurpose.RESET, TokenPurpose.INVITE)
     throttle.clear(user.email)
-    db.session.commit()
     return user
 
 
 def unlock(signed: str) -> User:
-    """The unlock link: the account's failed sign-ins from every address are forgotten.
-    Commits."""
+    """The unlock link: the account's failed sign-ins from every address are forgotten."""
     user = _spend(_token(signed, TokenPurpose.UNLOCK))
     throttle.clear(user.email)
-    db.session.commit()
     return user
 
 
 def set_active(actor: User, user_id: int, active: bool) -> User:
-    """An admin deactivates a staff account (its sessions end at once) or reactivates it.
-    Commits."""
+    """An admin deactivates a staff account (its sessions end at once) or reactivates it."""
     user = db.session.get(User, user_id)
     if user is None or not user.is_staff:
         raise NotFound(_("No such staff account."))
@@ -306,7 +295,6 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
             before={"active": not active},
             after={"active": active},
         )
-        db.session.commit()
     return user
 
 
@@ -314,5 +302,4 @@ def purge_old_login_failures(older_than: timedelta | None = None) -> int:
     """Periodic housekeeping: failed sign-ins and reset requests outside any window (by
     default, older than the throttle remembers failures)."""
     removed = throttle.purge(older_than or current_app.config["PORTAL_LOGIN_MEMORY"])
-    db.session.commit()
     return removed

@@ -43,7 +43,7 @@ def _digest(token: str) -> str:
 
 def create_token(name: str, actor: User | None = None) -> str:
     """A new token (returned once, never stored in the clear), audited as made by
-    ``actor`` (``None``: the command line). Commits."""
+    ``actor`` (``None``: the command line)."""
     name = name.strip()
     if not name or len(name) > 80:
         raise ValueError("a token name of 1 to 80 characters is required")
@@ -52,7 +52,6 @@ def create_token(name: str, actor: User | None = None) -> str:
     db.session.add(row)
     db.session.flush()
     audit.record(actor, "api_token.create", "api_token", row.id, after={"name": name})
-    db.session.commit()
     return token
 
 
@@ -64,7 +63,7 @@ def tokens() -> Select[tuple[ApiToken]]:
 def revoke_token(token_id: int, actor: User) -> ApiToken | None:
     """Revoke a token for good; ``None`` if there is no such token. Revoking a revoked
     token changes nothing. The conditional UPDATE makes two revokes at once record one
-    audit entry. Commits."""
+    audit entry."""
     revoked = db.session.execute(
         update(ApiToken)
         .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
@@ -81,7 +80,6 @@ def revoke_token(token_id: int, actor: User) -> ApiToken | None:
             {"name": token.name, "revoked": False},
             {"name": token.name, "revoked": True},
         )
-    db.session.commit()
     return token
 
 
@@ -96,7 +94,6 @@ def authenticate(header: str | None) -> ApiToken | None:
     )
     if found is not None:
         found.last_used_at = utcnow()
-        db.session.commit()
     return found
 
 

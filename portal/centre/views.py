@@ -12,7 +12,6 @@ from portal.commissions import estimates
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import DistributorStatus
 from portal.distributors.services import direct_recruits
-from portal.extensions import db
 from portal.ledger.models import Bucket
 from portal.ledger.services import balances
 from portal.levels import criteria as levels
@@ -90,7 +89,6 @@ def link_copied() -> Response:
     """Posted by the copy buttons of the Share page (htmx, alongside the copy itself,
     which happens in the browser): ticks "copy your link" off the checklist."""
     onboarding.record(current_distributor().id, onboarding.Step.COPY_LINK)
-    db.session.commit()
     return Response(status=204)
 
 

@@ -80,7 +80,10 @@ def _flush_unique(row: object, message: LazyString, field: str) -> None:
 
 
 def plan_row(role: DistributorRole) -> CommissionPlan:
-    """The stored plan of a role, created (earning nothing) on first use."""
+    """The stored plan of a role, or — a role without one earns nothing — an unsaved
+    plan earning nothing. Reading never writes: the row is stored when it is first
+    saved (:func:`_stored_plan`), as :func:`portal.commissions.versions.plan_for` reads
+    a missing plan as rates 0."""
     row = db.session.scalar(
         select(CommissionPlan)
         .options(selectinload(CommissionPlan.overrides), selectinload(CommissionPlan.exclusions))
@@ -94,7 +97,17 @@ def plan_row(role: DistributorRole) -> CommissionPlan:
             rate_depth2=ZERO,
             rate_depth3=ZERO,
             basis="product",
+            overrides=[],
+            exclusions=[],
         )
+    return row
+
+
+def _stored_plan(role: DistributorRole) -> CommissionPlan:
+    """The role's plan row, stored now if the role had none: for the paths that change
+    it."""
+    row = plan_row(role)
+    if row.id is None:
         db.session.add(row)
         db.session.flush()
     return row
@@ -103,7 +116,7 @@ def plan_row(role: DistributorRole) -> CommissionPlan:
 def save_plan(
     role: DistributorRole, values: dict[str, Any], exclusions: list[str], actor: User
 ) -> CommissionPlan:
-    row = plan_row(role)
+    row = _stored_plan(role)
     before = {
         **_snapshot(row, PLAN_FIELDS),
         "exclusions": sorted(x.product_id for x in row.exclusions),
@@ -121,7 +134,6 @@ def save_plan(
     if before != after:
         audit.record(actor, "plan.update", "plan", role.value, before, after)
         _touch(row)
-    db.session.commit()
     return row
 
 
@@ -281,7 +293,7 @@ def _touch(plan: CommissionPlan) -> None:
 def save_override(
     role: DistributorRole, values: dict[str, Any], actor: User, override_id: int | None = None
 ) -> PlanOverride:
-    plan = plan_row(role)
+    plan = _stored_plan(role)
     if override_id is None:
         override = PlanOverride(plan=plan)
         before = None
@@ -306,7 +318,6 @@ def save_override(
         before,
         _snapshot(override, OVERRIDE_FIELDS),
     )
-    db.session.commit()
     return override
 
 
@@ -323,9 +334,9 @@ def delete_override(role: DistributorRole, override_id: int, actor: User) -> Non
         _snapshot(override, OVERRIDE_FIELDS),
         None,
     )
-    db.session.delete(override)
+    plan.overrides.remove(override)  # delete-orphan: the row goes at the flush
     _touch(plan)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- levels -----------------------------------------------------------------------------
@@ -340,7 +351,6 @@ def save_level(values: dict[str, Any], actor: User, level_id: int | None = None)
         setattr(level, name, values[name])
     _flush_unique(level, _l("Another level already has this rank."), "rank")
     audit.record(actor, "level.save", "level", level.id, before, _snapshot(level, LEVEL_FIELDS))
-    db.session.commit()
     return level
 
 

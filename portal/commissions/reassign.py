@@ -130,8 +130,12 @@ def orders_of(code: str) -> list[int]:
 
 
 def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
-    """Credit the order to the active distributor with ``code``. Commits."""
-    done = reassign_many({order_id: code}, reason, actor)
+    """Credit the order to the active distributor with ``code``, in the caller's unit of
+    work (the request commits)."""
+    reason = _checked_reason(reason)
+    target = active_distributors([code])[_code(code)]
+    done = Reassigned()
+    _move([order_id], {order_id: target.id}, {target.id: target.code}, reason, actor, done)
     if done.missing:
         raise NotFound(_("No such order."))
     if done.unchanged:
@@ -150,7 +154,9 @@ def reassign_many(
     Every order is decided under its commission lock (taken in id order, so two
     re-assignments of overlapping orders wait for each other and cannot deadlock): one
     already credited to its target is left alone, so running the same re-assignment
-    twice, or two at once, ends in one consistent state. ``actor`` ``None``: the CLI."""
+    twice, or two at once, ends in one consistent state. ``actor`` ``None``: the CLI.
+    Each batch is a unit of work of its own (committed), so ten thousand orders do not
+    hold their locks in one transaction."""
     reason = _checked_reason(reason)
     if not moves:
         return Reassigned()

@@ -55,7 +55,6 @@ def _page(forms: dict[str, PlanForm] | None = None, status: int = 200) -> Respon
                 "rates": plans.rate_table(services.plan_for(role.value)),
             }
         )
-    db.session.commit()  # plan rows created on first view
     return render("admin/plans.html", "admin/plans.html", http_status=status, cards=cards)
 
 

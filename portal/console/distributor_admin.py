@@ -10,7 +10,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import confirm
+from portal import confirm, transactions
 from portal.accounts.access import staff_blueprint
 from portal.console import distributor as overview
 from portal.distributors import (
@@ -23,7 +23,6 @@ from portal.distributors import (
 from portal.distributors.forms import AdjustForm, ProfileForm, StatusForm
 from portal.distributors.labels import STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole
-from portal.extensions import commit
 from portal.formatting import money
 from portal.forms import Form, attach_error
 from portal.ledger.models import Bucket
@@ -84,7 +83,6 @@ def ledger(distributor_id: int) -> Response:
 
 
 def _done(distributor_id: int, message: str) -> Response:
-    commit()
     flash(message, "success")
     return redirect(url_for("admin_distributor.show", distributor_id=distributor_id))
 
@@ -99,7 +97,9 @@ def status(distributor_id: int) -> Response:
         except management.ManagementError as exc:
             attach_error(form, exc)
         else:
-            done = _done(
+            # The shop plugin reads the distributor's coupons once the change is committed.
+            transactions.after_commit(lambda: signals.coupons_changed.send(distributor.id))
+            return _done(
                 distributor.id,
                 _(
                     "%(name)s: %(status)s.",
@@ -107,8 +107,6 @@ def status(distributor_id: int) -> Response:
                     status=STATUS_LABELS[target],
                 ),
             )
-            signals.coupons_changed.send(distributor.id)
-            return done
     return _page(distributor, status_form=form)
 
 

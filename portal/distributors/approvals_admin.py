@@ -104,7 +104,6 @@ def _decide(request_id: int, action: str) -> Response:
                 adjustments.approve(request_id, current_user)
             else:
                 adjustments.reject(request_id, current_user, form.note.data)
-            db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
             error = exc

@@ -81,9 +81,7 @@ def match(identity: ShopIdentity) -> Match:
 
 
 def signed_in(account: ShopAccount) -> None:
-    """Commits."""
     account.last_signin_at = utcnow()
-    db.session.commit()
 
 
 # --- the identity waiting for the join or connect page ---------------------------------
@@ -125,7 +123,7 @@ def join(
 ) -> Distributor:
     """One-tap join with the shop identity: no portal password (they sign in through the
     shop, or choose one with *Forgot your password?*). The recruitment mode and the terms
-    apply as on ``/join``. Commits."""
+    apply as on ``/join``."""
     applicant = services.Applicant(
         email=identity.email,
         password=None,
@@ -142,7 +140,7 @@ def join(
 def connect(user: User, identity: ShopIdentity) -> Distributor:
     """The user proved the portal account with its password: their distributor's shop
     account is now this customer (replacing another they had), and ``shop_customer_id``
-    follows it (the self-purchase rule). Commits."""
+    follows it (the self-purchase rule)."""
     distributor = services.distributor_for(user)
     if distributor is None:
         raise services.RecruitmentError(_("Only distributors sign in with the shop account."))
@@ -162,5 +160,4 @@ def connect(user: User, identity: ShopIdentity) -> Distributor:
         savepoint.rollback()
         raise services.ShopAccountTaken() from None
     savepoint.commit()
-    db.session.commit()
     return distributor

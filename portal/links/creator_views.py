@@ -59,7 +59,6 @@ def choose_code() -> Response:
             db.session.rollback()
             attach_error(form, exc)
         else:
-            db.session.commit()
             flash(_("Your links now read %(code)s.", code=code), "success")
             return redirect(url_for("me_creator.index"))
     return _page(distributor, vanity_form=form, status=400)
@@ -76,7 +75,6 @@ def make_link() -> Response:
             db.session.rollback()
             attach_error(form, exc, "url")
         else:
-            db.session.commit()
             flash(_("Your link is ready: copy it below."), "success")
             return redirect(url_for("me_creator.index") + "#deep-links")
     return _page(distributor, link_form=form, status=400)

@@ -72,7 +72,6 @@ def save_brand() -> Response:
             db.session.rollback()
             attach_error(form, exc, "logo")
         else:
-            db.session.commit()
             flash(_("Shop name and logo saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for(".index"))
     return render(
@@ -108,7 +107,6 @@ def _edit(template: PosterTemplate | None, kind: PosterKind) -> Response:
             db.session.rollback()
             attach_error(form, exc)
         else:
-            db.session.commit()
             flash(_("Poster template saved."), "success")
             return redirect(url_for(".edit", template_id=saved.id))
     return render(
@@ -148,7 +146,6 @@ def delete(template_id: int) -> Response:
             )
         )
     service.delete_template(template, current_user)
-    db.session.commit()
     flash(_("Poster template deleted."), "success")
     return redirect(url_for(".index"))
 

@@ -8,7 +8,6 @@ import io
 from PIL import Image, ImageDraw
 
 from portal.accounts.models import User
-from portal.extensions import db
 from portal.links import poster_services, posters
 from portal.links.models import PosterKind
 
@@ -67,7 +66,7 @@ INVITE_LAYOUT: posters.Layout = {
 
 
 def seed_posters(admin: User) -> None:
-    """Commits."""
+    """The demo's poster templates and the shop's name and logo (flushed)."""
     for name, kind, layout, colours in (
         ("Autumn tea", PosterKind.PRODUCT, PRODUCT_LAYOUT, ((194, 65, 12), (251, 191, 36))),
         ("Join the team", PosterKind.INVITE, INVITE_LAYOUT, ((22, 101, 52), (134, 239, 172))),
@@ -75,4 +74,3 @@ def seed_posters(admin: User) -> None:
         data = poster_services.TemplateData(name, kind, True, layout)
         poster_services.save_template(None, data, _background(*colours), admin)
     poster_services.save_brand("West Lake Tea", _logo(), False, admin)
-    db.session.commit()

@@ -17,7 +17,6 @@ from portal.accounts.access import distributor_blueprint
 from portal.distributors.current import current_promoter
 from portal.distributors.models import Distributor
 from portal.errors import NotFound
-from portal.extensions import db
 from portal.links import poster_services as service
 from portal.links import services
 from portal.links.models import PosterKind, PosterTemplate
@@ -43,7 +42,6 @@ def _png(distributor: Distributor, data: bytes, filename: str) -> Response:
     """Inline for the page's <img>; an attachment with ``?download=1``. A poster shown
     is one ready to long-press and save: it ticks "save your poster" off the checklist."""
     onboarding.record(distributor.id, onboarding.Step.SAVE_POSTER)
-    db.session.commit()
     response = make_response(data)
     response.mimetype = "image/png"
     disposition = "attachment" if request.args.get("download") == "1" else "inline"

@@ -79,7 +79,6 @@ def _saved(distributor: Distributor, data: bytes, filename: str) -> Response:
     """A QR code or share card the distributor downloads: saving one ticks "save your
     poster" off their checklist."""
     onboarding.record(distributor.id, onboarding.Step.SAVE_POSTER)
-    db.session.commit()
     return _png(data, filename)
 
 
@@ -155,7 +154,6 @@ def issue_coupon() -> Response:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        db.session.commit()
         signals.coupons_changed.send(distributor.id)
         flash(_("Your coupon is on its way to the shop."), "success")
     return redirect(url_for("me_links.index") + "#coupon-title")

@@ -63,7 +63,7 @@ def _poster(colour: tuple[int, int, int], title: str) -> io.BytesIO:
 
 
 def seed_materials(admin: User) -> None:
-    """Add the demo items, published a few days ago and already announced. Commits."""
+    """Add the demo items, published a few days ago and already announced."""
     now = utcnow()
     products = list(db.session.scalars(select(Product).order_by(Product.id).limit(2)))
     for i, (title, category, colour, caption) in enumerate(_POSTERS):
@@ -96,4 +96,3 @@ def seed_materials(admin: User) -> None:
                 created_by_id=admin.id,
             )
         )
-    db.session.commit()

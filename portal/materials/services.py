@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
 
+from flask_babel import gettext as _
 from PIL import Image
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -99,6 +100,10 @@ def products_with_materials() -> list[Product]:
     )
 
 
+def get(material_id: int) -> Material | None:
+    return db.session.get(Material, material_id)
+
+
 def visible(material_id: int) -> Material | None:
     """A published material (drafts and expired ones do not exist for distributors)."""
     return db.session.scalar(select(Material).where(Material.id == material_id, published()))
@@ -131,7 +136,10 @@ def save(
     material: Material | None, data: MaterialData, image: IO[bytes] | None, actor: User
 ) -> Material:
     """Create (``material`` None) or update an item; an image upload replaces the old one.
-    Raises :class:`uploads.UploadError` before anything changes. Commits."""
+    Raises :class:`uploads.UploadError` before anything changes: an image item without an
+    image (uploaded now or before), a file that is not an image."""
+    if data.kind is MaterialKind.IMAGE and image is None and not (material and material.image_file):
+        raise uploads.UploadError(_("An image item needs an image."))
     stored = uploads.store(image) if image is not None else None
     creating = material is None
     if material is None:
@@ -156,12 +164,11 @@ def save(
         material.id,
         after={"title": material.title, "kind": material.kind.value},
     )
-    db.session.commit()
     return material
 
 
 def count(material_id: int, what: str) -> None:
-    """One more copy or download of a published item (an atomic increment). Commits."""
+    """One more copy or download of a published item (an atomic increment)."""
     column = Material.copy_count if what == "copy" else Material.download_count
     db.session.execute(
         update(Material)
@@ -169,7 +176,6 @@ def count(material_id: int, what: str) -> None:
         .values({column: column + 1})
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
 def stamped(material: Material, url: str) -> bytes:

@@ -15,7 +15,6 @@ from wtforms import SelectChoice
 from portal import onboarding, uploads
 from portal.accounts.access import distributor_blueprint, staff_blueprint
 from portal.distributors.current import current_distributor
-from portal.extensions import db
 from portal.forms import attach_error
 from portal.links import services as links
 from portal.markdown import render_markdown
@@ -64,28 +63,24 @@ def _edit(material: Material | None) -> Response:
         upload = form.image.data if isinstance(form.image.data, FileStorage) else None
         if upload is not None and not upload.filename:
             upload = None
-        kind = MaterialKind(form.kind.data)
-        if kind is MaterialKind.IMAGE and upload is None and not (material and material.image_file):
-            form.image.errors.append(_("An image item needs an image."))
+        data = services.MaterialData(
+            kind=MaterialKind(form.kind.data),
+            title=form.title.data or "",
+            body=form.body.data or "",
+            category=form.category.data or "",
+            tags=form.tags.data or "",
+            product_ids=form.product_ids(),
+            publish_from=as_utc(form.publish_from.data),
+            publish_until=as_utc(form.publish_until.data),
+            pinned=form.pinned.data,
+        )
+        try:
+            services.save(material, data, upload.stream if upload else None, current_user)
+        except uploads.UploadError as exc:
+            attach_error(form, exc, "image")
         else:
-            data = services.MaterialData(
-                kind=kind,
-                title=form.title.data or "",
-                body=form.body.data or "",
-                category=form.category.data or "",
-                tags=form.tags.data or "",
-                product_ids=form.product_ids(),
-                publish_from=as_utc(form.publish_from.data),
-                publish_until=as_utc(form.publish_until.data),
-                pinned=form.pinned.data,
-            )
-            try:
-                services.save(material, data, upload.stream if upload else None, current_user)
-            except uploads.UploadError as exc:
-                attach_error(form, exc, "image")
-            else:
-                flash(_("Material saved."), "success")
-                return redirect(url_for(".admin_list"))
+            flash(_("Material saved."), "success")
+            return redirect(url_for(".admin_list"))
     status = 422 if form.errors else 200
     return render(
         "admin/material_edit.html",
@@ -103,7 +98,7 @@ def admin_new() -> Response:
 
 @admin.route("/materials/<int:material_id>", methods=["GET", "POST"])
 def admin_edit(material_id: int) -> Response:
-    material = db.session.get(Material, material_id)
+    material = services.get(material_id)
     if material is None:
         abort(404)
     return _edit(material)
@@ -111,7 +106,7 @@ def admin_edit(material_id: int) -> Response:
 
 @admin.get("/materials/<int:material_id>/image")
 def admin_image(material_id: int) -> Response:
-    material = db.session.get(Material, material_id)
+    material = services.get(material_id)
     if material is None or not material.image_file:
         abort(404)
     return _image(material)
@@ -145,7 +140,6 @@ def library() -> Response:
     form.validate()
     chosen = _filter(form) if not form.errors else services.Filter()
     onboarding.record(distributor.id, onboarding.Step.MATERIALS)
-    db.session.commit()
     filler = Filler(distributor)
     return render(
         "me/materials.html",
@@ -204,7 +198,6 @@ def download(material_id: int) -> Response:
     services.count(material.id, "download")
     distributor = current_distributor()
     onboarding.record(distributor.id, onboarding.Step.SAVE_POSTER)
-    db.session.commit()
     if request.args.get("qr") != "1":
         response = _image(material)
         name = f"material-{material.id}.{material.image_file.rsplit('.', 1)[-1]}"

@@ -37,7 +37,6 @@ def notify_available_commissions(now: datetime | None = None, batch: int = 5000)
     if cursor is None:
         last = db.session.scalar(select(func.max(CommissionEvent.id)).where(available))
         db.session.add(JobCursor(name=CURSOR, position=last or 0))
-        db.session.commit()
         return 0
     rows = db.session.execute(
         select(
@@ -69,7 +68,6 @@ def notify_available_commissions(now: datetime | None = None, batch: int = 5000)
         )
     if rows:
         cursor.position = rows[-1][0]
-    db.session.commit()
     return len(totals)
 
 
@@ -97,7 +95,6 @@ def notify_new_commissions(now: datetime | None = None, batch: int = 2000) -> in
     if cursor is None:
         last = db.session.scalar(select(func.max(CommissionEvent.id)).where(computed))
         db.session.add(JobCursor(name=NEW_CURSOR, position=last or 0))
-        db.session.commit()
         return 0
     beneficiary = aliased(Distributor)
     seller = aliased(Distributor)
@@ -164,5 +161,4 @@ def notify_new_commissions(now: datetime | None = None, batch: int = 2000) -> in
         made += 1
     if rows:
         cursor.position = rows[-1][0]
-    db.session.commit()
     return made

@@ -55,9 +55,8 @@ def notify_many(kind: NotificationKind, params: Mapping[int, Mapping[str, Any]])
 def announce(
     distributor_id: int, kind: NotificationKind, params: Mapping[str, Any] | None = None
 ) -> None:
-    """:func:`notify` in a transaction of its own, for events already committed."""
+    """:func:`notify` for events already flushed."""
     notify(distributor_id, kind, params)
-    db.session.commit()
 
 
 class PaidWithdrawal(Protocol):
@@ -158,7 +157,7 @@ def mark_read(
     distributor_id: int, notification_id: int | None = None, up_to: int | None = None
 ) -> int:
     """Mark one notification of the distributor read, or every unread one up to the id
-    ``up_to``. Commits; returns how many changed. Someone else's id changes nothing."""
+    ``up_to``; returns how many changed. Someone else's id changes nothing."""
     query = update(Notification).where(
         Notification.distributor_id == distributor_id, Notification.read_at.is_(None)
     )
@@ -169,7 +168,6 @@ def mark_read(
     result = db.session.execute(
         query.values(read_at=utcnow()).execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return result.rowcount
 
 

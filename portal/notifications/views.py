@@ -74,7 +74,6 @@ def settings() -> Response:
         services.save_settings(
             distributor, bool(form.notify_commission.data), bool(form.notify_team_sale.data)
         )
-        db.session.commit()
         flash(_("Your notification settings are saved."), "success")
         return redirect(url_for(".settings"))
     return render(

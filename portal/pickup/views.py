@@ -118,7 +118,6 @@ def _opened(form: LeaderRoundForm, opens_at: datetime, leader_code: str | None) 
         db.session.rollback()
         attach_error(form, exc)
         return False
-    db.session.commit()
     return True
 
 
@@ -162,7 +161,6 @@ def save_point() -> Response:
             db.session.rollback()
             attach_error(form, exc)
         else:
-            db.session.commit()
             flash(
                 _("Thank you: the shop reviews your pickup point before buyers see it."), "success"
             )
@@ -189,8 +187,6 @@ def hand_over(order_id: int) -> Response:
     except services.PickupError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-    else:
-        db.session.commit()
     return _after_mark(point, order_id)
 
 
@@ -203,7 +199,6 @@ def undo(order_id: int) -> Response:
         services.undo(point, order_id)
     except services.NotAtPoint:
         abort(404)
-    db.session.commit()
     return _after_mark(point, order_id)
 
 
@@ -268,8 +263,6 @@ def decide(point_id: int) -> Response:
         except ServiceError as exc:
             db.session.rollback()
             error = exc
-        else:
-            db.session.commit()
     return decision_answer(
         error,
         None,

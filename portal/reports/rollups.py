@@ -312,11 +312,10 @@ def close_click_days(session: Session, today: date, back: int = 400) -> int:
 
 
 def close_past_click_days() -> int:
-    """The hourly job: :func:`close_click_days` up to today, committed."""
+    """The hourly job: :func:`close_click_days` up to today (the job runner commits)."""
     from portal.extensions import db
 
     closed = close_click_days(db.session, utcnow().date())
-    db.session.commit()
     return closed
 
 

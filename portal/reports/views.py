@@ -2,53 +2,31 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP
-
 from flask import Response, request, stream_with_context
 from flask_babel import gettext as _
 
 from portal import formatting
 from portal.accounts.access import staff_blueprint
 from portal.centre.charts import bar_chart
-from portal.csvwriter import GuardedWriter
-from portal.money import quantum
-from portal.periods import Period, last_days
 from portal.rendering import render
-from portal.reports import services
-from portal.settings import services as settings
-from portal.timeutil import utcnow
+from portal.reports import ranges, services
 
 admin = staff_blueprint("admin_reports", __name__)
-MAX_DAYS = 366
 
 
-def _range() -> tuple[Period, date, date]:
-    """``?from=&to=`` (inclusive UTC days); missing, malformed or reversed → 30 days."""
-    try:
-        first = date.fromisoformat(request.args.get("from", ""))
-        last = date.fromisoformat(request.args.get("to", ""))
-    except ValueError:
-        period = last_days(30, utcnow())
-        return period, period.first_day, period.end.date() - timedelta(days=1)
-    if last < first or (last - first).days >= MAX_DAYS:
-        period = last_days(30, utcnow())
-        return period, period.first_day, period.end.date() - timedelta(days=1)
-    start = datetime.combine(first, time(), UTC)
-    return Period(start, datetime.combine(last, time(), UTC) + timedelta(days=1)), first, last
+def _range() -> ranges.Range:
+    return ranges.report_range(request.args.get("from", ""), request.args.get("to", ""))
 
 
 @admin.get("/reports")
 def index() -> Response:
-    period, first, last = _range()
-    report = services.report(period)
+    span = _range()
+    report = services.report(span.period)
     return render(
         "admin/reports.html",
         "admin/_reports.html",
-        first=first,
-        last=last,
+        first=span.first,
+        last=span.last,
         kpis=report.kpis,
         gmv_chart=bar_chart(
             "gmv", [(d.day, d.gmv) for d in report.days], _("Sales"), formatting.money
@@ -67,35 +45,9 @@ def index() -> Response:
 @admin.get("/reports/distributors.csv")
 def distributors_csv() -> Response:
     """Every distributor with sales in the range, best first, streamed."""
-    period, first, last = _range()
-    currency = settings.get("currency")
-    cents = quantum(currency)  # once, not twice per row
-
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = GuardedWriter(buffer)
-        writer.writerow(["code", "name", "level", "orders", "sales", "commission", "currency"])
-        for n, row in enumerate(services.export_rows(period), start=1):
-            writer.writerow(
-                [
-                    row.code,
-                    row.name,
-                    row.level,
-                    row.orders,
-                    row.sales.quantize(cents, ROUND_HALF_UP),
-                    row.commission.quantize(cents, ROUND_HALF_UP),
-                    currency,
-                ]
-            )
-            if n % 500 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    name = f"distributors-{first.isoformat()}-{last.isoformat()}.csv"
+    span = _range()
     return Response(
-        stream_with_context(lines()),
+        stream_with_context(ranges.distributor_csv(span)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{ranges.csv_name(span)}"'},
     )

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from portal.accounts.access import staff_blueprint
-from portal.commissions.models import Commission
-from portal.distributors.models import Distributor
 from portal.errors import ServiceError
-from portal.extensions import db
 from portal.forms import Form, error_text, strip
-from portal.orders.models import Order
 from portal.pagination import paginate
 from portal.rendering import decision_answer, render
 from portal.risk import review
 from portal.risk.labels import RULE_LABELS
 from portal.risk.models import FlagStatus
+
+if TYPE_CHECKING:
+    from portal.orders.models import Order
 
 admin = staff_blueprint("admin_risk", __name__)
 
@@ -34,24 +31,7 @@ class DecisionForm(Form):
 
 
 def _rows(orders: list[Order]) -> dict[str, Any]:
-    ids = [o.id for o in orders]
-    sellers = {
-        d.id: d
-        for d in db.session.scalars(
-            select(Distributor)
-            .options(selectinload(Distributor.user))
-            .where(Distributor.id.in_({o.distributor_id for o in orders}))
-        )
-    }
-    held: dict[int, list[Commission]] = {}
-    for c in db.session.scalars(select(Commission).where(Commission.order_id.in_(ids))):
-        held.setdefault(c.order_id, []).append(c)
-    return {
-        "flags": review.flags_for(ids),
-        "sellers": sellers,
-        "commissions": held,
-        "rule_labels": RULE_LABELS,
-    }
+    return {**review.evidence(orders), "rule_labels": RULE_LABELS}
 
 
 @admin.get("/risk")
@@ -76,7 +56,7 @@ def _decide(order_id: int, release: bool) -> Response:
             review.decide(order_id, current_user, release, form.reason.data or "")
         except ServiceError as exc:
             error = exc
-    order = db.get_or_404(Order, order_id)
+    order = review.order(order_id) or abort(404)
     return decision_answer(
         error,
         "admin/_risk_row.html",
@@ -124,6 +104,6 @@ def release(order_id: int) -> Response:
 
 @admin.post("/risk/<int:order_id>/reject")
 def reject(order_id: int) -> Response:
-    if db.session.get(Order, order_id) is None:
+    if review.order(order_id) is None:
         abort(404)
     return _decide(order_id, False)

@@ -9,7 +9,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.accounts.access import admin_only, staff_blueprint
-from portal.extensions import db
 from portal.settings import services
 from portal.settings.forms import SettingsForm, TermsForm
 
@@ -33,7 +32,6 @@ def _save(
 ) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         changed = services.update(form.values(), current_user)
-        db.session.commit()
         if changed:
             flash(_("Settings saved."), "success")
         else:

@@ -16,7 +16,7 @@ from portal.audit.models import AuditEntry
 from portal.console import distributor as overview
 from portal.distributors import management
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
-from portal.extensions import commit, db
+from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from tests.helpers import csrf_token, queries_for
 from tests.money import balances, earn, signed_in, verify
@@ -187,9 +187,9 @@ def test_toggling_the_status_suspends_reactivates_and_refuses_the_rest(
             management.toggle_status(active, ops, "  ")
         assert refused.value.field == "reason"
         assert management.toggle_status(active, ops, "fraud") is DistributorStatus.SUSPENDED
-        commit()
+        db.session.commit()
         assert management.toggle_status(active, ops, "cleared") is DistributorStatus.ACTIVE
-        commit()
+        db.session.commit()
         with pytest.raises(management.ManagementError) as refused:
             management.toggle_status(applied, ops, "why")
         assert refused.value.field is None
@@ -206,7 +206,7 @@ def test_the_overview_of_one_distributor(app: Flask, plan, make_user, make_distr
     with app.test_request_context(f"/admin/distributors/{parent}"):
         ops = db.session.get(User, ops_id)
         management.toggle_status(parent, ops, "check")
-        commit()
+        db.session.commit()
         distributor = overview.distributor(parent)
         seen = overview.of(distributor)
         assert [c.display_name for c in seen.children] == ["Amy", "Zed"]

@@ -147,6 +147,7 @@ def test_a_plan_change_shows_at_once(
             {"scope": "product", "target_id": "101", "depth": 1, "kind": "fixed", "value": D(7)},
             admin,
         )
+        db.session.commit()
         override_id = override.id
     assert earn_lines(client.get("/me/links").get_data(as_text=True))["101"].startswith(
         "Earn $7.00"
@@ -154,9 +155,11 @@ def test_a_plan_change_shows_at_once(
     with programme.app_context():
         admin = db.session.get(User, admin_id)
         plans.delete_override(DistributorRole.AFFILIATE, override_id, admin)
+        db.session.commit()
         row = plans.plan_row(DistributorRole.AFFILIATE)
         values = {name: getattr(row, name) for name in plans.PLAN_FIELDS}
         plans.save_plan(DistributorRole.AFFILIATE, {**values, "rate_depth1": D(8)}, ["104"], admin)
+        db.session.commit()
     lines = earn_lines(client.get("/me/links").get_data(as_text=True))
     assert lines["101"].startswith("Earn $3.64")  # 8 % of 45.50
 

@@ -154,11 +154,14 @@ def test_an_order_and_a_team_sale_each_announce_the_commission_once(
     seller, _ = make_distributor("s@shop.example", parent_id=upline, name="Mei Chen")
     with app.app_context():
         assert notify_new_commissions() == 0  # the first run only places the cursor
+        db.session.commit()  # as the job runner does
         order_id = store(seller, "5001", utcnow() - timedelta(minutes=10), total="80.00")
         commissions.apply_order(order_id, utcnow())
         later = utcnow() + timedelta(minutes=5)
         assert notify_new_commissions(later) == 2
+        db.session.commit()  # as the job runner does
         assert notify_new_commissions(later) == 0  # once
+        db.session.commit()  # as the job runner does
         (own,) = notices(seller)
         assert own.kind is NotificationKind.ORDER_COMMISSION
         assert services.message(own) == "Order 5001 earns you $8.00 commission."
@@ -193,9 +196,11 @@ def test_each_notice_follows_the_distributors_own_setting(
         assert (me.notify_commission, me.notify_team_sale) == (True, False)
         assert db.session.get(Distributor, seller).notify_team_sale  # theirs untouched
         notify_new_commissions()
+        db.session.commit()  # as the job runner does
         order_id = store(seller, "6001", utcnow() - timedelta(minutes=10))
         commissions.apply_order(order_id, utcnow())
         assert notify_new_commissions(utcnow() + timedelta(minutes=5)) == 1
+        db.session.commit()  # as the job runner does
         assert notices(upline) == []  # team sales off
         assert [n.kind for n in notices(seller)] == [NotificationKind.ORDER_COMMISSION]
 
@@ -262,9 +267,11 @@ def test_a_notice_links_only_to_its_owners_objects(
     make_distributor("other@shop.example")
     with app.app_context():
         notify_new_commissions()
+        db.session.commit()  # as the job runner does
         order_id = store(seller, "8001", utcnow() - timedelta(minutes=10))
         commissions.apply_order(order_id, utcnow())
         notify_new_commissions(utcnow() + timedelta(minutes=5))
+        db.session.commit()  # as the job runner does
     assert login(client, "other@shop.example").status_code == 302
     assert client.get(f"/me/orders/{order_id}").status_code == 404
     assert "8001" not in client.get("/me/notifications").get_data(as_text=True)

@@ -67,6 +67,7 @@ def test_approval_and_payment_notify_the_distributor(
     applicant, _ = make_distributor("new@shop.example", status=DistributorStatus.APPLIED)
     with app.app_context():
         distributors.approve(applicant, db.session.get(User, admin_id))
+        db.session.commit()
     assert _kinds(app, applicant) == [NotificationKind.APPROVED]
 
     _earn(app, applicant, "200.00")
@@ -183,6 +184,7 @@ def test_commissions_that_became_available_are_announced_once(app: Flask, make_d
     later = utcnow() + timedelta(minutes=5)
     with app.app_context():
         assert notify_available_commissions(later) == 0  # the first run only places the cursor
+        db.session.commit()  # as the job runner does
     _earn(app, seller, "200.00", "8001")
     _earn(app, seller, "40.00", "8002")
     with app.app_context():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal as D
 
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import select
 
@@ -61,6 +62,31 @@ def test_admin_saves_a_plan_with_an_audit_entry(app: Flask, admin_client) -> Non
             select(AuditEntry).where(AuditEntry.action == "plan.update")
         ).one()
         assert entry.after["rate_depth1"].startswith("10") and entry.before["max_depth"] == 1
+
+
+def test_viewing_the_plans_writes_nothing(app: Flask, admin_client) -> None:
+    """Reading never writes: the page of roles without a stored plan shows plans earning
+    nothing, and stores none (a plan row is stored when it is first saved)."""
+    writes: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            writes.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _ in range(2):
+            response = admin_client.get("/admin/plans")
+            assert response.status_code == 200
+            assert 'name="affiliate-rate_depth1"' in response.get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert writes == []
+    assert stored_plan(app) is None
+    assert plan_post(admin_client).status_code == 302  # saving stores it
+    assert stored_plan(app) is not None
 
 
 def test_bad_plan_values_are_field_errors(app: Flask, admin_client) -> None:
