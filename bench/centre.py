@@ -59,11 +59,11 @@ from portal.centre.charts import bar_chart
 from portal.centre.figures import PeriodFigures
 from portal.commissions.engine import Basis
 from portal.commissions.estimates import Rates
-from portal.distributors.levels import LevelProgress
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket
+from portal.levels.criteria import LevelProgress
 
 DISTRIBUTORS = 100_000
 ORDERS = 1_000_000

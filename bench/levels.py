@@ -31,10 +31,11 @@ from centre import DISTRIBUTORS, bench_app
 from flask import Flask
 from sqlalchemy import event
 
+from portal.cursors import JobCursor
 from portal.distributors.models import Distributor, Level
-from portal.distributors.upgrades import CURSOR, upgrade_levels
 from portal.extensions import db
-from portal.notifications.models import JobCursor, Notification, NotificationKind
+from portal.levels.upgrades import CURSOR, upgrade_levels
+from portal.notifications.models import Notification, NotificationKind
 
 LADDER = [
     {"name": "Bench member", "rank": 1},

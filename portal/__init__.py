@@ -125,88 +125,58 @@ def _init_extensions(app: Flask) -> None:
 
     # Models must be imported for metadata (migrations, create_all in tooling).
     import_module("portal.models")
+    from portal.audit import services as audit
     from portal.centre import team
+    from portal.commissions import verify as commission_checks
+    from portal.distributors import services as distributors
     from portal.ledger import guard
+    from portal.notifications import services as notifications
     from portal.pickup import services as pickup
-    from portal.risk import devices
+    from portal.risk import devices, screening
+    from portal.settings import services as settings
 
     guard.install()
+    commission_checks.install()  # ledger verify checks commissions (ledger imports none)
+    settings.install()  # the shop's default language (i18n does not import settings)
+    audit.install()  # staff account changes (accounts does not import audit)
+    distributors.install()  # names a password may not be (accounts does not import them)
+    notifications.install()  # application decisions (distributors do not import them)
     team.install()
     devices.install()  # sign-ins record their devices (accounts does not import risk)
+    screening.install()  # commission runs screen and hold orders (commissions import no risk)
     pickup.install()  # orders collected at pickup points (orders does not import pickup)
 
 
-def _register_blueprints(app: Flask) -> None:
-    from portal.accounts.admin import admin as admin_staff_bp
-    from portal.accounts.views import bp as accounts_bp
-    from portal.api.admin import admin as admin_tokens_bp
-    from portal.api.views import bp as api_bp
-    from portal.audit.views import admin as admin_audit_bp
-    from portal.campaigns.views import admin as admin_campaigns_bp
-    from portal.campaigns.views import me as me_campaigns_bp
-    from portal.centre.views import me as me_bp
-    from portal.commissions.views import admin as admin_plans_bp
-    from portal.core.views import admin as admin_home_bp
-    from portal.core.views import bp as core_bp
-    from portal.core.views import register_error_handlers
-    from portal.distributors.approvals import admin as admin_adjustments_bp
-    from portal.distributors.detail import admin as admin_distributor_bp
-    from portal.distributors.shop_views import bp as shop_signin_bp
-    from portal.distributors.views import admin as admin_distributors_bp
-    from portal.distributors.views import public as join_bp
-    from portal.links.creator_views import me as me_creator_bp
-    from portal.links.poster_admin import admin as admin_posters_bp
-    from portal.links.poster_views import me as me_posters_bp
-    from portal.links.views import me as me_links_bp
-    from portal.links.views import public as links_bp
-    from portal.materials import views as materials_views
-    from portal.notifications import views as notifications_views
-    from portal.orders.views import admin as admin_orders_bp
-    from portal.pickup import views as pickup_views
-    from portal.reports.views import admin as admin_reports_bp
-    from portal.risk.views import admin as admin_risk_bp
-    from portal.settings.views import admin as admin_settings_bp
-    from portal.withdrawals.admin import admin as admin_withdrawals_bp
-    from portal.withdrawals.paypal_webhook import bp as paypal_webhook_bp
-    from portal.withdrawals.views import me as me_withdrawals_bp
+# The packages with pages, each exposing ``blueprints()``; their blueprints are named
+# after who reaches them: ``public``, ``me`` (signed-in distributors), ``admin`` (staff).
+DOMAINS = (
+    "core",
+    "accounts",
+    "distributors",
+    "centre",
+    "links",
+    "withdrawals",
+    "campaigns",
+    "notifications",
+    "materials",
+    "reports",
+    "risk",
+    "orders",
+    "settings",
+    "audit",
+    "api",
+    "commissions",
+    "pickup",
+)
 
-    for blueprint in (
-        core_bp,
-        accounts_bp,
-        join_bp,
-        shop_signin_bp,
-        me_bp,
-        links_bp,
-        me_links_bp,
-        me_creator_bp,
-        me_posters_bp,
-        me_withdrawals_bp,
-        me_campaigns_bp,
-        admin_campaigns_bp,
-        notifications_views.me,
-        materials_views.me,
-        materials_views.admin,
-        admin_posters_bp,
-        admin_withdrawals_bp,
-        paypal_webhook_bp,
-        admin_reports_bp,
-        admin_risk_bp,
-        admin_orders_bp,
-        admin_home_bp,
-        admin_distributors_bp,
-        admin_distributor_bp,
-        admin_adjustments_bp,
-        admin_settings_bp,
-        admin_audit_bp,
-        admin_tokens_bp,
-        admin_staff_bp,
-        admin_plans_bp,
-        pickup_views.public,
-        pickup_views.me,
-        pickup_views.admin,
-        api_bp,
-    ):
-        app.register_blueprint(blueprint)
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.core.views import register_error_handlers
+    from portal.notifications import views as notifications_views
+
+    for domain in DOMAINS:
+        for blueprint in import_module(f"portal.{domain}").blueprints():
+            app.register_blueprint(blueprint)
     register_error_handlers(app)
     notifications_views.init_app(app)
 
@@ -261,8 +231,8 @@ def _register_jobs(app: Flask) -> None:
     from portal.campaigns.services import close_due_campaigns
     from portal.commissions.jobs import apply_due_commissions, mature_commissions
     from portal.distributors.buyers import recruit_buyers
-    from portal.distributors.upgrades import upgrade_levels
     from portal.ledger.services import write_checkpoints
+    from portal.levels.upgrades import upgrade_levels
     from portal.materials.services import announce_new_materials
     from portal.notifications.jobs import notify_available_commissions, notify_new_commissions
     from portal.notifications.mail import attach_to, deliver_emails

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, Field, FieldList, FormField
 from wtforms.widgets import TextArea
 
+from portal.errors import ServiceError
 from portal.inputs import MESSAGE, unprintable
 
 
@@ -56,13 +57,26 @@ def error_text(form: Any) -> str:
     return "; ".join(e for errs in form.errors.values() for e in errs)
 
 
-def attach_error(form: Any, field: str | None, message: str) -> None:
+def attach_error(form: Any, error: ServiceError, fallback: str | None = None) -> None:
     """A service's refusal shown where it belongs: on its field when the form has one by
-    that name, otherwise above the form."""
-    if field and field in form:
-        form[field].errors.append(message)
-    else:
-        form.form_errors.append(message)
+    that name (``qr-x``: field ``x`` of the sub-form ``qr``), else on the ``fallback``
+    field (a refusal that names no field of this form, e.g. a failed sign-in beside the
+    password), otherwise above the form."""
+    for name in (error.field, fallback):
+        field = _field(form, name) if name else None
+        if field is not None:
+            field.errors.append(error.message)
+            return
+    form.form_errors.append(error.message)
+
+
+def _field(form: Any, name: str) -> Field | None:
+    if name in form:
+        return form[name]
+    head, _sep, rest = name.partition("-")
+    if rest and head in form and isinstance(form[head], FormField):
+        return _field(form[head].form, rest)
+    return None
 
 
 def strip(value: str | None) -> str | None:

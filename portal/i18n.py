@@ -9,6 +9,7 @@ Emails are written in the recipient's language, whoever triggered them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from flask import Blueprint, Flask, abort, has_request_context, redirect, request, url_for
@@ -29,6 +30,13 @@ _BROWSER_TAGS = {
     "zh-SG": "zh_Hans",
 }
 
+SUPPORTED_LOCALES = ("en", "zh_Hans")
+# Each language named in itself, so a reader finds theirs whatever the page speaks.
+LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+# Where the shop's default language comes from: the business settings put their reader
+# here when the app starts (this support module imports no domain package).
+DEFAULT_SOURCE: list[Callable[[], str]] = []
+
 bp = Blueprint("i18n", __name__)
 
 
@@ -40,15 +48,11 @@ class Recipient(Protocol):
 
 
 def _supported() -> tuple[str, ...]:
-    from portal.settings.services import SUPPORTED_LOCALES
-
     return SUPPORTED_LOCALES
 
 
 def _default() -> str:
-    from portal.settings import services as settings
-
-    return settings.get("default_locale")
+    return DEFAULT_SOURCE[-1]() if DEFAULT_SOURCE else SUPPORTED_LOCALES[0]
 
 
 def select_locale() -> str:
@@ -121,7 +125,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def switcher() -> dict[str, object]:
-        from portal.settings.services import LOCALE_NAMES
-
         here = request.full_path if request.query_string else request.path
         return {"locale_names": LOCALE_NAMES, "locale_next": here}

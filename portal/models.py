@@ -5,7 +5,6 @@ from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
 from portal.campaigns.models import Campaign, CampaignAward, CampaignPrize, CampaignTier
 from portal.catalogue.models import Product
-from portal.centre.models import OnboardingStep
 from portal.commissions.models import (
     Commission,
     CommissionEvent,
@@ -13,6 +12,7 @@ from portal.commissions.models import (
     PlanExclusion,
     PlanOverride,
 )
+from portal.cursors import JobCursor
 from portal.distributors.models import (
     AdjustmentRequest,
     Distributor,
@@ -23,7 +23,8 @@ from portal.distributors.models import (
 from portal.ledger.models import LedgerEntry
 from portal.links.models import Click, PosterTemplate
 from portal.materials.models import Material
-from portal.notifications.models import JobCursor, Notification
+from portal.notifications.models import Notification
+from portal.onboarding import OnboardingStep
 from portal.orders.models import CustomerBinding, Order, OrderLine
 from portal.pickup.models import GroupRound, Handover, PickupPoint
 from portal.risk.models import LoginDevice, RiskFlag

@@ -13,6 +13,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
+from portal.errors import ServiceError
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
 FORMATS = {
@@ -22,8 +24,8 @@ FORMATS = {
 }
 
 
-class UploadError(ValueError):
-    pass
+class UploadError(ServiceError):
+    """A file that is not an image the portal takes."""
 
 
 def folder() -> Path:

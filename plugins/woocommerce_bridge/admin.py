@@ -24,7 +24,7 @@ from portal.distributors import coupons as personal
 from portal.distributors.models import PersonalCoupon
 from portal.distributors.services import find_active
 from portal.extensions import db
-from portal.forms import Form, attach_error, error_text
+from portal.forms import Form, error_text
 from portal.pagination import paginate
 from portal.rendering import is_htmx, public_url, render
 from portal.settings import services as settings
@@ -141,7 +141,7 @@ def connect() -> Response:
             )
         except WooError as exc:
             db.session.rollback()
-            attach_error(form, None, _("Not connected: %(reason)s", reason=str(exc)))
+            form.form_errors.append(_("Not connected: %(reason)s", reason=str(exc)))
         else:
             db.session.commit()
             _flash_connected(done)

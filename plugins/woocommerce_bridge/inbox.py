@@ -1,7 +1,7 @@
 """Storing deliveries and draining the inbox into orders and commissions.
 
 The webhook only verifies, stores and schedules a drain; :func:`drain` does the work,
-``BATCH`` rows per transaction through the core intake (``portal.orders.intake``): the
+``BATCH`` rows per transaction through the core intake (``portal.intake``): the
 orders stored, their commissions run and the rows marked processed in one unit of work.
 Each row succeeds or fails alone: a row that cannot be mapped is marked failed with its
 reason; one that fails otherwise keeps its error and attempt count and is retried by
@@ -33,9 +33,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from plugins.woocommerce_bridge import lookups, mapping
 from plugins.woocommerce_bridge.models import WooConnection, WooDelivery
-from portal import jobs, metrics
+from portal import intake, jobs, metrics
 from portal.extensions import db
-from portal.orders import intake
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 

@@ -31,10 +31,9 @@ from plugins.woocommerce_bridge import (
 )
 from plugins.woocommerce_bridge.client import WooClient, WooError
 from plugins.woocommerce_bridge.models import WooSyncState
-from portal import storefront
+from portal import intake, storefront
 from portal.catalogue.models import Product
 from portal.extensions import db
-from portal.orders import intake
 from portal.orders import services as orders
 from portal.orders.models import EARNING_STATUSES, Order
 from portal.timeutil import utcnow

@@ -14,6 +14,7 @@ from portal.accounts import services
 from portal.accounts.access import admin_only, staff_blueprint
 from portal.accounts.forms import ConfirmForm, StaffInviteForm
 from portal.accounts.models import Role
+from portal.errors import NotFound
 from portal.forms import attach_error
 from portal.pagination import paginate
 from portal.rendering import render
@@ -46,7 +47,7 @@ def invite() -> Response:
         try:
             user = services.invite_staff(current_user, form.email.data, Role(form.role.data))
         except services.AccountError as exc:
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             flash(_("%(email)s was emailed an invitation.", email=user.email), "success")
             return redirect(url_for(".index"))
@@ -58,7 +59,7 @@ def _set_active(user_id: int, active: bool) -> Response:
         abort(400)
     try:
         user = services.set_active(current_user, user_id, active)
-    except LookupError:
+    except NotFound:
         abort(404)
     except services.AccountError as exc:
         flash(exc.message, "error")

@@ -18,7 +18,7 @@ from portal.accounts import tokens
 from portal.accounts.models import AccountToken, TokenPurpose, User
 from portal.extensions import db
 from portal.i18n import recipient_locale
-from portal.notifications.mail import drain_outbox, email
+from portal.mail import drain_outbox, email
 from portal.rendering import public_url
 from portal.timeutil import utcnow
 

@@ -24,7 +24,7 @@ from portal.accounts.models import (
     TokenPurpose,
     User,
 )
-from portal.audit import services as audit
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.timeutil import utcnow
 
@@ -33,27 +33,28 @@ from portal.timeutil import utcnow
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-class AccountError(Exception):
-    """A rule was broken; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AccountError(ServiceError):
+    """A rule of accounts was broken (sign-in, sign-up, passwords, links)."""
 
 
 class EmailTaken(AccountError):
-    def __init__(self) -> None:
-        super().__init__(_("An account with this email already exists."), field="email")
+    """The email is another account's (by default said so, on the ``email`` field)."""
+
+    def __init__(self, message: str | None = None, field: str | None = None) -> None:
+        super().__init__(
+            message or _("An account with this email already exists."), field or "email"
+        )
 
 
 class InvalidCredentials(AccountError):
-    pass
+    """No account has this email and password (the message does not say which is wrong)."""
 
 
 class LoginThrottled(AccountError):
-    def __init__(self, message: str, retry_after: timedelta) -> None:
-        super().__init__(message)
+    """Too many attempts; ``retry_after`` is how long until the next one may succeed."""
+
+    def __init__(self, message: str, field: str | None = None, *, retry_after: timedelta) -> None:
+        super().__init__(message, field)
         self.retry_after = retry_after
 
 
@@ -137,8 +138,12 @@ def invite_staff(actor: User, email: str, role: Role) -> User:
         db.session.rollback()
         raise EmailTaken() from None
     invite(user)
-    audit.record(
-        actor, "user.invite", "user", user.id, after={"email": user.email, "role": role.value}
+    signals.audited.send(
+        actor,
+        action="user.invite",
+        target_type="user",
+        target_id=user.id,
+        after={"email": user.email, "role": role.value},
     )
     db.session.commit()
     send_links()
@@ -253,10 +258,7 @@ def link_user(signed: str, purpose: TokenPurpose) -> User:
 
 
 def _names(user: User) -> list[str]:
-    from portal.distributors.models import Distributor
-
-    name = db.session.scalar(select(Distributor.display_name).where(Distributor.user_id == user.id))
-    return [name] if name else []
+    return [name for _receiver, names in signals.names_asked.send(user) for name in names]
 
 
 def set_password_from_link(signed: str, purpose: TokenPurpose, password: str) -> User:
@@ -290,19 +292,19 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     Commits."""
     user = db.session.get(User, user_id)
     if user is None or not user.is_staff:
-        raise LookupError(user_id)
+        raise NotFound(_("No such staff account."))
     if user.id == actor.id:
         raise AccountError(_("You cannot deactivate your own account."))
     if user.active != active:
         user.active = active
         user.end_sessions()
-        audit.record(
+        signals.audited.send(
             actor,
-            "user.activate" if active else "user.deactivate",
-            "user",
-            user.id,
-            {"active": not active},
-            {"active": active},
+            action="user.activate" if active else "user.deactivate",
+            target_type="user",
+            target_id=user.id,
+            before={"active": not active},
+            after={"active": active},
         )
         db.session.commit()
     return user

@@ -21,7 +21,7 @@ from portal.forms import attach_error
 from portal.i18n import chosen_locale
 from portal.security import safe_next
 
-bp = Blueprint("accounts", __name__)
+public = Blueprint("accounts", __name__)
 REMEMBER_COOKIE = "remember_token"  # Flask-Login's default name (REMEMBER_COOKIE_NAME)
 Page = Response | str | tuple[str, int]
 
@@ -31,7 +31,7 @@ def _wait_message(exc: services.LoginThrottled) -> str:
     return _("%(message)s Wait about %(n)d minutes.", message=exc.message, n=minutes)
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@public.route("/login", methods=["GET", "POST"])
 def login() -> Page:
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
@@ -55,7 +55,7 @@ def login() -> Page:
             )
             status = 429
         except services.InvalidCredentials as exc:
-            form.form_errors.append(exc.message)
+            attach_error(form, exc)
             status = 401
         else:
             login_user(user, remember=form.remember.data)
@@ -68,7 +68,7 @@ def login() -> Page:
     return render_template("accounts/login.html", form=form), status
 
 
-@bp.post("/logout")
+@public.post("/logout")
 @login_required
 def logout() -> Response:
     logout_user()
@@ -84,7 +84,7 @@ def _account_page(form: PasswordChangeForm | None = None, status: int = 200) -> 
     ), status
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
+@public.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password() -> Page:
     """A new password ends every other session; this one stays signed in (with
@@ -96,7 +96,7 @@ def change_password() -> Page:
                 current_user, form.current_password.data, form.new_password.data
             )
         except services.AccountError as exc:
-            attach_error(form, exc.field or "current_password", exc.message)
+            attach_error(form, exc, "current_password")
         else:
             remembered = bool(request.cookies.get(REMEMBER_COOKIE))
             login_user(current_user._get_current_object(), remember=remembered)
@@ -105,7 +105,7 @@ def change_password() -> Page:
     return _account_page(form, 400 if form.errors else 200)
 
 
-@bp.post("/account/sessions/end")
+@public.post("/account/sessions/end")
 @login_required
 def end_sessions() -> Page:
     """Sign out everywhere, this browser included."""
@@ -117,7 +117,7 @@ def end_sessions() -> Page:
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/password/forgot", methods=["GET", "POST"])
+@public.route("/password/forgot", methods=["GET", "POST"])
 def forgot() -> Page:
     """The same answer whether or not the email has an account."""
     form = ForgotForm()
@@ -147,7 +147,7 @@ def _choose_password(token: str, purpose: TokenPurpose) -> Page:
         except services.InvalidLink as exc:
             return render_template("accounts/bad_link.html", message=exc.message), 404
         except services.AccountError as exc:
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             if current_user.is_authenticated:
                 logout_user()
@@ -159,18 +159,18 @@ def _choose_password(token: str, purpose: TokenPurpose) -> Page:
     ), status
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset(token: str) -> Page:
     return _choose_password(token, TokenPurpose.RESET)
 
 
-@bp.route("/welcome/<token>", methods=["GET", "POST"])
+@public.route("/welcome/<token>", methods=["GET", "POST"])
 def welcome(token: str) -> Page:
     """The invitation of an account staff added: choose your password."""
     return _choose_password(token, TokenPurpose.INVITE)
 
 
-@bp.route("/login/unlock/<token>", methods=["GET", "POST"])
+@public.route("/login/unlock/<token>", methods=["GET", "POST"])
 def unlock(token: str) -> Page:
     """Opening the link only shows a button (mail scanners that fetch links must not use
     it up); pressing it clears the account's throttle."""

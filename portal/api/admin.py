@@ -7,28 +7,16 @@ from typing import Any
 
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
 
 from portal.accounts.access import admin_only, staff_blueprint
 from portal.api import services
-from portal.forms import Form, strip
+from portal.api.forms import TokenForm
 from portal.pagination import paginate
 from portal.rendering import is_htmx, render
 
 admin = staff_blueprint("admin_tokens", __name__)
-
-
-class TokenForm(Form):
-    name = StringField(
-        _l("Name"),
-        validators=[DataRequired(), Length(max=80)],
-        filters=[strip],
-        description=_l("Who or what uses it, e.g. “Shop reporting script”."),
-    )
 
 
 def _page(partial: str, form: TokenForm, http_status: int = 200, **context: Any) -> Response:

@@ -24,6 +24,7 @@ from portal.audit import services as audit
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
 from portal.distributors.services import find_by_code
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.money import round_money
@@ -118,7 +119,7 @@ _LIMIT = re.compile(r"[0-9]{1,4}")
 E = TypeVar("E", bound=enum.Enum)
 
 
-class QueryError(ValueError):
+class QueryError(ServiceError):
     """A query parameter the API cannot use; its message is sent to the caller (400)."""
 
 

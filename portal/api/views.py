@@ -12,8 +12,8 @@ from portal.extensions import csrf
 from portal.inputs import UnprintableInput
 from portal.orders.services import find
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
+public = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(public)
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
 
@@ -22,7 +22,7 @@ def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify({"error": message}), status
 
 
-@bp.before_request
+@public.before_request
 def require_token() -> tuple[Response, int] | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -35,23 +35,23 @@ def require_token() -> tuple[Response, int] | None:
     return None
 
 
-@bp.errorhandler(UnprintableInput)
+@public.errorhandler(UnprintableInput)
 def unprintable_input(error: UnprintableInput) -> tuple[Response, int]:
     return _error(400, "the address contains control characters (such as NUL)")
 
 
-@bp.errorhandler(services.QueryError)
+@public.errorhandler(services.QueryError)
 def bad_query(error: services.QueryError) -> tuple[Response, int]:
-    return _error(400, str(error))
+    return _error(400, error.message)
 
 
-@bp.get("/openapi.json")
+@public.get("/openapi.json")
 def openapi_document() -> Response:
     """The OpenAPI 3.1 description of this API (no token needed to read it)."""
     return jsonify(openapi.document())
 
 
-@bp.get("/orders/<shop_order_id>")
+@public.get("/orders/<shop_order_id>")
 def order(shop_order_id: str) -> tuple[Response, int]:
     found = (
         find(registry.shop_kind(), shop_order_id)
@@ -63,7 +63,7 @@ def order(shop_order_id: str) -> tuple[Response, int]:
     return jsonify(services.order_json(found)), 200
 
 
-@bp.get("/distributors/<code>/balances")
+@public.get("/distributors/<code>/balances")
 def balances(code: str) -> tuple[Response, int]:
     distributor = find_by_code(code)
     if distributor is None:
@@ -71,22 +71,22 @@ def balances(code: str) -> tuple[Response, int]:
     return jsonify(services.balances_json(distributor)), 200
 
 
-@bp.get("/distributors")
+@public.get("/distributors")
 def distributors() -> tuple[Response, int]:
     return jsonify(services.distributors_page(request.args).as_json()), 200
 
 
-@bp.get("/commissions")
+@public.get("/commissions")
 def commissions() -> tuple[Response, int]:
     return jsonify(services.commissions_page(request.args).as_json()), 200
 
 
-@bp.get("/withdrawals")
+@public.get("/withdrawals")
 def withdrawals() -> tuple[Response, int]:
     return jsonify(services.withdrawals_page(request.args).as_json()), 200
 
 
-@bp.get("/<path:unknown>")
+@public.get("/<path:unknown>")
 def not_found(unknown: str) -> tuple[Response, int]:
     """Unknown API URLs answer in JSON like the rest of the API, not with an HTML page."""
     return _error(404, "no such endpoint")

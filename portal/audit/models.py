@@ -16,6 +16,7 @@ from portal.timeutil import UTCDateTime, utcnow
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"
+    __append_only__ = True  # portal.ledger.guard refuses updates and deletes
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

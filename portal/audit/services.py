@@ -175,3 +175,14 @@ def changes(entry: AuditEntry) -> list[Change]:
             found.append(Change(key, _text(before[key]), _text(after[key]), kind))
     order = {"changed": 0, "added": 1, "removed": 2, "same": 3}
     return sorted(found, key=lambda change: order[change.kind])
+
+
+def _record_account_change(actor: User, **change: Any) -> None:
+    record(actor, **change)
+
+
+def install() -> None:
+    """Staff account changes are audited (accounts does not import the audit log)."""
+    from portal.accounts import signals
+
+    signals.audited.connect(_record_account_change, weak=False)

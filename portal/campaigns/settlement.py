@@ -22,10 +22,11 @@ from sqlalchemy import exists, func, select, update
 from portal.campaigns import progress
 from portal.campaigns.models import AwardState, Campaign, CampaignAward, CampaignState
 from portal.commissions.models import Commission, CommissionEvent
+from portal.cursors import JobCursor
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind
 from portal.ledger.services import Journal, lock_distributor
-from portal.notifications.models import JobCursor, NotificationKind
+from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify
 from portal.settings import services as settings
 from portal.timeutil import utcnow

@@ -1,1 +1,15 @@
 """The distributor's personal centre: dashboard, team and statement."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+
+def blueprints() -> tuple[Blueprint, ...]:
+    """This package's pages, for the app factory (imported only then: views import models)."""
+    from portal.centre import views
+
+    return (views.me,)

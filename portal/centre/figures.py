@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 
-from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.links.models import Click
 from portal.orders.models import Order
+from portal.periods import Period
 from portal.risk import qualifying
 from portal.timeutil import as_date, utc_date
 

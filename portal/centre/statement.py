@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, union
 from sqlalchemy.orm import selectinload
 
-from portal.centre.periods import Period
 from portal.commissions.labels import STATE_LABELS, ZERO_REASONS
 from portal.commissions.models import Commission, CommissionState
 from portal.csvwriter import GuardedWriter
@@ -23,6 +22,7 @@ from portal.ledger.models import EntryKind, LedgerEntry
 from portal.money import round_money
 from portal.orders.labels import ATTRIBUTION_LABELS, ORDER_STATUS_LABELS, seller_text
 from portal.orders.models import Order
+from portal.periods import Period
 
 
 def _involved(distributor_id: int) -> Any:

@@ -27,13 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapper, attributes
 
-from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.forms import like_escape
 from portal.orders.models import VOID_STATUSES, Order
 from portal.pagination import Key, KeysetPage, keyset_page
+from portal.periods import Period
 
 DEPTHS = (1, 2, 3)
 SIZES = (Distributor.team_size_1, Distributor.team_size_2, Distributor.team_size_3)

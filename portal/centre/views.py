@@ -5,17 +5,17 @@ from __future__ import annotations
 from flask import Response, abort, request, stream_with_context
 from flask_babel import gettext as _
 
-from portal import formatting
+from portal import formatting, periods
 from portal.accounts.access import distributor_blueprint
-from portal.centre import charts, figures, onboarding, periods, statement, team
+from portal.centre import charts, figures, onboarding, statement, team
 from portal.commissions import estimates
-from portal.distributors import levels
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import DistributorStatus
 from portal.distributors.services import direct_recruits
 from portal.extensions import db
 from portal.ledger.models import Bucket
 from portal.ledger.services import balances
+from portal.levels import criteria as levels
 from portal.pagination import paginate
 from portal.rendering import public_url, render
 from portal.timeutil import utcnow

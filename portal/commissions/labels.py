@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.commissions.engine import ZeroReason
 from portal.commissions.models import CommissionState
+from portal.ledger.labels import BUCKET_LABELS
 
 ZERO_REASONS = {
     ZeroReason.SELF_PURCHASE.value: _l("Own order: the buyer is this distributor."),
@@ -17,12 +18,13 @@ ZERO_REASONS = {
     ZeroReason.NOTHING_TO_EARN.value: _l("Rounds to nothing."),
 }
 
+# A state that holds money is called what its ledger balance is called.
 STATE_LABELS = {
-    CommissionState.PENDING.value: _l("Pending"),
-    CommissionState.HOLDING.value: _l("Holding"),
-    CommissionState.AVAILABLE.value: _l("Available"),
-    CommissionState.PAID.value: _l("Paid"),
-    CommissionState.ON_REVIEW.value: _l("On review"),
+    **{
+        state.value: BUCKET_LABELS[state.value]
+        for state in CommissionState
+        if state.value in BUCKET_LABELS
+    },
     CommissionState.REVERSED.value: _l("Reversed"),
 }
 

@@ -91,6 +91,7 @@ class PlanVersion(db.Model):
     names its version instead of carrying a copy of the plan."""
 
     __tablename__ = "commission_plan_versions"
+    __append_only__ = True  # portal.ledger.guard refuses updates and deletes
 
     id: Mapped[int] = mapped_column(primary_key=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
@@ -161,6 +162,7 @@ class CommissionEvent(db.Model):
     """State history of a commission (append-only), shown to distributors and ops."""
 
     __tablename__ = "commission_events"
+    __append_only__ = True  # portal.ledger.guard refuses updates and deletes
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commission_id: Mapped[int] = mapped_column(ForeignKey("commissions.id"), index=True)

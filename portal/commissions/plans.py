@@ -23,6 +23,7 @@ from portal.commissions import context, engine, services
 from portal.commissions.models import CommissionPlan, PlanExclusion, PlanOverride
 from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.formatting import percent
 from portal.orders import services as orders
@@ -48,11 +49,8 @@ OVERRIDE_FIELDS = ("scope", "target_id", "depth", "kind", "value")
 LEVEL_FIELDS = ("name", "rank", "rate_depth1", "rate_depth2", "rate_depth3")
 
 
-class PlanError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class PlanError(ServiceError):
+    """A plan, level or rule that cannot be saved as given."""
 
 
 def _snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -290,7 +288,7 @@ def save_override(
     else:
         override = db.session.get(PlanOverride, override_id)
         if override is None or override.plan_id != plan.id:
-            raise LookupError(override_id)
+            raise NotFound(_("No such override."))
         before = _snapshot(override, OVERRIDE_FIELDS)
     for name in OVERRIDE_FIELDS:
         setattr(override, name, values[name])
@@ -316,7 +314,7 @@ def delete_override(role: DistributorRole, override_id: int, actor: User) -> Non
     plan = plan_row(role)
     override = db.session.get(PlanOverride, override_id)
     if override is None or override.plan_id != plan.id:
-        raise LookupError(override_id)
+        raise NotFound(_("No such override."))
     audit.record(
         actor,
         "plan.override.delete",
@@ -336,7 +334,7 @@ def delete_override(role: DistributorRole, override_id: int, actor: User) -> Non
 def save_level(values: dict[str, Any], actor: User, level_id: int | None = None) -> Level:
     level = Level() if level_id is None else db.session.get(Level, level_id)
     if level is None:
-        raise LookupError(level_id)
+        raise NotFound(_("No such level."))
     before = None if level_id is None else _snapshot(level, LEVEL_FIELDS)
     for name in LEVEL_FIELDS:
         setattr(level, name, values[name])

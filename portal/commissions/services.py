@@ -23,11 +23,11 @@ packages use are re-exported here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -43,9 +43,7 @@ from portal.commissions.states import RISK_PREFIX, Rules
 from portal.commissions.versions import plan_for, plan_version, plan_versions
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind
-from portal.ledger.services import STATE_BUCKETS
 from portal.orders.models import Order
-from portal.risk import screening as risk
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 
@@ -68,7 +66,20 @@ __all__ = [
     "upline",
 ]
 
-_BUCKET = STATE_BUCKETS
+_BUCKET = settling.STATE_BUCKETS
+
+
+class Screening(Protocol):
+    """Risk control as a commission run sees it: new orders screened, and per flagged order
+    its flag's status and rules. :mod:`portal.risk.screening` puts itself in
+    :data:`SCREENING` when the app starts (commissions do not import risk)."""
+
+    def screen(self, orders: Sequence[Order], values: dict[str, Any]) -> None: ...
+
+    def holds(self, order_ids: list[int]) -> Mapping[int, tuple[str, list[str]]]: ...
+
+
+SCREENING: list[Screening] = []
 
 
 def apply_order(order_id: int, now: datetime | None = None) -> list[Applied]:
@@ -98,7 +109,8 @@ def run_orders(order_ids: list[int], now: datetime | None = None) -> list[Applie
     if not orders:
         return []
     first_runs, frozen, cache = _freeze_first_runs(orders)
-    risk.screen(first_runs, cache.values)
+    for screening in SCREENING:
+        screening.screen(first_runs, cache.values)
     ids = [order.id for order in orders]
     # Commissions are only ever created by a run, which counts itself on the order: an
     # order never run before has none (nor ledger entries), so it is not looked up.
@@ -109,7 +121,7 @@ def run_orders(order_ids: list[int], now: datetime | None = None) -> list[Applie
         now,
         Rules(cache.values["currency"], timedelta(days=cache.values["return_window_days"])),
         rows.holdings(ran_before),
-        risk.holds(ids),
+        {k: v for screening in SCREENING for k, v in screening.holds(ids).items()},
         {order.id: order for order in orders},
         settling.Journal(now),
         handed_over=_handed_over(orders, cache.values),

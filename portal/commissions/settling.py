@@ -16,7 +16,14 @@ from portal.orders.models import Order
 from portal.timeutil import utcnow
 
 ZERO = Decimal(0)
-_BUCKET = ledger.STATE_BUCKETS
+# Commission states whose money sits in a bucket (paid and reversed ones are settled).
+STATE_BUCKETS = {
+    CommissionState.PENDING: Bucket.PENDING,
+    CommissionState.HOLDING: Bucket.HOLDING,
+    CommissionState.AVAILABLE: Bucket.AVAILABLE,
+    CommissionState.ON_REVIEW: Bucket.ON_REVIEW,
+}
+_BUCKET = STATE_BUCKETS
 
 
 def settle(

@@ -30,10 +30,12 @@ from decimal import Decimal
 
 from portal.commissions.models import CommissionState
 from portal.orders.models import COMPLETED, VOID_STATUSES
-from portal.risk.models import FlagStatus
 
 ZERO = Decimal(0)
 RISK_PREFIX = "risk: "
+# A flag's status as risk control names it (portal.risk's FlagStatus values): open holds
+# the order's commissions on review, rejected reverses them, released lets them go on.
+FLAG_OPEN, FLAG_REJECTED = "open", "rejected"
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class OrderFacts:
 class Flag:
     """The order's risk flag (:mod:`portal.risk`): its status and the rules that raised it."""
 
-    status: FlagStatus
+    status: str
     reasons: Sequence[str] = ()
 
 
@@ -94,7 +96,7 @@ def decide(
     order as stored now, ``None`` when the order no longer earns it."""
     hold_until, review_reason = current.hold_until, current.review_reason
     amount = earned if earned is not None else ZERO
-    if flag is not None and flag.status is FlagStatus.REJECTED:
+    if flag is not None and flag.status == FLAG_REJECTED:
         earned = None  # ops refused the order: reversed like a cancelled one
     if order.status in VOID_STATUSES or earned is None:
         amount = ZERO  # cancelled, refunded, trashed — or no longer attributed this way
@@ -110,7 +112,7 @@ def decide(
             f"{order.shop_currency}; would earn {amount} {order.currency}"
         )
         return Decision(CommissionState.ON_REVIEW, ZERO, hold_until, reason)
-    if flag is not None and flag.status is FlagStatus.OPEN:
+    if flag is not None and flag.status == FLAG_OPEN:
         review_reason = RISK_PREFIX + ", ".join(sorted(set(flag.reasons)))
     elif review_reason and review_reason.startswith(RISK_PREFIX):
         review_reason = None  # released

@@ -17,6 +17,7 @@ from portal.commissions.models import PlanOverride
 from portal.distributors.models import DistributorRole, Level
 from portal.distributors.services import levels
 from portal.extensions import db
+from portal.forms import attach_error
 from portal.rendering import is_htmx, render
 
 admin = staff_blueprint("admin_plans", __name__)
@@ -131,7 +132,7 @@ def add_override(role: str) -> Response:
         try:
             plans.save_override(plan_role, values, current_user)
         except plans.PlanError as exc:
-            form[exc.field or "target_id"].errors.append(exc.message)
+            attach_error(form, exc, "target_id")
         else:
             if not is_htmx():
                 flash(_("Override added."), "success")
@@ -181,7 +182,7 @@ def update_override(role: str, override_id: int) -> Response:
         try:
             override = plans.save_override(plan_role, values, current_user, override_id)
         except plans.PlanError as exc:
-            form[exc.field or "target_id"].errors.append(exc.message)
+            attach_error(form, exc, "target_id")
             override = _override(plan_role, override_id)
         else:
             if not is_htmx():
@@ -251,7 +252,7 @@ def add_level() -> Response:
         try:
             plans.save_level(_values(form, plans.LEVEL_FIELDS), current_user)
         except plans.PlanError as exc:
-            form[exc.field or "name"].errors.append(exc.message)
+            attach_error(form, exc, "name")
         else:
             flash(_("Level added."), "success")
             return redirect(url_for("admin_plans.level_list"))
@@ -267,7 +268,7 @@ def save_level(level_id: int) -> Response:
         try:
             plans.save_level(_values(form, plans.LEVEL_FIELDS), current_user, level_id)
         except plans.PlanError as exc:
-            form[exc.field or "name"].errors.append(exc.message)
+            attach_error(form, exc, "name")
         else:
             flash(_("Level %(name)s saved.", name=form.name.data), "success")
             return redirect(url_for("admin_plans.level_list"))
@@ -286,7 +287,7 @@ def preview() -> Response:
         try:
             result = plans.preview(form.code.data, form.order.data, form.lines.data)
         except plans.PlanError as exc:
-            form[exc.field or "code"].errors.append(exc.message)
+            attach_error(form, exc, "code")
             status = 400
     elif form.is_submitted():
         status = 400

@@ -19,26 +19,28 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as PageNotFound
 from werkzeug.wrappers import Response
 
 from portal import jobs
 from portal.accounts.access import staff_blueprint
 from portal.distributors import services as distributors
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.inputs import UnprintableInput
 
-bp = Blueprint("core", __name__)
+public = Blueprint("core", __name__)
 admin = staff_blueprint("admin", __name__)
 
 
-@bp.get("/")
+@public.get("/")
 def index() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("admin.home" if current_user.is_staff else "me.home"))
     return render_template("index.html")
 
 
-@bp.get("/favicon.ico")
+@public.get("/favicon.ico")
 def favicon() -> Response:
     """Browsers, chat apps and bookmarks ask for /favicon.ico whatever the page links."""
     return send_from_directory(
@@ -46,7 +48,7 @@ def favicon() -> Response:
     )
 
 
-@bp.get("/healthz")
+@public.get("/healthz")
 def healthz() -> tuple[Response, int]:
     checks: dict[str, str] = {}
     try:
@@ -100,6 +102,11 @@ def register_error_handlers(app: Any) -> None:
     @app.errorhandler(UnprintableInput)
     def unprintable_input(error: UnprintableInput) -> tuple[str, int]:
         return render_template("error.html", code=400, message=error.description), 400
+
+    @app.errorhandler(NotFound)
+    def not_found(error: NotFound) -> tuple[str, int]:
+        """A service's "no such row" that no view turned into ``abort(404)`` first."""
+        return _error_page(PageNotFound())
 
     for code in (400, 403, 404, 405, 429, 500, 503):
         app.register_error_handler(code, _error_page)

@@ -27,6 +27,7 @@ from portal.audit import services as audit
 from portal.audit.models import AuditEntry
 from portal.distributors.management import ManagementError
 from portal.distributors.models import AdjustmentRequest, AdjustmentState, Distributor
+from portal.errors import InvalidTransition, NotFound
 from portal.extensions import db
 from portal.formatting import money
 from portal.ledger.models import Bucket, EntryKind
@@ -60,36 +61,36 @@ def check(amount: Decimal | None, reason: str | None, actor: User) -> Plan:
     """Every rule of a new adjustment; :class:`ManagementError` on its field."""
     currency = settings.get("currency")
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
-        raise ManagementError("amount", _("Enter an amount other than zero, e.g. 25 or -10."))
+        raise ManagementError(_("Enter an amount other than zero, e.g. 25 or -10."), "amount")
     if abs(amount) >= MAX_ADJUSTMENT:
         raise ManagementError(
-            "amount",
             _(
                 "That amount is too large: an adjustment stays under %(max)s.",
                 max=money(MAX_ADJUSTMENT, currency),
             ),
+            "amount",
         )
     if round_money(amount, currency) != amount:
         raise ManagementError(
-            "amount",
             _(
                 "Use at most %(places)d decimals for %(currency)s.",
                 places=minor_unit_exponent(currency),
                 currency=currency,
             ),
+            "amount",
         )
     limit = _limit_for(actor)
     if limit is not None and abs(amount) > limit:
         raise ManagementError(
-            "amount",
             _(
                 "Ops can adjust at most %(limit)s at a time (an admin sets the limit).",
                 limit=money(limit, currency),
             ),
+            "amount",
         )
     reason = (reason or "").strip()
     if not reason:
-        raise ManagementError("reason", _("Give a reason; the distributor sees it."))
+        raise ManagementError(_("Give a reason; the distributor sees it."), "reason")
     threshold = settings.get("adjustment_approval_above")
     return Plan(amount, currency, reason, abs(amount) > threshold, threshold)
 
@@ -115,7 +116,7 @@ def submit(
     a second staff member (returned)."""
     plan = check(amount, reason, actor)
     if db.session.get(Distributor, distributor_id) is None:
-        raise LookupError(distributor_id)
+        raise NotFound(_("No such distributor."))
     values = {"amount": str(plan.amount), "currency": plan.currency, "reason": plan.reason}
     if plan.needs_approval:
         request = AdjustmentRequest(
@@ -145,7 +146,7 @@ def submit(
 def get(request_id: int) -> AdjustmentRequest:
     request = db.session.get(AdjustmentRequest, request_id)
     if request is None:
-        raise LookupError(request_id)
+        raise NotFound(_("No such adjustment."))
     return request
 
 
@@ -153,12 +154,11 @@ def check_approver(request: AdjustmentRequest, actor: User) -> None:
     """Refuse the maker, and ops above their limit (what the approval would book)."""
     if request.requested_by_id == actor.id:
         raise ManagementError(
-            None, _("You asked for this adjustment: another staff member must approve it.")
+            _("You asked for this adjustment: another staff member must approve it.")
         )
     limit = _limit_for(actor)
     if limit is not None and abs(request.amount) > limit:
         raise ManagementError(
-            None,
             _(
                 "Ops can approve at most %(limit)s at a time: an admin must approve this one.",
                 limit=money(limit, request.currency),
@@ -184,7 +184,7 @@ def _decide(
     ).rowcount
     if decided != 1:
         db.session.rollback()
-        raise ManagementError(None, _("This adjustment was already decided."))
+        raise InvalidTransition(_("This adjustment was already decided."))
     request = db.session.get(AdjustmentRequest, request_id, populate_existing=True)
     assert request is not None
     return request
@@ -215,9 +215,9 @@ def approve(request_id: int, actor: User) -> AdjustmentRequest:
 def clean_note(note: str | None) -> str:
     note = (note or "").strip()
     if not note:
-        raise ManagementError("note", _("Give a reason; it is kept in the audit log."))
+        raise ManagementError(_("Give a reason; it is kept in the audit log."), "note")
     if len(note) > MAX_NOTE:
-        raise ManagementError("note", _("Keep the reason under %(n)d characters.", n=MAX_NOTE))
+        raise ManagementError(_("Keep the reason under %(n)d characters.", n=MAX_NOTE), "note")
     return note
 
 

@@ -15,12 +15,13 @@ from sqlalchemy import Select, exists, select, update
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.distributors.models import Distributor, DistributorStatus, PersonalCoupon
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.settings import services as settings
 from portal.timeutil import utcnow
 
 
-class CouponError(Exception):
+class CouponError(ServiceError):
     """A coupon that cannot be issued, with a reason a person can read."""
 
 

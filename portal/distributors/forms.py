@@ -94,3 +94,9 @@ class ReviewForm(Form):
     reason = StringField(
         _l("Reason (shown to the applicant)"), validators=[Optional(), Length(max=500)]
     )
+
+
+class AdjustmentDecisionForm(Form):
+    """CSRF, and the reason a rejection needs."""
+
+    note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])

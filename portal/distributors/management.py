@@ -15,22 +15,20 @@ from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.distributors import coupons
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus, Level
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 
 MAX_DEPTH_WALK = 10_000  # an upline chain longer than this is corrupt data, not a tree
 
 
-class ManagementError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ManagementError(ServiceError):
+    """A refused change to a distributor (status, profile, balance adjustment)."""
 
 
 def _get(distributor_id: int) -> Distributor:
     distributor = db.session.get(Distributor, distributor_id)
     if distributor is None:
-        raise LookupError(distributor_id)
+        raise NotFound(_("No such distributor."))
     return distributor
 
 
@@ -48,9 +46,9 @@ def set_status(distributor_id: int, status: DistributorStatus, actor: User, reas
         DistributorStatus.ACTIVE: DistributorStatus.SUSPENDED,
     }
     if allowed.get(status) is not distributor.status:
-        raise ManagementError(None, _("Only active distributors can be suspended, and back."))
+        raise ManagementError(_("Only active distributors can be suspended, and back."))
     if not reason.strip():
-        raise ManagementError("reason", _("Give a reason; it is kept in the audit log."))
+        raise ManagementError(_("Give a reason; it is kept in the audit log."), "reason")
     before = distributor.status.value
     distributor.status = status
     coupons.follow_status(distributor)
@@ -87,21 +85,21 @@ def change_profile(
     names of what changed."""
     distributor = _get(distributor_id)
     if level_id is not None and db.session.get(Level, level_id) is None:
-        raise ManagementError("level_id", _("Choose a level."))
+        raise ManagementError(_("Choose a level."), "level_id")
     parent_id = None
     if parent_code.strip():
         parent = db.session.scalar(
             select(Distributor).where(Distributor.code == parent_code.strip().upper())
         )
         if parent is None:
-            raise ManagementError("parent_code", _("No distributor has that code."))
+            raise ManagementError(_("No distributor has that code."), "parent_code")
         if _would_cycle(distributor.id, parent.id):
             raise ManagementError(
-                "parent_code",
                 _(
                     "%(name)s is in this distributor's own team: that would make a loop.",
                     name=parent.display_name,
                 ),
+                "parent_code",
             )
         parent_id = parent.id
     before = {

@@ -28,7 +28,7 @@ from portal.commissions import services as commissions
 from portal.distributors.labels import ROLE_LABELS
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
-from portal.materials.services import render_markdown
+from portal.markdown import render_markdown
 from portal.orders.models import CustomerBinding, Order
 from portal.risk import qualifying
 from portal.settings import services as settings

@@ -28,10 +28,9 @@ from portal.distributors.models import (
     Level,
     ShopAccount,
 )
+from portal.errors import InvalidTransition, NotFound
 from portal.extensions import db
 from portal.forms import like_escape
-from portal.notifications import services as notifications
-from portal.notifications.models import NotificationKind
 from portal.pagination import Key, KeysetPage, keyset_page
 from portal.timeutil import utcnow
 
@@ -41,16 +40,16 @@ _CODE_ATTEMPTS_PER_LENGTH = 5
 
 
 class RecruitmentError(accounts.AccountError):
-    pass
-
-
-class InvalidTransition(RecruitmentError):
-    pass
+    """A refused application, review, code or shop-account connection."""
 
 
 class ShopAccountTaken(RecruitmentError):
-    def __init__(self) -> None:
-        super().__init__(_("This shop account is already connected to another distributor."))
+    """The shop account is another distributor's (by default said so)."""
+
+    def __init__(self, message: str | None = None, field: str | None = None) -> None:
+        super().__init__(
+            message or _("This shop account is already connected to another distributor."), field
+        )
 
 
 @dataclass(frozen=True)
@@ -270,7 +269,7 @@ def _review(
     if result.rowcount != 1:
         db.session.rollback()
         if db.session.get(Distributor, distributor_id) is None:
-            raise RecruitmentError(_("No such distributor."))
+            raise NotFound(_("No such distributor."))
         raise InvalidTransition(_("This application was already reviewed."))
     after = {"status": to.value, **{k: v for k, v in values.items() if k == "review_note"}}
     audit.record(
@@ -296,7 +295,8 @@ def approve(distributor_id: int, actor: User) -> Distributor:
         joined_at=utcnow(),
         level_id=func.coalesce(Distributor.level_id, _entry_level_id()),
     )
-    notifications.announce(distributor.id, NotificationKind.APPROVED)
+    signals.approved.send(distributor)
+    db.session.commit()
     signals.activated.send(distributor.id)
     return distributor
 
@@ -310,7 +310,7 @@ def reject(distributor_id: int, actor: User, reason: str | None) -> Distributor:
         DistributorStatus.REJECTED,
         review_note=(reason or "").strip() or None,
     )
-    notifications.application_rejected(distributor)
+    signals.rejected.send(distributor)
     db.session.commit()
     return distributor
 
@@ -402,3 +402,15 @@ def direct_recruits(distributor: Distributor) -> int:
 
 def levels() -> list[Level]:
     return list(db.session.scalars(select(Level).order_by(Level.rank)))
+
+
+def _display_name(user: User) -> list[str]:
+    name = db.session.scalar(select(Distributor.display_name).where(Distributor.user_id == user.id))
+    return [name] if name else []
+
+
+def install() -> None:
+    """A distributor's password may not be their display name (accounts asks for it)."""
+    from portal.accounts import signals as account_signals
+
+    account_signals.names_asked.connect(_display_name)

@@ -18,7 +18,7 @@ from portal.distributors.models import DistributorRole, DistributorStatus
 from portal.extensions import db
 from portal.forms import attach_error
 
-bp = Blueprint("shop_signin", __name__)
+public = Blueprint("shop_signin", __name__)
 Page = Response | tuple[str, int]
 
 
@@ -77,7 +77,7 @@ def _expired() -> tuple[str, int]:
     )
 
 
-@bp.route("/join/shop", methods=["GET", "POST"])
+@public.route("/join/shop", methods=["GET", "POST"])
 def join() -> Page:
     waiting = shop_signin.pending()
     if waiting is None or waiting[1] is not None:
@@ -103,7 +103,7 @@ def join() -> Page:
                 inviter,
             )
         except AccountError as exc:
-            attach_error(form, exc.field if exc.field in form else None, exc.message)
+            attach_error(form, exc)
         else:
             shop_signin.forget()
             login_user(distributor.user)
@@ -116,7 +116,7 @@ def join() -> Page:
     ), status
 
 
-@bp.route("/join/shop/connect", methods=["GET", "POST"])
+@public.route("/join/shop/connect", methods=["GET", "POST"])
 def connect() -> Page:
     """An account that may be theirs: the portal password proves it, once."""
     waiting = shop_signin.pending()
@@ -137,10 +137,10 @@ def connect() -> Page:
             )
             shop_signin.connect(user, identity)
         except LoginThrottled as exc:
-            attach_error(form, "password", exc.message)
+            attach_error(form, exc, "password")
             status = 429
         except AccountError as exc:
-            attach_error(form, "password", exc.message)
+            attach_error(form, exc, "password")
             status = 401
         else:
             shop_signin.forget()

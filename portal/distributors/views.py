@@ -6,7 +6,7 @@ import enum
 from datetime import date
 from typing import TypeVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -19,10 +19,11 @@ from portal.accounts.services import AccountError
 from portal.distributors import recruitment, services
 from portal.distributors.forms import AdminAddForm, ApplicationForm, ReviewForm
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.forms import attach_error, error_text
 from portal.pagination import paginate
-from portal.rendering import is_htmx, render
+from portal.rendering import decision_answer, render
 
 public = Blueprint("join", __name__)
 admin = staff_blueprint("admin_distributors", __name__)
@@ -62,7 +63,7 @@ def _application(inviter: Distributor | None) -> Response | tuple[str, int]:
         try:
             distributor = services.apply(_applicant(form), inviter)
         except AccountError as exc:
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             login_user(distributor.user)
             if distributor.status is DistributorStatus.ACTIVE:
@@ -159,7 +160,7 @@ def _reject_question(distributor: Distributor, reason: str | None) -> confirm.Co
 
 def _review(distributor_id: int, action: str) -> Response:
     form = ReviewForm()
-    error = None
+    error: ServiceError | str | None = None
     if not form.validate():
         error = error_text(form)
     elif action == "reject" and not confirm.confirmed():
@@ -172,27 +173,20 @@ def _review(distributor_id: int, action: str) -> Response:
                 services.approve(distributor_id, current_user)
             else:
                 services.reject(distributor_id, current_user, form.reason.data)
-        except services.InvalidTransition as exc:
-            error = exc.message
-        except services.RecruitmentError:
-            abort(404)
+        except ServiceError as exc:
+            error = exc
     distributor = db.get_or_404(Distributor, distributor_id)
-    if is_htmx():
-        return render(
-            "admin/_application_row.html",
-            "admin/_application_row.html",
-            http_status=409 if error else 200,
-            d=distributor,
-            error=error,
-            review_form=ReviewForm(formdata=None),
-        )
-    if error:
-        flash(error, "error")
-    elif action == "approve":
-        flash(_("%(name)s is now an active distributor.", name=distributor.display_name), "success")
-    else:
-        flash(_("The application of %(name)s was rejected.", name=distributor.display_name), "info")
-    return redirect(url_for("admin_distributors.applications"))
+    return decision_answer(
+        error,
+        "admin/_application_row.html",
+        url_for("admin_distributors.applications"),
+        _("%(name)s is now an active distributor.", name=distributor.display_name)
+        if action == "approve"
+        else _("The application of %(name)s was rejected.", name=distributor.display_name),
+        "success" if action == "approve" else "info",
+        d=distributor,
+        review_form=ReviewForm(formdata=None),
+    )
 
 
 @admin.post("/distributors/<int:distributor_id>/approve")
@@ -223,7 +217,7 @@ def add() -> Response | tuple[str, int]:
                     current_user, _applicant(form), form.level_id.data or None, parent
                 )
             except AccountError as exc:
-                attach_error(form, exc.field, exc.message)
+                attach_error(form, exc)
             else:
                 flash(
                     _(

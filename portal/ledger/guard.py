@@ -17,12 +17,14 @@ class AppendOnlyViolation(RuntimeError):
     pass
 
 
-def _append_only_tables() -> set[str]:
-    from portal.audit.models import AuditEntry
-    from portal.commissions.models import CommissionEvent, PlanVersion
-    from portal.ledger.models import LedgerEntry
+# The tables of the models that say ``__append_only__ = True`` (each history model says so
+# itself: the ledger does not import the packages that keep one), read by :func:`install`
+# once every model is imported.
+_TABLES: set[str] = set()
 
-    return {m.__tablename__ for m in (LedgerEntry, CommissionEvent, AuditEntry, PlanVersion)}
+
+def _append_only_tables() -> set[str]:
+    return _TABLES
 
 
 def _check_flush(session: Session, flush_context: Any, instances: Any) -> None:
@@ -45,6 +47,13 @@ def _check_bulk(state: ORMExecuteState) -> None:
 
 def install(session_class: type[Session] = Session) -> None:
     """Listen on every ORM session (idempotent: create_app may run many times)."""
+    from portal.extensions import db
+
+    _TABLES.update(
+        mapper.class_.__tablename__
+        for mapper in db.Model.registry.mappers
+        if getattr(mapper.class_, "__append_only__", False)
+    )
     for name, listener in (("before_flush", _check_flush), ("do_orm_execute", _check_bulk)):
         if not event.contains(session_class, name, listener):
             event.listen(session_class, name, listener)

@@ -6,18 +6,18 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.commissions.labels import STATE_LABELS
 from portal.ledger.models import Bucket, EntryKind
 
-# The commission states that hold money, plus the one money on its way out: the single
-# word for it everywhere ("Being paid out", not also "Being withdrawn").
+# The commission states that hold money (commissions name their states with these words),
+# plus the one money on its way out: the single word for it everywhere ("Being paid out",
+# not also "Being withdrawn").
 WITHDRAWING_LABEL = _l("Being paid out")
 BUCKET_LABELS = {
-    **{
-        bucket.value: STATE_LABELS[bucket.value]
-        for bucket in Bucket
-        if bucket.value in STATE_LABELS
-    },
+    Bucket.PENDING.value: _l("Pending"),
+    Bucket.HOLDING.value: _l("Holding"),
+    Bucket.AVAILABLE.value: _l("Available"),
+    Bucket.PAID.value: _l("Paid"),
+    Bucket.ON_REVIEW.value: _l("On review"),
     Bucket.WITHDRAWING.value: WITHDRAWING_LABEL,
     Bucket.CREDIT.value: _l("Store credit not yet spent"),
 }

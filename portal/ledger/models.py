@@ -45,6 +45,7 @@ EARNING_KINDS = tuple(
 
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
+    __append_only__ = True  # portal.ledger.guard refuses updates and deletes
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # distributor_id and created_at are served by the covering indexes below (every

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from portal.centre.periods import Period, last_days
 from portal.distributors.models import Distributor
 from portal.links import deep, services, stats
 from portal.links.models import DeepLink
+from portal.periods import Period, last_days
 from portal.timeutil import utcnow
 
 PERIODS = (7, 30, 90, 365)

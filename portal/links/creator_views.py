@@ -57,7 +57,7 @@ def choose_code() -> Response:
             code = vanity.choose(distributor, form.vanity_code.data or "", current_user)
         except RecruitmentError as exc:
             db.session.rollback()
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             db.session.commit()
             flash(_("Your links now read %(code)s.", code=code), "success")
@@ -74,7 +74,7 @@ def make_link() -> Response:
             deep.create(distributor, form.url.data or "")
         except deep.DeepLinkError as exc:
             db.session.rollback()
-            attach_error(form, "url", str(exc))
+            attach_error(form, exc, "url")
         else:
             db.session.commit()
             flash(_("Your link is ready: copy it below."), "success")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal import storefront
 from portal.distributors.models import Distributor
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.links import services
 from portal.links.models import DeepLink
@@ -22,7 +23,7 @@ MAX_URL = 2000  # DeepLink.url
 RECENT = 20
 
 
-class DeepLinkError(ValueError):
+class DeepLinkError(ServiceError):
     """The pasted URL cannot become a link; the message says why."""
 
 

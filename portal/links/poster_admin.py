@@ -17,7 +17,7 @@ from wtforms import FormField
 from portal import confirm, uploads
 from portal.accounts.access import staff_blueprint
 from portal.extensions import db
-from portal.forms import Form
+from portal.forms import Form, attach_error
 from portal.links import poster_services as service
 from portal.links import posters
 from portal.links.models import PosterKind, PosterTemplate
@@ -70,7 +70,7 @@ def save_brand() -> Response:
             )
         except service.PosterError as exc:
             db.session.rollback()
-            form.logo.errors.append(str(exc))
+            attach_error(form, exc, "logo")
         else:
             db.session.commit()
             flash(_("Shop name and logo saved.") if changed else _("Nothing changed."), "success")
@@ -94,15 +94,6 @@ def logo() -> Response:
     return response
 
 
-def _attach(form: Form, field: str | None, message: str) -> None:
-    """A refusal on its field: ``background``, or ``qr-x`` (the sub-form's field)."""
-    name, _sep, part = (field or "").partition("-")
-    target = form[name] if name and name in form else None
-    if target is not None and part:
-        target = target[part]
-    (target.errors if target is not None else form.form_errors).append(message)
-
-
 def _edit(template: PosterTemplate | None, kind: PosterKind) -> Response:
     form_class = template_form(kind)
     form = form_class(data=initial(kind, template))
@@ -115,7 +106,7 @@ def _edit(template: PosterTemplate | None, kind: PosterKind) -> Response:
             )
         except service.PosterError as exc:
             db.session.rollback()
-            _attach(form, exc.field, str(exc))
+            attach_error(form, exc)
         else:
             db.session.commit()
             flash(_("Poster template saved."), "success")
@@ -196,7 +187,7 @@ def preview() -> Response:
             service.check_layout(kind, design.layout, design.size)
             image = _data_url(service.draw(design, service.sample_texts(kind)))
         except service.PosterError as exc:
-            errors.append(str(exc))
+            errors.append(exc.message)
     return render(
         "admin/poster_preview.html",
         "admin/_poster_preview.html",

@@ -35,6 +35,7 @@ from portal.audit import services as audit
 from portal.catalogue.models import Product
 from portal.commissions import estimates
 from portal.distributors.models import Distributor
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.formatting import money, percent
 from portal.links import cards, posters, services
@@ -44,12 +45,8 @@ from portal.settings import services as settings
 SAMPLE_CODE = "SAMPLE"
 
 
-class PosterError(ValueError):
-    """A template that cannot be saved; ``field`` names the form field at fault."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class PosterError(ServiceError):
+    """A template that cannot be saved."""
 
 
 # --- templates ---------------------------------------------------------------------------
@@ -76,7 +73,7 @@ def active_templates(kind: PosterKind) -> list[PosterTemplate]:
 
 def chosen(kind: PosterKind, template_id: int | None) -> PosterTemplate | None:
     """The active template a distributor asked for, else the newest active one, else
-    ``None`` (the built-in design). :class:`LookupError` for an id that is not an active
+    ``None`` (the built-in design). :class:`~portal.errors.NotFound` for an id that is not an active
     template of this kind."""
     found = active_templates(kind)
     if template_id is None:
@@ -84,7 +81,7 @@ def chosen(kind: PosterKind, template_id: int | None) -> PosterTemplate | None:
     for template in found:
         if template.id == template_id:
             return template
-    raise LookupError(template_id)
+    raise NotFound(_("No such poster template."))
 
 
 @dataclass(frozen=True)
@@ -135,7 +132,7 @@ def checked_background(stream: IO[bytes] | None) -> tuple[bytes, tuple[int, int]
     try:
         data, _extension, _mime = uploads.check(stream)
     except uploads.UploadError as exc:
-        raise PosterError(str(exc), "background") from exc
+        raise PosterError(exc.message, "background") from exc
     return data, _background(data)
 
 
@@ -237,7 +234,7 @@ def save_brand(name: str, logo: IO[bytes] | None, remove_logo: bool, actor: User
         try:
             values["shop_logo"], _mime = uploads.store(logo)
         except uploads.UploadError as exc:
-            raise PosterError(str(exc), "logo") from exc
+            raise PosterError(exc.message, "logo") from exc
     elif remove_logo:
         values["shop_logo"] = ""
     changed = settings.update(values, actor)

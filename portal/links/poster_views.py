@@ -12,10 +12,11 @@ from flask import abort, make_response, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from portal import onboarding
 from portal.accounts.access import distributor_blueprint
-from portal.centre import onboarding
 from portal.distributors.current import current_promoter
 from portal.distributors.models import Distributor
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.links import poster_services as service
 from portal.links import services
@@ -30,7 +31,7 @@ WECHAT = "MicroMessenger"  # WeChat's in-app browser names itself so in its user
 def _template(kind: PosterKind) -> PosterTemplate | None:
     try:
         return service.chosen(kind, request.args.get("template", type=int))
-    except LookupError:
+    except NotFound:
         abort(404)
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.extensions import db
 from portal.links.models import Click
 from portal.orders.models import Order
+from portal.periods import Period
 from portal.risk import qualifying
 
 ZERO = Decimal(0)

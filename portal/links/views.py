@@ -19,9 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal import storefront
+from portal import onboarding, storefront
 from portal.accounts.access import distributor_blueprint
-from portal.centre import onboarding
 from portal.commissions import estimates
 from portal.distributors import coupons as personal
 from portal.distributors import recruitment, signals
@@ -154,7 +153,7 @@ def issue_coupon() -> Response:
         personal.new(distributor, personal.configured_terms(), current_user)
     except personal.CouponError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(exc.message, "error")
     else:
         db.session.commit()
         signals.coupons_changed.send(distributor.id)

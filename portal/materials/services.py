@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
 
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 from PIL import Image
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -27,13 +25,6 @@ from portal.notifications.services import notify
 from portal.timeutil import utcnow
 
 NEW_DAYS = 7
-# "commonmark" with html off: raw HTML in a tutorial is shown as text, never as markup;
-# markdown-it's link validation drops javascript:/vbscript:/data: URLs.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
-
-
-def render_markdown(text: str) -> Markup:
-    return Markup(_markdown.render(text))  # noqa: S704 - html is off: the output is safe
 
 
 def published() -> object:

@@ -12,12 +12,13 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from wtforms import SelectChoice
 
-from portal import uploads
+from portal import onboarding, uploads
 from portal.accounts.access import distributor_blueprint, staff_blueprint
-from portal.centre import onboarding
 from portal.distributors.current import current_distributor
 from portal.extensions import db
+from portal.forms import attach_error
 from portal.links import services as links
+from portal.markdown import render_markdown
 from portal.materials import services
 from portal.materials.forms import KIND_LABELS, FilterForm, MaterialForm, as_utc
 from portal.materials.models import Material, MaterialKind
@@ -81,7 +82,7 @@ def _edit(material: Material | None) -> Response:
             try:
                 services.save(material, data, upload.stream if upload else None, current_user)
             except uploads.UploadError as exc:
-                form.image.errors.append(str(exc))
+                attach_error(form, exc, "image")
             else:
                 flash(_("Material saved."), "success")
                 return redirect(url_for(".admin_list"))
@@ -152,7 +153,7 @@ def library() -> Response:
         form=form,
         page=paginate(services.library_query(chosen)),
         fill=filler.fill,
-        markdown=services.render_markdown,
+        markdown=render_markdown,
         args={k: v for k, v in request.args.items() if k != "page"},
     )
 

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from portal.commissions.models import Commission, CommissionEvent, CommissionState
+from portal.cursors import JobCursor
 from portal.distributors.models import Distributor
 from portal.extensions import db
-from portal.notifications.models import JobCursor, Notification, NotificationKind
+from portal.notifications.models import Notification, NotificationKind
 from portal.notifications.services import notify
 from portal.orders.models import Order
 from portal.timeutil import utcnow

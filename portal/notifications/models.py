@@ -1,4 +1,4 @@
-"""Notifications shown under /me/notifications and the cursors of the jobs that make them."""
+"""Notifications shown under /me/notifications."""
 
 from __future__ import annotations
 
@@ -48,12 +48,3 @@ class Notification(db.Model):
 # The badge counts (distributor, unread).
 Index("ix_notifications_distributor_read", Notification.distributor_id, Notification.read_at)
 Index("ix_notifications_emailed_at", Notification.emailed_at)
-
-
-class JobCursor(db.Model):
-    """How far a periodic job has read an append-only table (the last id it handled)."""
-
-    __tablename__ = "job_cursors"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    position: Mapped[int] = mapped_column(default=0)

@@ -326,3 +326,15 @@ def subject(notification: Notification) -> str:
         NotificationKind.APPLICATION_REJECTED: _("Your application was not approved"),
         NotificationKind.WITHDRAWAL_REJECTED: _("Your withdrawal was rejected"),
     }[notification.kind]
+
+
+def _application_approved(distributor: Distributor) -> None:
+    notify(distributor.id, NotificationKind.APPROVED)
+
+
+def install() -> None:
+    """Tell applicants how their application went (distributors do not import this)."""
+    from portal.distributors import signals
+
+    signals.approved.connect(_application_approved)
+    signals.rejected.connect(application_rejected)

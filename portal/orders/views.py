@@ -14,12 +14,12 @@ from wtforms.validators import InputRequired, Length
 from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.commissions.models import Commission
+from portal.commissions.reassign import ReassignError, new_distributor, reassign
 from portal.distributors.models import Distributor
 from portal.extensions import db
 from portal.formatting import money
-from portal.forms import Form, strip
+from portal.forms import Form, attach_error, strip
 from portal.orders.models import Order
-from portal.orders.reassign import ReassignError, new_distributor, reassign
 from portal.pagination import paginate
 from portal.rendering import render
 from portal.risk.review import flags_for
@@ -132,7 +132,7 @@ def reassign_order(order_id: int) -> Response:
             reassign(order.id, form.code.data, form.reason.data, current_user)
         except ReassignError as exc:
             db.session.rollback()
-            form[exc.field].errors.append(exc.message)
+            attach_error(form, exc)
         else:
             flash(_("The order is re-assigned and its commission recomputed."), "success")
             return redirect(url_for("admin_orders.show", order_id=order.id))

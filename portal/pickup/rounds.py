@@ -21,6 +21,7 @@ from portal.audit import services as audit
 from portal.catalogue.models import Product
 from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorRole
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.links import services as links
 from portal.orders.models import Order, OrderLine
@@ -32,11 +33,8 @@ from portal.timeutil import utcnow
 MAX_PRODUCTS = 50
 
 
-class RoundError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class RoundError(ServiceError):
+    """A round that cannot be opened as given."""
 
 
 def open_round(

@@ -21,6 +21,7 @@ from portal.audit import services as audit
 from portal.commissions import services as commissions
 from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
+from portal.errors import InvalidTransition, NotFound, ServiceError
 from portal.extensions import db
 from portal.links import poster_services
 from portal.orders import attribution
@@ -31,17 +32,12 @@ from portal.risk.qualifying import PAID_STATUSES
 from portal.timeutil import utcnow
 
 
-class NotAtPoint(LookupError):
+class NotAtPoint(NotFound):
     """The order is not one of this pickup point's (the view answers 404)."""
 
 
-class PickupError(Exception):
-    """A refused change; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class PickupError(ServiceError):
+    """A refused change to a pickup point or an order's hand-over."""
 
 
 def approved_points(leaders: set[int]) -> dict[int, int]:
@@ -127,9 +123,9 @@ def review(point_id: int, actor: User, approve: bool, note: str | None) -> Picku
     """Ops approve or reject a point waiting for review; a rejection says why."""
     point = db.session.get(PickupPoint, point_id, with_for_update=True)
     if point is None:
-        raise PickupError(_("No such pickup point."))
+        raise NotFound(_("No such pickup point."))
     if point.status is not PointStatus.PENDING:
-        raise PickupError(_("This pickup point was already reviewed."))
+        raise InvalidTransition(_("This pickup point was already reviewed."))
     if not approve and not (note or "").strip():
         raise PickupError(_("Say why, so the leader can fix it."), "note")
     point.status = PointStatus.APPROVED if approve else PointStatus.REJECTED
@@ -230,7 +226,7 @@ def hand_over(point: PickupPoint, order_id: int, actor: User) -> Handover:
     Only a paid order of this point. Flushed; the caller commits."""
     order = db.session.get(Order, order_id)
     if order is None or order.pickup_point_id != point.id:
-        raise NotAtPoint(order_id)
+        raise NotAtPoint(_("No such order."))
     if order.status not in PAID_STATUSES:
         raise PickupError(_("This order is not paid yet: hand it over once it is."))
     existing = db.session.scalar(select(Handover).where(Handover.order_id == order_id))
@@ -255,7 +251,7 @@ def undo(point: PickupPoint, order_id: int) -> None:
         select(Handover).where(Handover.order_id == order_id, Handover.point_id == point.id)
     )
     if handover is None:
-        raise NotAtPoint(order_id)
+        raise NotAtPoint(_("No such order."))
     db.session.delete(handover)
     order = db.session.get(Order, order_id)
     if order is not None:
@@ -266,5 +262,5 @@ def undo(point: PickupPoint, order_id: int) -> None:
 def row(point: PickupPoint, order_id: int) -> PickRow:
     found = db.session.scalar(pick_list(point, None, False).where(Order.id == order_id))
     if found is None:
-        raise NotAtPoint(order_id)
+        raise NotAtPoint(_("No such order."))
     return rows([found])[0]

@@ -13,13 +13,14 @@ from werkzeug.wrappers import Response
 
 from portal.accounts.access import distributor_blueprint, staff_blueprint
 from portal.distributors.current import current_distributor
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.forms import Form, attach_error, error_text
 from portal.pagination import paginate
 from portal.pickup import rounds, services
 from portal.pickup.forms import LeaderRoundForm, PickFilterForm, PointForm, ReviewForm, RoundForm
 from portal.pickup.labels import POINT_STATUS_LABELS, ROUND_STATE_LABELS
-from portal.rendering import is_htmx, render
+from portal.rendering import decision_answer, is_htmx, render
 from portal.timeutil import utcnow
 
 public = Blueprint("pickup", __name__)
@@ -115,7 +116,7 @@ def _opened(form: LeaderRoundForm, opens_at: datetime, leader_code: str | None) 
         )
     except rounds.RoundError as exc:
         db.session.rollback()
-        attach_error(form, exc.field, exc.message)
+        attach_error(form, exc)
         return False
     db.session.commit()
     return True
@@ -159,7 +160,7 @@ def save_point() -> Response:
             )
         except services.PickupError as exc:
             db.session.rollback()
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             db.session.commit()
             flash(
@@ -257,21 +258,23 @@ def queue() -> Response:
 @admin.post("/pickup-points/<int:point_id>/review")
 def decide(point_id: int) -> Response:
     form = ReviewForm()
-    if not form.validate():
-        flash(error_text(form), "error")
-        return redirect(url_for("admin_pickup.queue"))
     approve = request.form.get("decision") == "approve"
-    try:
-        services.review(point_id, current_user, approve, form.note.data)
-    except services.PickupError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    error: ServiceError | str | None = None
+    if not form.validate():
+        error = error_text(form)
     else:
-        db.session.commit()
-        flash(
-            _("Approved: the shop offers this point now.")
-            if approve
-            else _("Rejected: the leader sees your note."),
-            "success",
-        )
-    return redirect(url_for("admin_pickup.queue"))
+        try:
+            services.review(point_id, current_user, approve, form.note.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            db.session.commit()
+    return decision_answer(
+        error,
+        None,
+        url_for("admin_pickup.queue"),
+        _("Approved: the shop offers this point now.")
+        if approve
+        else _("Rejected: the leader sees your note."),
+    )

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
-from portal.centre.periods import Period
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.links.models import Click
 from portal.orders.models import VOID_STATUSES, Order
+from portal.periods import Period
 from portal.risk import qualifying
 from portal.timeutil import as_date, utc_date
 

@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from portal import formatting
 from portal.accounts.access import staff_blueprint
 from portal.centre.charts import bar_chart
-from portal.centre.periods import Period, last_days
 from portal.csvwriter import GuardedWriter
 from portal.money import quantum
+from portal.periods import Period, last_days
 from portal.rendering import render
 from portal.reports import services
 from portal.settings import services as settings

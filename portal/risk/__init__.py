@@ -1,1 +1,15 @@
 """Risk control: rules that hold an order's commissions on review until ops decide."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+
+def blueprints() -> tuple[Blueprint, ...]:
+    """This package's pages, for the app factory (imported only then: views import models)."""
+    from portal.risk import views
+
+    return (views.admin,)

@@ -8,16 +8,15 @@ from sqlalchemy import Select, select, update
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.commissions.services import apply_order
+from portal.errors import InvalidTransition, ServiceError
 from portal.extensions import db
 from portal.orders.models import Order
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.timeutil import utcnow
 
 
-class ReviewError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ReviewError(ServiceError):
+    """A flag decision refused (no reason given, or decided already)."""
 
 
 def queue_query(status: FlagStatus = FlagStatus.OPEN) -> Select[tuple[Order]]:
@@ -50,7 +49,7 @@ def decide(order_id: int, actor: User, release: bool, reason: str = "") -> None:
     ).rowcount
     if not closed:
         db.session.rollback()
-        raise ReviewError(_("This order was already decided."))
+        raise InvalidTransition(_("This order was already decided."))
     audit.record(
         actor,
         f"risk.{'release' if release else 'reject'}",

@@ -11,6 +11,7 @@ commission is first computed. Each rule is switched and tuned in the settings.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -211,3 +212,12 @@ def holds(order_ids: list[int]) -> dict[int, tuple[FlagStatus, list[str]]]:
             current = status
         result[order_id] = (current, [*rules, rule])
     return result
+
+
+def install() -> None:
+    """Screen and hold orders in every commission run (idempotent)."""
+    from portal.commissions import services as commissions
+
+    this = sys.modules[__name__]
+    if this not in commissions.SCREENING:
+        commissions.SCREENING.append(this)

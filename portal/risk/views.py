@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,11 +15,12 @@ from wtforms.validators import Length, Optional
 from portal.accounts.access import staff_blueprint
 from portal.commissions.models import Commission
 from portal.distributors.models import Distributor
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.forms import Form, error_text, strip
 from portal.orders.models import Order
 from portal.pagination import paginate
-from portal.rendering import is_htmx, render
+from portal.rendering import decision_answer, render
 from portal.risk import review
 from portal.risk.labels import RULE_LABELS
 from portal.risk.models import FlagStatus
@@ -66,26 +67,23 @@ def queue() -> Response:
 
 def _decide(order_id: int, release: bool) -> Response:
     form = DecisionForm()
-    error = None
+    error: ServiceError | str | None = None
     if not form.validate():
         error = error_text(form)
     else:
         try:
             review.decide(order_id, current_user, release, form.reason.data or "")
-        except review.ReviewError as exc:
-            error = exc.message
+        except ServiceError as exc:
+            error = exc
     order = db.get_or_404(Order, order_id)
-    if is_htmx():
-        return render(
-            "admin/_risk_row.html",
-            "admin/_risk_row.html",
-            http_status=409 if error else 200,
-            o=order,
-            error=error,
-            **_rows([order]),
-        )
-    flash(error or _("Decided."), "error" if error else "success")
-    return redirect(url_for("admin_risk.queue"))
+    return decision_answer(
+        error,
+        "admin/_risk_row.html",
+        url_for("admin_risk.queue"),
+        _("Decided."),
+        o=order,
+        **_rows([order]),
+    )
 
 
 @admin.post("/risk/<int:order_id>/release")

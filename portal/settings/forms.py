@@ -17,7 +17,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from portal.forms import Form, PlainDecimalField, strip
-from portal.settings.services import LOCALE_NAMES, SPECS, SUPPORTED_LOCALES
+from portal.i18n import LOCALE_NAMES, SUPPORTED_LOCALES
+from portal.settings.services import SPECS
 
 TERMS_MAX_LENGTH = 20000
 

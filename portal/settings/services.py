@@ -12,15 +12,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from portal import crypto
+from portal import crypto, i18n
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.i18n import SUPPORTED_LOCALES
 from portal.settings.models import Setting
 
-SUPPORTED_LOCALES = ("en", "zh_Hans")
-# Each language named in itself, so a reader finds theirs whatever the page speaks.
-LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 # apply: the approval queue; open: approved at once; every_buyer (人人分销) and
 # spend_threshold (满额分销): buyers become distributors (portal.distributors.recruitment).
 RECRUITMENT_MODES = ("apply", "open", "every_buyer", "spend_threshold")
@@ -519,3 +517,8 @@ def update(values: dict[str, Any], actor: User | None) -> list[str]:
         audit.record(actor, "setting.update", "setting", key, {"value": before}, {"value": after})
         changed.append(key)
     return changed
+
+
+def install() -> None:
+    """Pages and emails fall back to the shop's default language, kept here."""
+    i18n.DEFAULT_SOURCE[:] = [lambda: get("default_locale")]

@@ -17,11 +17,12 @@ from wtforms.validators import Length, Optional
 from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.distributors.models import Distributor
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.formatting import money
 from portal.forms import Form, error_text, like_escape, strip
 from portal.pagination import paginate
-from portal.rendering import is_htmx, render
+from portal.rendering import decision_answer, render
 from portal.settings import services as settings
 from portal.withdrawals import credit, payouts, paypal, services, statements
 from portal.withdrawals.labels import METHOD_LABELS, PAYPAL_STATUS_LABELS, STATE_LABELS
@@ -139,7 +140,7 @@ def _decision_question(
     in a state for it (the service then says why). Checks the note first."""
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
     if withdrawal is None:
-        raise services.NotFound(None, _("No such withdrawal."))
+        raise NotFound(_("No such withdrawal."))
     if withdrawal.state not in _SOURCES[action]:
         return None
     distributor = db.session.get(Distributor, withdrawal.distributor_id)
@@ -198,37 +199,30 @@ def _decide(withdrawal_id: int, action: str) -> Response:
                 credit.reverse(withdrawal_id, current_user, form.note.data or "")
             else:
                 services.pay(withdrawal_id, current_user, form.note.data or "")
-        except services.NotFound:
-            abort(404)
-        except services.WithdrawalError as exc:
-            error = exc.message
+        except ServiceError as exc:
+            error = exc
     return _row_answer(withdrawal_id, error)
 
 
-def _row_answer(withdrawal_id: int, error: str | None, done: str | None = None) -> Response:
+def _row_answer(
+    withdrawal_id: int, error: ServiceError | str | None, done: str | None = None
+) -> Response:
     """The withdrawal's row for htmx (409 with the error), else a flash and a redirect."""
     withdrawal = db.get_or_404(
         Withdrawal, withdrawal_id, options=[selectinload(Withdrawal.payout_account)]
     )
     db.session.refresh(withdrawal)
-    if is_htmx():
-        return render(
-            "admin/_withdrawal_row.html",
-            "admin/_withdrawal_row.html",
-            http_status=409 if error else 200,
-            w=withdrawal,
-            error=error,
-            **_context([withdrawal]),
-        )
-    flash(
-        error
-        or done
+    return decision_answer(
+        error,
+        "admin/_withdrawal_row.html",
+        request.referrer or url_for("admin_withdrawals.queue"),
+        done
         or _(
             "Withdrawal #%(id)d: %(state)s.", id=withdrawal.id, state=STATE_LABELS[withdrawal.state]
         ),
-        "error" if error else "success",
+        w=withdrawal,
+        **_context([withdrawal]),
     )
-    return redirect(request.referrer or url_for("admin_withdrawals.queue"))
 
 
 @admin.post("/withdrawals/<int:withdrawal_id>/approve")
@@ -333,8 +327,8 @@ def send_paypal(withdrawal_id: int) -> Response:
             done_messages, failed = _sent_messages(result)
             error = " ".join(failed) or None
             done = " ".join(done_messages) or None
-        except services.WithdrawalError as exc:
-            error = exc.message
+        except ServiceError as exc:
+            error = exc
     return _row_answer(withdrawal_id, error, done)
 
 
@@ -403,7 +397,7 @@ def batch() -> Response:
     if action.startswith("export:"):
         try:
             result = payouts.export(action.removeprefix("export:"), ids, current_user)
-        except services.WithdrawalError as exc:
+        except ServiceError as exc:
             flash(exc.message, "error")
             return redirect(request.referrer or url_for("admin_withdrawals.queue"))
         return Response(
@@ -416,7 +410,7 @@ def batch() -> Response:
             return confirm.ask(_paypal_question(ids))
         try:
             done_messages, failed = _sent_messages(paypal.PROVIDER.send(ids, current_user))
-        except services.WithdrawalError as exc:
+        except ServiceError as exc:
             done_messages, failed = [], [exc.message]
         for message in done_messages:
             flash(message, "success")
@@ -438,7 +432,7 @@ def batch() -> Response:
             else:
                 services.pay(withdrawal_id, current_user, form.note.data or "")
             done += 1
-        except services.WithdrawalError as exc:
+        except ServiceError as exc:
             refused.append(f"#{withdrawal_id}: {exc.message}")
     flash(_("%(num)d withdrawals updated.", num=done), "success")
     for message in refused:

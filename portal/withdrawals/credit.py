@@ -55,6 +55,7 @@ from portal import jobs
 from portal.accounts.models import User
 from portal.commissions import services as commissions
 from portal.distributors.models import Distributor, DistributorStatus
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
@@ -188,19 +189,19 @@ def _parts(
     if take_as is TakeAs.CREDIT:
         return None, total
     if credit_amount is None:
-        raise WithdrawalError("credit_amount", _("Enter how much to take as store credit."))
+        raise WithdrawalError(_("Enter how much to take as store credit."), "credit_amount")
     try:
         credit = services.quote(credit_amount, currency, with_fee=False)
-    except WithdrawalError as exc:
-        raise WithdrawalError("credit_amount", exc.message) from None
+    except ServiceError as exc:
+        raise WithdrawalError(exc.message, "credit_amount") from None
     if credit.amount >= total.amount:
         raise WithdrawalError(
-            "credit_amount", _("Keep some of the amount as cash, or choose store credit.")
+            _("Keep some of the amount as cash, or choose store credit."), "credit_amount"
         )
     try:
         cash = services.quote(total.amount - credit.amount, currency)
-    except WithdrawalError as exc:
-        raise WithdrawalError("credit_amount", exc.message) from None
+    except ServiceError as exc:
+        raise WithdrawalError(exc.message, "credit_amount") from None
     return cash, credit
 
 
@@ -208,9 +209,9 @@ def _cash_account(distributor_id: int, payout_account_id: int | None) -> None:
     """The cash part's account is one of the distributor's; :class:`WithdrawalError`."""
     try:
         services.account_for(distributor_id, payout_account_id or 0)
-    except services.NotFound:
+    except NotFound:
         raise WithdrawalError(
-            "payout_account_id", _("Choose one of your payout accounts.")
+            _("Choose one of your payout accounts."), "payout_account_id"
         ) from None
 
 
@@ -250,24 +251,24 @@ def request(
     :class:`WithdrawalError` and write nothing. Returns the withdrawals (cash first)."""
     if take_as is TakeAs.CASH:
         if payout_account_id is None:
-            raise WithdrawalError("payout_account_id", _("Choose one of your payout accounts."))
+            raise WithdrawalError(_("Choose one of your payout accounts."), "payout_account_id")
         return [services.request_withdrawal(distributor_id, amount, payout_account_id)]
     if not offered():
-        raise WithdrawalError(None, _("Store credit is not offered at the moment."))
+        raise WithdrawalError(_("Store credit is not offered at the moment."))
     lock_distributor(distributor_id)
     try:
         distributor = db.session.get(Distributor, distributor_id)
         if distributor is None:
-            raise WithdrawalError(None, _("No such distributor."))
+            raise WithdrawalError(_("No such distributor."))
         if distributor.status is not DistributorStatus.ACTIVE:
-            raise WithdrawalError(None, _("Only active distributors can withdraw."))
+            raise WithdrawalError(_("Only active distributors can withdraw."))
         currency = settings.get("currency")
         cash, credit = _parts(take_as, amount, credit_amount, currency)
         if cash is not None:
             _cash_account(distributor_id, payout_account_id)
         total = credit.amount + (cash.amount if cash else ZERO)
         services.check_amount(total, services.limits(distributor_id))
-    except WithdrawalError:
+    except ServiceError:
         db.session.rollback()
         raise
     made = []
@@ -576,7 +577,7 @@ def reverse(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
     What orders already spent stays spent. Audited; commits."""
     reason = services.clean_reason(reason)
     if not services.is_store_credit(withdrawal_id):
-        raise WithdrawalError(None, _("Only store credit can be reversed."))
+        raise WithdrawalError(_("Only store credit can be reversed."))
     withdrawal = services._transition(
         withdrawal_id, actor, (WithdrawalState.PAID,), WithdrawalState.REVERSED, reason=reason
     )
@@ -587,7 +588,7 @@ def reverse(withdrawal_id: int, actor: User, reason: str) -> Withdrawal:
     )
     if live is None:
         db.session.rollback()
-        raise WithdrawalError(None, _("Nothing is left of this store credit: it was spent."))
+        raise WithdrawalError(_("Nothing is left of this store credit: it was spent."))
     _transfer(live, Bucket.CREDIT, Bucket.AVAILABLE, live.principal, f"withdrawal:{withdrawal_id}")
     _book_bonus(live, -live.bonus, f"withdrawal:{withdrawal_id}")
     _revoke(live)

@@ -211,7 +211,6 @@ class WeChatBatchTransferCsv:
         by_id = [w for w in withdrawals if not OPENID.fullmatch(w.payout_account.account)]
         if by_id:
             raise WithdrawalError(
-                None,
                 _(
                     "WeChat Pay transfers to an openid, not to a WeChat ID: pay %(references)s "
                     "another way or ask for the openid.",
@@ -244,7 +243,7 @@ def export(provider_key: str, withdrawal_ids: Sequence[int], actor: User) -> Exp
     commits (nothing changes state: ops mark the batch paid once the money has left)."""
     provider = PROVIDERS.get(provider_key)
     if provider is None:
-        raise WithdrawalError(None, _("Unknown payout format."))
+        raise WithdrawalError(_("Unknown payout format."))
     chosen = list(
         db.session.scalars(
             select(Withdrawal)
@@ -262,11 +261,10 @@ def export(provider_key: str, withdrawal_ids: Sequence[int], actor: User) -> Exp
     ]
     if not payable:
         raise WithdrawalError(
-            None, _("None of the selected withdrawals is approved and payable this way.")
+            _("None of the selected withdrawals is approved and payable this way.")
         )
     if provider.limit is not None and len(payable) > provider.limit:
         raise WithdrawalError(
-            None,
             _("This format takes at most %(limit)d payees in one file.", limit=provider.limit),
         )
     result = provider.export(payable)

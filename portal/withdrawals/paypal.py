@@ -51,6 +51,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.distributors.models import Distributor
+from portal.errors import InvalidTransition
 from portal.extensions import db
 from portal.ledger.services import lock_distributor
 from portal.money import minor_unit_exponent, round_money
@@ -276,12 +277,12 @@ def send(withdrawal_ids: Sequence[int], actor: User) -> SendResult:
     batch ``unknown``; the periodic job sends it again."""
     if not configured():
         raise WithdrawalError(
-            None, _("Enter the PayPal client ID and secret under Admin → Settings first.")
+            _("Enter the PayPal client ID and secret under Admin → Settings first.")
         )
     chosen = payable(withdrawal_ids)
     if not chosen:
         raise WithdrawalError(
-            None, _("None of the selected withdrawals is an approved PayPal withdrawal.")
+            _("None of the selected withdrawals is an approved PayPal withdrawal.")
         )
     ids = [w.id for w in chosen]
     claimed = dict(
@@ -292,10 +293,10 @@ def send(withdrawal_ids: Sequence[int], actor: User) -> SendResult:
     fresh = [w for w in chosen if w.id not in claimed]
     if len(fresh) > MAX_ITEMS:
         raise WithdrawalError(
-            None, _("Send at most %(limit)d withdrawals in one PayPal batch.", limit=MAX_ITEMS)
+            _("Send at most %(limit)d withdrawals in one PayPal batch.", limit=MAX_ITEMS)
         )
     if len({w.currency for w in fresh}) > 1:
-        raise WithdrawalError(None, _("Send withdrawals of one currency at a time."))
+        raise WithdrawalError(_("Send withdrawals of one currency at a time."))
     skipped = len(set(withdrawal_ids)) - len(chosen)
     batch_ids = set(claimed.values())
     created = _store_batch(fresh, actor) if fresh else None
@@ -352,7 +353,7 @@ def _store_batch(fresh: list[Withdrawal], actor: User | None) -> int:
         if any(state is not WithdrawalState.APPROVED for state in states):
             db.session.rollback()
             raise WithdrawalError(
-                None, _("Some of these withdrawals were decided meanwhile; reload and try again.")
+                _("Some of these withdrawals were decided meanwhile; reload and try again.")
             )
         audit.record(
             actor,
@@ -367,7 +368,6 @@ def _store_batch(fresh: list[Withdrawal], actor: User | None) -> int:
         # Someone sent (some of) these withdrawals at the same moment: theirs is the batch.
         db.session.rollback()
         raise WithdrawalError(
-            None,
             _("These withdrawals were just sent to PayPal by someone else; reload the page."),
         ) from None
     return batch.id
@@ -601,7 +601,7 @@ def apply_item(item_id: int, data: dict[str, Any]) -> None:
         if status in RETURNED and approved:
             _return(item, withdrawal, status)
             return
-    except services.InvalidTransition:
+    except InvalidTransition:
         # Decided meanwhile (another job applied the same answer first): nothing to do.
         db.session.rollback()
         return

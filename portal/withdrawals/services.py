@@ -24,6 +24,7 @@ from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.commissions import services as commissions
 from portal.distributors.models import Distributor, DistributorStatus
+from portal.errors import InvalidTransition, NotFound, ServiceError
 from portal.extensions import db
 from portal.formatting import money
 from portal.ledger import services as ledger
@@ -49,22 +50,10 @@ MAX_NOTE = 500  # rejection reasons
 MAX_AMOUNT = Decimal(10) ** 12  # well inside the Money column
 
 
-class WithdrawalError(Exception):
-    """A refused request or decision. ``field`` names the form field the message belongs
-    to (``None``: the form as a whole)."""
-
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-class NotFound(WithdrawalError):
-    """No such withdrawal or payout account (for this distributor)."""
-
-
-class InvalidTransition(WithdrawalError):
-    """The withdrawal is not in a state that allows the step (someone acted first)."""
+class WithdrawalError(ServiceError):
+    """A refused payout account, request or decision. No such withdrawal or payout account
+    (for this distributor) is :class:`~portal.errors.NotFound`; a withdrawal not in a
+    state that allows the step is :class:`~portal.errors.InvalidTransition`."""
 
 
 # --- payout accounts ------------------------------------------------------------------
@@ -113,10 +102,10 @@ def normalise_account(method: PayoutMethod, value: str) -> str:
         if _IBAN.fullmatch(compact):
             if _iban_ok(compact):
                 return compact
-            raise WithdrawalError("account", _("This IBAN's check digits do not match."))
+            raise WithdrawalError(_("This IBAN's check digits do not match."), "account")
         if _ACCOUNT_NUMBER.fullmatch(compact):
             return compact
-        raise WithdrawalError("account", _("Enter an IBAN or an account number (digits only)."))
+        raise WithdrawalError(_("Enter an IBAN or an account number (digits only)."), "account")
     if method is PayoutMethod.PAYPAL:
         phone = _SEPARATORS.sub("", value)
         if _DOMESTIC_PHONE.fullmatch(phone):
@@ -124,11 +113,11 @@ def normalise_account(method: PayoutMethod, value: str) -> str:
         email = _email(value)
         if email is None:
             raise WithdrawalError(
-                "account",
                 _(
                     "Enter the email address of your PayPal account, or its mobile number "
                     "(digits only)."
                 ),
+                "account",
             )
         return email
     if method is PayoutMethod.ALIPAY:
@@ -138,13 +127,13 @@ def normalise_account(method: PayoutMethod, value: str) -> str:
         email = _email(value)
         if email is None:
             raise WithdrawalError(
-                "account", _("Enter the phone number or email of your Alipay account.")
+                _("Enter the phone number or email of your Alipay account."), "account"
             )
         return email
     if not (_WECHAT_ID.fullmatch(value) or OPENID.fullmatch(value)):
         raise WithdrawalError(
-            "account",
             _("A WeChat ID has 6–20 letters, digits, _ or -, and starts with a letter."),
+            "account",
         )
     return value
 
@@ -192,13 +181,13 @@ def add_account(
     """Validate per method and store a payout account. Commits."""
     holder_name = holder_name.strip()
     if not holder_name:
-        raise WithdrawalError("holder_name", _("Enter the account holder's name."))
+        raise WithdrawalError(_("Enter the account holder's name."), "holder_name")
     bank_name = (bank_name or "").strip() or None
     if method is PayoutMethod.BANK and bank_name is None:
-        raise WithdrawalError("bank_name", _("Enter the name of the bank."))
+        raise WithdrawalError(_("Enter the name of the bank."), "bank_name")
     stored = normalise_account(method, account)
     if any(a.method is method and a.account == stored for a in accounts(distributor_id)):
-        raise WithdrawalError("account", _("You have already added this account."))
+        raise WithdrawalError(_("You have already added this account."), "account")
     row = PayoutAccount(
         distributor_id=distributor_id,
         method=method,
@@ -215,7 +204,7 @@ def account_for(distributor_id: int, account_id: int) -> PayoutAccount:
     """The distributor's own payout account that is not removed, else :class:`NotFound`."""
     account = db.session.get(PayoutAccount, account_id)
     if account is None or account.distributor_id != distributor_id or account.removed_at:
-        raise NotFound(None, _("No such payout account."))
+        raise NotFound(_("No such payout account."))
     return account
 
 
@@ -270,11 +259,11 @@ def quote(amount: Decimal, currency: str, with_fee: bool = True) -> Quote:
     is not a positive number in the currency's minor units or the fee would eat it.
     ``with_fee=False``: no fee (store credit)."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise WithdrawalError("amount", _("Enter an amount, e.g. 100."))
+        raise WithdrawalError(_("Enter an amount, e.g. 100."), "amount")
     if amount <= ZERO:
-        raise WithdrawalError("amount", _("Enter an amount above zero."))
+        raise WithdrawalError(_("Enter an amount above zero."), "amount")
     if amount >= MAX_AMOUNT:
-        raise WithdrawalError("amount", _("That amount is too large."))
+        raise WithdrawalError(_("That amount is too large."), "amount")
     rounded = round_money(amount, currency)
     if rounded != amount:
         places = minor_unit_exponent(currency)
@@ -286,13 +275,13 @@ def quote(amount: Decimal, currency: str, with_fee: bool = True) -> Quote:
                 places=places,
                 currency=currency,
             )
-        raise WithdrawalError("amount", message)
+        raise WithdrawalError(message, "amount")
     amount = rounded  # the same value, in the currency's minor units: 100.5 → 100.50
     fee = fee_for(amount, currency) if with_fee else ZERO
     if amount - fee <= ZERO:
         raise WithdrawalError(
-            "amount",
             _("The fee (%(fee)s) takes the whole amount.", fee=money(fee, currency)),
+            "amount",
         )
     return Quote(amount, fee, amount - fee, currency)
 
@@ -379,17 +368,17 @@ def check_amount(amount: Decimal, allowed: Limits) -> None:
     currency = allowed.currency
     if amount < allowed.minimum:
         raise WithdrawalError(
-            "amount",
             _("The minimum withdrawal is %(minimum)s.", minimum=money(allowed.minimum, currency)),
+            "amount",
         )
     if allowed.daily_room is not None and amount > allowed.daily_room:
         raise WithdrawalError(
-            "amount",
             _(
                 "The daily limit is %(limit)s; you can still request %(room)s today.",
                 limit=money(settings.get("withdrawal_daily_limit"), currency),
                 room=money(allowed.daily_room, currency),
             ),
+            "amount",
         )
     if amount > allowed.available:
         if allowed.available <= ZERO:
@@ -399,20 +388,20 @@ def check_amount(amount: Decimal, allowed: Limits) -> None:
                 "You can withdraw at most %(available)s.",
                 available=money(allowed.available, currency),
             )
-        raise WithdrawalError("amount", message)
+        raise WithdrawalError(message, "amount")
 
 
 def _checked_request(distributor_id: int, amount: Decimal, payout_account_id: int) -> Quote:
     """Every rule of a request, read under the lock; raises :class:`WithdrawalError`."""
     status = db.session.scalar(select(Distributor.status).where(Distributor.id == distributor_id))
     if status is None:
-        raise NotFound(None, _("No such distributor."))
+        raise NotFound(_("No such distributor."))
     if status is not DistributorStatus.ACTIVE:
-        raise WithdrawalError(None, _("Only active distributors can withdraw."))
+        raise WithdrawalError(_("Only active distributors can withdraw."))
     result = quote(amount, settings.get("currency"))
     account = db.session.get(PayoutAccount, payout_account_id)
     if account is None or account.distributor_id != distributor_id or account.removed_at:
-        raise WithdrawalError("payout_account_id", _("Choose one of your payout accounts."))
+        raise WithdrawalError(_("Choose one of your payout accounts."), "payout_account_id")
     check_amount(amount, limits(distributor_id))
     return result
 
@@ -425,7 +414,7 @@ def request_withdrawal(distributor_id: int, amount: Decimal, payout_account_id: 
     lock_distributor(distributor_id)
     try:
         result = _checked_request(distributor_id, amount, payout_account_id)
-    except WithdrawalError:
+    except ServiceError:
         db.session.rollback()
         raise
     withdrawal = open_request(distributor_id, payout_account_id, result)
@@ -505,7 +494,7 @@ def _transition(
         select(Withdrawal.distributor_id).where(Withdrawal.id == withdrawal_id)
     )
     if distributor_id is None:
-        raise NotFound(None, _("No such withdrawal."))
+        raise NotFound(_("No such withdrawal."))
     lock_distributor(distributor_id)
     before = db.session.scalar(select(Withdrawal.state).where(Withdrawal.id == withdrawal_id))
     changed = db.session.execute(
@@ -517,7 +506,7 @@ def _transition(
     if changed != 1:
         db.session.rollback()
         raise InvalidTransition(
-            None, _("Not possible: this withdrawal is %(state)s.", state=STATE_LABELS[before])
+            _("Not possible: this withdrawal is %(state)s.", state=STATE_LABELS[before])
         )
     withdrawal = db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
     assert withdrawal is not None
@@ -545,7 +534,6 @@ def approve(withdrawal_id: int, actor: User) -> Withdrawal:
         if available < ZERO:
             db.session.rollback()
             raise WithdrawalError(
-                None,
                 _(
                     "Refunds since the request left %(amount)s to claw back: reject it, "
                     "or wait until new commission covers that.",
@@ -569,9 +557,9 @@ def clean_reason(reason: str | None) -> str:
     """A rejection's reason as stored, or :class:`WithdrawalError` on ``reason``."""
     reason = (reason or "").strip()
     if not reason:
-        raise WithdrawalError("reason", _("Give a reason; the distributor will see it."))
+        raise WithdrawalError(_("Give a reason; the distributor will see it."), "reason")
     if len(reason) > MAX_NOTE:
-        raise WithdrawalError("reason", _("Keep the reason under %(n)d characters.", n=MAX_NOTE))
+        raise WithdrawalError(_("Keep the reason under %(n)d characters.", n=MAX_NOTE), "reason")
     return reason
 
 
@@ -579,9 +567,9 @@ def clean_reference(reference: str | None) -> str:
     """A payment's reference as stored, or :class:`WithdrawalError` on ``reference``."""
     reference = (reference or "").strip()
     if not reference:
-        raise WithdrawalError("reference", _("Enter the payment's reference."))
+        raise WithdrawalError(_("Enter the payment's reference."), "reference")
     if len(reference) > 120:
-        raise WithdrawalError("reference", _("Keep the reference under 120 characters."))
+        raise WithdrawalError(_("Keep the reference under 120 characters."), "reference")
     return reference
 
 
@@ -598,7 +586,6 @@ def _check_not_at_provider(withdrawal_id: int) -> None:
     if db.session.scalar(select(PayPalItem.id).where(PayPalItem.claim == withdrawal_id)):
         db.session.rollback()
         raise WithdrawalError(
-            None,
             _("PayPal is paying this withdrawal; its answer decides whether it is paid."),
         )
 
@@ -652,7 +639,7 @@ def pay(
         _check_not_at_provider(withdrawal_id)
     if is_store_credit(withdrawal_id):
         raise WithdrawalError(
-            None, _("Store credit is not paid by hand: its coupon is issued in the shop.")
+            _("Store credit is not paid by hand: its coupon is issued in the shop.")
         )
     withdrawal = _transition(
         withdrawal_id,

@@ -12,6 +12,7 @@ from portal import confirm
 from portal.accounts.access import distributor_blueprint
 from portal.distributors.current import can_promote, current_distributor
 from portal.distributors.models import Distributor
+from portal.errors import NotFound, ServiceError
 from portal.formatting import money
 from portal.forms import attach_error
 from portal.pagination import paginate
@@ -69,7 +70,7 @@ def _live_quote(distributor_id: int, form: FeeForm | WithdrawalForm) -> dict[str
             else:
                 result = services.quote(form.amount.data, allowed.currency)
             services.check_amount(form.amount.data, allowed)
-        except services.WithdrawalError as exc:
+        except ServiceError as exc:
             result, taken, error = None, None, exc.message
     return {"quote": result, "credit_quote": taken, "error": error, "limits": allowed}
 
@@ -126,8 +127,8 @@ def create() -> Response:
                 form.credit_amount.data,
                 form.payout_account_id.data,
             )
-        except services.WithdrawalError as exc:
-            attach_error(form, exc.field, exc.message)
+        except ServiceError as exc:
+            attach_error(form, exc)
         else:
             message = _(
                 "Withdrawal of %(amount)s requested.",
@@ -227,8 +228,8 @@ def add_account() -> Response:
                 form.account.data,
                 form.bank_name.data,
             )
-        except services.WithdrawalError as exc:
-            attach_error(form, exc.field, exc.message)
+        except ServiceError as exc:
+            attach_error(form, exc)
         else:
             message = _("Payout account %(account)s added.", account=services.label(account))
             if not is_htmx():
@@ -268,7 +269,7 @@ def remove_account(account_id: int) -> Response:
         if not confirm.confirmed():
             return confirm.ask(_remove_question(services.account_for(distributor.id, account_id)))
         account = services.remove_account(distributor.id, account_id)
-    except services.NotFound:
+    except NotFound:
         abort(404)
     message = _("Payout account %(account)s removed.", account=services.label(account))
     if not is_htmx():

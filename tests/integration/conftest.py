@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal as D
 
 import pytest
 from flask import Flask
 
 from portal.accounts.models import Role
-from portal.commissions.models import CommissionPlan
-from portal.extensions import db
+from tests import factories
 from tests.helpers import SHOP
 from tests.money import earn
 from tests.woo import SECRET
@@ -20,16 +18,7 @@ from tests.woo import SECRET
 def shop(app: Flask) -> Iterator[Flask]:
     app.config["WOO_WEBHOOK_SECRET"] = SECRET
     with app.app_context():
-        db.session.add(
-            CommissionPlan(
-                role="affiliate",
-                max_depth=2,
-                rate_depth1=D("10"),
-                rate_depth2=D("5"),
-                rate_depth3=D("0"),
-            )
-        )
-        db.session.commit()
+        factories.add_plan("10", "5")
     yield app
     app.config["WOO_WEBHOOK_SECRET"] = ""
 
@@ -38,10 +27,7 @@ def shop(app: Flask) -> Iterator[Flask]:
 def plan(app: Flask) -> None:
     """Affiliates earn 10 % of their orders (one level)."""
     with app.app_context():
-        db.session.add(
-            CommissionPlan(role="affiliate", max_depth=1, rate_depth1=D("10"), basis="product")
-        )
-        db.session.commit()
+        factories.add_plan("10")
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.centre.periods import month_of
 from portal.commissions import services as commissions
-from portal.commissions.models import Commission, CommissionPlan
+from portal.commissions.models import Commission
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
@@ -25,7 +24,9 @@ from portal.links.models import Click
 from portal.orders import services as orders
 from portal.orders.models import Order
 from portal.orders.services import Attribution, LineData, OrderData
+from portal.periods import month_of
 from portal.timeutil import utcnow
+from tests import factories
 from tests.helpers import login
 
 NOW = utcnow()
@@ -34,22 +35,16 @@ NOW = utcnow()
 @pytest.fixture
 def tree(app: Flask, make_distributor) -> dict[str, int]:
     """top ← mid ← seller, plus an unrelated distributor; a 10/3/1 % plan."""
-    top, _ = make_distributor("top@shop.example", name="Top")
-    mid, _ = make_distributor("mid@shop.example", parent_id=top, name="Mid")
-    seller, _ = make_distributor("seller@shop.example", parent_id=mid, name="Seller Sun")
+    top, mid, seller = factories.chain(
+        make_distributor,
+        "top@shop.example",
+        "mid@shop.example",
+        "seller@shop.example",
+        names=("Top", "Mid", "Seller Sun"),
+    )
     other, _ = make_distributor("other@shop.example", name="Other")
     with app.app_context():
-        db.session.add(
-            CommissionPlan(
-                role="affiliate",
-                max_depth=3,
-                rate_depth1=D("10"),
-                rate_depth2=D("3"),
-                rate_depth3=D("1"),
-                basis="product",
-            )
-        )
-        db.session.commit()
+        factories.add_plan("10", "3", "1")
     return {"top": top, "mid": mid, "seller": seller, "other": other}
 
 
@@ -62,22 +57,19 @@ def sell(
     method: str = "coupon",
     created=None,
 ) -> int:
-    created = created or NOW
-    data = OrderData(
-        shop_order_id=shop_order_id,
+    data = factories.order(
+        seller,
+        shop_order_id,
+        total,
+        at=created or NOW,
         status=status,
-        currency="USD",
-        created_at=created,
-        modified_at=created,
+        method=method,
+        evidence={"coupons": ["SUN10"], "matched": "SUN10"},
         lines=(LineData("1", "P1", 1, D(total), ("books",)),),
         customer_email="buyer@example.com",
-        attribution=Attribution(seller, method, {"coupons": ["SUN10"], "matched": "SUN10"}),
-        completed_at=created if status == "completed" else None,
     )
     with app.app_context():
-        stored = orders.store_order(data)
-        commissions.apply_order(stored.order_id, created)
-        return stored.order_id
+        return factories.book(data)
 
 
 def update(app: Flask, order_id: int, refunded: str = "0", status: str | None = None) -> None:

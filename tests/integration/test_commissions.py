@@ -27,6 +27,7 @@ from portal.orders.services import Attribution, LineData, OrderData
 from portal.settings import services as settings
 from portal.withdrawals import services as withdrawals
 from portal.withdrawals.models import PayoutMethod
+from tests import factories
 from tests.helpers import run_together
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
@@ -36,22 +37,12 @@ WINDOW = timedelta(days=7)
 @pytest.fixture
 def chain(app: Flask, make_distributor) -> list[int]:
     """[buyer-facing distributor, its parent, its grandparent] with a 10/3/1 % plan."""
-    top, _ = make_distributor("top@shop.example")
-    mid, _ = make_distributor("mid@shop.example", parent_id=top)
-    seller, _ = make_distributor("seller@shop.example", parent_id=mid)
+    ids = factories.chain(
+        make_distributor, "top@shop.example", "mid@shop.example", "seller@shop.example"
+    )
     with app.app_context():
-        db.session.add(
-            CommissionPlan(
-                role="affiliate",
-                max_depth=3,
-                rate_depth1=D("10"),
-                rate_depth2=D("3"),
-                rate_depth3=D("1"),
-                basis="product",
-            )
-        )
-        db.session.commit()
-    return [seller, mid, top]
+        factories.add_plan("10", "3", "1")
+    return ids[::-1]
 
 
 def order_data(seller: int, shop_order_id: str = "1001", **kw) -> OrderData:
@@ -84,9 +75,7 @@ def refunded(data: OrderData, amount: str, at: datetime) -> OrderData:
 
 def store_and_apply(app: Flask, data: OrderData, now: datetime) -> int:
     with app.app_context():
-        stored = orders.store_order(data)
-        services.apply_order(stored.order_id, now)
-        return stored.order_id
+        return factories.book(data, now)
 
 
 def balances(app: Flask, distributor_id: int) -> dict[Bucket, D]:

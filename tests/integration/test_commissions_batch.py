@@ -33,6 +33,7 @@ from portal.ledger.models import Bucket, EntryKind, LedgerEntry
 from portal.orders import services as orders
 from portal.orders.models import Order
 from portal.orders.services import Attribution, LineData, OrderData
+from tests import factories
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 
@@ -41,26 +42,25 @@ T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 def chain(app: Flask, make_distributor: Callable[..., tuple[int, str]]) -> list[int]:
     """[seller, its parent, its grandparent]; a 10/3/1 % plan with a product override at
     depth 1 (percent) and a category override at depth 2 (fixed per unit), and a cap."""
-    top, _ = make_distributor("top@shop.example")
-    mid, _ = make_distributor("mid@shop.example", parent_id=top)
-    seller, _ = make_distributor("seller@shop.example", parent_id=mid)
+    ids = factories.chain(
+        make_distributor, "top@shop.example", "mid@shop.example", "seller@shop.example"
+    )
     with app.app_context():
-        plan = CommissionPlan(
-            role="affiliate",
-            max_depth=3,
-            rate_depth1=D("10"),
-            rate_depth2=D("3"),
-            rate_depth3=D("1"),
-            basis="product",
+        factories.add_plan(
+            "10",
+            "3",
+            "1",
             cap_percent=D("30"),
+            overrides=[
+                PlanOverride(
+                    scope="product", target_id="P2", depth=1, kind="percent", value=D("12.5")
+                ),
+                PlanOverride(
+                    scope="category", target_id="toys", depth=2, kind="fixed", value=D("0.7")
+                ),
+            ],
         )
-        plan.overrides = [
-            PlanOverride(scope="product", target_id="P2", depth=1, kind="percent", value=D("12.5")),
-            PlanOverride(scope="category", target_id="toys", depth=2, kind="fixed", value=D("0.7")),
-        ]
-        db.session.add(plan)
-        db.session.commit()
-    return [seller, mid, top]
+    return ids[::-1]
 
 
 def variety(seller: int, prefix: str) -> list[OrderData]:

@@ -289,8 +289,8 @@ def test_the_statistics_split_by_sub_id_and_site(shop: Flask, make_distributor) 
     body = stats.get_data(as_text=True)
     assert body.lstrip().startswith('<div id="creator-stats"') and "<html" not in body
     with shop.app_context():
-        from portal.centre.periods import last_days
         from portal.links import stats as link_stats
+        from portal.periods import last_days
 
         split = link_stats.by_sub(distributor_id, last_days(30, utcnow()))
     rows = {row.key: row for row in split.rows}

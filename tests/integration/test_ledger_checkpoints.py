@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.cli import cli
+from portal.cursors import JobCursor
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import (
@@ -27,7 +28,6 @@ from portal.ledger.models import (
     LedgerCheckpointDay,
     LedgerEntry,
 )
-from portal.notifications.models import JobCursor
 
 D = Decimal
 START = datetime(2026, 10, 1, tzinfo=UTC)

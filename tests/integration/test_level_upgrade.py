@@ -13,14 +13,15 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
-from portal.distributors import levels, upgrades
 from portal.distributors.models import Distributor, DistributorStatus, Level
-from portal.distributors.upgrades import upgrade_levels
 from portal.extensions import db
+from portal.levels import criteria as levels
+from portal.levels import upgrades
+from portal.levels.upgrades import upgrade_levels
 from portal.notifications.models import Notification, NotificationKind
 from portal.orders import services as orders
-from portal.orders.services import Attribution, LineData, OrderData
 from portal.timeutil import utcnow
+from tests import factories
 
 _order_ids = count(5000)
 
@@ -46,15 +47,7 @@ def _sell(app: Flask, distributor_id: int, *totals: str, days_ago: int = 1) -> N
     with app.app_context():
         for total in totals:
             orders.store_order(
-                OrderData(
-                    shop_order_id=str(next(_order_ids)),
-                    status="processing",
-                    currency="USD",
-                    created_at=when,
-                    modified_at=when,
-                    lines=(LineData("1", "P1", 1, D(total)),),
-                    attribution=Attribution(distributor_id, "coupon", {"matched": "X"}),
-                )
+                factories.order(distributor_id, str(next(_order_ids)), total, at=when)
             )
 
 

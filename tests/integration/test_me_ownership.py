@@ -11,16 +11,14 @@ from werkzeug.routing import Rule
 
 from portal.accounts.models import User
 from portal.commissions import services as commissions
-from portal.commissions.models import CommissionPlan
 from portal.extensions import db
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify
-from portal.orders import services as orders
-from portal.orders.services import Attribution, LineData, OrderData
 from portal.timeutil import utcnow
 from portal.withdrawals import services as withdrawals
 from portal.withdrawals import statements
 from portal.withdrawals.models import PayoutMethod
+from tests import factories
 from tests.helpers import csrf_token, login
 
 # URL arguments that name a distributor's own object. A new /me route with another
@@ -44,21 +42,10 @@ def _victim_objects(app: Flask, distributor_id: int, admin_id: int) -> dict[str,
     a requested one, made the real way."""
     now = utcnow() - timedelta(days=30)
     with app.app_context():
-        db.session.add(CommissionPlan(role="affiliate", max_depth=1, rate_depth1=D("50")))
-        db.session.commit()
-        stored = orders.store_order(
-            OrderData(
-                shop_order_id="9001",
-                status="completed",
-                currency="USD",
-                created_at=now,
-                modified_at=now,
-                completed_at=now,
-                lines=(LineData("1", "P1", 1, D("200.00")),),
-                attribution=Attribution(distributor_id, "coupon", {"matched": "X"}),
-            )
+        factories.add_plan("50")
+        order_id = factories.book(
+            factories.order(distributor_id, "9001", "200.00", at=now, status="completed")
         )
-        commissions.apply_order(stored.order_id, now)
         commissions.mature_commissions(utcnow())
         account = withdrawals.add_account(
             distributor_id, PayoutMethod.PAYPAL, "Victim", "victim@example.com"
@@ -73,7 +60,7 @@ def _victim_objects(app: Flask, distributor_id: int, admin_id: int) -> dict[str,
         db.session.commit()
         return {
             "notification_id": notification.id,
-            "order_id": stored.order_id,
+            "order_id": order_id,
             "account_id": account.id,
             "withdrawal_id": withdrawal.id,
             "number": statement.number,

@@ -19,7 +19,6 @@ from portal.accounts.models import Role, User
 from portal.campaigns import services as campaigns
 from portal.campaigns.models import CampaignMetric
 from portal.commissions import services as commissions
-from portal.commissions.models import CommissionPlan
 from portal.distributors import services as distributors
 from portal.distributors.models import Distributor, DistributorStatus
 from portal.extensions import db
@@ -27,10 +26,10 @@ from portal.notifications import mail, services
 from portal.notifications.jobs import notify_new_commissions
 from portal.notifications.models import Notification, NotificationKind
 from portal.orders import services as orders
-from portal.orders.services import Attribution, LineData, OrderData
 from portal.timeutil import utcnow
 from portal.withdrawals import services as withdrawals
 from portal.withdrawals.models import PayoutMethod
+from tests import factories
 from tests.helpers import csrf_token, login
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -38,18 +37,15 @@ END = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def store(seller: int, number: str, at: datetime, total: str = "100.00", **kw) -> int:
-    status = kw.pop("status", "processing")
-    data = OrderData(
-        shop_order_id=number,
+    data = factories.order(
+        seller,
+        number,
+        total,
+        at=at,
+        evidence={"coupon": "X"},
         number=number,
-        status=status,
-        completed_at=at if status == "completed" else None,
-        currency="USD",
-        created_at=at,
-        modified_at=at,
-        lines=(LineData("1", "P1", 1, D(total)),),
         customer_email=f"buyer{number}@example.com",
-        attribution=Attribution(seller, "coupon", {"coupon": "X"}),
+        **kw,
     )
     return orders.store_order(data).order_id
 
@@ -67,10 +63,7 @@ def notices(distributor_id: int) -> list[Notification]:
 @pytest.fixture
 def two_levels(app: Flask) -> None:
     with app.app_context():
-        db.session.add(
-            CommissionPlan(role="affiliate", max_depth=2, rate_depth1=D("10"), rate_depth2=D("5"))
-        )
-        db.session.commit()
+        factories.add_plan("10", "5")
 
 
 # --- leaderboard ------------------------------------------------------------------------
@@ -219,8 +212,7 @@ def test_a_rejected_withdrawal_and_application_say_why(
     applicant, _ = make_distributor("a@shop.example", status=DistributorStatus.APPLIED)
     then = utcnow() - timedelta(days=30)
     with app.app_context():
-        db.session.add(CommissionPlan(role="affiliate", max_depth=1, rate_depth1=D("50")))
-        db.session.commit()
+        factories.add_plan("50")
         order_id = store(seller, "7001", then, total="200.00", status="completed")
         commissions.apply_order(order_id, then)
         commissions.mature_commissions(utcnow())

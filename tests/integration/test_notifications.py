@@ -23,11 +23,10 @@ from portal.notifications import mail
 from portal.notifications.jobs import notify_available_commissions
 from portal.notifications.models import Notification, NotificationKind
 from portal.notifications.services import notify, unread_count
-from portal.orders import services as orders
-from portal.orders.services import Attribution, LineData, OrderData
 from portal.timeutil import utcnow
 from portal.withdrawals import services as withdrawals
 from portal.withdrawals.models import PayoutMethod
+from tests import factories
 from tests.helpers import csrf_from, csrf_token, login
 
 
@@ -54,21 +53,10 @@ def _earn(app: Flask, distributor_id: int, total: str, shop_order_id: str = "700
     then = utcnow() - timedelta(days=30)
     with app.app_context():
         if not db.session.scalar(select(CommissionPlan.id)):
-            db.session.add(CommissionPlan(role="affiliate", max_depth=1, rate_depth1=D("50")))
-            db.session.commit()
-        stored = orders.store_order(
-            OrderData(
-                shop_order_id=shop_order_id,
-                status="completed",
-                currency="USD",
-                created_at=then,
-                modified_at=then,
-                completed_at=then,
-                lines=(LineData("1", "P1", 1, D(total)),),
-                attribution=Attribution(distributor_id, "coupon", {"matched": "X"}),
-            )
+            factories.add_plan("50")
+        factories.book(
+            factories.order(distributor_id, shop_order_id, total, at=then, status="completed")
         )
-        commissions.apply_order(stored.order_id, then)
         commissions.mature_commissions(utcnow())
 
 

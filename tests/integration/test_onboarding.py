@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from portal.catalogue.models import Product
-from portal.centre.models import OnboardingStep
 from portal.extensions import db
+from portal.onboarding import OnboardingStep
 from portal.withdrawals import services as withdrawals
 from portal.withdrawals.models import PayoutMethod
 from tests.helpers import csrf_token, login, run_together

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from portal.accounts.models import Role
 from portal.audit.models import AuditEntry
 from portal.commissions.models import CommissionState
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.ledger.models import Bucket
 from portal.withdrawals import services
@@ -246,7 +247,7 @@ def test_fifty_concurrent_requests_and_decisions_keep_the_ledger_sound(
             step = "approve" if kind == 1 else "reject"
             calls.append(lambda t=target, s=step: decide(app, ops_id, t, s, "no"))
     errors = run_together(app, *calls)
-    expected = (services.WithdrawalError, OperationalError)  # refusals; SQLite lock waits
+    expected = (ServiceError, OperationalError)  # refusals; SQLite lock waits
     assert all(isinstance(e, expected) for e in errors), errors
     assert verify(app) == []
     for distributor_id, _ in sellers:

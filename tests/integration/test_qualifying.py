@@ -15,14 +15,14 @@ from sqlalchemy import select
 from portal.campaigns import progress
 from portal.campaigns.models import CampaignMetric
 from portal.centre import figures
-from portal.centre.periods import last_days
 from portal.commissions import services as commissions
 from portal.commissions.models import Commission, CommissionState
 from portal.distributors.models import Distributor, Level
-from portal.distributors.upgrades import upgrade_levels
 from portal.extensions import db
+from portal.levels.upgrades import upgrade_levels
 from portal.orders import services as orders
 from portal.orders.services import Attribution, LineData, OrderData
+from portal.periods import last_days
 from portal.reports import services as reports
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.timeutil import utcnow

@@ -13,20 +13,18 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.accounts.models import Role, User
-from portal.centre.periods import Period
-from portal.commissions import services as commissions
 from portal.commissions.models import Commission, CommissionState
+from portal.commissions.reassign import reassign
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.links.models import Click
-from portal.orders import services as orders
 from portal.orders.models import VOID_STATUSES, Order
-from portal.orders.reassign import reassign
-from portal.orders.services import Attribution, LineData, OrderData
+from portal.periods import Period
 from portal.reports import services as reports
 from portal.risk.models import RiskFlag
 from portal.risk.qualifying import PAID_STATUSES
 from portal.timeutil import utcnow
+from tests import factories
 from tests.helpers import queries_for
 from tests.money import signed_in
 
@@ -46,19 +44,18 @@ def sell(
 ) -> None:
     """Store (or, with a later ``version``, update) an order and run its commissions."""
     at = NOW - timedelta(days=days_ago)
+    data = factories.order(
+        seller,
+        shop_order_id,
+        total,
+        at=at,
+        status=status,
+        refunded=refunded,
+        modified_at=at + timedelta(minutes=version),
+        completed_at=None,  # the report reads the status, not when it completed
+    )
     with app.app_context():
-        stored = orders.store_order(
-            OrderData(
-                shop_order_id=shop_order_id,
-                status=status,
-                currency="USD",
-                created_at=at,
-                modified_at=at + timedelta(minutes=version),
-                lines=(LineData("1", "P1", 1, D(total), refunded_total=D(refunded)),),
-                attribution=Attribution(seller, "coupon", {"matched": "X"}),
-            )
-        )
-        commissions.apply_order(stored.order_id, at)
+        factories.book(data)
 
 
 def shown(html: str, attribute: str) -> str:
@@ -242,9 +239,13 @@ def test_report_equals_a_direct_computation(app: Flask, plan, make_user, make_di
     """Refunds, cancellations, reversals, a re-assigned order, commission states, levels
     (the largest level's figures are the range's total minus the others'), clicks and
     recruits in and out of the range: every figure equals the slow recomputation."""
-    top, _ = make_distributor("top@shop.example", name="Top")
-    mid, _ = make_distributor("mid@shop.example", parent_id=top, name="Mid")
-    low, _ = make_distributor("low@shop.example", parent_id=mid, name="Low")
+    top, mid, low = factories.chain(
+        make_distributor,
+        "top@shop.example",
+        "mid@shop.example",
+        "low@shop.example",
+        names=("Top", "Mid", "Low"),
+    )
     solo, solo_code = make_distributor("solo@shop.example", name="Solo")
     gone, _ = make_distributor("gone@shop.example", name="Gone")
     ops_id = make_user("ops@shop.example", Role.OPS)

@@ -13,15 +13,16 @@ from sqlalchemy import select
 
 from portal.accounts.models import Role
 from portal.commissions import services as commissions
-from portal.commissions.models import Commission, CommissionPlan, CommissionState
+from portal.commissions.models import Commission, CommissionState
 from portal.extensions import db
 from portal.ledger.models import Bucket
 from portal.orders import services as orders
 from portal.orders.models import Order
-from portal.orders.services import Attribution, LineData, OrderData
+from portal.orders.services import OrderData
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.settings import services as settings
 from portal.timeutil import utcnow
+from tests import factories
 from tests.helpers import csrf_token, login
 from tests.money import HX, balances, signed_in, verify
 from tests.woo import commission_states, deliver, woo_order
@@ -33,17 +34,13 @@ PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148"
 @pytest.fixture
 def team(app: Flask, make_distributor) -> dict[str, int]:
     """top ← mid ← seller ← kid ← grandkid, a 10/5 % two-level plan."""
-    top, _ = make_distributor("top@shop.example", name="Top")
-    mid, _ = make_distributor("mid@shop.example", parent_id=top, name="Mid")
-    seller, _ = make_distributor("seller@shop.example", parent_id=mid, name="Seller")
-    kid, _ = make_distributor("kid@shop.example", parent_id=seller, name="Kid")
-    grandkid, _ = make_distributor("grandkid@shop.example", parent_id=kid, name="Grandkid")
+    names = ("Top", "Mid", "Seller", "Kid", "Grandkid")
+    ids = factories.chain(
+        make_distributor, *(f"{name.lower()}@shop.example" for name in names), names=names
+    )
     with app.app_context():
-        db.session.add(
-            CommissionPlan(role="affiliate", max_depth=2, rate_depth1=D("10"), rate_depth2=D("5"))
-        )
-        db.session.commit()
-    return {"top": top, "mid": mid, "seller": seller, "kid": kid, "grandkid": grandkid}
+        factories.add_plan("10", "5")
+    return dict(zip((name.lower() for name in names), ids, strict=True))
 
 
 def order_data(
@@ -56,28 +53,21 @@ def order_data(
     agent: str = "Firefox",
     minutes_ago: int = 0,
 ) -> OrderData:
-    at = NOW - timedelta(minutes=minutes_ago)
-    return OrderData(
-        shop_order_id=shop_order_id,
-        status="processing",
-        currency="USD",
-        created_at=at,
-        modified_at=at,
-        lines=(LineData("1", "P1", 1, D(total)),),
+    return factories.order(
+        seller,
+        shop_order_id,
+        total,
+        at=NOW - timedelta(minutes=minutes_ago),
         customer_email=email,
         customer_ip=ip,
         customer_user_agent=agent,
-        attribution=Attribution(seller, "coupon", {"matched": "X"}),
     )
 
 
 def sell(app: Flask, seller: int, shop_order_id: str, *args: Any, **kwargs: Any) -> int:
     """Store :func:`order_data` and compute its commission (and risk) at its time."""
-    data = order_data(seller, shop_order_id, *args, **kwargs)
     with app.app_context():
-        stored = orders.store_order(data)
-        commissions.apply_order(stored.order_id, data.created_at)
-        return stored.order_id
+        return factories.book(order_data(seller, shop_order_id, *args, **kwargs))
 
 
 def rules(app: Flask, order_id: int) -> set[str]:

@@ -28,6 +28,7 @@ from plugins.woocommerce_bridge import mapping, store_credit
 from portal import jobs
 from portal.accounts.models import Role, User
 from portal.cli import cli
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.ledger import services as ledger
 from portal.ledger.models import Bucket, EntryKind, LedgerEntry
@@ -372,7 +373,7 @@ def test_parallel_requests_syncs_and_deliveries_never_double(
     errors = run_together(shop, ask, ask, ask)
     with shop.app_context():
         postgres = db.engine.dialect.name == "postgresql"
-    allowed = (WithdrawalError,) if postgres else (WithdrawalError, OperationalError)
+    allowed = (ServiceError,) if postgres else (ServiceError, OperationalError)
     assert len(errors) == 2 and all(isinstance(e, allowed) for e in errors), errors
     [row] = credits(shop, seller)
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from portal.audit.models import AuditEntry
 from portal.commissions.models import Commission, CommissionEvent, CommissionState
 from portal.distributors.models import Distributor, DistributorStatus
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.ledger.models import Bucket, LedgerEntry
 from portal.withdrawals import services
@@ -306,9 +307,7 @@ def test_twenty_parallel_requests_never_overdraw(app: Flask, seller) -> None:
         postgres = db.engine.dialect.name == "postgresql"
         requested = list(db.session.scalars(select(Withdrawal.amount)))
     # PostgreSQL queues on the row lock; SQLite may also give up waiting for its write lock.
-    allowed = (
-        (services.WithdrawalError,) if postgres else (services.WithdrawalError, OperationalError)
-    )
+    allowed = (ServiceError,) if postgres else (ServiceError, OperationalError)
     assert all(isinstance(e, allowed) for e in errors), errors
     assert len(requested) + len(errors) == len(amounts)
     assert requested and sum(requested) <= available

@@ -20,12 +20,11 @@ from sqlalchemy import event, func, select
 
 from plugins.woocommerce_bridge import inbox, mapping
 from plugins.woocommerce_bridge.models import WooDelivery
-from portal import create_app, jobs
+from portal import create_app, intake, jobs
 from portal.commissions import services as commissions
 from portal.commissions.models import Commission
 from portal.extensions import db
 from portal.ledger import services as ledger
-from portal.orders import intake
 from portal.orders import services as orders
 from portal.orders.models import Order
 from tests.helpers import run_together

@@ -28,49 +28,18 @@ ROOT = Path(portal.__file__).parent
 # notifications, materials, campaigns, withdrawals, reports, api, core).
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {
-        # The language of a page falls back to the shop default, a business setting
-        # (function-level imports), and settings import accounts (role guards, the audit
-        # actor), whose mails and views import i18n: the default could be handed to i18n.
-        ("i18n", "settings"),
-        # Sign-ins and account changes are audited, and the audit log names its actors by
-        # the users table: the log should take user ids and the admin page join the names.
-        ("accounts", "audit"),
-        # The password policy refuses the person's own display name (a distributor's).
-        ("accounts", "distributors"),
-        # Account emails go through the notifications outbox (which lists distributors).
-        ("accounts", "notifications"),
-        # ledger.verify() checks commissions against their entries and STATE_BUCKETS maps
-        # commission states to buckets; the append-only guard lists commission tables.
-        # Both belong to commissions (the ledger-checkpoints work touches this module).
-        ("ledger", "commissions"),
-        # lock_distributor() takes the distributor's row lock by UPDATE on its table.
-        ("ledger", "distributors"),
-        # The level-upgrade rule lives in centre/ (a UI package); it moves to distributors.
+        # The distributor's admin page shows their team and figures (the centre's): the
+        # page composes every domain and belongs in a package above them.
         ("distributors", "centre"),
         # Recruitment previews the commission plan a new distributor joins under.
         ("distributors", "commissions"),
-        # Recruitment offers promo materials.
-        ("distributors", "materials"),
-        # Activation, level upgrades and approvals notify the distributor.
-        ("distributors", "notifications"),
         # The buyers list, the detail page and recruitment read orders and risk flags.
         ("distributors", "orders"),
         ("distributors", "risk"),
-        # The intake and re-attribution run commissions on the orders they change; the
-        # orders admin page shows their commissions and risk flags.
+        # The orders admin page shows their commissions and risk flags: the page composes
+        # every domain and belongs in a package above them.
         ("orders", "commissions"),
         ("orders", "risk"),
-        # A commission run screens new orders and holds flagged ones (risk.screen/holds;
-        # the state machine reads FlagStatus), while releasing a flag re-runs the order.
-        ("commissions", "risk"),
-        # The balance-checkpoint job keeps its place in job_cursors, which lives with the
-        # notification jobs: the cursor table belongs on the ground floor (portal.jobs).
-        ("ledger", "notifications"),
-        # Share-page actions (copy, posters, creator statistics) tick the centre's
-        # onboarding checklist and use its periods: the checklist could listen to a
-        # signal, and periods could sit on the ground floor.
-        ("links", "centre"),
-        ("materials", "centre"),
     }
 )
 

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal import confirm
+from portal import confirm, periods
 from portal.accounts.access import staff_blueprint
 from portal.audit.models import AuditEntry
-from portal.centre import figures, periods, team
-from portal.distributors import adjustments, approvals, coupons, management, services, signals
+from portal.centre import figures, team
+from portal.distributors import adjustments, approvals_admin, coupons, management, services, signals
 from portal.distributors.labels import ROLE_LABELS, STATUS_LABELS
 from portal.distributors.models import Distributor, DistributorRole, DistributorStatus
 from portal.extensions import db
@@ -140,10 +140,10 @@ def _page(distributor: Distributor, **forms: Any) -> Response:
         adjust_form=forms.get("adjust_form") or AdjustForm(formdata=None),
         waiting=list(
             db.session.scalars(
-                adjustments.pending(distributor.id).options(*approvals.ROW_OPTIONS).limit(20)
+                adjustments.pending(distributor.id).options(*approvals_admin.ROW_OPTIONS).limit(20)
             )
         ),
-        **approvals.row_context(),
+        **approvals_admin.row_context(),
         orders=db.session.scalar(
             select(func.count(Order.id)).where(Order.distributor_id == distributor.id)
         ),
@@ -186,7 +186,7 @@ def status(distributor_id: int) -> Response:
             management.set_status(distributor.id, target, current_user, form.reason.data or "")
         except management.ManagementError as exc:
             db.session.rollback()
-            (form[exc.field].errors if exc.field else form.form_errors).append(exc.message)
+            attach_error(form, exc)
         else:
             done = _done(
                 distributor.id,
@@ -227,7 +227,7 @@ def profile(distributor_id: int) -> Response:
             )
         except management.ManagementError as exc:
             db.session.rollback()
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             message = _("Saved.") if changed else _("Nothing changed.")
             return _done(distributor.id, message)
@@ -280,7 +280,7 @@ def adjust(distributor_id: int) -> Response:
             )
         except management.ManagementError as exc:
             db.session.rollback()
-            attach_error(form, exc.field, exc.message)
+            attach_error(form, exc)
         else:
             if waiting is None:
                 return _done(distributor.id, _("The adjustment is booked."))

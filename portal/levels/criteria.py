@@ -1,6 +1,6 @@
 """The level rule: where a distributor stands against a level's criteria, and the highest
 level their figures reach. The dashboard shows one distributor's progress; the automatic
-upgrade (:mod:`portal.distributors.upgrades`) evaluates a whole range of distributors with
+upgrade (:mod:`portal.levels.upgrades`) evaluates a whole range of distributors with
 the same numbers, in a few grouped queries for all of them.
 
 The criteria of a level are counted over its :func:`window`: personal sales and orders are
@@ -19,10 +19,10 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import ColumnElement, and_, func, select, union_all
 from sqlalchemy.orm import aliased
 
-from portal.centre.periods import Period, last_days
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
 from portal.orders.models import Order
+from portal.periods import Period, last_days
 from portal.risk import qualifying
 
 DEFAULT_WINDOW_DAYS = 30

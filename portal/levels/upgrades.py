@@ -10,10 +10,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, select, update
 
 from portal.audit import services as audit
-from portal.distributors import levels
+from portal.cursors import JobCursor
 from portal.distributors.models import Distributor, DistributorStatus, Level
 from portal.extensions import db
-from portal.notifications.models import JobCursor, NotificationKind
+from portal.levels import criteria as levels
+from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify_many
 from portal.timeutil import utcnow
 

@@ -5,26 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, url_for
+from flask import Response, abort, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
-from wtforms import StringField
-from wtforms.validators import Length, Optional
 
 from portal import confirm
 from portal.accounts.access import staff_blueprint
 from portal.distributors import adjustments
+from portal.distributors.forms import AdjustmentDecisionForm
 from portal.distributors.labels import ADJUSTMENT_STATE_LABELS
-from portal.distributors.management import ManagementError
 from portal.distributors.models import AdjustmentRequest, AdjustmentState
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.formatting import money
-from portal.forms import Form, error_text, strip
+from portal.forms import error_text
 from portal.ledger.models import Bucket
 from portal.ledger.services import balances
 from portal.pagination import paginate
-from portal.rendering import is_htmx, render
+from portal.rendering import decision_answer, render
 
 admin = staff_blueprint("admin_adjustments", __name__)
 
@@ -34,17 +33,11 @@ ROW_OPTIONS = (
 )
 
 
-class DecisionForm(Form):
-    """CSRF, and the reason a rejection needs."""
-
-    note = StringField(validators=[Optional(), Length(max=500)], filters=[strip])
-
-
 def row_context() -> dict[str, Any]:
     """What an adjustment row needs besides the request (the distributor page shares it)."""
     return {
         "adjustment_states": ADJUSTMENT_STATE_LABELS,
-        "decision_form": DecisionForm(formdata=None),
+        "decision_form": AdjustmentDecisionForm(formdata=None),
     }
 
 
@@ -99,11 +92,11 @@ def _question(request: AdjustmentRequest, action: str, note: str | None) -> conf
 
 
 def _decide(request_id: int, action: str) -> Response:
-    form = DecisionForm()
-    error = None
+    form = AdjustmentDecisionForm()
+    error: ServiceError | str | None = None
     try:
         request = adjustments.get(request_id)
-    except LookupError:
+    except NotFound:
         abort(404)
     if not form.validate():
         error = error_text(form)
@@ -118,31 +111,22 @@ def _decide(request_id: int, action: str) -> Response:
             else:
                 adjustments.reject(request_id, current_user, form.note.data)
             db.session.commit()
-        except ManagementError as exc:
+        except ServiceError as exc:
             db.session.rollback()
-            error = exc.message
+            error = exc
     request = db.session.get(AdjustmentRequest, request_id, populate_existing=True)
-    if is_htmx():
-        return render(
-            "admin/_adjustment_row.html",
-            "admin/_adjustment_row.html",
-            http_status=409 if error else 200,
-            a=request,
-            error=error,
-            **row_context(),
-        )
-    if error:
-        flash(error, "error")
-    else:
-        flash(
-            _(
-                "Adjustment of %(amount)s: %(state)s.",
-                amount=money(request.amount, request.currency),
-                state=ADJUSTMENT_STATE_LABELS[request.state],
-            ),
-            "success",
-        )
-    return redirect(url_for("admin_adjustments.queue"))
+    return decision_answer(
+        error,
+        "admin/_adjustment_row.html",
+        url_for("admin_adjustments.queue"),
+        _(
+            "Adjustment of %(amount)s: %(state)s.",
+            amount=money(request.amount, request.currency),
+            state=ADJUSTMENT_STATE_LABELS[request.state],
+        ),
+        a=request,
+        **row_context(),
+    )
 
 
 @admin.post("/adjustments/<int:request_id>/approve")

@@ -15,28 +15,26 @@ from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.commissions.services import apply_order
 from portal.distributors.models import Distributor, DistributorStatus
+from portal.errors import NotFound, ServiceError
 from portal.extensions import db
 from portal.orders.models import Order
 
 
-class ReassignError(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ReassignError(ServiceError):
+    """An order that cannot be credited to that distributor."""
 
 
 def new_distributor(order: Order, code: str, reason: str) -> Distributor:
     """Whom the order would be credited to (what the confirm step names), or
     :class:`ReassignError` when it cannot be re-assigned that way."""
     if not reason.strip():
-        raise ReassignError("reason", _("Give a reason; it is kept in the audit log."))
+        raise ReassignError(_("Give a reason; it is kept in the audit log."), "reason")
     target = db.session.scalar(select(Distributor).where(Distributor.code == code.strip().upper()))
     if target is None or target.status is not DistributorStatus.ACTIVE:
-        raise ReassignError("code", _("No active distributor has that code."))
+        raise ReassignError(_("No active distributor has that code."), "code")
     if order.distributor_id == target.id:
         raise ReassignError(
-            "code", _("The order is already credited to %(code)s.", code=target.code)
+            _("The order is already credited to %(code)s.", code=target.code), "code"
         )
     return target
 
@@ -53,7 +51,7 @@ def reassign(order_id: int, code: str, reason: str, actor: User) -> Order:
     )
     order = db.session.get(Order, order_id, populate_existing=True)
     if order is None:
-        raise LookupError(order_id)
+        raise NotFound(_("No such order."))
     try:
         target = new_distributor(order, code, reason)
     except ReassignError:

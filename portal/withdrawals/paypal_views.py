@@ -13,10 +13,10 @@ from portal import jobs
 from portal.extensions import csrf
 from portal.withdrawals import paypal
 
-bp = Blueprint("paypal", __name__)
+public = Blueprint("paypal", __name__)
 
 
-@bp.post("/paypal/webhook")
+@public.post("/paypal/webhook")
 @csrf.exempt
 def webhook() -> tuple[Response, int]:
     body = request.get_data(cache=False)
