@@ -12,7 +12,7 @@ import sqlalchemy as sa
 # revision identifiers, used by Alembic.
 revision = '6b760d6928bb'
 down_revision = None
-branch_labels = None
+branch_labels = ("portal",)  # the core's branch; plugins have their own
 depends_on = None
 
 
