@@ -8,15 +8,14 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from wtforms import StringField
-from wtforms.validators import Length, Optional
 
 from portal.accounts.access import staff_blueprint
 from portal.errors import ServiceError
-from portal.forms import Form, error_text, strip
+from portal.forms import error_text
 from portal.pagination import paginate
 from portal.rendering import decision_answer, render
 from portal.risk import review
+from portal.risk.forms import DecisionForm
 from portal.risk.labels import RULE_LABELS
 from portal.risk.models import FlagStatus
 
@@ -24,10 +23,6 @@ if TYPE_CHECKING:
     from portal.orders.models import Order
 
 admin = staff_blueprint("admin_risk", __name__)
-
-
-class DecisionForm(Form):
-    reason = StringField(validators=[Optional(), Length(max=500)], filters=[strip])
 
 
 def _rows(orders: list[Order]) -> dict[str, Any]:

@@ -81,3 +81,17 @@ def test_every_blueprint_is_registered_through_its_package(app) -> None:
             if id(blueprint) not in registered or id(blueprint) not in through_packages:
                 missing.append(f"{module.__name__}.{variable}")
     assert missing == []
+
+
+def test_forms_live_in_forms_modules() -> None:
+    outside = []
+    for path, tree in _modules():
+        if path.stem == "forms" or path.stem.endswith("_forms"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(
+                getattr(base, "id", getattr(base, "attr", "")) in {"Form", "FlaskForm"}
+                for base in node.bases
+            ):
+                outside.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert outside == []
