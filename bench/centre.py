@@ -45,13 +45,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, render_template
 from flask_migrate import upgrade
+from sqlalchemy import event
 
 from portal import create_app
 from portal.centre import team
@@ -434,6 +437,26 @@ def redirects(database_url: str, code: str, rounds: int) -> None:
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def timed(app: Flask, work: Callable[[], Any]) -> tuple[float, int, Any]:
+    """(seconds, statements, result) of ``work`` in a fresh session (the benches of
+    periodic jobs and bulk services share it)."""
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            start = time.perf_counter()
+            result = work()
+            took = time.perf_counter() - start
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        db.session.remove()
+    return took, statements[0], result
 
 
 def bench_app(wide: bool) -> Flask:

@@ -22,14 +22,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
-from centre import DISTRIBUTORS, bench_app
-from flask import Flask
-from sqlalchemy import event
+from centre import DISTRIBUTORS, bench_app, timed
 
 from portal.cursors import JobCursor
 from portal.distributors.models import Distributor, Level
@@ -70,24 +66,6 @@ def _reset(entry_id: int | None) -> None:
     db.session.commit()
 
 
-def _timed(app: Flask) -> tuple[float, int, int]:
-    """(seconds, statements, promoted) of one run of the job."""
-    statements = [0]
-
-    def count(*_: Any) -> None:
-        statements[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        start = time.perf_counter()
-        promoted = upgrade_levels()
-        took = time.perf_counter() - start
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    db.session.remove()
-    return took, statements[0], promoted
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -106,7 +84,7 @@ def main() -> None:
             for n in range(1, args.rounds + 1):
                 _reset(entry_id)
                 for name in ("first", "steady"):
-                    took, statements, promoted = _timed(app)
+                    took, statements, promoted = timed(app, upgrade_levels)
                     results[name].append((took, statements, promoted))
                     print(
                         f"round {n} {name:<6} {took:6.1f} s  {statements:>5} statements  "

@@ -24,16 +24,14 @@ import os
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from centre import timed
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import event
 
 from portal import create_app
 from portal.accounts.models import Role, User
@@ -155,25 +153,6 @@ def seed(app: Flask, count: int) -> tuple[int, int]:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE"))
         return sellers[0], ops_id
-
-
-def timed(app: Flask, work: Callable[[], Any]) -> tuple[float, int, Any]:
-    """(seconds, statements, result) of ``work`` in a fresh session."""
-    statements = [0]
-
-    def count(*_: Any) -> None:
-        statements[0] += 1
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            start = time.perf_counter()
-            result = work()
-            took = time.perf_counter() - start
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-        db.session.remove()
-    return took, statements[0], result
 
 
 def main() -> None:
