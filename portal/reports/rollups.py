@@ -22,6 +22,7 @@ every redirect updated would make them wait on each other.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -43,6 +44,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -135,17 +137,39 @@ def settle(session: Session) -> None:
     One indexed read of an empty table when nothing changed; on SQLite a plain read, so a
     read-only commit does not take the database's write lock."""
     session.flush()  # the unit of work's pending changes fire their triggers now
+    if not session.connection().info.pop(_WROTE, False):
+        return  # this connection wrote no order, commission or flag since it last settled
     if session.execute(select(RollupDue.id).limit(1)).first() is None:
         return
     due = session.execute(delete(RollupDue).returning(RollupDue.day, RollupDue.distributor_id))
     refresh(session, {(as_date(day), distributor_id) for day, distributor_id in due})
+    session.connection().info.pop(_WROTE, None)  # the refresh's own reads of the orders
+
+
+# Set on a connection that sent a write naming a table whose triggers note due keys, so a
+# commit that wrote none of them (a click, a webhook delivery, a page view) reads nothing.
+# Keys noted by writers outside the portal's sessions wait for the next commit that writes
+# one of these tables (or ``portal reports rebuild``).
+_WROTE = "portal_rollups_wrote"
+_WATCHED = re.compile(r"\b(orders|commissions|risk_flags)\b", re.IGNORECASE)
+
+
+def _note_writes(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+) -> None:
+    if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE") and _WATCHED.search(
+        statement
+    ):
+        conn.info[_WROTE] = True
 
 
 def install(session_class: type[Session] = Session) -> None:
-    """Settle the rollups in every session commit (idempotent: create_app may run many
-    times)."""
+    """Settle the rollups in every session commit that wrote what they sum (idempotent:
+    create_app may run many times)."""
     if not event.contains(session_class, "before_commit", settle):
         event.listen(session_class, "before_commit", settle)
+    if not event.contains(Engine, "before_cursor_execute", _note_writes):
+        event.listen(Engine, "before_cursor_execute", _note_writes)
 
 
 def refresh(session: Session, keys: Collection[Key]) -> None:

@@ -28,7 +28,9 @@ from tests.money import HX, T0, add_account, configure, decide, earn, request, s
 @pytest.fixture
 def auth(app: Flask) -> dict[str, str]:
     with app.app_context():
-        return {"Authorization": f"Bearer {api.create_token('tests')}"}
+        token = api.create_token("tests")
+        db.session.commit()  # as the tokens page's request would
+        return {"Authorization": f"Bearer {token}"}
 
 
 def _get(client: FlaskClient, auth: dict[str, str], url: str, status: int = 200) -> Any:
@@ -307,6 +309,7 @@ def test_creating_with_htmx_swaps_the_form_and_the_list(admin_client) -> None:
 def test_revoking_stops_the_token_once(app: Flask, admin_client) -> None:
     with app.app_context():
         token = api.create_token("old script")
+        db.session.commit()
         token_id = db.session.scalar(select(ApiToken.id))
     auth = {"Authorization": f"Bearer {token}"}
     assert admin_client.get("/api/v1/withdrawals", headers=auth).status_code == 200
@@ -341,6 +344,7 @@ def test_tokens_are_for_admins_only_and_need_csrf(app: Flask, admin_client, make
     make_user("ops@shop.example", Role.OPS)
     with app.app_context():
         api.create_token("shop")
+        db.session.commit()
         token_id = db.session.scalar(select(ApiToken.id))
     ops = signed_in(app, "ops@shop.example")
     csrf = csrf_token(ops, "/admin/")

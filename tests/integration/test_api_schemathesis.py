@@ -45,7 +45,9 @@ def api_token(app: Flask, plan, ops, make_distributor) -> str:
     decide(app, ops, request(app, seller, "20", add_account(app, seller)), "reject", "typo")
     request(app, seller, "10", bank)
     with app.app_context():
-        return api.create_token("schemathesis")
+        token = api.create_token("schemathesis")
+        db.session.commit()
+        return token
 
 
 def test_api_matches_its_openapi_document(app: Flask, api_token: str) -> None:

@@ -90,6 +90,7 @@ def test_bulk_ends_where_one_by_one_ends(
         actor = db.session.get(User, ops_id)
         for order_id in single["orders"]:  # type: ignore[attr-defined]
             reassign(order_id, single["code"], "lost coupon", actor)  # type: ignore[arg-type]
+        db.session.commit()  # as the order page's request does
     with app.app_context():
         actor = db.session.get(User, ops_id)
         moves = {order_id: batched["code"] for order_id in batched["orders"]}  # type: ignore[attr-defined]

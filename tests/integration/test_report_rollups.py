@@ -301,14 +301,15 @@ def test_writes_outside_the_session_are_settled_by_the_next_commit(
     app: Flask, plan, make_distributor
 ) -> None:
     """A connection that commits past the session (a script, psql) leaves its keys due;
-    the next session commit anywhere recomputes them."""
+    the next session commit that writes an order, a commission or a flag recomputes them
+    (a commit that writes none of them reads nothing: a click, a page view)."""
     seller, _ = make_distributor("s@shop.example")
     with app.app_context():
         deliver([copy("1", seller, "100.00", "processing", 0, 0)])
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE orders SET status = 'cancelled'"))
         assert db.session.scalar(select(func.count()).select_from(RollupDue))
-        db.session.commit()
+        deliver([copy("2", seller, "50.00", "processing", 0, 0)])
         assert stored_rollups() == expected_rollups()
         assert not db.session.scalar(select(func.count()).select_from(RollupDue))
 
